@@ -1,0 +1,60 @@
+//! A `no_std`, allocation-free, stateful LSTM whose sizes are const generics.
+//!
+//! # Alphabet (used in every doc comment)
+//! - `IN`: inputs per time step, `H`: hidden units, `OUT`: head outputs (logits),
+//!   `T`: time steps in a recorded window, `B`: batch rows.
+//! - Gates i, f, g, o in that order (PyTorch's order; Keras' i, f, c, o is the same, with
+//!   `c` for the candidate `g`). Shapes are row-major and written `[rows, cols]`.
+//!
+//! # Equations (PyTorch `nn.LSTM` documentation)
+//! ```text
+//! z   = W_ih x_t + W_hh h_{t-1} + b        (b = b_ih + b_hh = Keras bias)
+//! i   = σ(z_i)   f = σ(z_f)   g = tanh(z_g)   o = σ(z_o)
+//! c_t = f ⊙ c_{t-1} + i ⊙ g
+//! h_t = o ⊙ tanh(c_t)
+//! ```
+//! `σ` is the model's [`RecurrentActivation`] (sigmoid, or Keras 2/3 hard sigmoid).
+//!
+//! # Stateful semantics (Keras' contract)
+//! Every stream (batch row) has its own [`LstmState`]. Stepping never resets it; a stream's
+//! final state is its next input's initial state until the caller resets it
+//! ([`LstmState::reset`], [`BatchState::reset_row`], [`BatchState::reset_all`]).
+//!
+//! # Forward, backward, update
+//! [`Lstm::step`] streams one step in place. [`Lstm::forward_window`] records up to `T`
+//! steps on a caller-owned [`Tape`]; [`Lstm::backward_window`] runs BPTT over it into
+//! gradients shaped like the weights and returns the gradient w.r.t. the window's initial
+//! `(h, c)`, so truncated BPTT chains window to window. [`Adam`] and [`Sgd`] update in place.
+//!
+//! # Kernels
+//! [`kernels::Simd`] (`wide` vectors, `f32`) is the default for `f32`;
+//! [`kernels::Scalar`] is the plain-loop reference over any [`Real`] (and the default for
+//! `f64`). The `scalar-reference` feature routes `f32` to the scalar kernels too.
+//!
+//! # Guarantees
+//! No allocation, no global state, no panics for valid sizes (`H >= 1` is checked at
+//! compile time). Invalid runtime inputs get typed errors.
+#![no_std]
+#![deny(missing_docs)]
+
+pub mod activation;
+pub mod dense;
+pub mod error;
+pub mod kernels;
+pub mod loss;
+pub mod lstm;
+pub mod model;
+pub mod optim;
+pub mod real;
+pub mod state;
+pub mod weights;
+
+pub use activation::RecurrentActivation;
+pub use dense::Dense;
+pub use error::{NonFiniteGradient, RowOutOfRange, ShapeError, WindowTooLong};
+pub use lstm::{Lstm, StepRecord, Tape};
+pub use model::{Grads, Model, SampleLoss, bce_loss};
+pub use optim::{Adam, AdamConfig, EpsPlacement, Sgd, Tensors};
+pub use real::Real;
+pub use state::{BatchState, LstmState};
+pub use weights::{Gate, LstmWeights};
