@@ -53,9 +53,7 @@ impl RecurrentActivation {
     pub fn apply<F: Real>(self, x: F) -> F {
         match self.hard_slope() {
             None => sigmoid(x),
-            Some((slope, offset)) => {
-                clip01(F::from_f64(slope) * x + F::from_f64(offset))
-            }
+            Some((slope, offset)) => clip01(F::from_f64(slope) * x + F::from_f64(offset)),
         }
     }
 

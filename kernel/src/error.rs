@@ -58,7 +58,11 @@ pub struct RowOutOfRange {
 
 impl fmt::Display for RowOutOfRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "row {} is out of range for a batch of {}", self.row, self.batch)
+        write!(
+            f,
+            "row {} is out of range for a batch of {}",
+            self.row, self.batch
+        )
     }
 }
 

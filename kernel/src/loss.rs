@@ -22,7 +22,11 @@ pub fn bce_with_logits_grad<F: Real>(z: F, y: F) -> F {
 #[inline]
 pub fn binary_accuracy<F: Real>(z: F, y: F) -> F {
     let half = F::from_f64(0.5);
-    if (z > F::ZERO) == (y > half) { F::ONE } else { F::ZERO }
+    if (z > F::ZERO) == (y > half) {
+        F::ONE
+    } else {
+        F::ZERO
+    }
 }
 
 #[cfg(test)]

@@ -93,7 +93,10 @@ impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
     /// A layer from weights and recurrent activation.
     pub const fn new(weights: LstmWeights<IN, H, F>, activation: RecurrentActivation) -> Self {
         let () = Self::NONZERO_H;
-        Self { weights, activation }
+        Self {
+            weights,
+            activation,
+        }
     }
 
     /// One stateful step: reads `x_t` (`[IN]`) and `state = (h_{t-1}, c_{t-1})`, writes
@@ -238,7 +241,9 @@ impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
         let mut dz = [[F::ZERO; H]; 4];
         let steps = tape.steps.len();
         let skip = steps.saturating_sub(dh_out.len());
-        let dh_rows = dh_out.get(dh_out.len().saturating_sub(steps)..).unwrap_or(&[]);
+        let dh_rows = dh_out
+            .get(dh_out.len().saturating_sub(steps)..)
+            .unwrap_or(&[]);
         for (t, r) in tape.steps.iter().enumerate().rev() {
             if let Some(dh_t) = t.checked_sub(skip).and_then(|i| dh_rows.get(i)) {
                 for (a, &b) in d.h.iter_mut().zip(dh_t) {

@@ -141,7 +141,8 @@ impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Model<IN, H, OU
             return *d_final;
         };
         let mut dh = [F::ZERO; H];
-        self.head.backward(&last.h(), dlogits, &mut grads.head, &mut dh);
+        self.head
+            .backward(&last.h(), dlogits, &mut grads.head, &mut dh);
         self.lstm
             .backward_window_with::<K, T>(tape, &[dh], d_final, &mut grads.lstm)
     }
@@ -228,21 +229,37 @@ impl<const H: usize, const OUT: usize, F: Real> Tensors<F> for Dense<H, OUT, F> 
 }
 
 /// Tensor order: `W_ih`, `W_hh`, `b`, head `W`, head `b`.
-impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Tensors<F> for Grads<IN, H, OUT, F> {
+impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Tensors<F>
+    for Grads<IN, H, OUT, F>
+{
     const COUNT: usize = 5;
     fn tensor(&self, i: usize) -> &[F] {
-        if i < 3 { self.lstm.tensor(i) } else { self.head.tensor(i - 3) }
+        if i < 3 {
+            self.lstm.tensor(i)
+        } else {
+            self.head.tensor(i - 3)
+        }
     }
     fn tensor_mut(&mut self, i: usize) -> &mut [F] {
-        if i < 3 { self.lstm.tensor_mut(i) } else { self.head.tensor_mut(i - 3) }
+        if i < 3 {
+            self.lstm.tensor_mut(i)
+        } else {
+            self.head.tensor_mut(i - 3)
+        }
     }
 }
 
 /// The model's parameters, in the same order as [`Grads`].
-impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Tensors<F> for Model<IN, H, OUT, F> {
+impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Tensors<F>
+    for Model<IN, H, OUT, F>
+{
     const COUNT: usize = 5;
     fn tensor(&self, i: usize) -> &[F] {
-        if i < 3 { self.lstm.weights.tensor(i) } else { self.head.tensor(i - 3) }
+        if i < 3 {
+            self.lstm.weights.tensor(i)
+        } else {
+            self.head.tensor(i - 3)
+        }
     }
     fn tensor_mut(&mut self, i: usize) -> &mut [F] {
         if i < 3 {

@@ -104,7 +104,11 @@ impl<G: Tensors<F>, F: Real> Adam<G, F> {
     /// # Errors
     /// [`NonFiniteGradient`] if any gradient is NaN or infinite; then nothing changes
     /// (parameters, moments and `t` are untouched).
-    pub fn step<P: Tensors<F>>(&mut self, params: &mut P, grads: &G) -> Result<(), NonFiniteGradient> {
+    pub fn step<P: Tensors<F>>(
+        &mut self,
+        params: &mut P,
+        grads: &G,
+    ) -> Result<(), NonFiniteGradient> {
         check_finite(grads)?;
         self.t = self.t.saturating_add(1);
         let c = &self.config;
@@ -144,7 +148,11 @@ impl<F: Real> Sgd<F> {
     ///
     /// # Errors
     /// [`NonFiniteGradient`] if any gradient is NaN or infinite; then nothing changes.
-    pub fn step<P: Tensors<F>, G: Tensors<F>>(&self, params: &mut P, grads: &G) -> Result<(), NonFiniteGradient> {
+    pub fn step<P: Tensors<F>, G: Tensors<F>>(
+        &self,
+        params: &mut P,
+        grads: &G,
+    ) -> Result<(), NonFiniteGradient> {
         check_finite(grads)?;
         for i in 0..G::COUNT.min(P::COUNT) {
             for (p, &g) in params.tensor_mut(i).iter_mut().zip(grads.tensor(i)) {

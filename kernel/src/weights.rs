@@ -85,7 +85,11 @@ impl<const IN: usize, const H: usize, F: Real> LstmWeights<IN, H, F> {
     ///
     /// # Errors
     /// [`ShapeError`] naming the first tensor whose length is wrong.
-    pub fn from_keras(kernel: &[F], recurrent_kernel: &[F], bias: &[F]) -> Result<Self, ShapeError> {
+    pub fn from_keras(
+        kernel: &[F],
+        recurrent_kernel: &[F],
+        bias: &[F],
+    ) -> Result<Self, ShapeError> {
         check("kernel", kernel, IN * 4 * H)?;
         check("recurrent_kernel", recurrent_kernel, H * 4 * H)?;
         check("bias", bias, 4 * H)?;
@@ -126,7 +130,12 @@ impl<const IN: usize, const H: usize, F: Real> LstmWeights<IN, H, F> {
     ///
     /// # Errors
     /// [`ShapeError`] naming the first output slice whose length is wrong.
-    pub fn to_torch(&self, weight_ih: &mut [F], weight_hh: &mut [F], bias: &mut [F]) -> Result<(), ShapeError> {
+    pub fn to_torch(
+        &self,
+        weight_ih: &mut [F],
+        weight_hh: &mut [F],
+        bias: &mut [F],
+    ) -> Result<(), ShapeError> {
         check("weight_ih", weight_ih, 4 * H * IN)?;
         check("weight_hh", weight_hh, 4 * H * H)?;
         check("bias", bias, 4 * H)?;
@@ -220,9 +229,14 @@ fn orthonormalize_rows<F: Real>(m: &mut [F], cols: usize) {
     let rows = m.len() / cols;
     for r in 0..rows {
         let (done, rest) = m.split_at_mut(r * cols);
-        let Some(row) = rest.get_mut(..cols) else { return };
+        let Some(row) = rest.get_mut(..cols) else {
+            return;
+        };
         for prev in done.chunks_exact(cols) {
-            let dot = prev.iter().zip(row.iter()).fold(F::ZERO, |s, (&a, &b)| s + a * b);
+            let dot = prev
+                .iter()
+                .zip(row.iter())
+                .fold(F::ZERO, |s, (&a, &b)| s + a * b);
             for (x, &p) in row.iter_mut().zip(prev) {
                 *x -= dot * p;
             }
@@ -296,7 +310,8 @@ mod tests {
 
     #[test]
     fn importers_name_the_tensor_with_the_wrong_length() {
-        let e = LstmWeights::<3, 2, f32>::from_keras(&[0.0; 24], &[0.0; 15], &[0.0; 8]).unwrap_err();
+        let e =
+            LstmWeights::<3, 2, f32>::from_keras(&[0.0; 24], &[0.0; 15], &[0.0; 8]).unwrap_err();
         assert_eq!(
             e,
             ShapeError {

@@ -66,7 +66,11 @@ impl<F: Real> Kernels<F> for Scalar {
         let (dz_i, rest) = dz.split_at_mut(hn);
         let (dz_f, rest) = rest.split_at_mut(hn);
         let (dz_g, dz_o) = rest.split_at_mut(hn);
-        let len = hn.min(c_prev.len()).min(tanh_c.len()).min(dh.len()).min(o.len());
+        let len = hn
+            .min(c_prev.len())
+            .min(tanh_c.len())
+            .min(dh.len())
+            .min(o.len());
         for j in 0..len.min(dz_o.len()) {
             let dct = dc[j] + dh[j] * o[j] * tanh_derivative_from_output(tanh_c[j]);
             dz_i[j] = dct * g[j] * act.derivative_from_output(i[j]);

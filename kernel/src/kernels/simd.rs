@@ -71,10 +71,10 @@ pub fn simd_tanh(x: f32x8) -> f32x8 {
     // Small branch (Cephes tanhf): x + x^3 P(x^2).
     let z = a * a;
     let mut p = f32x8::splat(-5.704_988_7e-3);
-    p = p.mul_add(z, f32x8::splat(2.063_908_9e-2));
+    p = p.mul_add(z, f32x8::splat(2.063_909e-2));
     p = p.mul_add(z, f32x8::splat(-5.373_971_6e-2));
     p = p.mul_add(z, f32x8::splat(0.133_314_42));
-    p = p.mul_add(z, f32x8::splat(-0.333_332_82));
+    p = p.mul_add(z, f32x8::splat(-0.333_332_8));
     let small = (p * z).mul_add(a, a);
     let r = a.simd_lt(f32x8::splat(0.625)).select(small, large);
     let r = x.simd_lt(f32x8::ZERO).select(-r, r);
@@ -196,7 +196,14 @@ impl Kernels<f32> for Simd {
         let (cc, ct) = c.as_chunks_mut::<LANES>();
         let (hc, ht) = h.as_chunks_mut::<LANES>();
         let (tcc, tct) = tanh_c.as_chunks_mut::<LANES>();
-        let blocks = ic.iter_mut().zip(fc).zip(gc).zip(oc).zip(cc).zip(hc).zip(tcc);
+        let blocks = ic
+            .iter_mut()
+            .zip(fc)
+            .zip(gc)
+            .zip(oc)
+            .zip(cc)
+            .zip(hc)
+            .zip(tcc);
         for ((((((zi, zf), zg), zo), c), h), tc) in blocks {
             let [t, hv] = cell_block(act, [zi, zf, zg, zo], c);
             *tc = t.to_array();
@@ -354,7 +361,16 @@ mod tests {
 
     #[test]
     fn simd_activations_saturate_and_keep_nan() {
-        let x = f32x8::new([f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30, f32::NAN, 0.0, 200.0, -200.0]);
+        let x = f32x8::new([
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e30,
+            -1e30,
+            f32::NAN,
+            0.0,
+            200.0,
+            -200.0,
+        ]);
         let s = simd_sigmoid(x).to_array();
         let t = simd_tanh(x).to_array();
         assert_eq!(&s[..4], &[1.0, 0.0, 1.0, 0.0]);

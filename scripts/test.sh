@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's whole test suite (the README's test command). Installs its tools first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format"
+cargo fmt --all --check
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+step "tests (default target, SIMD kernels)"
+cargo test --workspace
+step "tests with the scalar reference kernels forced"
+cargo test -p lstm-kernel --features scalar-reference
+step "kernel builds no_std for Cortex-M"
+cargo build -p lstm-kernel --release --target thumbv7em-none-eabihf
+cargo build -p lstm-kernel --release --target thumbv6m-none-eabi
