@@ -1,1 +1,2 @@
+//! lstm-harness binary (being written).
 fn main() {}
