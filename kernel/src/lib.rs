@@ -40,6 +40,7 @@
 pub mod activation;
 pub mod dense;
 pub mod error;
+pub mod io;
 pub mod kernels;
 pub mod loss;
 pub mod lstm;
@@ -52,6 +53,7 @@ pub mod weights;
 pub use activation::RecurrentActivation;
 pub use dense::Dense;
 pub use error::{NonFiniteGradient, RowOutOfRange, ShapeError, WindowTooLong};
+pub use io::FormatError;
 pub use lstm::{Lstm, StepRecord, Tape};
 pub use model::{Grads, Model, SampleLoss, bce_loss};
 pub use optim::{Adam, AdamConfig, EpsPlacement, Sgd, Tensors};
