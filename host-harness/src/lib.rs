@@ -1,1 +1,34 @@
-//! placeholder
+//! Host harness for `lstm-kernel`: the data, the five experiments of "Self-explanatory
+//! Examples of Stateful LSTMs" (Philippe Rémy) on the kernel, and the `lstm-harness` CLI.
+//!
+//! - [`data`]: the post's 1200 × 20 data set ([`data::Dataset::generate`]) and its windows.
+//! - [`model`]: the post's `LSTM(10) + Dense(1)` ([`model::HarnessModel`]), Keras init and
+//!   Adam.
+//! - [`engine`]: batched (stateless/stateful) and per-step training and evaluation passes.
+//! - [`experiment`]: the named experiments ([`experiment::run`],
+//!   [`experiment::train_stateful_per_step`]) and their reports.
+//! - [`report`]: the summary table and the JSON file; [`fsutil`]: atomic writes.
+//! - [`cli`]: the command line; [`progress`]: its console output.
+//! - [`rng`]: seeded, independent random streams.
+//!
+//! ```no_run
+//! use lstm_harness::data::Dataset;
+//! use lstm_harness::experiment::{Experiment, ExperimentConfig, Quiet, run};
+//!
+//! let data = Dataset::generate(42);
+//! let config = ExperimentConfig::new(Experiment::StatefulPerStep, 42);
+//! let (report, model) = run(&config, &data, &mut Quiet)?;
+//! println!("val acc {:?}", report.last().map(|e| e.val_acc));
+//! # let _ = model;
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+pub mod cli;
+pub mod data;
+pub mod engine;
+pub mod experiment;
+pub mod fsutil;
+pub mod model;
+pub mod progress;
+pub mod report;
+pub mod rng;

@@ -1,0 +1,107 @@
+//! `lstm-harness experiments`: run the post's experiments, print Keras-style epoch lines
+//! and a summary table, optionally write a JSON report.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use clap::Args;
+
+use super::ActivationArg;
+use crate::data::Dataset;
+use crate::experiment::{Experiment, ExperimentConfig, run};
+use crate::model::activation_name;
+use crate::progress::Console;
+use crate::report::{summary_table, write_json};
+
+/// The default `--seed`.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// Arguments of `lstm-harness experiments`.
+#[derive(Debug, Args)]
+pub struct ExperimentsArgs {
+    /// Experiments to run, in the given order [default: all five, in the post's order].
+    #[arg(value_enum, value_name = "NAMES")]
+    pub names: Vec<Experiment>,
+
+    /// Train every chosen experiment for N epochs instead of the post's count
+    /// (stateless/stateful windows 15, stateful per-step 2, stateless per-step 3, full
+    /// sequence 15).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub epochs: Option<u32>,
+
+    /// Seed of the data and of the weight initialisation (separate streams of it).
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// Also write the results to this JSON file (atomically: temp file + rename).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+
+    /// Activation of the input, forget and output gates. The default is sigmoid (Keras 3
+    /// and PyTorch); the post used old Keras' hard sigmoid (`hard-sigmoid-keras2`).
+    #[arg(long, value_enum, value_name = "A", default_value_t = ActivationArg::Sigmoid)]
+    pub recurrent_activation: ActivationArg,
+}
+
+impl ExperimentsArgs {
+    /// Runs the chosen experiments one after the other on the data of `--seed`.
+    ///
+    /// # Errors
+    /// The `--json` directory does not exist (checked before training), training
+    /// diverged, or the JSON file cannot be written.
+    pub fn run(self) -> Result<()> {
+        if let Some(dir) = self.json.as_deref().and_then(|p| p.parent())
+            && !dir.as_os_str().is_empty()
+            && !dir.is_dir()
+        {
+            bail!(
+                "cannot write --json {}: directory {} does not exist",
+                self.json.as_deref().unwrap_or(dir).display(),
+                dir.display()
+            );
+        }
+        let chosen = if self.names.is_empty() {
+            Experiment::ALL.to_vec()
+        } else {
+            self.names.clone()
+        };
+        let data = Dataset::generate(self.seed);
+        let started = Instant::now();
+        let mut reports = Vec::with_capacity(chosen.len());
+        for experiment in chosen {
+            let config = ExperimentConfig {
+                epochs: self
+                    .epochs
+                    .map_or(experiment.default_epochs(), |e| e as usize),
+                activation: self.recurrent_activation.into(),
+                ..ExperimentConfig::new(experiment, self.seed)
+            };
+            println!(
+                "\n== {}: {} ({} epochs, seed {}, {} recurrent activation; the post: {})",
+                experiment.name(),
+                experiment.setup(),
+                config.epochs,
+                self.seed,
+                activation_name(config.activation),
+                experiment.post_result()
+            );
+            let (report, _model) = run(&config, &data, &mut Console::new())?;
+            reports.push(report);
+        }
+        println!(
+            "\nSummary (accuracies of the last epoch; us/update and updates/s are per optimizer \
+             update, us/lstm step per LSTM time step processed in training; training time only)\n"
+        );
+        print!("{}", summary_table(&reports));
+        println!(
+            "\nTotal wall time: {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(path) = &self.json {
+            write_json(path, &reports)?;
+            println!("Wrote {}", path.display());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! The `lstm-harness` command line (clap derive).
+//!
+//! Each subcommand lives in its own module with an `Args` struct and a `run` method; adding
+//! one (e.g. `train`, `eval`, `export`) takes a module, a [`Command`] variant and a match arm
+//! in [`Command::run`].
+
+pub mod experiments;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use lstm_kernel::RecurrentActivation;
+
+/// Host harness for the stateful-LSTM kernel.
+#[derive(Debug, Parser)]
+#[command(name = "lstm-harness", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// Runs the chosen subcommand.
+    ///
+    /// # Errors
+    /// Whatever the subcommand reports (bad input, I/O, divergence), as a message.
+    pub fn run(self) -> Result<()> {
+        self.command.run()
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Reproduce the experiments of "Self-explanatory Examples of Stateful LSTMs".
+    Experiments(experiments::ExperimentsArgs),
+}
+
+impl Command {
+    /// Runs this subcommand.
+    ///
+    /// # Errors
+    /// Whatever the subcommand reports, as a message.
+    pub fn run(self) -> Result<()> {
+        match self {
+            Self::Experiments(args) => args.run(),
+        }
+    }
+}
+
+/// The `--recurrent-activation` values (the activation of gates i, f, o).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    /// Logistic sigmoid: Keras 2/3 and PyTorch's default.
+    #[default]
+    Sigmoid,
+    /// `clip(0.2 x + 0.5, 0, 1)`: old Keras' `hard_sigmoid`, the post's default.
+    HardSigmoidKeras2,
+    /// `clip(x / 6 + 0.5, 0, 1)`: Keras 3's `hard_sigmoid`.
+    HardSigmoidKeras3,
+}
+
+impl From<ActivationArg> for RecurrentActivation {
+    fn from(a: ActivationArg) -> Self {
+        match a {
+            ActivationArg::Sigmoid => Self::Sigmoid,
+            ActivationArg::HardSigmoidKeras2 => Self::HardSigmoidKeras2,
+            ActivationArg::HardSigmoidKeras3 => Self::HardSigmoidKeras3,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::activation_name;
+
+    #[test]
+    fn activation_values_are_named_like_the_json_field() {
+        for a in ActivationArg::value_variants() {
+            let name = a.to_possible_value().map(|v| v.get_name().to_string());
+            assert_eq!(name.as_deref(), Some(activation_name((*a).into())));
+        }
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,78 @@
+//! The post's model on the kernel: `LSTM(10)` + `Dense(1)` on logits, trained with BCE and
+//! Keras' Adam, initialised like Keras from seeded streams.
+
+use lstm_kernel::{Adam, AdamConfig, Grads, Model, RecurrentActivation};
+use rand::RngExt;
+use rand_distr::StandardNormal;
+
+use crate::rng::{Stream, stream};
+
+/// Hidden units of the post's `LSTM(10)`.
+pub const HIDDEN: usize = 10;
+
+/// `Model<IN = 1, H = 10, OUT = 1, f32>`: one input per step, one logit out (491 parameters).
+pub type HarnessModel = Model<1, HIDDEN, 1, f32>;
+
+/// Gradients (and Adam moments) shaped like [`HarnessModel`].
+pub type HarnessGrads = Grads<1, HIDDEN, 1, f32>;
+
+/// Adam over [`HarnessModel`]'s parameters.
+pub type HarnessAdam = Adam<HarnessGrads, f32>;
+
+/// A model with Keras' default initialisation (Glorot-uniform kernels, orthogonal recurrent
+/// kernel, zero bias with forget-gate bias 1, Glorot-uniform dense kernel) drawn from the
+/// [`Stream::InitUniform`] and [`Stream::InitNormal`] streams of `seed`.
+pub fn keras_model(seed: u64, activation: RecurrentActivation) -> HarnessModel {
+    let mut model = HarnessModel::zeroed(activation);
+    let mut uniform_rng = stream(seed, Stream::InitUniform);
+    let mut normal_rng = stream(seed, Stream::InitNormal);
+    model.init_keras(&mut || uniform_rng.random::<f32>(), &mut || {
+        normal_rng.sample(StandardNormal)
+    });
+    model
+}
+
+/// Adam with Keras' defaults (`lr 1e-3, β1 0.9, β2 0.999, eps 1e-7`, Keras eps placement)
+/// and zero moments.
+pub fn keras_adam() -> HarnessAdam {
+    Adam::new(AdamConfig::keras(), HarnessGrads::zeroed())
+}
+
+/// The CLI/JSON name of a recurrent activation: `sigmoid`, `hard-sigmoid-keras2`,
+/// `hard-sigmoid-keras3` (`unknown` for a variant added to the kernel later).
+pub fn activation_name(activation: RecurrentActivation) -> &'static str {
+    match activation {
+        RecurrentActivation::Sigmoid => "sigmoid",
+        RecurrentActivation::HardSigmoidKeras2 => "hard-sigmoid-keras2",
+        RecurrentActivation::HardSigmoidKeras3 => "hard-sigmoid-keras3",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keras_init_is_reproducible_and_depends_on_the_seed() {
+        let a = keras_model(1, RecurrentActivation::Sigmoid);
+        assert_eq!(a, keras_model(1, RecurrentActivation::Sigmoid));
+        assert_ne!(a, keras_model(2, RecurrentActivation::Sigmoid));
+        // Forget-gate bias 1, other biases 0 (Keras unit_forget_bias).
+        assert_eq!(a.lstm.weights.b[1], [1.0; HIDDEN]);
+        assert_eq!(a.lstm.weights.b[0], [0.0; HIDDEN]);
+        assert_eq!(a.head.b, [0.0]);
+    }
+
+    #[test]
+    fn activation_names_match_the_cli_values() {
+        let names: Vec<_> = RecurrentActivation::ALL
+            .iter()
+            .map(|&a| activation_name(a))
+            .collect();
+        assert_eq!(
+            names,
+            ["sigmoid", "hard-sigmoid-keras2", "hard-sigmoid-keras3"]
+        );
+    }
+}
