@@ -50,7 +50,7 @@ pub mod real;
 pub mod state;
 pub mod weights;
 
-pub use activation::RecurrentActivation;
+pub use activation::{Maths, RecurrentActivation};
 pub use dense::Dense;
 pub use error::{NonFiniteGradient, RowOutOfRange, ShapeError, WindowTooLong};
 pub use io::FormatError;

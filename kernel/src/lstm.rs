@@ -3,14 +3,15 @@
 
 use heapless::Vec;
 
-use crate::activation::RecurrentActivation;
+use crate::activation::{Maths, RecurrentActivation};
 use crate::error::WindowTooLong;
 use crate::kernels::Kernels;
 use crate::real::Real;
 use crate::state::{BatchState, LstmState};
 use crate::weights::LstmWeights;
 
-/// An LSTM layer: weights plus the choice of recurrent activation.
+/// An LSTM layer: weights plus the choice of recurrent activation and of how the
+/// activations are evaluated ([`Maths`]: exact by default, see [`Self::with_maths`]).
 ///
 /// `IN` inputs, `H` hidden units (`H >= 1`, checked at compile time). The equations are
 /// those of PyTorch's `nn.LSTM` (gate order i, f, g, o), with `σ` =
@@ -25,6 +26,9 @@ pub struct Lstm<const IN: usize, const H: usize, F = f32> {
     pub weights: LstmWeights<IN, H, F>,
     /// Activation of gates i, f, o.
     pub activation: RecurrentActivation,
+    /// How `σ` and `tanh` are evaluated (forward passes; backward uses the derivatives
+    /// written in terms of the recorded outputs). Default [`Maths::Exact`].
+    pub maths: Maths,
 }
 
 /// What backward needs from one forward step: `(IN + 7H)` scalars.
@@ -90,13 +94,29 @@ impl<const T: usize, const IN: usize, const H: usize, F: Real> Default for Tape<
 impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
     const NONZERO_H: () = assert!(H > 0, "an LSTM needs at least one hidden unit (H >= 1)");
 
-    /// A layer from weights and recurrent activation.
+    /// A layer from weights and recurrent activation, with exact activations.
     pub const fn new(weights: LstmWeights<IN, H, F>, activation: RecurrentActivation) -> Self {
         let () = Self::NONZERO_H;
         Self {
             weights,
             activation,
+            maths: Maths::Exact,
         }
+    }
+
+    /// The same layer with its activations evaluated under `maths` (opt in to
+    /// [`Maths::Fast`] here; its error bounds are in [`crate::activation`]).
+    ///
+    /// ```
+    /// use lstm_kernel::{Lstm, LstmWeights, Maths, RecurrentActivation};
+    /// let lstm = Lstm::<1, 8>::new(LstmWeights::zeroed(), RecurrentActivation::Sigmoid)
+    ///     .with_maths(Maths::Fast);
+    /// assert_eq!(lstm.maths, Maths::Fast);
+    /// ```
+    #[must_use]
+    pub const fn with_maths(mut self, maths: Maths) -> Self {
+        self.maths = maths;
+        self
     }
 
     /// One stateful step: reads `x_t` (`[IN]`) and `state = (h_{t-1}, c_{t-1})`, writes
@@ -134,10 +154,15 @@ impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
         tanh_c: &mut [F; H],
     ) {
         let () = Self::NONZERO_H;
-        let w = &self.weights;
-        let g = gates.as_flattened_mut();
-        K::preact(g, w.b_flat(), w.w_ih_flat(), x, w.w_hh_flat(), &state.h);
-        K::cell_forward(self.activation, g, &mut state.c, &mut state.h, tanh_c);
+        K::cell_step(
+            self.activation,
+            self.maths,
+            &self.weights,
+            x,
+            state,
+            gates,
+            tanh_c,
+        );
     }
 
     /// One step for `B` independent streams: row `r` reads `xs[r]` (`[B][IN]`) and advances

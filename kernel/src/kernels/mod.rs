@@ -12,12 +12,15 @@
 
 mod scalar;
 mod simd;
+mod simd_act;
 
 pub use scalar::Scalar;
-pub use simd::{Simd, simd_sigmoid, simd_tanh};
+pub use simd::{Simd, simd_fast_sigmoid, simd_fast_tanh, simd_sigmoid, simd_tanh};
 
-use crate::activation::RecurrentActivation;
+use crate::activation::{Maths, RecurrentActivation};
 use crate::real::Real;
+use crate::state::LstmState;
+use crate::weights::LstmWeights;
 
 /// The numeric kernels of an LSTM cell.
 ///
@@ -31,13 +34,51 @@ pub trait Kernels<F: Real> {
     /// `z` is write-only (its previous contents are never read).
     fn preact(z: &mut [F], b: &[F], w_ih: &[F], x: &[F], w_hh: &[F], h: &[F]);
 
-    /// Gate activations and the fused cell update, in place.
+    /// One whole LSTM step: [`Self::preact`] then [`Self::cell_forward_maths`], i.e.
+    /// `z = b + x · W_ih + h · W_hh`, gates, `c_t`, `h_t`.
+    ///
+    /// Reads `x` (`[IN]`) and `state = (h_{t-1}, c_{t-1})`, writes `state = (h_t, c_t)`, the
+    /// activated gates (`[4][H]`, write-only) and `tanh(c_t)` (`[H]`, write-only). The
+    /// default runs the two kernels above; [`Simd`] overrides it with a fused,
+    /// register-blocked pass whose sizes are compile-time constants.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn cell_step<const IN: usize, const H: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        w: &LstmWeights<IN, H, F>,
+        x: &[F; IN],
+        state: &mut LstmState<H, F>,
+        gates: &mut [[F; H]; 4],
+        tanh_c: &mut [F; H],
+    ) {
+        let g = gates.as_flattened_mut();
+        Self::preact(g, w.b_flat(), w.w_ih_flat(), x, w.w_hh_flat(), &state.h);
+        Self::cell_forward_maths(act, maths, g, &mut state.c, &mut state.h, tanh_c);
+    }
+
+    /// Gate activations and the fused cell update, in place, with exact activations
+    /// ([`Maths::Exact`]); see [`Self::cell_forward_maths`].
+    #[inline]
+    fn cell_forward(
+        act: RecurrentActivation,
+        gates: &mut [F],
+        c: &mut [F],
+        h: &mut [F],
+        tanh_c: &mut [F],
+    ) {
+        Self::cell_forward_maths(act, Maths::Exact, gates, c, h, tanh_c);
+    }
+
+    /// Gate activations and the fused cell update, in place, with `σ` and `tanh` evaluated
+    /// under `maths`.
     ///
     /// On entry `gates` (`[4H]`) holds pre-activations and `c` (`[H]`) holds `c_{t-1}`.
     /// On exit `gates` holds `i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o)`,
     /// `c = f ⊙ c_{t-1} + i ⊙ g`, `tanh_c = tanh(c)` and `h = o ⊙ tanh_c`.
-    fn cell_forward(
+    fn cell_forward_maths(
         act: RecurrentActivation,
+        maths: Maths,
         gates: &mut [F],
         c: &mut [F],
         h: &mut [F],

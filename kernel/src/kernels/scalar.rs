@@ -2,10 +2,11 @@
 //! the path the `f64` gradient checks run on.
 
 use super::Kernels;
-use crate::activation::{RecurrentActivation, tanh, tanh_derivative_from_output};
+use crate::activation::{Maths, RecurrentActivation, tanh_derivative_from_output};
 use crate::real::Real;
 
-/// Scalar reference kernels (any [`Real`]). Transcendentals from `libm`.
+/// Scalar reference kernels (any [`Real`]). Exact transcendentals from `libm`; the
+/// [`Maths::Fast`] formulas of [`crate::activation`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Scalar;
 
@@ -25,8 +26,9 @@ impl<F: Real> Kernels<F> for Scalar {
         }
     }
 
-    fn cell_forward(
+    fn cell_forward_maths(
         act: RecurrentActivation,
+        maths: Maths,
         gates: &mut [F],
         c: &mut [F],
         h: &mut [F],
@@ -38,12 +40,12 @@ impl<F: Real> Kernels<F> for Scalar {
         let (f, rest) = rest.split_at_mut(hn);
         let (g, o) = rest.split_at_mut(hn);
         for j in 0..hn.min(h.len()).min(tanh_c.len()).min(o.len()) {
-            i[j] = act.apply(i[j]);
-            f[j] = act.apply(f[j]);
-            g[j] = tanh(g[j]);
-            o[j] = act.apply(o[j]);
+            i[j] = act.apply_with(maths, i[j]);
+            f[j] = act.apply_with(maths, f[j]);
+            g[j] = maths.tanh(g[j]);
+            o[j] = act.apply_with(maths, o[j]);
             c[j] = f[j] * c[j] + i[j] * g[j];
-            tanh_c[j] = tanh(c[j]);
+            tanh_c[j] = maths.tanh(c[j]);
             h[j] = o[j] * tanh_c[j];
         }
     }
