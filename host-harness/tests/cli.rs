@@ -1,0 +1,120 @@
+//! The `lstm-harness` binary as a user runs it.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn harness(args: &[&str]) -> Output {
+    match Command::new(env!("CARGO_BIN_EXE_lstm-harness"))
+        .args(args)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run lstm-harness: {e}"),
+    }
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lstm-harness-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+#[test]
+fn an_unknown_experiment_name_fails_with_a_message_listing_the_valid_names() {
+    let out = harness(&["experiments", "stateful-per-stepp"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stateful-per-stepp"), "{stderr}");
+    for name in [
+        "stateless-windows",
+        "stateful-windows",
+        "stateful-per-step",
+        "stateless-per-step",
+        "stateless-full-sequence",
+    ] {
+        assert!(stderr.contains(name), "{name} not listed in: {stderr}");
+    }
+    assert!(out.stdout.is_empty(), "nothing should have run");
+}
+
+#[test]
+fn zero_epochs_are_rejected() {
+    let out = harness(&["experiments", "--epochs", "0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--epochs"));
+}
+
+#[test]
+fn a_json_path_in_a_missing_directory_is_rejected_before_training() {
+    let d = scratch_dir("missing");
+    let path = d.join("no-such-dir/report.json");
+    let out = harness(&["experiments", "--json", path.to_str().unwrap_or_default()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Epoch"));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_run_prints_keras_lines_and_a_summary_and_writes_the_documented_json() {
+    let d = scratch_dir("json");
+    let path = d.join("report.json");
+    let out = harness(&[
+        "experiments",
+        "stateful-per-step",
+        "stateless-full-sequence",
+        "--epochs",
+        "1",
+        "--seed",
+        "7",
+        "--recurrent-activation",
+        "hard-sigmoid-keras2",
+        "--json",
+        path.to_str().unwrap_or_default(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Epoch 1/1 - "), "{stdout}");
+    assert!(stdout.contains(" - val_acc: "), "{stdout}");
+    assert!(stdout.contains("us/update"), "{stdout}");
+    // Progress bars are hidden when stderr is not a terminal.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let text = std::fs::read_to_string(&path).expect("the JSON file was written");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let runs = v.as_array().expect("an array");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["name"], "stateful-per-step");
+    assert_eq!(runs[1]["name"], "stateless-full-sequence");
+    for r in runs {
+        assert_eq!(r["seed"], 7);
+        assert_eq!(r["recurrent_activation"], "hard-sigmoid-keras2");
+        for key in [
+            "wall_seconds",
+            "train_steps",
+            "us_per_train_step",
+            "train_steps_per_second",
+        ] {
+            assert!(r[key].is_number(), "{key} missing in {r}");
+        }
+        let epochs = r["epochs"].as_array().expect("epochs array");
+        assert_eq!(epochs.len(), 1);
+        for key in ["train_loss", "train_acc", "val_loss", "val_acc", "seconds"] {
+            assert!(epochs[0][key].is_number(), "{key} missing in {}", epochs[0]);
+        }
+    }
+    assert_eq!(runs[0]["train_steps"], 20_000);
+    // Only the report remains in the directory (the temp file was renamed).
+    assert_eq!(std::fs::read_dir(&d).map(|r| r.count()).unwrap_or(0), 1);
+    let _ = std::fs::remove_dir_all(&d);
+}
