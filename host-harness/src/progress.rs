@@ -40,13 +40,15 @@ impl Observer for Console {
             ProgressBar::hidden()
         };
         if let Ok(style) = ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}",
+            "{prefix} [{bar:30}] {human_pos}/{human_len} samples, eta {eta}",
         ) {
             self.bar.set_style(style.progress_chars("=> "));
         }
         self.bar
             .set_prefix(format!("{} epoch {epoch}/{epochs}", experiment.name()));
-        self.bar.enable_steady_tick(Duration::from_millis(200));
+        if self.show_bar {
+            self.bar.enable_steady_tick(Duration::from_millis(200));
+        }
     }
 
     fn advanced(&mut self, units: u64) {
