@@ -75,7 +75,7 @@ impl Compare {
         self.count += 1;
         let diff = (got - want).abs();
         let ok = diff <= self.atol + self.rtol * want.abs();
-        if !(diff <= self.worst_abs) {
+        if diff.is_nan() || diff > self.worst_abs {
             self.worst_abs = diff;
             self.worst_at = what.to_string();
         }

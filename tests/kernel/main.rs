@@ -1,10 +1,25 @@
-//! The kernel's correctness tests, one binary (`cargo test --test kernel`).
+//! The kernel's correctness tests, one binary (`cargo test --test kernel`; add
+//! `-- --nocapture` to see the worst error of every comparison).
 //!
 //! - [`forward_parity`]: every `h_t`, `c_t` against the PyTorch and Keras float64 oracles
-//!   (`testdata/parity/`), f64 scalar and f32 scalar + SIMD.
-//!
-//! Run with `-- --nocapture` to see the worst error of every comparison.
+//!   in `testdata/parity/` (sigmoid, Keras 3 and Keras 1/2 hard sigmoids); f64 scalar and
+//!   f32 scalar + SIMD, through `step` and `forward_window`.
+//! - [`grad_parity`]: LSTM + dense + BCE gradients (parameters, `h0`, `c0`) against torch
+//!   autograd and TF GradientTape, then two Adam steps each against `torch.optim.Adam`
+//!   and `keras.optimizers.Adam`.
+//! - [`stateful`]: Keras `stateful=True` batches, `reset_all`, `reset_row`.
+//! - [`gradcheck`]: central finite differences of every parameter and of `h0`, `c0`, for
+//!   every recurrent activation; many-to-one, many-to-many and chained truncated BPTT.
+//! - [`simd_vs_scalar`]: SIMD == scalar over a matrix of sizes; huge, infinite and NaN
+//!   inputs.
+//! - [`alloc_free`]: zero heap allocations in every hot operation.
+//! - [`refusals`]: typed errors that change nothing.
 
+mod alloc_free;
 mod common;
 mod forward_parity;
 mod grad_parity;
+mod gradcheck;
+mod refusals;
+mod simd_vs_scalar;
+mod stateful;
