@@ -27,6 +27,7 @@ pub mod cli;
 pub mod data;
 pub mod engine;
 pub mod experiment;
+pub mod files;
 pub mod fsutil;
 pub mod model;
 pub mod progress;

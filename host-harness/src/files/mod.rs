@@ -1,0 +1,193 @@
+//! Model files: the kernel's binary format ([`binfile`]), safetensors with PyTorch or Keras
+//! names ([`safetensors`]) and generated Rust source ([`rust_src`]), plus loading with
+//! format detection and saving that never loses or half-writes a user's file.
+
+pub mod binfile;
+pub mod rust_src;
+pub mod safetensors;
+
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+
+use crate::fsutil::write_atomic;
+use crate::model::HarnessModel;
+
+/// A model file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The kernel's binary format (`lstm_kernel::io`; extension `.bin`).
+    Bin,
+    /// safetensors with PyTorch names (extension `.safetensors`).
+    Safetensors,
+    /// Rust source defining a `static MODEL` (extension `.rs`; export only).
+    Rust,
+}
+
+/// The format of a model file's bytes: [`Format::Bin`] if they start with the kernel's
+/// magic, [`Format::Safetensors`] if they parse as a safetensors header (8-byte
+/// little-endian length, then a JSON object); otherwise by the extension of `path`.
+///
+/// # Errors
+/// Neither the content nor the extension tells.
+pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
+    if bytes.starts_with(&lstm_kernel::io::MAGIC) {
+        return Ok(Format::Bin);
+    }
+    if bytes.len() >= 9 && bytes[8] == b'{' {
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
+        if n >= 2 && n <= (bytes.len() - 8) as u64 {
+            return Ok(Format::Safetensors);
+        }
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("bin") => Ok(Format::Bin),
+        Some("safetensors") => Ok(Format::Safetensors),
+        _ => bail!(
+            "{}: neither a binary model file (magic \\x89LSTM) nor safetensors",
+            path.display()
+        ),
+    }
+}
+
+/// Loads the post's model (`Model<1, 10, 1>`) from a binary or safetensors file (format
+/// detected by [`detect`]; safetensors in PyTorch or Keras layout).
+///
+/// # Errors
+/// The file cannot be read, its format is unknown, or its content is refused (the message
+/// names the file and the reason).
+pub fn load(path: &Path) -> Result<(HarnessModel, Format)> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let format = detect(path, &bytes)?;
+    let model = match format {
+        Format::Bin => binfile::from_bytes(&bytes),
+        Format::Safetensors => safetensors::from_bytes(&bytes).map(|(m, _)| m),
+        Format::Rust => bail!("Rust source is an export format only"),
+    }
+    .with_context(|| format!("cannot load {}", path.display()))?;
+    Ok((model, format))
+}
+
+/// Writes `bytes` to `path` so that nothing a user saved is lost or half-written: the
+/// bytes go to a temporary file in the same directory first. Without `force`, an existing
+/// `path` is refused (the new file is hard-linked into place, which fails atomically if
+/// `path` exists); with `force`, it is replaced by a rename.
+///
+/// # Errors
+/// `path` exists and `force` is off (the message says to pass `--force`), or any I/O
+/// error; the temporary file is removed on failure.
+pub fn save(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    if force {
+        return write_atomic(path, bytes);
+    }
+    if path.exists() {
+        bail!("{} exists; pass --force to overwrite it", path.display());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".new-{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| -> Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        match fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                bail!("{} exists; pass --force to overwrite it", path.display())
+            }
+            // A file system without hard links: fall back to check-then-rename.
+            Err(_) if !path.exists() => fs::rename(&tmp, path)
+                .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display())),
+            Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
+    })();
+    let _ = fs::remove_file(&tmp);
+    result.with_context(|| format!("writing {} failed", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::keras_model;
+    use lstm_kernel::{RecurrentActivation, Tensors};
+
+    fn scratch_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("lstm-files-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn assert_bit_exact(a: &HarnessModel, b: &HarnessModel) {
+        assert_eq!(a.lstm.activation, b.lstm.activation);
+        for t in 0..5 {
+            let (x, y) = (a.tensor(t), b.tensor(t));
+            assert!(
+                x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits()),
+                "tensor {t} differs"
+            );
+        }
+    }
+
+    #[test]
+    fn saving_refuses_to_overwrite_without_force_and_keeps_the_old_file() {
+        let d = scratch_dir("force");
+        let p = d.join("m.bin");
+        save(&p, b"old", false).unwrap();
+        let e = save(&p, b"new", false).unwrap_err();
+        assert!(format!("{e:#}").contains("--force"), "{e:#}");
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        save(&p, b"new", true).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        // No temporary files are left behind.
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn both_formats_round_trip_bit_exactly_through_disk_with_detection() {
+        let d = scratch_dir("roundtrip");
+        let mut m = keras_model(3, RecurrentActivation::HardSigmoidKeras3);
+        m.lstm.weights.b[0][0] = -0.0; // survives too
+        let bin = d.join("m.bin");
+        let st = d.join("m.safetensors");
+        save(&bin, &binfile::to_bytes(&m).unwrap(), false).unwrap();
+        save(&st, &safetensors::to_torch_bytes(&m).unwrap(), false).unwrap();
+        let (a, fa) = load(&bin).unwrap();
+        let (b, fb) = load(&st).unwrap();
+        assert_eq!((fa, fb), (Format::Bin, Format::Safetensors));
+        assert_bit_exact(&a, &m);
+        assert_bit_exact(&b, &m);
+        // Detection goes by content, not by name.
+        let renamed = d.join("model.dat");
+        fs::copy(&st, &renamed).unwrap();
+        assert_eq!(load(&renamed).unwrap().1, Format::Safetensors);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_is_neither_format_is_refused_with_its_name() {
+        let d = scratch_dir("neither");
+        let p = d.join("notes.txt");
+        fs::write(&p, b"hello").unwrap();
+        let e = load(&p).unwrap_err();
+        assert!(format!("{e:#}").contains("notes.txt"), "{e:#}");
+        fs::remove_dir_all(&d).unwrap();
+    }
+}
