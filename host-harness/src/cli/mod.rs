@@ -4,7 +4,10 @@
 //! one (e.g. `train`, `eval`, `export`) takes a module, a [`Command`] variant and a match arm
 //! in [`Command::run`].
 
+pub mod eval;
 pub mod experiments;
+pub mod export;
+pub mod train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -34,6 +37,12 @@ impl Cli {
 pub enum Command {
     /// Reproduce the experiments of "Self-explanatory Examples of Stateful LSTMs".
     Experiments(experiments::ExperimentsArgs),
+    /// Train the stateful-per-step model and save it (binary and/or safetensors).
+    Train(train::TrainArgs),
+    /// Score a saved model on freshly generated validation data.
+    Eval(eval::EvalArgs),
+    /// Convert a saved model to Rust source (weights in flash), binary or safetensors.
+    Export(export::ExportArgs),
 }
 
 impl Command {
@@ -44,6 +53,9 @@ impl Command {
     pub fn run(self) -> Result<()> {
         match self {
             Self::Experiments(args) => args.run(),
+            Self::Train(args) => args.run(),
+            Self::Eval(args) => args.run(),
+            Self::Export(args) => args.run(),
         }
     }
 }

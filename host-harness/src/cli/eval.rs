@@ -1,0 +1,67 @@
+//! `lstm-harness eval MODEL`: reload a saved model (binary or safetensors, detected by
+//! content) and report its per-step validation accuracy on freshly generated data.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use lstm_kernel::Maths;
+
+use super::experiments::DEFAULT_SEED;
+use crate::data::Dataset;
+use crate::engine::{Carry, eval_per_step};
+use crate::files::load;
+
+/// The `--maths` values (how the LSTM's activations are evaluated).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum MathsArg {
+    /// Accurate activations (the kernel's default).
+    #[default]
+    Exact,
+    /// Rational approximations (`Maths::Fast`).
+    Fast,
+}
+
+/// Arguments of `lstm-harness eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model file (`.bin` from `train --bin`, or safetensors in PyTorch or Keras layout).
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+
+    /// Seed of the data set whose 200 validation sequences are scored.
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// How the activations are evaluated.
+    #[arg(long, value_enum, value_name = "M", default_value_t = MathsArg::Exact)]
+    pub maths: MathsArg,
+}
+
+impl EvalArgs {
+    /// Loads the model, runs the stateful per-step validation (state reset between
+    /// sequences, every step scored, like `experiments`) and prints loss and accuracy,
+    /// the latter also as `eval accuracy steps <correct>/<steps>`.
+    ///
+    /// # Errors
+    /// The file cannot be read or is refused.
+    pub fn run(self) -> Result<()> {
+        let (mut model, format) = load(&self.model)?;
+        model.lstm.maths = match self.maths {
+            MathsArg::Exact => Maths::Exact,
+            MathsArg::Fast => Maths::Fast,
+        };
+        let data = Dataset::generate(self.seed);
+        let mean = eval_per_step(&model, data.val(), Carry::Stateful);
+        let correct = (mean.accuracy() * mean.count() as f64).round() as u64;
+        println!(
+            "{} ({format:?}): val_loss {:.6} val_acc {:.4} on the validation split of seed {}",
+            self.model.display(),
+            mean.loss(),
+            mean.accuracy(),
+            self.seed
+        );
+        println!("eval accuracy steps {correct}/{}", mean.count());
+        Ok(())
+    }
+}

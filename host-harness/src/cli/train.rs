@@ -1,0 +1,170 @@
+//! `lstm-harness train`: train the post's `stateful-per-step` model (the experiment API's
+//! [`train_stateful_per_step`]) and save it as a binary model file and/or safetensors.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::Args;
+
+use super::ActivationArg;
+use super::experiments::DEFAULT_SEED;
+use crate::data::Dataset;
+use crate::experiment::train_stateful_per_step;
+use crate::files::{binfile, safetensors, save};
+use crate::progress::Console;
+
+/// Arguments of `lstm-harness train`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("outputs").required(true).multiple(true).args(["bin", "safetensors"])))]
+pub struct TrainArgs {
+    /// Write the model in the kernel's binary format (`lstm_kernel::io`) to this path.
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
+
+    /// Write the model as safetensors with PyTorch names to this path.
+    #[arg(long, value_name = "PATH")]
+    pub safetensors: Option<PathBuf>,
+
+    /// Seed of the data and of the weight initialisation (as `experiments --seed`).
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// Epochs of per-step training (the post: 2; 1 already reaches accuracy 1.0).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub epochs: u32,
+
+    /// Activation of the input, forget and output gates.
+    #[arg(long, value_enum, value_name = "A", default_value_t = ActivationArg::Sigmoid)]
+    pub recurrent_activation: ActivationArg,
+
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl TrainArgs {
+    /// Trains, then writes the requested files (each atomically), then reloads them to
+    /// check the round trip is bit-exact.
+    ///
+    /// # Errors
+    /// An output exists without `--force` (checked before training), training diverged,
+    /// or a file cannot be written or does not read back identically.
+    pub fn run(self) -> Result<()> {
+        let outputs: Vec<&PathBuf> = self.bin.iter().chain(&self.safetensors).collect();
+        for p in &outputs {
+            if p.exists() && !self.force {
+                bail!("{} exists; pass --force to overwrite it", p.display());
+            }
+        }
+        let data = Dataset::generate(self.seed);
+        let (report, model) = train_stateful_per_step(
+            &data,
+            self.epochs as usize,
+            self.seed,
+            self.recurrent_activation.into(),
+            &mut Console::new(),
+        )?;
+        if let Some(last) = report.last() {
+            println!(
+                "trained stateful-per-step: {} epochs, {} updates, val_acc {:.4}",
+                self.epochs, report.train_steps, last.val_acc
+            );
+        }
+        if let Some(p) = &self.bin {
+            save(p, &binfile::to_bytes(&model)?, self.force)?;
+            check_round_trip(p, &model)?;
+            println!("wrote {}", p.display());
+        }
+        if let Some(p) = &self.safetensors {
+            save(p, &safetensors::to_torch_bytes(&model)?, self.force)?;
+            check_round_trip(p, &model)?;
+            println!("wrote {}", p.display());
+        }
+        Ok(())
+    }
+}
+
+/// Reloads `path` and requires the same bits as `model`.
+fn check_round_trip(path: &std::path::Path, model: &crate::model::HarnessModel) -> Result<()> {
+    use lstm_kernel::Tensors;
+    let (back, _) = crate::files::load(path)?;
+    let same = back.lstm.activation == model.lstm.activation
+        && (0..5).all(|t| {
+            let (a, b) = (back.tensor(t), model.tensor(t));
+            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        });
+    if !same {
+        bail!("{} does not read back bit-exactly", path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::eval::{EvalArgs, MathsArg};
+    use crate::cli::export::ExportArgs;
+    use crate::files::{Format, load};
+    use std::fs;
+
+    #[test]
+    fn train_saves_both_formats_that_reload_bit_exactly_and_export_refuses_to_overwrite() {
+        let d = std::env::temp_dir().join(format!("lstm-cli-train-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let (bin, st) = (d.join("m.bin"), d.join("m.safetensors"));
+        let args = || TrainArgs {
+            bin: Some(bin.clone()),
+            safetensors: Some(st.clone()),
+            seed: 7,
+            epochs: 1,
+            recurrent_activation: ActivationArg::Sigmoid,
+            force: false,
+        };
+        args().run().unwrap();
+        let (a, fa) = load(&bin).unwrap();
+        let (b, fb) = load(&st).unwrap();
+        assert_eq!((fa, fb), (Format::Bin, Format::Safetensors));
+        assert_eq!(a, b);
+        // A second run without --force is refused before training and changes nothing.
+        let before = fs::read(&bin).unwrap();
+        let e = args().run().unwrap_err();
+        assert!(format!("{e:#}").contains("--force"), "{e:#}");
+        assert_eq!(fs::read(&bin).unwrap(), before);
+        EvalArgs {
+            model: st.clone(),
+            seed: 7,
+            maths: MathsArg::Fast,
+        }
+        .run()
+        .unwrap();
+        let rs = d.join("model.rs");
+        let export = |format, out: &std::path::Path, force| ExportArgs {
+            model: bin.clone(),
+            format,
+            out: out.to_path_buf(),
+            val_data_seed: None,
+            force,
+        };
+        export(Format::Rust, &rs, false).run().unwrap();
+        assert!(export(Format::Rust, &rs, false).run().is_err());
+        export(Format::Rust, &rs, true).run().unwrap();
+        assert!(
+            fs::read_to_string(&rs)
+                .unwrap()
+                .contains("pub static MODEL")
+        );
+        // bin -> safetensors -> bin gives the same bytes.
+        let st2 = d.join("again.safetensors");
+        export(Format::Safetensors, &st2, false).run().unwrap();
+        let bin2 = d.join("again.bin");
+        ExportArgs {
+            model: st2,
+            ..export(Format::Bin, &bin2, false)
+        }
+        .run()
+        .unwrap();
+        assert_eq!(fs::read(&bin2).unwrap(), before);
+        fs::remove_dir_all(&d).unwrap();
+    }
+}
