@@ -90,10 +90,11 @@ fn fd_check<P: Clone>(
         let n = slot(&mut p, i).len();
         assert_eq!(n, analytic[i].len(), "{label}: {name} length");
         assert!(n > 0, "{label}: {name} is empty");
-        // A test of zeros against zeros proves nothing: every slot must carry gradient.
+        // A test of zeros against zeros proves nothing: every slot must carry a gradient
+        // well above the absolute tolerance.
         let biggest = analytic[i].iter().fold(0.0_f64, |m, g| m.max(g.abs()));
         assert!(
-            biggest > 1e-4,
+            biggest > 10.0 * ATOL,
             "{label}: {name} gradient is ~0 ({biggest:e})"
         );
         for k in 0..n {

@@ -39,6 +39,19 @@ macro_rules! each_size {
     }};
 }
 
+/// Calls `$run::<Scalar, H>("scalar")` and `$run::<Simd, H>("simd")` for every H.
+macro_rules! for_h_only {
+    ($run:ident) => {
+        for_h_only!(@h $run; 1, 3, 8, 10, 17, 64)
+    };
+    (@h $run:ident; $($h:literal),*) => {{
+        $(
+            $run::<Scalar, $h>("scalar");
+            $run::<Simd, $h>("simd");
+        )*
+    }};
+}
+
 fn widen(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| f64::from(x)).collect()
 }
@@ -238,4 +251,35 @@ fn edge_inputs<const IN: usize, const H: usize>(seed: u64) {
 #[test]
 fn huge_and_infinite_inputs_give_finite_h_and_nan_inputs_give_nan_h_for_both_kernels() {
     each_size!(edge_inputs(0xed6e));
+}
+
+/// A NaN pre-activation in any one gate block (the others finite) must make every `h`
+/// NaN: a gate activation that turned NaN into 0 or 1 would yield a plausible `h`.
+fn nan_in_one_gate<K: Kernels<f32>, const H: usize>(name: &str) {
+    let mut rng = Rand::new(0x0a0a ^ H as u64);
+    for act in RecurrentActivation::ALL {
+        assert!(act.apply(f32::NAN).is_nan(), "{act:?} of NaN");
+        for gate in 0..4 {
+            let mut z: [[f32; H]; 4] = core::array::from_fn(|_| rng.array(2.0));
+            z[gate] = [f32::NAN; H];
+            let mut c: [f32; H] = rng.array(1.0);
+            let mut h = [0.0_f32; H];
+            let mut tanh_c = [0.0_f32; H];
+            K::cell_forward(act, z.as_flattened_mut(), &mut c, &mut h, &mut tanh_c);
+            assert!(
+                z[gate].iter().all(|v| v.is_nan()),
+                "{name} H={H} {act:?}: NaN pre-activation of gate {gate} gave {:?}",
+                z[gate]
+            );
+            assert!(
+                h.iter().all(|v| v.is_nan()),
+                "{name} H={H} {act:?}: NaN in gate {gate} gave h {h:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_nan_pre_activation_in_any_gate_gives_nan_h_for_both_kernels() {
+    for_h_only!(nan_in_one_gate);
 }
