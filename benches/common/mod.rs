@@ -1,0 +1,99 @@
+//! Shared bench helpers: deterministic weights and the naive scalar baseline.
+//!
+//! The naive baseline is the "obvious code" the kernel is measured against: weights as
+//! `[[f32; K]; G]` (`K = IN + H` inputs per gate row, `G = 4H` gate rows), one sequential
+//! dot product per row, `f32::exp` / `f32::tanh` from std. It is bench-only code: it never
+//! ships in the kernel.
+#![allow(dead_code)]
+
+use lstm_kernel::{LstmWeights, Model, RecurrentActivation};
+
+/// A xorshift64 stream of `U[0, 1)` samples (deterministic, no dependency on `rand`'s API).
+pub fn uniform(seed: u64) -> impl FnMut() -> f32 {
+    let mut s = seed.max(1);
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        ((s >> 40) as f32) / (1u64 << 24) as f32
+    }
+}
+
+/// PyTorch-initialised weights (`U(-1/sqrt(H), 1/sqrt(H))`) from a fixed seed.
+pub fn weights<const IN: usize, const H: usize>(seed: u64) -> LstmWeights<IN, H, f32> {
+    let mut w = LstmWeights::zeroed();
+    w.init_pytorch(&mut uniform(seed));
+    w
+}
+
+/// `LSTM(IN -> H) + Dense(H -> 1)` with PyTorch-style random weights, sigmoid gates.
+pub fn model<const IN: usize, const H: usize>(seed: u64) -> Model<IN, H, 1, f32> {
+    let mut m = Model::zeroed(RecurrentActivation::Sigmoid);
+    m.lstm.weights = weights(seed);
+    let mut u = uniform(seed ^ 0x5eed);
+    for w in m.head.w.as_flattened_mut() {
+        *w = 2.0 * u() - 1.0;
+    }
+    m
+}
+
+/// A smooth test input in `[-1, 1]` for step `t`.
+pub fn input<const IN: usize>(t: usize) -> [f32; IN] {
+    core::array::from_fn(|k| (0.1 * t as f32 + k as f32).sin())
+}
+
+/// The naive scalar LSTM: `w[r]` is gate row `r` over `[x; h]` (`K = IN + H` columns,
+/// `G = 4H` rows, gate order i, f, g, o).
+pub struct Naive<const IN: usize, const H: usize, const K: usize, const G: usize> {
+    /// Gate rows, `[G][K]`.
+    pub w: [[f32; K]; G],
+    /// Bias, `[G]`.
+    pub b: [f32; G],
+}
+
+impl<const IN: usize, const H: usize, const K: usize, const G: usize> Naive<IN, H, K, G> {
+    /// The same parameters as `w`, transposed into gate rows.
+    pub fn from_weights(w: &LstmWeights<IN, H, f32>) -> Self {
+        assert_eq!(K, IN + H);
+        assert_eq!(G, 4 * H);
+        let mut n = Self {
+            w: [[0.0; K]; G],
+            b: [0.0; G],
+        };
+        for r in 0..G {
+            let (gate, j) = (r / H, r % H);
+            for k in 0..IN {
+                n.w[r][k] = w.w_ih[k][gate][j];
+            }
+            for k in 0..H {
+                n.w[r][IN + k] = w.w_hh[k][gate][j];
+            }
+            n.b[r] = w.b[gate][j];
+        }
+        n
+    }
+
+    /// One stateful step, the obvious way.
+    pub fn step(&self, x: &[f32; IN], h: &mut [f32; H], c: &mut [f32; H]) {
+        let mut xh = [0.0_f32; K];
+        xh[..IN].copy_from_slice(x);
+        xh[IN..].copy_from_slice(h);
+        let mut z = [0.0_f32; G];
+        for r in 0..G {
+            let mut s = self.b[r];
+            for k in 0..K {
+                s += self.w[r][k] * xh[k];
+            }
+            z[r] = s;
+        }
+        let sig = |v: f32| 1.0 / (1.0 + (-v).exp());
+        for j in 0..H {
+            let i = sig(z[j]);
+            let f = sig(z[H + j]);
+            let g = z[2 * H + j].tanh();
+            let o = sig(z[3 * H + j]);
+            c[j] = f * c[j] + i * g;
+            h[j] = o * c[j].tanh();
+        }
+    }
+}
