@@ -26,7 +26,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use lstm_kernel::{BatchState, RecurrentActivation};
+use lstm_kernel::{BatchState, Maths, RecurrentActivation};
 use serde::Serialize;
 
 use crate::data::{Dataset, SEQ_LEN, WINDOW_LEN, windows};
@@ -148,6 +148,9 @@ pub struct ExperimentConfig {
     pub seed: u64,
     /// Recurrent activation of the LSTM.
     pub activation: RecurrentActivation,
+    /// How the LSTM evaluates its activations (default exact; `Fast` is the kernel's
+    /// opt-in rational approximation, see `lstm_kernel::activation`).
+    pub maths: Maths,
 }
 
 impl ExperimentConfig {
@@ -158,6 +161,7 @@ impl ExperimentConfig {
             epochs: experiment.default_epochs(),
             seed,
             activation: RecurrentActivation::Sigmoid,
+            maths: Maths::Exact,
         }
     }
 }
@@ -287,6 +291,7 @@ pub fn run(
 ) -> Result<(ExperimentReport, HarnessModel)> {
     let exp = config.experiment;
     let mut model = keras_model(config.seed, config.activation);
+    model.lstm.maths = config.maths;
     let mut adam = keras_adam();
     let window_len = match exp {
         Experiment::StatelessFullSequence => SEQ_LEN,
