@@ -1,0 +1,217 @@
+//! Learning on the device: the harness's `stateful-per-step` experiment (the post's
+//! `train_on_batch` loop) with the kernel alone, no heap.
+//!
+//! For every training sequence: state reset to zero, then for each of its 20 steps one Adam
+//! update on the 1-step window (forward from the carried state, BCE on the logit against
+//! the sequence's target, BPTT through that one step, Keras Adam). Gradients do not flow
+//! into earlier steps (Keras `stateful=True` with `batch_input_shape=(1, 1, 1)`).
+//!
+//! Memory: everything lives in one [`Trainer`] value (the caller puts it on the stack or in
+//! a `static`): model + gradients + Adam's two moments are 4 × 1,964 bytes, the 1-step
+//! [`Tape`] 292 bytes; see [`Trainer::BYTES`].
+
+use core::fmt;
+
+use lstm_kernel::{
+    Adam, AdamConfig, Grads, LstmState, NonFiniteGradient, RecurrentActivation, SampleLoss, Tape,
+    WindowTooLong,
+};
+
+use crate::infer::{Accuracy, validate};
+use crate::rng::SplitMix64;
+use crate::task::{DeviceData, STEPS, input};
+use crate::{DeviceModel, H, IN, OUT};
+
+/// The seed of the on-device training run (firmware `train`, its host check and the
+/// `host_train` reference all use it).
+pub const DEVICE_SEED: u64 = 2024;
+
+/// BPTT window of one training step (the post's `batch_input_shape=(1, 1, 1)`).
+pub const WINDOW: usize = 1;
+
+/// Why a training step failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StepError {
+    /// The window is longer than the tape (cannot happen with [`WINDOW`]-step windows).
+    Window(WindowTooLong),
+    /// A gradient was NaN or infinite; the model was left unchanged.
+    NonFinite(NonFiniteGradient),
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Window(e) => write!(f, "training step: {e}"),
+            Self::NonFinite(e) => write!(f, "training step: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for StepError {}
+
+/// The model with everything training needs, in one value.
+#[derive(Clone, Debug)]
+pub struct Trainer {
+    /// The model being trained.
+    pub model: DeviceModel,
+    /// Gradient accumulator of the current step.
+    pub grads: Grads<IN, H, OUT>,
+    /// Keras Adam (`lr 1e-3, β1 0.9, β2 0.999, eps 1e-7`) and its moments.
+    pub adam: Adam<Grads<IN, H, OUT>>,
+    /// The 1-step tape BPTT reads.
+    pub tape: Tape<WINDOW, IN, H>,
+}
+
+impl Trainer {
+    /// Bytes of a `Trainer` (model, gradients, two Adam moments, tape, counters).
+    pub const BYTES: usize = core::mem::size_of::<Self>();
+    /// The training state fits a 16 KiB-RAM part (a build error otherwise).
+    const FITS: () = assert!(Self::BYTES <= 10 * 1024, "Trainer outgrew 10 KiB");
+
+    /// A fresh trainer whose model has Keras' default initialisation (Glorot-uniform
+    /// kernels, orthogonal recurrent kernel, forget-gate bias 1) drawn from two
+    /// [`SplitMix64`] streams of `seed` (purposes 1: uniform, 2: normal), sigmoid gates.
+    pub fn keras_init(seed: u64) -> Self {
+        let () = Self::FITS;
+        let mut model = DeviceModel::zeroed(RecurrentActivation::Sigmoid);
+        let mut uniform = SplitMix64::stream(seed, 1);
+        let mut normal = SplitMix64::stream(seed, 2);
+        model.init_keras(&mut || uniform.uniform(), &mut || normal.normal());
+        Self {
+            model,
+            grads: Grads::zeroed(),
+            adam: Adam::new(AdamConfig::keras(), Grads::zeroed()),
+            tape: Tape::new(),
+        }
+    }
+
+    /// One per-step update: forward `x` from `state` (which advances), BCE against `y`,
+    /// backward through this step, one Adam step. Returns the step's loss and accuracy
+    /// (before the update).
+    ///
+    /// # Errors
+    /// [`StepError::NonFinite`] if the gradient is not finite (the model is unchanged).
+    #[inline(never)]
+    pub fn train_step(
+        &mut self,
+        x: &[f32; IN],
+        y: f32,
+        state: &mut LstmState<H>,
+    ) -> Result<SampleLoss, StepError> {
+        self.grads.zero();
+        let loss = self
+            .model
+            .train_sample_bce(
+                core::slice::from_ref(x),
+                &[y],
+                1.0,
+                state,
+                &mut self.tape,
+                &mut self.grads,
+            )
+            .map_err(StepError::Window)?;
+        self.adam
+            .step(&mut self.model, &self.grads)
+            .map_err(StepError::NonFinite)?;
+        Ok(loss)
+    }
+
+    /// One training sequence of the post: zero state, [`STEPS`] per-step updates.
+    /// Returns the summed loss and accuracy of its steps.
+    ///
+    /// # Errors
+    /// The first failing step's error.
+    pub fn train_sequence(&mut self, label: f32) -> Result<SampleLoss, StepError> {
+        let mut state = LstmState::zeroed();
+        let mut sum = SampleLoss::default();
+        for t in 0..STEPS {
+            let s = self.train_step(&input(label, t), label, &mut state)?;
+            sum.loss += s.loss;
+            sum.accuracy += s.accuracy;
+        }
+        Ok(sum)
+    }
+}
+
+/// What [`learn_on_device`] reports (the trained model stays in the caller's trainer).
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome {
+    /// Mean training BCE over all updates of the epoch (nats).
+    pub train_loss: f32,
+    /// Training accuracy over all updates of the epoch (per step, before each update).
+    pub train_accuracy: f32,
+    /// Adam updates taken (`train_sequences · STEPS`).
+    pub updates: u32,
+    /// Validation result on the next `val_sequences` sequences of the same label stream.
+    pub val: Accuracy,
+}
+
+/// The whole on-device experiment: `trainer` is reset to the Keras init of `seed`, trained
+/// for one epoch of per-step updates over `train_sequences` sequences drawn from the
+/// device's label stream of `seed`, then validated (stateful, per step) on the next
+/// `val_sequences` sequences of that stream. The caller owns the trainer (stack or
+/// `static`), so nothing large is moved or copied.
+///
+/// # Errors
+/// A training step failed (see [`StepError`]).
+pub fn learn_on_device(
+    trainer: &mut Trainer,
+    seed: u64,
+    train_sequences: u32,
+    val_sequences: u32,
+) -> Result<Outcome, StepError> {
+    *trainer = Trainer::keras_init(seed);
+    let mut data = DeviceData::new(seed);
+    let (mut loss, mut accuracy) = (0.0_f32, 0.0_f32);
+    for _ in 0..train_sequences {
+        let s = trainer.train_sequence(data.next_label())?;
+        loss += s.loss;
+        accuracy += s.accuracy;
+    }
+    let updates = train_sequences * STEPS as u32;
+    let n = updates.max(1) as f32;
+    let mut val = Accuracy::default();
+    let model = &trainer.model;
+    for _ in 0..val_sequences {
+        let y = data.next_label();
+        let xs: [[f32; IN]; STEPS] = core::array::from_fn(|t| input(y, t));
+        let a = validate(&[xs], &[y], |x, s| model.step(x, s), |_, _| {});
+        val.correct_steps += a.correct_steps;
+        val.steps += a.steps;
+        val.correct_last += a.correct_last;
+        val.sequences += a.sequences;
+    }
+    Ok(Outcome {
+        train_loss: loss / n,
+        train_accuracy: accuracy / n,
+        updates,
+        val,
+    })
+}
+
+/// One many-to-one training step over a whole window of `T` steps (BPTT through all of
+/// them), from the zero state, with one Adam update: the cost of learning with window `T`
+/// (tape `T · (IN + 7H) · 4` bytes + 8). Used for the firmware's measurements.
+///
+/// # Errors
+/// As [`Trainer::train_step`].
+#[inline(never)]
+pub fn train_window<const T: usize>(
+    trainer: &mut Trainer,
+    tape: &mut Tape<T, IN, H>,
+    xs: &[[f32; IN]],
+    y: f32,
+) -> Result<SampleLoss, StepError> {
+    trainer.grads.zero();
+    let mut state = LstmState::zeroed();
+    let loss = trainer
+        .model
+        .train_sample_bce(xs, &[y], 1.0, &mut state, tape, &mut trainer.grads)
+        .map_err(StepError::Window)?;
+    trainer
+        .adam
+        .step(&mut trainer.model, &trainer.grads)
+        .map_err(StepError::NonFinite)?;
+    Ok(loss)
+}

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Host-trained weights on a Cortex-M, proven under QEMU (issue 4). Installs nothing: run
+# scripts/embedded-setup.sh once first (apt: qemu-system-arm, gcc, python3; rustup: thumb
+# targets, llvm-tools; nightly extras if nightly is installed).
+#
+#  1. The harness trains `stateful-per-step` (seed 42), saves .bin + .safetensors, re-loads
+#     both (eval), exports Rust source with the 200 validation sequences of seed 42.
+#  2. Host references (same no_std code and kernels as the firmware) + the host check that
+#     on-device training converges in one epoch.
+#  3. Firmware exit-status self-tests (forced failure, forced panic -> status 1).
+#  4. Cortex-M4F (mps2-an386): inference over the 200 sequences with 4 kernel variants and
+#     learning on the device (1000 sequences, 20,000 Adam updates); outputs compared with
+#     the host; accuracy compared with `lstm-harness eval`.
+#  5. Measurements: sizes, instructions per step (QEMU plugin), stack (painted; static with
+#     nightly -Z emit-stack-sizes), no-panic reachability with its positive control.
+#  6. The same inference firmware on Cortex-M0 (microbit, 16K RAM) and Cortex-M55 (mps3-an547).
+#  7. The speed profile (opt-level 3) of the M4F inference firmware: instructions, stack, size.
+# Prints a figures block at the end (also written to target/embedded/figures.txt).
+# Exit status 0 only if every check passed. EMBEDDED_STRICT=1 also fails on missed targets.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+EMB="$ROOT/embedded"
+FW="$EMB/qemu-fw"
+OUT="$ROOT/target/embedded"
+MODEL_DIR="$OUT/model"
+LOG="$OUT/logs"
+TOOLS="$EMB/tools"
+SEED=42
+mkdir -p "$MODEL_DIR" "$LOG"
+t_start=$(date +%s)
+step() {
+  local now; now=$(date +%s)
+  printf '\n==> [%3ss] %s\n' "$((now - t_start))" "$*"
+}
+fail() { echo "embedded: FAIL: $*" >&2; exit 1; }
+FIG="$OUT/figures.txt"
+: > "$FIG"
+fig() { echo "$*" | tee -a "$FIG"; }
+MISSED=()
+target() { # target NAME VALUE LIMIT UNIT  (VALUE <= LIMIT)
+  if [ "$2" -le "$3" ]; then fig "target $1: $2 $4 <= $3: PASS"; else fig "target $1: $2 $4 > $3: MISS"; MISSED+=("$1"); fi
+}
+
+# --- tools (installed by scripts/embedded-setup.sh) ---------------------------------------
+for t in qemu-system-arm gcc python3; do
+  command -v "$t" >/dev/null || fail "$t not found: run scripts/embedded-setup.sh"
+done
+for t in thumbv7em-none-eabihf thumbv6m-none-eabi thumbv8m.main-none-eabihf; do
+  rustup target list --installed | grep -qx "$t" || fail "rust target $t missing: run scripts/embedded-setup.sh"
+done
+LLVM_BIN="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
+[ -x "$LLVM_BIN/llvm-objdump" ] || fail "llvm-tools missing: run scripts/embedded-setup.sh"
+HAVE_NIGHTLY=0
+if rustup toolchain list | grep -q '^nightly' &&
+   rustup +nightly target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf; then
+  NLLVM="$(rustc +nightly --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
+  [ -x "$NLLVM/llvm-readobj" ] && HAVE_NIGHTLY=1
+fi
+
+# --- 1. train, save, reload, export ------------------------------------------------------
+step "harness: train stateful-per-step (seed $SEED), save .bin + .safetensors, eval both, export Rust"
+cargo build -q --release -p lstm-harness --manifest-path "$ROOT/Cargo.toml"
+H="$ROOT/target/release/lstm-harness"
+"$H" train --seed "$SEED" --bin "$MODEL_DIR/model.bin" --safetensors "$MODEL_DIR/model.safetensors" --force
+"$H" eval "$MODEL_DIR/model.bin" --seed "$SEED" | tee "$LOG/eval-bin.txt"
+"$H" eval "$MODEL_DIR/model.safetensors" --seed "$SEED" | tee "$LOG/eval-st.txt"
+"$H" eval "$MODEL_DIR/model.bin" --seed "$SEED" --maths fast | tee "$LOG/eval-fast.txt"
+eval_exact=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-bin.txt")
+eval_fast=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-fast.txt")
+[ -n "$eval_exact" ] && [ "$eval_exact" = "$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-st.txt")" ] ||
+  fail "eval of .bin and .safetensors differ"
+"$H" export "$MODEL_DIR/model.safetensors" --format bin --out "$OUT/model-from-st.bin" --force
+cmp "$MODEL_DIR/model.bin" "$OUT/model-from-st.bin" || fail "bin -> safetensors -> bin is not byte-identical"
+echo "bin -> safetensors -> bin: byte-identical"
+"$H" export "$MODEL_DIR/model.bin" --format rust --val-data-seed "$SEED" --out "$MODEL_DIR/model.rs" --force
+export FW_MODEL_DIR="$MODEL_DIR"
+
+# --- 2. host references ------------------------------------------------------------------
+step "host: no_std device code on the host (training converges in one epoch), reference outputs"
+(cd "$EMB" && cargo test -q --release -p fw-common)
+(cd "$EMB" && cargo run -q --release -p fw-common --features trained --example host_ref) > "$LOG/host-infer.txt"
+(cd "$EMB" && cargo run -q --release -p fw-common --example host_train) > "$LOG/host-train.txt"
+
+# --- 3. exit-status self-tests -----------------------------------------------------------
+step "firmware exit-status self-tests (forced failure and forced panic must exit 1)"
+cd "$FW"
+for feat in force-fail force-panic; do
+  set +e
+  cargo run -q --release --bin infer --features "$feat" > "$LOG/selftest-$feat.txt" 2>&1
+  rc=$?
+  set -e
+  [ "$rc" -eq 1 ] || fail "firmware built with $feat exited $rc, expected 1"
+  echo "$feat: exit status 1 as expected"
+done
+
+# --- 4. Cortex-M4F: inference and learning on the device ----------------------------------
+step "Cortex-M4F (mps2-an386): build, inference over the 200 validation sequences"
+cargo build -q --release --bins
+ELF_I="$EMB/target/thumbv7em-none-eabihf/release/infer"
+ELF_T="$EMB/target/thumbv7em-none-eabihf/release/train"
+cargo run -q --release --bin infer > "$LOG/m4-infer.txt" || { tail -20 "$LOG/m4-infer.txt"; fail "M4F inference firmware"; }
+grep -v ' seq ' "$LOG/m4-infer.txt"
+grep -q '^check model source==bin true runtime-import equal' "$LOG/m4-infer.txt" || fail "embedded model copies differ"
+# Tolerance 1e-5 absolute on logits of magnitude <= ~16 (about 10 ulps): bit-identical is
+# expected (same IEEE f32 operations in the same order, no FMA, same libm code); anything
+# that matters (weights, gate order, state handling) moves logits by orders of magnitude more.
+python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/m4-infer.txt" || fail "M4F outputs differ from the host's"
+fw_acc=$(awk '/^infer simd-exact accuracy steps/{print $5}' "$LOG/m4-infer.txt")
+fw_acc_fast=$(awk '/^infer simd-fast accuracy steps/{print $5}' "$LOG/m4-infer.txt")
+[ "$fw_acc" = "$eval_exact" ] || fail "firmware accuracy $fw_acc != lstm-harness eval $eval_exact"
+[ "$fw_acc_fast" = "$eval_fast" ] || fail "firmware fast accuracy $fw_acc_fast != lstm-harness eval --maths fast $eval_fast"
+fig "accuracy M4F inference (per step, 200 x 20): exact $fw_acc, fast $fw_acc_fast; lstm-harness eval: $eval_exact, $eval_fast"
+
+step "Cortex-M4F: learning on the device (1000 sequences, 20,000 per-step Adam updates)"
+t0=$(date +%s%N)
+cargo run -q --release --bin train > "$LOG/m4-train.txt" || { tail -20 "$LOG/m4-train.txt"; fail "M4F training firmware"; }
+t1=$(date +%s%N)
+grep -v ' weights ' "$LOG/m4-train.txt"
+# Expected bit-identical (same reasons as above); 1e-4 allows a few ulps of drift over the
+# 20,000 updates should a toolchain ever round one operation differently.
+python3 "$TOOLS/cmp_lines.py" "train" 1e-4 "$LOG/host-train.txt" "$LOG/m4-train.txt" || fail "on-device training differs from the host run"
+read -r tc tn <<<"$(awk '/^train val accuracy steps/{split($5, a, "/"); print a[1], a[2]}' "$LOG/m4-train.txt")"
+[ -n "$tn" ] && [ $((tc * 100)) -ge $((tn * 99)) ] || fail "on-device validation accuracy $tc/$tn < 0.99"
+fig "learning on the device (M4F): validation accuracy $tc/$tn, QEMU wall time $(( (t1 - t0) / 1000000 )) ms (whole firmware run)"
+
+# --- 5. measurements ---------------------------------------------------------------------
+step "measurements (M4F, opt-level s)"
+gcc -shared -fPIC -O2 -Wall -o "$EMB/target/libinsncount.so" "$TOOLS/insncount.c"
+qemu_count() { # ELF -> odd marker hits, one count per line
+  local m; m=0x$("$LLVM_BIN/llvm-nm" "$1" | awk '$3=="insn_marker"{print $1}')
+  timeout 300 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
+    -semihosting-config enable=on,target=native \
+    -plugin "$EMB/target/libinsncount.so,marker=$m" -d plugin -kernel "$1" 2>&1 |
+    awk '/^insn_marker/ { n = $2 + 0; if (n % 2 == 1) print $3 }'
+}
+# Prints "min max mean" of counts first+1 .. first+20 minus the empty-pair overhead (count 1).
+stats() { awk -v a="$2" -v b="$3" 'NR==1{o=$1} NR>=a && NR<=b {x=$1-o; s+=x; if(mn==""||x<mn)mn=x; if(x>mx)mx=x; n++} END{printf "%d %d %d\n", mn, mx, s/n}' "$1"; }
+VARIANTS=(simd-exact simd-fast scalar-exact scalar-fast)
+measure_infer() { # ELF LABEL
+  local elf=$1 label=$2 counts="$LOG/insns-$2.txt" i=0
+  qemu_count "$elf" > "$counts"
+  [ "$(wc -l < "$counts")" -eq 81 ] || fail "expected 81 marker counts, got $(wc -l < "$counts")"
+  for v in "${VARIANTS[@]}"; do
+    read -r mn mx mean <<<"$(stats "$counts" $((2 + 20 * i)) $((21 + 20 * i)))"
+    fig "instructions per step $label $v: mean $mean (min $mn, max $mx) over the 20 steps of sequence 0"
+    eval "INSN_${label//-/_}_${v//-/_}=$mean"
+    i=$((i + 1))
+  done
+}
+measure_infer "$ELF_I" s
+qemu_count "$ELF_T" > "$LOG/insns-train.txt"
+read -r mn mx mean <<<"$(stats "$LOG/insns-train.txt" 2 21)"
+fig "instructions per training step (window 1, forward + BPTT + Adam on 491 weights): mean $mean (min $mn, max $mx)"
+fig "instructions per training step (window 20): $(awk 'NR==1{o=$1} NR==22{print $1-o}' "$LOG/insns-train.txt")"
+
+for v in "${VARIANTS[@]}"; do
+  fig "stack painted step $v (s): $(awk -v v="$v" '$1=="measure" && $3=="step" && $4==v {print $5}' "$LOG/m4-infer.txt") B"
+done
+awk '$1=="measure" && $2=="stack" && $3=="train-step" {print "stack painted training step " $4 " (s): " $5 " B"}' "$LOG/m4-train.txt" | tee -a "$FIG"
+awk '$1=="measure" && $2=="bytes" {print "bytes (size_of): " substr($0, 15)}' "$LOG/m4-infer.txt" "$LOG/m4-train.txt" | tee -a "$FIG"
+state_bytes=$(awk '$1=="measure" && $2=="bytes" && $3=="state" {print $4}' "$LOG/m4-infer.txt")
+
+"$LLVM_BIN/llvm-size" -A "$ELF_I" > "$LOG/size-infer.txt"
+data_bss=$(awk '$1==".data" || $1==".bss" {s+=$2} END{print s+0}' "$LOG/size-infer.txt")
+text=$(awk '$1==".text" {print $2}' "$LOG/size-infer.txt")
+rodata=$(awk '$1==".rodata" {print $2}' "$LOG/size-infer.txt")
+fig "infer firmware (s): .text $text B, .rodata $rodata B, .data + .bss $data_bss B (RAM outside the stack)"
+# The weights: the MODEL static must be in flash (below the RAM origin 0x2000_0000).
+read -r maddr msize <<<"$("$LLVM_BIN/llvm-nm" -C -S "$ELF_I" | awk '$4 ~ /^fw_common::trained::MODEL(::h[0-9a-f]+)?$/ {print $1, $2}')"
+[ -n "${maddr:-}" ] || fail "symbol fw_common::trained::MODEL not found"
+if [ $((16#$maddr)) -lt $((0x20000000)) ]; then weights_flash=100; else weights_flash=0; fi
+fig "weights: MODEL $((16#$msize)) B at 0x$maddr: ${weights_flash}% in flash"
+[ "$weights_flash" -eq 100 ] || fail "the model's weights are not in flash"
+for root in step_scalar step_simd; do
+  python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$ELF_I" "variants::$root\$" > "$LOG/code-$root-s.txt"
+  fig "kernel code reachable from $root (s): $(awk '/^code bytes/{print $NF}' "$LOG/code-$root-s.txt") B"
+done
+code_scalar_s=$(awk '/^code bytes/{print $NF}' "$LOG/code-step_scalar-s.txt")
+
+step "no panic path reachable from the step and training functions (and the positive control)"
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" 'fw_common::variants::step_(simd|scalar)$' | tail -1 ||
+  fail "a panic path is reachable from the inference step"
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_T" 'Trainer>?::train_step$' | tail -1 ||
+  fail "a panic path is reachable from the training step"
+if python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" '__cortex_m_rt_main$' > "$LOG/reach-control.txt"; then
+  fail "positive control: the check found no panic path from main (which unwraps), so it cannot fail"
+fi
+echo "positive control: $(tail -1 "$LOG/reach-control.txt" | cut -c1-120)..."
+fig "no-panic: inference step and training step reach no panic path (control: main does)"
+
+if [ "$HAVE_NIGHTLY" -eq 1 ]; then
+  step "static stack (nightly -Z emit-stack-sizes) and painted stack of the same build"
+  cargo +nightly rustc -q --release --bin infer --target-dir "$EMB/target/nightly" -- -Z emit-stack-sizes
+  cargo +nightly rustc -q --release --bin train --target-dir "$EMB/target/nightly" -- -Z emit-stack-sizes
+  NELF="$EMB/target/nightly/thumbv7em-none-eabihf/release"
+  timeout 300 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
+    -semihosting-config enable=on,target=native -kernel "$NELF/infer" > "$LOG/m4-infer-nightly.txt" || fail "nightly build run"
+  for root in step_scalar step_simd; do
+    python3 "$TOOLS/elfcheck.py" stack "$LLVM_BIN/llvm-objdump" "$NLLVM/llvm-readobj" "$NELF/infer" "variants::$root\$" > "$LOG/stack-$root.txt" || { cat "$LOG/stack-$root.txt"; fail "static stack of $root"; }
+    static=$(awk '/^static worst-case/{print $NF}' "$LOG/stack-$root.txt")
+    kind=${root#step_}
+    painted=$(awk -v k="$kind-exact" '$1=="measure" && $3=="step" && $4==k {print $5}' "$LOG/m4-infer-nightly.txt")
+    fig "stack step $kind (s, nightly build): static worst case $static B, painted $painted B"
+    # Painting is a lower bound and the static sum an upper bound of the same build.
+    [ "$painted" -le "$static" ] || fail "painted stack $painted > static bound $static for $root"
+    eval "STATIC_$kind=$static"
+  done
+  python3 "$TOOLS/elfcheck.py" stack "$LLVM_BIN/llvm-objdump" "$NLLVM/llvm-readobj" "$NELF/train" 'Trainer>?::train_step$' > "$LOG/stack-train.txt" || { cat "$LOG/stack-train.txt"; fail "static stack of train_step"; }
+  fig "stack training step window 1 (s, nightly build): static worst case $(awk '/^static worst-case/{print $NF}' "$LOG/stack-train.txt") B"
+else
+  echo "embedded: no nightly toolchain (or its thumbv7em target / llvm-tools): static stack figures skipped"
+  fig "static stack: skipped (no nightly)"
+fi
+
+# --- 6. other Cortex-M cores -------------------------------------------------------------
+step "Cortex-M0 (microbit, 16K RAM) and Cortex-M55 (mps3-an547): the same inference firmware"
+FW_MEMORY=nrf51-16k cargo run -q --release --bin infer --target thumbv6m-none-eabi > "$LOG/m0-infer.txt" ||
+  { tail -20 "$LOG/m0-infer.txt"; fail "M0 inference firmware"; }
+python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/m0-infer.txt" || fail "M0 outputs differ from the host's"
+cargo run -q --release --bin infer --target thumbv8m.main-none-eabihf > "$LOG/m55-infer.txt" ||
+  { tail -20 "$LOG/m55-infer.txt"; fail "M55 inference firmware"; }
+python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/m55-infer.txt" || fail "M55 outputs differ from the host's"
+fig "M0 (thumbv6m, microbit) and M55 (thumbv8m.main, mps3-an547): outputs equal the host's, accuracy $(awk '/^infer simd-exact accuracy steps/{print $5}' "$LOG/m0-infer.txt") / $(awk '/^infer simd-exact accuracy steps/{print $5}' "$LOG/m55-infer.txt")"
+fig "stack painted step scalar-exact M0: $(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m0-infer.txt") B, simd-exact M0: $(awk '$1=="measure" && $4=="simd-exact" {print $5}' "$LOG/m0-infer.txt") B"
+
+# --- 7. speed profile --------------------------------------------------------------------
+step "Cortex-M4F inference, profile release-speed (opt-level 3)"
+cargo build -q --profile release-speed --bin infer
+ELF_I3="$EMB/target/thumbv7em-none-eabihf/release-speed/infer"
+timeout 300 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
+  -semihosting-config enable=on,target=native -kernel "$ELF_I3" > "$LOG/m4-infer-o3.txt" || fail "opt-level 3 firmware"
+python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/m4-infer-o3.txt" || fail "opt-level 3 outputs differ from the host's"
+measure_infer "$ELF_I3" o3
+for v in "${VARIANTS[@]}"; do
+  fig "stack painted step $v (o3): $(awk -v v="$v" '$1=="measure" && $3=="step" && $4==v {print $5}' "$LOG/m4-infer-o3.txt") B"
+done
+for root in step_scalar step_simd; do
+  python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$ELF_I3" "variants::$root\$" > "$LOG/code-$root-o3.txt"
+  fig "kernel code reachable from $root (o3): $(awk '/^code bytes/{print $NF}' "$LOG/code-$root-o3.txt") B"
+done
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I3" 'fw_common::variants::step_(simd|scalar)$' | tail -1 ||
+  fail "a panic path is reachable from the inference step (opt-level 3)"
+
+# --- targets -----------------------------------------------------------------------------
+step "targets for (IN=1, H=10) on Cortex-M4F (best variant and profile for each)"
+best_exact=$(printf '%s\n' "$INSN_s_simd_exact" "$INSN_s_scalar_exact" "$INSN_o3_simd_exact" "$INSN_o3_scalar_exact" | sort -n | head -1)
+best_fast=$(printf '%s\n' "$INSN_s_simd_fast" "$INSN_s_scalar_fast" "$INSN_o3_simd_fast" "$INSN_o3_scalar_fast" | sort -n | head -1)
+painted_scalar=$(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m4-infer.txt")
+fig "target weights in flash: ${weights_flash}% (100%): $([ "$weights_flash" -eq 100 ] && echo PASS || echo MISS)"
+target "RAM for the state" "$state_bytes" 100 B
+target "step stack, scalar kernels, painted (s)" "$painted_scalar" 400 B
+[ "$HAVE_NIGHTLY" -eq 1 ] && target "step stack, scalar kernels, static (s)" "$STATIC_scalar" 400 B
+target "kernel code, scalar step (s)" "$code_scalar_s" 4096 B
+target "instructions per step, exact (best)" "$best_exact" 6000 insns
+target "instructions per step, fast (best)" "$best_fast" 2500 insns
+
+t_end=$(date +%s)
+fig "scripts/embedded.sh wall time: $((t_end - t_start)) s"
+echo
+echo "figures: $FIG; logs: $LOG"
+if [ ${#MISSED[@]} -gt 0 ]; then
+  echo "embedded: targets missed (reported, not failing unless EMBEDDED_STRICT=1): ${MISSED[*]}"
+  [ "${EMBEDDED_STRICT:-0}" = 1 ] && fail "targets missed: ${MISSED[*]}"
+fi
+echo "embedded: all checks passed"
