@@ -56,7 +56,7 @@ pub use error::{NonFiniteGradient, RowOutOfRange, ShapeError, WindowTooLong};
 pub use io::FormatError;
 pub use lstm::{Lstm, StepRecord, Tape};
 pub use model::{Grads, Model, SampleLoss, bce_loss};
-pub use optim::{Adam, AdamConfig, EpsPlacement, Sgd, Tensors};
+pub use optim::{Adam, AdamConfig, AdamUpdate, EpsPlacement, Sgd, Tensors};
 pub use real::Real;
 pub use state::{BatchState, LstmState};
 pub use weights::{Gate, LstmWeights};

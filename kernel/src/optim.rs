@@ -2,6 +2,7 @@
 //! set of parameter tensors exposed through [`Tensors`].
 
 use crate::error::NonFiniteGradient;
+use crate::kernels::Kernels;
 use crate::real::Real;
 
 /// A fixed set of flat tensors (parameters, gradients or optimizer moments). Two values of
@@ -70,6 +71,23 @@ impl<F: Real> Default for AdamConfig<F> {
     }
 }
 
+/// The per-step coefficients of one Adam update, shared by every element:
+/// `m = β1 m + (1-β1) g`, `v = β2 v + (1-β2) g²`, `p -= step · m / (sqrt(v) · v_scale + eps)`.
+/// [`Adam::step`] derives `step` and `v_scale` from the step count and [`EpsPlacement`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamUpdate<F = f32> {
+    /// First-moment decay β1.
+    pub beta1: F,
+    /// Second-moment decay β2.
+    pub beta2: F,
+    /// Step size (learning rate with the bias corrections folded in).
+    pub step: F,
+    /// Scale of `sqrt(v)` in the denominator (`1` for Keras, `1/sqrt(1-β2^t)` for PyTorch).
+    pub v_scale: F,
+    /// Denominator epsilon.
+    pub eps: F,
+}
+
 /// Adam (Kingma & Ba 2015) with state `m`, `v` shaped like the gradients `G`, and the step
 /// count `t`. Updates: `m = β1 m + (1-β1) g`, `v = β2 v + (1-β2) g²`, then the
 /// placement-specific parameter update of [`EpsPlacement`].
@@ -120,17 +138,21 @@ impl<G: Tensors<F>, F: Real> Adam<G, F> {
             EpsPlacement::Keras => (c.lr * bc2.sqrt() / bc1, F::ONE),
             EpsPlacement::PyTorch => (c.lr / bc1, F::ONE / bc2.sqrt()),
         };
-        let (b1, b2) = (c.beta1, c.beta2);
+        let update = AdamUpdate {
+            beta1: c.beta1,
+            beta2: c.beta2,
+            step,
+            v_scale,
+            eps: c.eps,
+        };
         for i in 0..G::COUNT.min(P::COUNT) {
-            let p = params.tensor_mut(i);
-            let g = grads.tensor(i);
-            let m = self.m.tensor_mut(i);
-            let v = self.v.tensor_mut(i);
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                *m = b1 * *m + (F::ONE - b1) * g;
-                *v = b2 * *v + (F::ONE - b2) * g * g;
-                *p -= step * *m / (v.sqrt() * v_scale + c.eps);
-            }
+            F::Kernels::adam_update(
+                params.tensor_mut(i),
+                grads.tensor(i),
+                self.m.tensor_mut(i),
+                self.v.tensor_mut(i),
+                update,
+            );
         }
         Ok(())
     }
@@ -165,7 +187,11 @@ impl<F: Real> Sgd<F> {
 
 fn check_finite<F: Real, G: Tensors<F>>(grads: &G) -> Result<(), NonFiniteGradient> {
     for tensor in 0..G::COUNT {
-        if let Some(index) = grads.tensor(tensor).iter().position(|g| !g.is_finite()) {
+        let g = grads.tensor(tensor);
+        if F::Kernels::all_finite(g) {
+            continue;
+        }
+        if let Some(index) = g.iter().position(|g| !g.is_finite()) {
             return Err(NonFiniteGradient { tensor, index });
         }
     }

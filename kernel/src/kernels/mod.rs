@@ -18,6 +18,7 @@ pub use scalar::Scalar;
 pub use simd::{Simd, simd_fast_sigmoid, simd_fast_tanh, simd_sigmoid, simd_tanh};
 
 use crate::activation::{Maths, RecurrentActivation};
+use crate::optim::AdamUpdate;
 use crate::real::Real;
 use crate::state::LstmState;
 use crate::weights::LstmWeights;
@@ -107,4 +108,25 @@ pub trait Kernels<F: Real> {
     /// Transposed product (BLAS `gemv`): `out[k] += W[k, :] · dz` for `w`: `[K, N]`,
     /// `dz`: `[N]`, `out`: `[K]`. Accumulates; never zeroes.
     fn matvec_acc(out: &mut [F], w: &[F], dz: &[F]);
+
+    /// One Adam update of a flat tensor, in place, element by element (see [`AdamUpdate`]):
+    /// `m = β1 m + (1-β1) g`, `v = β2 v + (1-β2) g²`,
+    /// `p -= step · m / (sqrt(v) · v_scale + eps)`, evaluated in exactly that order with no
+    /// fused multiply-adds, so every implementation gives the same bits. `p`, `g`, `m`, `v`
+    /// have equal lengths (extra elements are ignored).
+    #[inline]
+    fn adam_update(p: &mut [F], g: &[F], m: &mut [F], v: &mut [F], u: AdamUpdate<F>) {
+        let (b1, b2) = (u.beta1, u.beta2);
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m = b1 * *m + (F::ONE - b1) * g;
+            *v = b2 * *v + (F::ONE - b2) * g * g;
+            *p -= u.step * *m / (v.sqrt() * u.v_scale + u.eps);
+        }
+    }
+
+    /// True if no value of `x` is NaN or infinite.
+    #[inline]
+    fn all_finite(x: &[F]) -> bool {
+        x.iter().all(|v| v.is_finite())
+    }
 }

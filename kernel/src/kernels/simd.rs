@@ -23,11 +23,12 @@
 
 use wide::{f32x4, f32x8};
 
-use super::Kernels;
 use super::simd_act::{
     Activations, Hard, Logistic, sigmoid_exact, sigmoid_fast, tanh_exact, tanh_fast,
 };
+use super::{Kernels, Scalar};
 use crate::activation::{Maths, RecurrentActivation};
+use crate::optim::AdamUpdate;
 use crate::state::LstmState;
 use crate::weights::LstmWeights;
 
@@ -399,6 +400,23 @@ fn tiled_step<A: Activations, const IN: usize, const H: usize>(
 }
 
 impl Kernels<f32> for Simd {
+    #[inline]
+    fn adam_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], u: AdamUpdate<f32>) {
+        Self::adam_blocks(p, g, m, v, u);
+    }
+
+    #[inline]
+    fn all_finite(x: &[f32]) -> bool {
+        // x * 0 is 0 for finite x and NaN for ±inf or NaN; NaN stays NaN through the sum.
+        let (xc, xt) = x.as_chunks::<LANES>();
+        let mut acc = f32x8::ZERO;
+        for b in xc {
+            acc += load8(b) * f32x8::ZERO;
+        }
+        let tail = xt.iter().fold(0.0_f32, |a, &v| a + v * 0.0);
+        (acc.reduce_add() + tail) == 0.0
+    }
+
     #[inline(always)]
     fn cell_step<const IN: usize, const H: usize>(
         act: RecurrentActivation,
@@ -573,6 +591,29 @@ impl Kernels<f32> for Simd {
 }
 
 impl Simd {
+    /// Adam over 8-lane blocks with a scalar tail: the scalar formula's operations in the
+    /// same order, unfused, so the result is bit-identical to [`super::Scalar`]'s (IEEE
+    /// `+ - * / sqrt` are correctly rounded lane by lane).
+    #[inline]
+    fn adam_blocks(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], u: AdamUpdate<f32>) {
+        let (pc, pt) = p.as_chunks_mut::<LANES>();
+        let (gc, gt) = g.as_chunks::<LANES>();
+        let (mc, mt) = m.as_chunks_mut::<LANES>();
+        let (vc, vt) = v.as_chunks_mut::<LANES>();
+        let s = f32x8::splat;
+        let (b1, b2, ob1, ob2) = (s(u.beta1), s(u.beta2), s(1.0 - u.beta1), s(1.0 - u.beta2));
+        let (step, vs, eps) = (s(u.step), s(u.v_scale), s(u.eps));
+        for (((pb, gb), mb), vb) in pc.iter_mut().zip(gc).zip(mc.iter_mut()).zip(vc.iter_mut()) {
+            let gv = load8(gb);
+            let mv = b1 * load8(mb) + ob1 * gv;
+            let vv = b2 * load8(vb) + ob2 * gv * gv;
+            *mb = mv.to_array();
+            *vb = vv.to_array();
+            *pb = (load8(pb) - step * mv / (vv.sqrt() * vs + eps)).to_array();
+        }
+        <Scalar as Kernels<f32>>::adam_update(pt, gt, mt, vt, u);
+    }
+
     /// `y += a * x` over 8-lane blocks with a 4-lane and scalar tail.
     #[inline(always)]
     fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
@@ -760,6 +801,45 @@ mod tests {
         fused_step_matches_scalar::<32, 128>();
         // Large but H % 8 != 0: the fused path.
         fused_step_matches_scalar::<4, 60>();
+    }
+
+    #[test]
+    fn simd_adam_update_is_bit_identical_to_scalar() {
+        use crate::kernels::Scalar;
+        // 21 elements: two 8-lane blocks and a scalar tail of 5.
+        const N: usize = 21;
+        let g: [f32; N] =
+            core::array::from_fn(|i| libm::sinf(1.7 * i as f32) * 10f32.powi(i as i32 % 7 - 3));
+        let u = AdamUpdate {
+            beta1: 0.9,
+            beta2: 0.999,
+            step: 1e-3 * libm::sqrtf(1.0 - 0.999) / (1.0 - 0.9),
+            v_scale: 1.0,
+            eps: 1e-7,
+        };
+        let (mut pa, mut ma, mut va) = ([0.5_f32; N], [0.01_f32; N], [1e-4_f32; N]);
+        let (mut pb, mut mb, mut vb) = (pa, ma, va);
+        for _ in 0..5 {
+            Simd::adam_update(&mut pa, &g, &mut ma, &mut va, u);
+            Scalar::adam_update(&mut pb, &g, &mut mb, &mut vb, u);
+        }
+        // Same IEEE operations in the same order, none fused: exactly equal.
+        assert_eq!((pa, ma, va), (pb, mb, vb));
+        assert_ne!(pa, [0.5; N], "the update moved the parameters");
+    }
+
+    #[test]
+    fn simd_all_finite_finds_every_non_finite_position() {
+        let mut x = [1e38_f32; 19];
+        assert!(<Simd as Kernels<f32>>::all_finite(&x));
+        for i in 0..19 {
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let saved = x[i];
+                x[i] = bad;
+                assert!(!<Simd as Kernels<f32>>::all_finite(&x), "{bad} at {i}");
+                x[i] = saved;
+            }
+        }
     }
 
     #[test]
