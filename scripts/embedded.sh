@@ -75,6 +75,11 @@ echo "bin -> safetensors -> bin: byte-identical"
 "$H" export "$MODEL_DIR/model.bin" --format rust --val-data-seed "$SEED" --out "$MODEL_DIR/model.rs" --force
 export FW_MODEL_DIR="$MODEL_DIR"
 
+step "embedded workspace: cargo fmt --check and clippy -D warnings (host crate and firmware)"
+(cd "$EMB" && cargo fmt --all -- --check)
+(cd "$EMB" && cargo clippy -q -p fw-common --all-targets --features trained -- -D warnings)
+(cd "$FW" && cargo clippy -q --release --bins -- -D warnings)
+
 # --- 2. host references ------------------------------------------------------------------
 step "host: no_std device code on the host (training converges in one epoch), reference outputs"
 (cd "$EMB" && cargo test -q --release -p fw-common)

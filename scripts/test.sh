@@ -16,3 +16,5 @@ cargo test -p lstm-kernel --features scalar-reference
 step "kernel builds no_std for Cortex-M"
 cargo build -p lstm-kernel --release --target thumbv7em-none-eabihf
 cargo build -p lstm-kernel --release --target thumbv6m-none-eabi
+step "embedded: host-trained model and on-device learning on Cortex-M under QEMU (scripts/embedded.sh)"
+./scripts/embedded.sh

@@ -29,9 +29,8 @@
 //! | `dense.kernel` | `[H, OUT]` |
 //! | `dense.bias` | `[OUT]` |
 //!
-//! `/` may replace the `.` (`lstm/kernel`). From Keras 3:
-//! `safetensors.numpy.save_file({f"{l.name}.{w.name}": w.numpy() for l, n in ((model.layers[0], "lstm"), (model.layers[1], "dense")) for w in l.weights}, path)`
-//! with the layers named `lstm` and `dense` (see docs/embedded.md for a complete script).
+//! `/` may replace the `.` (`lstm/kernel`). docs/embedded.md shows how to write such a
+//! file from Keras 3 (layers named `lstm` and `dense`, `safetensors.numpy.save_file`).
 //!
 //! # Metadata (the JSON header's `__metadata__`)
 //! Written: `format: pt`, `producer: lstm-harness`, `recurrent_activation` (`sigmoid`,
