@@ -246,41 +246,32 @@ fn accumulate_row<const G: usize, const H: usize>(
     }
 }
 
-/// The fused step for `H >= 8` (see the module docs): the blocks at `offs` (unit offsets,
-/// each `<= H - 8`), `4 G` accumulators.
+/// Pre-activations of the 8-unit blocks at `offs` (unit offsets, each `<= H - 8`): `4 G`
+/// accumulators kept in registers across the whole row loop.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn fused_group<A: Activations, const G: usize, const IN: usize, const H: usize>(
-    a: A,
+fn preact_acc<const G: usize, const IN: usize, const H: usize>(
     offs: [usize; G],
     w: &LstmWeights<IN, H, f32>,
     x: &[f32; IN],
-    h_prev: &[f32; H],
-    c_prev: &[f32; H],
-    state: &mut LstmState<H, f32>,
-    gates: &mut [[f32; H]; 4],
-    tanh_c: &mut [f32; H],
-) {
+    h: &[f32; H],
+) -> [[f32x8; 4]; G] {
     let mut acc: [[f32x8; 4]; G] =
         core::array::from_fn(|u| core::array::from_fn(|q| load_blk(&w.b[q], offs[u])));
     // Two loops rather than a chained iterator: each has a compile-time trip count.
     for (row, &v) in w.w_ih.iter().zip(x) {
         accumulate_row(&mut acc, &offs, row, v);
     }
-    for (row, &v) in w.w_hh.iter().zip(h_prev) {
+    for (row, &v) in w.w_hh.iter().zip(h) {
         accumulate_row(&mut acc, &offs, row, v);
     }
-    for (z, &j) in acc.into_iter().zip(&offs) {
-        let [i, f, g, o, c, tc, h] = cell_block(a, z, load_blk(c_prev, j));
-        for (gq, v) in gates.iter_mut().zip([i, f, g, o]) {
-            store_blk(gq, j, v);
-        }
-        store_blk(&mut state.c, j, c);
-        store_blk(tanh_c, j, tc);
-        store_blk(&mut state.h, j, h);
-    }
+    acc
 }
 
+/// The fused step for `H >= 8` (see the module docs). Every group's pre-activations are
+/// computed first (all but the last group's parked in `gates`, the last group's kept in
+/// registers), then the activations and cell update of all blocks run back to back, so the
+/// blocks' long activation chains are independent and overlap. The partial tail block (at
+/// `H - 8`) is always in the last group, so no overlapping vectors go through memory.
 #[inline(always)]
 fn fused_step<A: Activations, const IN: usize, const H: usize>(
     a: A,
@@ -290,32 +281,89 @@ fn fused_step<A: Activations, const IN: usize, const H: usize>(
     gates: &mut [[f32; H]; 4],
     tanh_c: &mut [f32; H],
 ) {
-    // Blocks write h and c while later blocks still read h_{t-1} (and, where the tail block
-    // overlaps, c_{t-1}): keep copies.
-    let h_prev = state.h;
-    let c_prev = state.c;
     let blocks = H.div_ceil(LANES);
-    // Block b starts at unit 8b, except a partial last block, which starts at H - 8.
+    // Block b starts at unit 8b, except a partial last block, which starts at H - 8 and
+    // overlaps its neighbour (overlapping lanes get bit-identical values).
     let off = |b: usize| (b * LANES).min(H.saturating_sub(LANES));
+    // GROUP <= 2, so the last group has 1 or GROUP blocks and the others are full groups.
+    let last = if blocks.is_multiple_of(GROUP) {
+        GROUP
+    } else {
+        1
+    };
+    let parked = blocks - last;
     let mut b = 0;
-    while b + GROUP <= blocks {
+    while b + GROUP <= parked {
         let offs: [usize; GROUP] = core::array::from_fn(|u| off(b + u));
-        fused_group(a, offs, w, x, &h_prev, &c_prev, state, gates, tanh_c);
+        let acc = preact_acc(offs, w, x, &state.h);
+        for (acc_u, &j) in acc.iter().zip(&offs) {
+            for (zq, &v) in gates.iter_mut().zip(acc_u) {
+                store_blk(zq, j, v);
+            }
+        }
         b += GROUP;
     }
-    // Fewer than GROUP (<= 4) blocks are left.
-    match blocks - b {
-        3 => {
-            let offs = [off(b), off(b + 1), off(b + 2)];
-            fused_group(a, offs, w, x, &h_prev, &c_prev, state, gates, tanh_c);
-        }
-        2 => {
-            let offs = [off(b), off(b + 1)];
-            fused_group(a, offs, w, x, &h_prev, &c_prev, state, gates, tanh_c);
-        }
-        1 => fused_group(a, [off(b)], w, x, &h_prev, &c_prev, state, gates, tanh_c),
-        _ => {}
+    // The tail block's c_{t-1} overlaps its neighbour's c_t: read it first.
+    let jt = H.saturating_sub(LANES);
+    let c_tail = load_blk(&state.c, jt);
+    let tail = !H.is_multiple_of(LANES);
+    if last == GROUP {
+        let offs: [usize; GROUP] = core::array::from_fn(|u| off(parked + u));
+        let acc = preact_acc(offs, w, x, &state.h);
+        finish_step(a, parked, (acc, offs), (tail, c_tail), state, gates, tanh_c);
+    } else {
+        let offs = [off(parked)];
+        let acc = preact_acc(offs, w, x, &state.h);
+        finish_step(a, parked, (acc, offs), (tail, c_tail), state, gates, tanh_c);
     }
+}
+
+/// The cell pass of [`fused_step`]: the first `parked` blocks from their pre-activations in
+/// `gates`, then the last group's from registers (`c_{t-1}` of the tail block preloaded).
+#[inline(always)]
+fn finish_step<A: Activations, const G: usize, const H: usize>(
+    a: A,
+    parked: usize,
+    (acc, offs): ([[f32x8; 4]; G], [usize; G]),
+    (tail, c_tail): (bool, f32x8),
+    state: &mut LstmState<H, f32>,
+    gates: &mut [[f32; H]; 4],
+    tanh_c: &mut [f32; H],
+) {
+    for b in 0..parked {
+        let j = b * LANES;
+        let z = core::array::from_fn(|q| load_blk(&gates[q], j));
+        let c_prev = load_blk(&state.c, j);
+        cell_store(a, j, z, c_prev, state, gates, tanh_c);
+    }
+    for (u, (z, &j)) in acc.into_iter().zip(&offs).enumerate() {
+        let c_prev = if tail && u + 1 == G {
+            c_tail
+        } else {
+            load_blk(&state.c, j)
+        };
+        cell_store(a, j, z, c_prev, state, gates, tanh_c);
+    }
+}
+
+/// [`cell_block`] for the block at unit `j`, storing the gates, `c`, `tanh c` and `h`.
+#[inline(always)]
+fn cell_store<A: Activations, const H: usize>(
+    a: A,
+    j: usize,
+    z: [f32x8; 4],
+    c_prev: f32x8,
+    state: &mut LstmState<H, f32>,
+    gates: &mut [[f32; H]; 4],
+    tanh_c: &mut [f32; H],
+) {
+    let [i, f, g, o, c, tc, h] = cell_block(a, z, c_prev);
+    for (gq, v) in gates.iter_mut().zip([i, f, g, o]) {
+        store_blk(gq, j, v);
+    }
+    store_blk(&mut state.c, j, c);
+    store_blk(tanh_c, j, tc);
+    store_blk(&mut state.h, j, h);
 }
 
 /// `z[c0 .. c0 + C]` (vectors) `+= Σ_k v_k W[k][c0 .. c0 + C]` over one tile of rows.
@@ -388,13 +436,8 @@ fn tiled_step<A: Activations, const IN: usize, const H: usize>(
     let mut j = 0;
     while j < H {
         let z = core::array::from_fn(|q| load_blk(&gates[q], j));
-        let [i, f, g, o, c, tc, h] = cell_block(a, z, load_blk(&state.c, j));
-        for (gq, v) in gates.iter_mut().zip([i, f, g, o]) {
-            store_blk(gq, j, v);
-        }
-        store_blk(&mut state.c, j, c);
-        store_blk(tanh_c, j, tc);
-        store_blk(&mut state.h, j, h);
+        let c_prev = load_blk(&state.c, j);
+        cell_store(a, j, z, c_prev, state, gates, tanh_c);
         j += LANES;
     }
 }
