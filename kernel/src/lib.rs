@@ -29,7 +29,11 @@
 //! # Kernels
 //! [`kernels::Simd`] (`wide` vectors, `f32`) is the default for `f32`;
 //! [`kernels::Scalar`] is the plain-loop reference over any [`Real`] (and the default for
-//! `f64`). The `scalar-reference` feature routes `f32` to the scalar kernels too.
+//! `f64`). The `scalar-reference` feature routes `f32` to the scalar kernels too. Dispatch is
+//! at compile time: build with `-C target-cpu=native` (or `x86-64-v3`) for AVX2/FMA on
+//! x86-64; the default x86-64 target is SSE2 (figures in `docs/performance.md`).
+//! Activations are exact by default; [`Lstm::with_maths`] with [`Maths::Fast`] opts into
+//! rational approximations with documented error bounds (see [`activation`]).
 //!
 //! # Guarantees
 //! No allocation, no global state, no panics for valid sizes (`H >= 1` is checked at
