@@ -10,8 +10,9 @@ use crate::kernels::Kernels;
 ///
 /// Transcendentals come from `libm` (the same pure-Rust code on every target, so host and
 /// microcontroller agree bit for bit). [`Real::Kernels`] names the kernels used by default:
-/// the SIMD kernels for `f32` (unless the `scalar-reference` feature is on) and the scalar
-/// reference kernels for `f64`.
+/// for `f32` the SIMD kernels on targets with vector registers (the scalar kernels on
+/// targets without, such as Cortex-M, and whenever the `scalar-reference` feature is on),
+/// and the scalar reference kernels for `f64`.
 pub trait Real:
     Copy
     + Debug
@@ -60,9 +61,28 @@ pub trait Real:
 impl Real for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
-    #[cfg(not(feature = "scalar-reference"))]
+    /// [`Simd`](crate::kernels::Simd) where `wide` has vector registers to use (x86 with
+    /// SSE2, AArch64/Arm with NEON, WebAssembly with simd128); [`Scalar`](crate::kernels::Scalar)
+    /// elsewhere (e.g. Cortex-M, where `wide` falls back to plain arrays and the vector code
+    /// only costs flash, stack and instructions), or when the `scalar-reference` feature is on.
+    #[cfg(all(
+        not(feature = "scalar-reference"),
+        any(
+            target_feature = "sse2",
+            target_feature = "neon",
+            target_feature = "simd128"
+        )
+    ))]
     type Kernels = crate::kernels::Simd;
-    #[cfg(feature = "scalar-reference")]
+    /// See above.
+    #[cfg(not(all(
+        not(feature = "scalar-reference"),
+        any(
+            target_feature = "sse2",
+            target_feature = "neon",
+            target_feature = "simd128"
+        )
+    )))]
     type Kernels = crate::kernels::Scalar;
     #[inline]
     fn from_f64(x: f64) -> Self {
