@@ -1,7 +1,7 @@
 //! Writing user files atomically.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
@@ -14,6 +14,39 @@ use anyhow::{Context, Result, anyhow};
 /// A message naming the path if the directory does not exist or is not writable, or any
 /// write, sync or rename fails; the temporary file is removed on failure.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_via_temp(path, bytes, |tmp| {
+        fs::rename(tmp, path)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+    })
+}
+
+/// Like [`write_atomic`], but never replaces an existing file: the finished temporary file
+/// is hard-linked into place, which fails atomically if `path` exists (on a file system
+/// without hard links it falls back to check-then-rename).
+///
+/// # Errors
+/// [`ErrorKind::AlreadyExists`] (as the source of the returned error) if `path` exists;
+/// otherwise as [`write_atomic`].
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_via_temp(path, bytes, |tmp| match fs::hard_link(tmp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            Err(e).with_context(|| format!("{} exists", path.display()))
+        }
+        Err(_) if !path.exists() => fs::rename(tmp, path)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display())),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    })
+}
+
+/// Writes `bytes` to a fresh temporary sibling of `path`, syncs it, then calls `publish`
+/// with the temporary path to move it into place. The temporary file is always removed
+/// afterwards (after a rename it no longer exists; after a hard link it is a second name).
+fn write_via_temp(
+    path: &Path,
+    bytes: &[u8],
+    publish: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
@@ -34,12 +67,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.write_all(bytes)
             .and_then(|()| f.sync_all())
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        fs::rename(&tmp, path)
-            .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+        publish(&tmp)
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
+    let _ = fs::remove_file(&tmp);
     result.with_context(|| format!("writing {} failed", path.display()))
 }
 
@@ -62,6 +92,22 @@ mod tests {
         write_atomic(&p, b"second").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"second");
         assert_eq!(fs::read_dir(&d).unwrap().count(), 1);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_no_clobber_write_refuses_an_existing_file_and_keeps_it() {
+        let d = scratch_dir("new");
+        let p = d.join("model.bin");
+        write_new(&p, b"first").unwrap();
+        let err = write_new(&p, b"second").unwrap_err();
+        assert!(format!("{err:#}").contains("exists"), "{err:#}");
+        assert_eq!(fs::read(&p).unwrap(), b"first");
+        assert_eq!(
+            fs::read_dir(&d).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 

@@ -6,14 +6,14 @@ pub mod binfile;
 pub mod rust_src;
 pub mod safetensors;
 
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::io::ErrorKind;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::{write_atomic, write_new};
 use crate::model::HarnessModel;
 
 /// A model file format.
@@ -86,39 +86,17 @@ pub fn save(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     if path.exists() {
         bail!("{} exists; pass --force to overwrite it", path.display());
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".new-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| -> Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        match fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                bail!("{} exists; pass --force to overwrite it", path.display())
-            }
-            // A file system without hard links: fall back to check-then-rename.
-            Err(_) if !path.exists() => fs::rename(&tmp, path)
-                .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display())),
-            Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    write_new(path, bytes).map_err(|e| {
+        let exists = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == ErrorKind::AlreadyExists)
+        });
+        if exists {
+            anyhow::anyhow!("{} exists; pass --force to overwrite it", path.display())
+        } else {
+            e
         }
-    })();
-    let _ = fs::remove_file(&tmp);
-    result.with_context(|| format!("writing {} failed", path.display()))
+    })
 }
 
 #[cfg(test)]
@@ -126,6 +104,7 @@ mod tests {
     use super::*;
     use crate::model::keras_model;
     use lstm_kernel::{RecurrentActivation, Tensors};
+    use std::path::PathBuf;
 
     fn scratch_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("lstm-files-{name}-{}", std::process::id()));
