@@ -127,8 +127,8 @@ grep -q '^check model source==bin true runtime-import equal' "$LOG/m4-infer.txt"
 # expected (same IEEE f32 operations in the same order, no FMA, same libm code); anything
 # that matters (weights, gate order, state handling) moves logits by orders of magnitude more.
 python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/m4-infer.txt" || fail "M4F outputs differ from the host's"
-fw_acc=$(awk '/^infer simd-exact accuracy steps/{print $5}' "$LOG/m4-infer.txt")
-fw_acc_fast=$(awk '/^infer simd-fast accuracy steps/{print $5}' "$LOG/m4-infer.txt")
+fw_acc=$(awk '/^infer scalar-exact accuracy steps/{print $5}' "$LOG/m4-infer.txt")
+fw_acc_fast=$(awk '/^infer scalar-fast accuracy steps/{print $5}' "$LOG/m4-infer.txt")
 [ "$fw_acc" = "$eval_exact" ] || fail "firmware accuracy $fw_acc != lstm-harness eval $eval_exact"
 [ "$fw_acc_fast" = "$eval_fast" ] || fail "firmware fast accuracy $fw_acc_fast != lstm-harness eval --maths fast $eval_fast"
 fig "accuracy M4F inference (per step, 200 x 20): exact $fw_acc, fast $fw_acc_fast; lstm-harness eval: $eval_exact, $eval_fast"
@@ -157,11 +157,11 @@ qemu_count() { # ELF -> odd marker hits, one count per line
 }
 # Prints "min max mean" of counts first+1 .. first+20 minus the empty-pair overhead (count 1).
 stats() { awk -v a="$2" -v b="$3" 'NR==1{o=$1} NR>=a && NR<=b {x=$1-o; s+=x; if(mn==""||x<mn)mn=x; if(x>mx)mx=x; n++} END{printf "%d %d %d\n", mn, mx, s/n}' "$1"; }
-VARIANTS=(simd-exact simd-fast scalar-exact scalar-fast)
+VARIANTS=(scalar-exact scalar-fast)
 measure_infer() { # ELF LABEL
   local elf=$1 label=$2 counts="$LOG/insns-$2.txt" i=0
   qemu_count "$elf" > "$counts"
-  [ "$(wc -l < "$counts")" -eq 81 ] || fail "expected 81 marker counts, got $(wc -l < "$counts")"
+  [ "$(wc -l < "$counts")" -eq 41 ] || fail "expected 41 marker counts, got $(wc -l < "$counts")"
   for v in "${VARIANTS[@]}"; do
     read -r mn mx mean <<<"$(stats "$counts" $((2 + 20 * i)) $((21 + 20 * i)))"
     fig "instructions per step $label $v: mean $mean (min $mn, max $mx) over the 20 steps of sequence 0"
@@ -193,14 +193,14 @@ read -r maddr msize <<<"$("$LLVM_BIN/llvm-nm" -C -S "$ELF_I" | awk '$4 ~ /^fw_co
 if [ $((16#$maddr)) -lt $((0x20000000)) ]; then weights_flash=100; else weights_flash=0; fi
 fig "weights: MODEL $((16#$msize)) B at 0x$maddr: ${weights_flash}% in flash"
 [ "$weights_flash" -eq 100 ] || fail "the model's weights are not in flash"
-for root in step_scalar step_simd; do
+for root in step_scalar; do
   python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$ELF_I" "variants::$root\$" > "$LOG/code-$root-s.txt"
   fig "kernel code reachable from $root (s): $(awk '/^code bytes/{print $NF}' "$LOG/code-$root-s.txt") B"
 done
 code_scalar_s=$(awk '/^code bytes/{print $NF}' "$LOG/code-step_scalar-s.txt")
 
 step "no panic path reachable from the step and training functions (and the positive control)"
-python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" 'fw_common::variants::step_(simd|scalar)$' | tail -1 ||
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" 'fw_common::variants::step_scalar$' | tail -1 ||
   fail "a panic path is reachable from the inference step"
 python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_T" 'Trainer>?::train_step$' | tail -1 ||
   fail "a panic path is reachable from the training step"
@@ -217,7 +217,7 @@ if [ "$HAVE_NIGHTLY" -eq 1 ]; then
   NELF="$EMB/target/nightly/thumbv7em-none-eabihf/release"
   timeout 300 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
     -semihosting-config enable=on,target=native -kernel "$NELF/infer" > "$LOG/m4-infer-nightly.txt" || fail "nightly build run"
-  for root in step_scalar step_simd; do
+  for root in step_scalar; do
     python3 "$TOOLS/elfcheck.py" stack "$LLVM_BIN/llvm-objdump" "$NLLVM/llvm-readobj" "$NELF/infer" "variants::$root\$" > "$LOG/stack-$root.txt" || { cat "$LOG/stack-$root.txt"; fail "static stack of $root"; }
     static=$(awk '/^static worst-case/{print $NF}' "$LOG/stack-$root.txt")
     kind=${root#step_}
@@ -242,8 +242,8 @@ python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/m0-infer.
 cargo run -q --release --bin infer --target thumbv8m.main-none-eabihf > "$LOG/m55-infer.txt" ||
   { tail -20 "$LOG/m55-infer.txt"; fail "M55 inference firmware"; }
 python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/m55-infer.txt" || fail "M55 outputs differ from the host's"
-fig "M0 (thumbv6m, microbit) and M55 (thumbv8m.main, mps3-an547): outputs equal the host's, accuracy $(awk '/^infer simd-exact accuracy steps/{print $5}' "$LOG/m0-infer.txt") / $(awk '/^infer simd-exact accuracy steps/{print $5}' "$LOG/m55-infer.txt")"
-fig "stack painted step scalar-exact M0: $(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m0-infer.txt") B, simd-exact M0: $(awk '$1=="measure" && $4=="simd-exact" {print $5}' "$LOG/m0-infer.txt") B"
+fig "M0 (thumbv6m, microbit) and M55 (thumbv8m.main, mps3-an547): outputs equal the host's, accuracy $(awk '/^infer scalar-exact accuracy steps/{print $5}' "$LOG/m0-infer.txt") / $(awk '/^infer scalar-exact accuracy steps/{print $5}' "$LOG/m55-infer.txt")"
+fig "stack painted step scalar-exact M0: $(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m0-infer.txt") B"
 
 # --- 7. speed profile --------------------------------------------------------------------
 step "Cortex-M4F inference, profile release-speed (opt-level 3)"
@@ -256,17 +256,17 @@ measure_infer "$ELF_I3" o3
 for v in "${VARIANTS[@]}"; do
   fig "stack painted step $v (o3): $(awk -v v="$v" '$1=="measure" && $3=="step" && $4==v {print $5}' "$LOG/m4-infer-o3.txt") B"
 done
-for root in step_scalar step_simd; do
+for root in step_scalar; do
   python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$ELF_I3" "variants::$root\$" > "$LOG/code-$root-o3.txt"
   fig "kernel code reachable from $root (o3): $(awk '/^code bytes/{print $NF}' "$LOG/code-$root-o3.txt") B"
 done
-python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I3" 'fw_common::variants::step_(simd|scalar)$' | tail -1 ||
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I3" 'fw_common::variants::step_scalar$' | tail -1 ||
   fail "a panic path is reachable from the inference step (opt-level 3)"
 
 # --- targets -----------------------------------------------------------------------------
 step "targets for (IN=1, H=10) on Cortex-M4F (best variant and profile for each)"
-best_exact=$(printf '%s\n' "$INSN_s_simd_exact" "$INSN_s_scalar_exact" "$INSN_o3_simd_exact" "$INSN_o3_scalar_exact" | sort -n | head -1)
-best_fast=$(printf '%s\n' "$INSN_s_simd_fast" "$INSN_s_scalar_fast" "$INSN_o3_simd_fast" "$INSN_o3_scalar_fast" | sort -n | head -1)
+best_exact=$(printf '%s\n' "$INSN_s_scalar_exact" "$INSN_o3_scalar_exact" | sort -n | head -1)
+best_fast=$(printf '%s\n' "$INSN_s_scalar_fast" "$INSN_o3_scalar_fast" | sort -n | head -1)
 painted_scalar=$(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m4-infer.txt")
 fig "target weights in flash: ${weights_flash}% (100%): $([ "$weights_flash" -eq 100 ] && echo PASS || echo MISS)"
 target "RAM for the state" "$state_bytes" 100 B

@@ -4,6 +4,8 @@
 use super::Kernels;
 use crate::activation::{Maths, RecurrentActivation, tanh_derivative_from_output};
 use crate::real::Real;
+use crate::state::LstmState;
+use crate::weights::LstmWeights;
 
 /// Scalar reference kernels (any [`Real`]). Exact transcendentals from `libm`; the
 /// [`Maths::Fast`] formulas of [`crate::activation`].
@@ -11,12 +13,65 @@ use crate::real::Real;
 pub struct Scalar;
 
 impl<F: Real> Kernels<F> for Scalar {
+    /// The whole step fused per hidden unit: unit `j`'s four pre-activations are summed in
+    /// registers (bias first, then `x` and `h_{t-1}` in index order: the same operations in
+    /// the same order as [`Kernels::preact`], so the same bits), then activated and folded
+    /// into `c_t`, `h_t` at once. No `[4H]` buffer round trip and no bounds checks (the
+    /// sizes are compile-time constants), which is what a Cortex-M without vector registers
+    /// needs. The trait's default (`preact` + `cell_forward_maths`) is the reference it is
+    /// tested against (`scalar_fused_step_matches_the_two_kernel_reference`).
+    #[inline(always)]
+    fn cell_step<const IN: usize, const H: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        w: &LstmWeights<IN, H, F>,
+        x: &[F; IN],
+        state: &mut LstmState<H, F>,
+        gates: &mut [[F; H]; 4],
+        tanh_c: &mut [F; H],
+    ) {
+        let h_prev = state.h;
+        for j in 0..H {
+            let mut z = [w.b[0][j], w.b[1][j], w.b[2][j], w.b[3][j]];
+            for (row, &v) in w.w_ih.iter().zip(x) {
+                for (zq, wq) in z.iter_mut().zip(row) {
+                    *zq += v * wq[j];
+                }
+            }
+            for (row, &v) in w.w_hh.iter().zip(&h_prev) {
+                for (zq, wq) in z.iter_mut().zip(row) {
+                    *zq += v * wq[j];
+                }
+            }
+            let i = act.apply_with(maths, z[0]);
+            let f = act.apply_with(maths, z[1]);
+            let g = maths.tanh(z[2]);
+            let o = act.apply_with(maths, z[3]);
+            let c = f * state.c[j] + i * g;
+            let tc = maths.tanh(c);
+            state.c[j] = c;
+            state.h[j] = o * tc;
+            tanh_c[j] = tc;
+            gates[0][j] = i;
+            gates[1][j] = f;
+            gates[2][j] = g;
+            gates[3][j] = o;
+        }
+    }
+
     fn preact(z: &mut [F], b: &[F], w_ih: &[F], x: &[F], w_hh: &[F], h: &[F]) {
         let n = z.len();
         debug_assert_eq!(b.len(), n);
         debug_assert_eq!(w_ih.len(), x.len() * n);
         debug_assert_eq!(w_hh.len(), h.len() * n);
-        z.copy_from_slice(b);
+        // `chunks_exact(0)` would panic; the early return also lets the compiler drop that
+        // check when the sizes are only known at run time (no panic path on Cortex-M).
+        if n == 0 {
+            return;
+        }
+        for (zj, &bj) in z.iter_mut().zip(b) {
+            *zj = bj;
+        }
         for (w, v) in [(w_ih, x), (w_hh, h)] {
             for (row, &vk) in w.chunks_exact(n).zip(v) {
                 for (zj, &wj) in z.iter_mut().zip(row) {
@@ -36,17 +91,27 @@ impl<F: Real> Kernels<F> for Scalar {
     ) {
         let hn = c.len();
         debug_assert_eq!(gates.len(), 4 * hn);
-        let (i, rest) = gates.split_at_mut(hn);
-        let (f, rest) = rest.split_at_mut(hn);
-        let (g, o) = rest.split_at_mut(hn);
-        for j in 0..hn.min(h.len()).min(tanh_c.len()).min(o.len()) {
-            i[j] = act.apply_with(maths, i[j]);
-            f[j] = act.apply_with(maths, f[j]);
-            g[j] = maths.tanh(g[j]);
-            o[j] = act.apply_with(maths, o[j]);
-            c[j] = f[j] * c[j] + i[j] * g[j];
-            tanh_c[j] = maths.tanh(c[j]);
-            h[j] = o[j] * tanh_c[j];
+        // Checked splits and zipped iterators: no index, so no bounds check or panic path
+        // even where the sizes are run-time values (the outlined training kernels).
+        let Some((i, rest)) = gates.split_at_mut_checked(hn) else {
+            return;
+        };
+        let Some((f, rest)) = rest.split_at_mut_checked(hn) else {
+            return;
+        };
+        let Some((g, o)) = rest.split_at_mut_checked(hn) else {
+            return;
+        };
+        let gates = i.iter_mut().zip(f).zip(g).zip(o);
+        let cells = c.iter_mut().zip(h.iter_mut()).zip(tanh_c.iter_mut());
+        for ((((i, f), g), o), ((c, h), tc)) in gates.zip(cells) {
+            *i = act.apply_with(maths, *i);
+            *f = act.apply_with(maths, *f);
+            *g = maths.tanh(*g);
+            *o = act.apply_with(maths, *o);
+            *c = *f * *c + *i * *g;
+            *tc = maths.tanh(*c);
+            *h = *o * *tc;
         }
     }
 
@@ -62,30 +127,46 @@ impl<F: Real> Kernels<F> for Scalar {
         let hn = dc.len();
         debug_assert_eq!(gates.len(), 4 * hn);
         debug_assert_eq!(dz.len(), 4 * hn);
-        let (i, rest) = gates.split_at(hn);
-        let (f, rest) = rest.split_at(hn);
-        let (g, o) = rest.split_at(hn);
-        let (dz_i, rest) = dz.split_at_mut(hn);
-        let (dz_f, rest) = rest.split_at_mut(hn);
-        let (dz_g, dz_o) = rest.split_at_mut(hn);
-        let len = hn
-            .min(c_prev.len())
-            .min(tanh_c.len())
-            .min(dh.len())
-            .min(o.len());
-        for j in 0..len.min(dz_o.len()) {
-            let dct = dc[j] + dh[j] * o[j] * tanh_derivative_from_output(tanh_c[j]);
-            dz_i[j] = dct * g[j] * act.derivative_from_output(i[j]);
-            dz_f[j] = dct * c_prev[j] * act.derivative_from_output(f[j]);
-            dz_g[j] = dct * i[j] * tanh_derivative_from_output(g[j]);
-            dz_o[j] = dh[j] * tanh_c[j] * act.derivative_from_output(o[j]);
-            dc[j] = dct * f[j];
+        // As in `cell_forward_maths`: checked splits, zipped iterators, no panic path.
+        let Some((i, rest)) = gates.split_at_checked(hn) else {
+            return;
+        };
+        let Some((f, rest)) = rest.split_at_checked(hn) else {
+            return;
+        };
+        let Some((g, o)) = rest.split_at_checked(hn) else {
+            return;
+        };
+        let Some((dz_i, rest)) = dz.split_at_mut_checked(hn) else {
+            return;
+        };
+        let Some((dz_f, rest)) = rest.split_at_mut_checked(hn) else {
+            return;
+        };
+        let Some((dz_g, dz_o)) = rest.split_at_mut_checked(hn) else {
+            return;
+        };
+        let gates = i.iter().zip(f).zip(g).zip(o);
+        let dzs = dz_i.iter_mut().zip(dz_f).zip(dz_g).zip(dz_o);
+        let cells = dc.iter_mut().zip(c_prev).zip(tanh_c).zip(dh);
+        for (((((&i, &f), &g), &o), (((dz_i, dz_f), dz_g), dz_o)), (((dc, &cp), &tc), &dh)) in
+            gates.zip(dzs).zip(cells)
+        {
+            let dct = *dc + dh * o * tanh_derivative_from_output(tc);
+            *dz_i = dct * g * act.derivative_from_output(i);
+            *dz_f = dct * cp * act.derivative_from_output(f);
+            *dz_g = dct * i * tanh_derivative_from_output(g);
+            *dz_o = dh * tc * act.derivative_from_output(o);
+            *dc = dct * f;
         }
     }
 
     fn outer_acc(dw: &mut [F], v: &[F], dz: &[F]) {
         let n = dz.len();
         debug_assert_eq!(dw.len(), v.len() * n);
+        if n == 0 {
+            return;
+        }
         for (row, &vk) in dw.chunks_exact_mut(n).zip(v) {
             for (d, &z) in row.iter_mut().zip(dz) {
                 *d += vk * z;
@@ -96,6 +177,9 @@ impl<F: Real> Kernels<F> for Scalar {
     fn matvec_acc(out: &mut [F], w: &[F], dz: &[F]) {
         let n = dz.len();
         debug_assert_eq!(w.len(), out.len() * n);
+        if n == 0 {
+            return;
+        }
         for (o, row) in out.iter_mut().zip(w.chunks_exact(n)) {
             let mut s = F::ZERO;
             for (&wj, &z) in row.iter().zip(dz) {
@@ -103,5 +187,96 @@ impl<F: Real> Kernels<F> for Scalar {
             }
             *o += s;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in `[-scale, scale)` (a 64-bit LCG; no dependencies).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next<F: Real>(&mut self, scale: f64) -> F {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            F::from_f64(((self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * scale)
+        }
+    }
+
+    fn check<const IN: usize, const H: usize, F: Real>(seed: u64) {
+        let mut r = Lcg(seed);
+        let mut w = LstmWeights::<IN, H, F>::zeroed();
+        for v in w.w_ih.as_flattened_mut().as_flattened_mut() {
+            *v = r.next(1.5);
+        }
+        for v in w.w_hh.as_flattened_mut().as_flattened_mut() {
+            *v = r.next(1.5);
+        }
+        for v in w.b.as_flattened_mut() {
+            *v = r.next(1.0);
+        }
+        for act in RecurrentActivation::ALL {
+            for maths in [Maths::Exact, Maths::Fast] {
+                let mut fused = LstmState::<H, F>::zeroed();
+                let mut reference = fused;
+                for step in 0..12 {
+                    // Large inputs now and then, so saturated gates are covered too.
+                    let scale = if step % 4 == 3 { 40.0 } else { 2.0 };
+                    let x: [F; IN] = core::array::from_fn(|_| r.next(scale));
+                    let (mut g1, mut t1) = ([[F::ZERO; H]; 4], [F::ZERO; H]);
+                    <Scalar as Kernels<F>>::cell_step(
+                        act, maths, &w, &x, &mut fused, &mut g1, &mut t1,
+                    );
+                    let (mut g2, mut t2) = ([[F::ZERO; H]; 4], [F::ZERO; H]);
+                    let g2f = g2.as_flattened_mut();
+                    <Scalar as Kernels<F>>::preact(
+                        g2f,
+                        w.b_flat(),
+                        w.w_ih_flat(),
+                        &x,
+                        w.w_hh_flat(),
+                        &reference.h,
+                    );
+                    <Scalar as Kernels<F>>::cell_forward_maths(
+                        act,
+                        maths,
+                        g2f,
+                        &mut reference.c,
+                        &mut reference.h,
+                        &mut t2,
+                    );
+                    let bits = |v: &[F]| -> [u64; 64] {
+                        let mut out = [0; 64];
+                        for (o, x) in out.iter_mut().zip(v) {
+                            *o = x.to_f64().to_bits();
+                        }
+                        out
+                    };
+                    let ctx = (IN, H, act, maths, step);
+                    assert_eq!(bits(&fused.h), bits(&reference.h), "h {ctx:?}");
+                    assert_eq!(bits(&fused.c), bits(&reference.c), "c {ctx:?}");
+                    assert_eq!(bits(&t1), bits(&t2), "tanh_c {ctx:?}");
+                    assert_eq!(
+                        bits(g1.as_flattened()),
+                        bits(g2.as_flattened()),
+                        "gates {ctx:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The fused `Scalar::cell_step` gives the same bits as `preact` + `cell_forward_maths`.
+    #[test]
+    fn scalar_fused_step_matches_the_two_kernel_reference() {
+        check::<1, 10, f32>(1);
+        check::<3, 5, f32>(2);
+        check::<2, 1, f32>(3);
+        check::<1, 16, f32>(4);
+        check::<1, 10, f64>(5);
+        check::<4, 7, f64>(6);
     }
 }

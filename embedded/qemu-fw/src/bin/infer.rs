@@ -1,7 +1,7 @@
 //! Inference firmware: the model trained on the host (embedded from the generated Rust
 //! source, in flash) runs stateful step by step over the 200 validation sequences the host
-//! evaluated, for every variant of `fw_common::variants` (default `Simd` kernels and scalar
-//! kernels, exact and fast activations). Prints every sequence's 20 logits (hex bits) and
+//! evaluated, for every variant of `fw_common::variants` (the default kernels, `Scalar` on
+//! Cortex-M, with exact and fast activations). Prints every sequence's 20 logits (hex bits) and
 //! the accuracy; CI compares them with the host reference (`fw-common` example `host_ref`).
 //! First measures one step's stack (painted) and instructions (`insn_marker` + the QEMU
 //! plugin) for each variant.
