@@ -306,7 +306,8 @@ pub fn run(
     };
     let mut states = Box::new(BatchState::<STATEFUL_BATCH, HIDDEN>::zeroed());
     let mut counters = Counters::default();
-    let mut epochs = Vec::with_capacity(config.epochs);
+    // Grown per epoch: `config.epochs` may come from a user, so it never sizes an allocation.
+    let mut epochs = Vec::new();
     let started = Instant::now();
     let mut train_seconds = 0.0;
     for epoch in 1..=config.epochs {

@@ -118,3 +118,27 @@ fn a_run_prints_keras_lines_and_a_summary_and_writes_the_documented_json() {
     assert_eq!(std::fs::read_dir(&d).map(|r| r.count()).unwrap_or(0), 1);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn an_absurd_epoch_count_is_a_clap_error_naming_the_range_not_an_allocation_abort() {
+    for cmd in [
+        &["experiments", "--epochs", "4294967295", "stateful-per-step"][..],
+        &[
+            "train",
+            "--epochs",
+            "4294967295",
+            "--bin",
+            "never-written.bin",
+        ][..],
+        &["experiments", "--epochs", "10001", "stateful-per-step"][..],
+    ] {
+        let out = harness(cmd);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: a clap usage error");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--epochs") && stderr.contains("1..=10000"),
+            "{cmd:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{cmd:?}: nothing should have run");
+    }
+}

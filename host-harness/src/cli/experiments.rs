@@ -26,8 +26,8 @@ pub struct ExperimentsArgs {
 
     /// Train every chosen experiment for N epochs instead of the post's count
     /// (stateless/stateful windows 15, stateful per-step 2, stateless per-step 3, full
-    /// sequence 15).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// sequence 15). N is 1 to 10000.
+    #[arg(long, value_name = "N", value_parser = super::epochs_parser())]
     pub epochs: Option<u32>,
 
     /// Seed of the data and of the weight initialisation (separate streams of it).

@@ -13,6 +13,15 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use lstm_kernel::RecurrentActivation;
 
+/// The largest `--epochs` accepted by `experiments` and `train` (one epoch of the slowest
+/// experiment takes about a second; more than this is a typo, not an experiment).
+pub const MAX_EPOCHS: u32 = 10_000;
+
+/// The `--epochs` parser: an integer in `1..=MAX_EPOCHS` (clap reports anything else).
+fn epochs_parser() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=i64::from(MAX_EPOCHS))
+}
+
 /// Host harness for the stateful-LSTM kernel.
 #[derive(Debug, Parser)]
 #[command(name = "lstm-harness", version, about, long_about = None)]

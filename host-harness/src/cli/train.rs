@@ -29,8 +29,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
 
-    /// Epochs of per-step training (the post: 2; 1 already reaches accuracy 1.0).
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Epochs of per-step training (the post: 2; 1 already reaches accuracy 1.0); 1 to 10000.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = super::epochs_parser())]
     pub epochs: u32,
 
     /// Activation of the input, forget and output gates.
