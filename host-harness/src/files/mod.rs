@@ -6,8 +6,8 @@ pub mod binfile;
 pub mod rust_src;
 pub mod safetensors;
 
-use std::fs;
-use std::io::ErrorKind;
+use std::fs::{self, File};
+use std::io::{ErrorKind, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -53,14 +53,38 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
     }
 }
 
+/// The largest model file [`load`] reads: the post's model is about 2-3 KB in either
+/// format, so anything beyond 16 MiB is not one (and `/dev/zero` is never read to the end).
+pub const MAX_MODEL_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads at most `limit` bytes of `path` (a regular file, a pipe or a device alike).
+///
+/// # Errors
+/// The file cannot be opened or read, or holds more than `limit` bytes (the message names
+/// the file and the limit).
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        bail!(
+            "{} is larger than {limit} bytes, the limit for a model file; refusing to read it",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
+
 /// Loads the post's model (`Model<1, 10, 1>`) from a binary or safetensors file (format
 /// detected by [`detect`]; safetensors in PyTorch or Keras layout).
 ///
 /// # Errors
-/// The file cannot be read, its format is unknown, or its content is refused (the message
-/// names the file and the reason).
+/// The file cannot be read or is larger than [`MAX_MODEL_FILE_BYTES`], its format is
+/// unknown, or its content is refused (the message names the file and the reason).
 pub fn load(path: &Path) -> Result<(HarnessModel, Format)> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
     let format = detect(path, &bytes)?;
     let model = match format {
         Format::Bin => binfile::from_bytes(&bytes),
@@ -158,6 +182,27 @@ mod tests {
         fs::copy(&st, &renamed).unwrap();
         assert_eq!(load(&renamed).unwrap().1, Format::Safetensors);
         fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_naming_it_and_the_limit_and_one_at_it_is_read() {
+        let d = scratch_dir("limit");
+        let p = d.join("big.bin");
+        fs::write(&p, [7_u8; 101]).unwrap();
+        let e = format!("{:#}", read_limited(&p, 100).unwrap_err());
+        assert!(e.contains("big.bin") && e.contains("100 bytes"), "{e}");
+        assert_eq!(read_limited(&p, 101).unwrap().len(), 101);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_device_is_refused_after_the_limit_instead_of_read_until_out_of_memory() {
+        let e = format!("{:#}", load(Path::new("/dev/zero")).unwrap_err());
+        assert!(
+            e.contains("/dev/zero") && e.contains(&MAX_MODEL_FILE_BYTES.to_string()),
+            "{e}"
+        );
     }
 
     #[test]
