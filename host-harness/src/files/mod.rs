@@ -6,7 +6,7 @@ pub mod binfile;
 pub mod rust_src;
 pub mod safetensors;
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
@@ -128,6 +128,7 @@ mod tests {
     use super::*;
     use crate::model::keras_model;
     use lstm_kernel::{RecurrentActivation, Tensors};
+    use std::fs;
     use std::path::PathBuf;
 
     fn scratch_dir(name: &str) -> PathBuf {
