@@ -36,8 +36,17 @@
 //! rational approximations with documented error bounds (see [`activation`]).
 //!
 //! # Guarantees
-//! No allocation, no global state, no panics for valid sizes (`H >= 1` is checked at
-//! compile time). Invalid runtime inputs get typed errors.
+//! No allocation, no global state, no panics for valid sizes (`H >= 1` and `OUT >= 1` are
+//! checked at compile time; the slice kernels in [`kernels`] `debug_assert!` their length
+//! contracts, which the typed API always meets). Invalid inputs at the boundary get typed
+//! errors: weight files ([`io::FormatError`]), tensor shapes ([`ShapeError`]), windows
+//! longer than the tape ([`WindowTooLong`]), batch rows ([`RowOutOfRange`]), NaN or
+//! infinite gradients ([`NonFiniteGradient`], nothing updated).
+//!
+//! A NaN in `x_t` is not an error the step can report (it returns nothing, to stay
+//! branch-free): it propagates into `h` and `c` as NaN (never into a plausible value) and
+//! stays in that stream's state until the stream is reset; check `h[0].is_nan()` where
+//! inputs are untrusted. Hyper-parameters (`AdamConfig`, `Sgd::lr`) are not validated.
 #![no_std]
 #![deny(missing_docs)]
 

@@ -61,8 +61,11 @@ impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Default for Gra
 }
 
 impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Model<IN, H, OUT, F> {
+    const NONZERO_OUT: () = assert!(OUT > 0, "a model needs at least one output (OUT >= 1)");
+
     /// Zero weights with the given recurrent activation.
     pub const fn zeroed(activation: RecurrentActivation) -> Self {
+        let () = Self::NONZERO_OUT;
         Self {
             lstm: Lstm::new(LstmWeights::zeroed(), activation),
             head: Dense::zeroed(),
@@ -86,6 +89,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Model<IN, H, OU
     /// [`Self::step`] with explicit kernels.
     #[inline]
     pub fn step_with<K: Kernels<F>>(&self, x: &[F; IN], state: &mut LstmState<H, F>) -> [F; OUT] {
+        let () = Self::NONZERO_OUT;
         self.lstm.step_with::<K>(x, state);
         self.head.forward_with::<K>(&state.h)
     }
@@ -111,6 +115,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Model<IN, H, OU
         state: &mut LstmState<H, F>,
         tape: &mut Tape<T, IN, H, F>,
     ) -> Result<[F; OUT], WindowTooLong> {
+        let () = Self::NONZERO_OUT;
         self.lstm.forward_window_with::<K, T>(xs, state, tape)?;
         Ok(self.head.forward_with::<K>(&state.h))
     }
@@ -191,6 +196,7 @@ pub fn bce_loss<F: Real, const OUT: usize>(logits: &[F; OUT], targets: &[F; OUT]
 }
 
 impl<const IN: usize, const H: usize, F: Real> Tensors<F> for LstmWeights<IN, H, F> {
+    type Grads = Self;
     const COUNT: usize = 3;
     fn tensor(&self, i: usize) -> &[F] {
         match i {
@@ -211,6 +217,7 @@ impl<const IN: usize, const H: usize, F: Real> Tensors<F> for LstmWeights<IN, H,
 }
 
 impl<const H: usize, const OUT: usize, F: Real> Tensors<F> for Dense<H, OUT, F> {
+    type Grads = Self;
     const COUNT: usize = 2;
     fn tensor(&self, i: usize) -> &[F] {
         match i {
@@ -232,6 +239,7 @@ impl<const H: usize, const OUT: usize, F: Real> Tensors<F> for Dense<H, OUT, F> 
 impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Tensors<F>
     for Grads<IN, H, OUT, F>
 {
+    type Grads = Self;
     const COUNT: usize = 5;
     fn tensor(&self, i: usize) -> &[F] {
         if i < 3 {
@@ -253,6 +261,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Tensors<F>
 impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Tensors<F>
     for Model<IN, H, OUT, F>
 {
+    type Grads = Grads<IN, H, OUT, F>;
     const COUNT: usize = 5;
     fn tensor(&self, i: usize) -> &[F] {
         if i < 3 {

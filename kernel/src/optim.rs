@@ -8,6 +8,11 @@ use crate::real::Real;
 /// A fixed set of flat tensors (parameters, gradients or optimizer moments). Two values of
 /// the same model type list the same tensors in the same order.
 pub trait Tensors<F> {
+    /// The type holding this type's gradients (and optimizer moments): the same tensors,
+    /// same order, same lengths (`Grads` for a [`crate::Model`], `Self` for a set of
+    /// gradients). Optimizers require it, so parameters can only be stepped with gradients
+    /// of their own shape: a mismatch is a compile error, not a silent wrong update.
+    type Grads: Tensors<F>;
     /// Number of tensors.
     const COUNT: usize;
     /// Tensor `i` as a flat slice (empty for `i >= COUNT`).
@@ -117,12 +122,35 @@ impl<G: Tensors<F>, F: Real> Adam<G, F> {
         }
     }
 
-    /// One update of `params` from `grads`.
+    /// One update of `params` from `grads` (which must be `params`' own gradient type).
+    ///
+    /// ```
+    /// use lstm_kernel::{Adam, AdamConfig, Grads, Model, RecurrentActivation};
+    /// let mut model = Model::<1, 10, 1>::zeroed(RecurrentActivation::Sigmoid);
+    /// let mut adam = Adam::new(AdamConfig::keras(), Grads::<1, 10, 1>::zeroed());
+    /// let mut grads = Grads::zeroed();
+    /// grads.head.b[0] = 0.5;
+    /// adam.step(&mut model, &grads).unwrap();
+    /// // Adam's first step moves every parameter with a non-zero gradient by about lr.
+    /// assert!((model.head.b[0] + 1e-3).abs() < 1e-6);
+    /// ```
+    ///
+    /// Gradients of another model's shape do not compile:
+    ///
+    /// ```compile_fail
+    /// use lstm_kernel::{Adam, AdamConfig, Grads, Model, RecurrentActivation};
+    /// let mut model = Model::<1, 10, 1>::zeroed(RecurrentActivation::Sigmoid);
+    /// let mut adam = Adam::new(AdamConfig::keras(), Grads::<1, 4, 1>::zeroed());
+    /// adam.step(&mut model, &Grads::<1, 4, 1>::zeroed()).unwrap();
+    /// ```
+    ///
+    /// The hyper-parameters are not validated: a NaN or negative `lr` is the caller's
+    /// responsibility (it would make every parameter NaN or ascend the loss).
     ///
     /// # Errors
     /// [`NonFiniteGradient`] if any gradient is NaN or infinite; then nothing changes
     /// (parameters, moments and `t` are untouched).
-    pub fn step<P: Tensors<F>>(
+    pub fn step<P: Tensors<F, Grads = G>>(
         &mut self,
         params: &mut P,
         grads: &G,
@@ -170,13 +198,13 @@ impl<F: Real> Sgd<F> {
     ///
     /// # Errors
     /// [`NonFiniteGradient`] if any gradient is NaN or infinite; then nothing changes.
-    pub fn step<P: Tensors<F>, G: Tensors<F>>(
+    pub fn step<P: Tensors<F>>(
         &self,
         params: &mut P,
-        grads: &G,
+        grads: &P::Grads,
     ) -> Result<(), NonFiniteGradient> {
         check_finite(grads)?;
-        for i in 0..G::COUNT.min(P::COUNT) {
+        for i in 0..P::COUNT {
             for (p, &g) in params.tensor_mut(i).iter_mut().zip(grads.tensor(i)) {
                 *p -= self.lr * g;
             }

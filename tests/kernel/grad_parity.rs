@@ -140,6 +140,7 @@ const TORCH_NAMES: [&str; 6] = [
 ];
 
 impl Tensors<f64> for TorchParams {
+    type Grads = Self;
     const COUNT: usize = 6;
     fn tensor(&self, i: usize) -> &[f64] {
         self.0.get(i).map_or(&[], |v| v.as_slice())
