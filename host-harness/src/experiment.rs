@@ -269,8 +269,18 @@ pub trait Observer {
         let _ = units;
     }
     /// An epoch (training and validation) is done.
-    fn epoch_finished(&mut self, experiment: Experiment, epochs: usize, report: &EpochReport) {
+    ///
+    /// # Errors
+    /// The observer cannot go on (e.g. its output was closed); [`run`] stops and returns
+    /// this error.
+    fn epoch_finished(
+        &mut self,
+        experiment: Experiment,
+        epochs: usize,
+        report: &EpochReport,
+    ) -> Result<()> {
         let _ = (experiment, epochs, report);
+        Ok(())
     }
 }
 
@@ -283,7 +293,8 @@ impl Observer for Quiet {}
 /// Runs one experiment on `data` and returns its report and the trained model.
 ///
 /// # Errors
-/// Training diverged (a non-finite gradient; not seen with these settings).
+/// Training diverged (a non-finite gradient; not seen with these settings), or the
+/// observer's `epoch_finished` failed.
 pub fn run(
     config: &ExperimentConfig,
     data: &Dataset,
@@ -352,7 +363,7 @@ pub fn run(
             seconds: epoch_start.elapsed().as_secs_f64(),
             train_seconds: epoch_train_seconds,
         };
-        observer.epoch_finished(exp, config.epochs, &report);
+        observer.epoch_finished(exp, config.epochs, &report)?;
         epochs.push(report);
     }
     let per = |n: u64| {

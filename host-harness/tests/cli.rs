@@ -142,3 +142,61 @@ fn an_absurd_epoch_count_is_a_clap_error_naming_the_range_not_an_allocation_abor
         assert!(out.stdout.is_empty(), "{cmd:?}: nothing should have run");
     }
 }
+
+/// Runs `lstm-harness args` with stdout piped, reads its first line, closes the pipe (like
+/// `| head -1`) and returns the exit status and stderr.
+fn harness_head_1(args: &[&str]) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = match Command::new(env!("CARGO_BIN_EXE_lstm-harness"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot run lstm-harness: {e}"),
+    };
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a first line");
+    // The reader is dropped here: the pipe is closed long before the first epoch ends.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    (child.wait().expect("exit status"), stderr)
+}
+
+#[test]
+fn a_stdout_closed_early_like_head_ends_the_run_quietly_with_status_0_not_a_panic() {
+    // 1000 epochs: whenever the pipe closes, a later epoch line meets it; the fixed binary
+    // stops at the first such line, so this takes one or two epochs.
+    let (status, stderr) =
+        harness_head_1(&["experiments", "stateful-per-step", "--epochs", "1000"]);
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn with_json_a_stdout_closed_early_does_not_stop_the_run_before_the_file_is_written() {
+    let d = scratch_dir("head-json");
+    let path = d.join("report.json");
+    let (status, stderr) = harness_head_1(&[
+        "experiments",
+        "stateful-per-step",
+        "--epochs",
+        "1",
+        "--json",
+        path.to_str().unwrap_or_default(),
+    ]);
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(path.is_file(), "the JSON report was written");
+    let _ = std::fs::remove_dir_all(&d);
+}

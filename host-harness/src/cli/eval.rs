@@ -11,6 +11,7 @@ use super::experiments::DEFAULT_SEED;
 use crate::data::Dataset;
 use crate::engine::{Carry, eval_per_step};
 use crate::files::load;
+use crate::progress::outln;
 
 /// The `--maths` values (how the LSTM's activations are evaluated).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -54,14 +55,14 @@ impl EvalArgs {
         let data = Dataset::generate(self.seed);
         let mean = eval_per_step(&model, data.val(), Carry::Stateful);
         let correct = (mean.accuracy() * mean.count() as f64).round() as u64;
-        println!(
+        outln!(
             "{} ({format:?}): val_loss {:.6} val_acc {:.4} on the validation split of seed {}",
             self.model.display(),
             mean.loss(),
             mean.accuracy(),
             self.seed
-        );
-        println!("eval accuracy steps {correct}/{}", mean.count());
+        )?;
+        outln!("eval accuracy steps {correct}/{}", mean.count())?;
         Ok(())
     }
 }

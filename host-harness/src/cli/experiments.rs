@@ -11,7 +11,7 @@ use super::ActivationArg;
 use crate::data::Dataset;
 use crate::experiment::{Experiment, ExperimentConfig, run};
 use crate::model::activation_name;
-use crate::progress::Console;
+use crate::progress::{Console, outln, unless_stdout_closed, write_stdout};
 use crate::report::{summary_table, write_json};
 
 /// The default `--seed`.
@@ -66,6 +66,16 @@ impl ExperimentsArgs {
         } else {
             self.names.clone()
         };
+        // With --json the file is the product: a closed stdout does not stop the run (the
+        // lines are dropped); without, it ends the run quietly (`| head`).
+        let keep_going = self.json.is_some();
+        let say = |printed: Result<()>| {
+            if keep_going {
+                unless_stdout_closed(printed)
+            } else {
+                printed
+            }
+        };
         let data = Dataset::generate(self.seed);
         let started = Instant::now();
         let mut reports = Vec::with_capacity(chosen.len());
@@ -77,7 +87,7 @@ impl ExperimentsArgs {
                 activation: self.recurrent_activation.into(),
                 ..ExperimentConfig::new(experiment, self.seed)
             };
-            println!(
+            say(outln!(
                 "\n== {}: {} ({} epochs, seed {}, {} recurrent activation; the post: {})",
                 experiment.name(),
                 experiment.setup(),
@@ -85,22 +95,27 @@ impl ExperimentsArgs {
                 self.seed,
                 activation_name(config.activation),
                 experiment.post_result()
-            );
-            let (report, _model) = run(&config, &data, &mut Console::new())?;
+            ))?;
+            let mut console = if keep_going {
+                Console::keep_going()
+            } else {
+                Console::new()
+            };
+            let (report, _model) = run(&config, &data, &mut console)?;
             reports.push(report);
         }
-        println!(
+        say(outln!(
             "\nSummary (accuracies of the last epoch; us/update and updates/s are per optimizer \
              update, us/lstm step per LSTM time step processed in training; training time only)\n"
-        );
-        print!("{}", summary_table(&reports));
-        println!(
+        ))?;
+        say(write_stdout(format_args!("{}", summary_table(&reports))))?;
+        say(outln!(
             "\nTotal wall time: {:.2} s",
             started.elapsed().as_secs_f64()
-        );
+        ))?;
         if let Some(path) = &self.json {
             write_json(path, &reports)?;
-            println!("Wrote {}", path.display());
+            say(outln!("Wrote {}", path.display()))?;
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use clap::Args;
 use crate::data::{Dataset, SEQ_LEN};
 use crate::files::rust_src::{ValData, rust_source};
 use crate::files::{Format, binfile, load, safetensors, save};
+use crate::progress::{outln, unless_stdout_closed};
 
 /// Arguments of `lstm-harness export`.
 #[derive(Debug, Args)]
@@ -73,7 +74,11 @@ impl ExportArgs {
             }
         };
         save(&self.out, &bytes, self.force)?;
-        println!("wrote {} ({} bytes)", self.out.display(), bytes.len());
+        unless_stdout_closed(outln!(
+            "wrote {} ({} bytes)",
+            self.out.display(),
+            bytes.len()
+        ))?;
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use super::experiments::DEFAULT_SEED;
 use crate::data::Dataset;
 use crate::experiment::train_stateful_per_step;
 use crate::files::{binfile, safetensors, save};
-use crate::progress::Console;
+use crate::progress::{Console, outln, unless_stdout_closed};
 
 /// Arguments of `lstm-harness train`.
 #[derive(Debug, Args)]
@@ -62,23 +62,25 @@ impl TrainArgs {
             self.epochs as usize,
             self.seed,
             self.recurrent_activation.into(),
-            &mut Console::new(),
+            &mut Console::keep_going(),
         )?;
         if let Some(last) = report.last() {
-            println!(
+            unless_stdout_closed(outln!(
                 "trained stateful-per-step: {} epochs, {} updates, val_acc {:.4}",
-                self.epochs, report.train_steps, last.val_acc
-            );
+                self.epochs,
+                report.train_steps,
+                last.val_acc
+            ))?;
         }
         if let Some(p) = &self.bin {
             save(p, &binfile::to_bytes(&model)?, self.force)?;
             check_round_trip(p, &model)?;
-            println!("wrote {}", p.display());
+            unless_stdout_closed(outln!("wrote {}", p.display()))?;
         }
         if let Some(p) = &self.safetensors {
             save(p, &safetensors::to_torch_bytes(&model)?, self.force)?;
             check_round_trip(p, &model)?;
-            println!("wrote {}", p.display());
+            unless_stdout_closed(outln!("wrote {}", p.display()))?;
         }
         Ok(())
     }
