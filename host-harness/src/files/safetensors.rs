@@ -44,7 +44,7 @@
 //! or a projection `weight_hr_l0`), or a mix of the two layouts is refused with a message
 //! naming the tensor. Nothing is half-loaded: the model is built only after every check.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, anyhow, bail};
 use lstm_kernel::{Dense, LstmWeights, Model, RecurrentActivation};
@@ -110,14 +110,53 @@ pub fn to_torch_bytes<const IN: usize, const H: usize, const OUT: usize>(
             model.lstm.activation
         );
     }
-    let metadata = HashMap::from([
+    let metadata = BTreeMap::from([
         ("format".to_string(), "pt".to_string()),
         ("producer".to_string(), "lstm-harness".to_string()),
         (ACTIVATION_KEY.to_string(), activation.to_string()),
         ("gate_order".to_string(), "i,f,g,o".to_string()),
         ("layout".to_string(), "torch".to_string()),
     ]);
-    Ok(serialize(views, Some(metadata))?)
+    with_sorted_metadata(&serialize(views, None)?, metadata)
+}
+
+/// The JSON header of a safetensors file, with every map sorted by key.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SortedHeader {
+    #[serde(
+        rename = "__metadata__",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    metadata: BTreeMap<String, String>,
+    #[serde(flatten)]
+    tensors: BTreeMap<String, serde_json::Value>,
+}
+
+/// `file` (safetensors bytes from `serialize`) with `metadata` as its `__metadata__` and
+/// its header written in key order. `serialize` takes the metadata as a `HashMap` and
+/// writes it in that map's random iteration order, so two exports of one model would
+/// differ in their bytes; this header makes them byte-identical. The tensor offsets are
+/// relative to the end of the header, so a header of another length keeps them valid.
+fn with_sorted_metadata(file: &[u8], metadata: BTreeMap<String, String>) -> Result<Vec<u8>> {
+    let (len, rest) = file
+        .split_first_chunk::<8>()
+        .ok_or_else(|| anyhow!("safetensors output without a header"))?;
+    let len = usize::try_from(u64::from_le_bytes(*len))?;
+    let (header, data) = (rest.get(..len), rest.get(len..));
+    let (Some(header), Some(data)) = (header, data) else {
+        bail!("safetensors output shorter than its header length");
+    };
+    let mut header: SortedHeader = serde_json::from_slice(header)?;
+    header.metadata = metadata;
+    let mut text = serde_json::to_vec(&header)?;
+    // safetensors pads the header with spaces to a multiple of 8 bytes (data alignment).
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + data.len());
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(data);
+    Ok(out)
 }
 
 /// Which naming scheme a file uses.
@@ -303,6 +342,7 @@ mod tests {
     use super::*;
     use crate::model::{HIDDEN, HarnessModel, keras_model};
     use lstm_kernel::Tensors;
+    use std::collections::HashMap;
 
     type Tensor = (String, Vec<usize>, Vec<f32>);
 
@@ -384,6 +424,28 @@ mod tests {
             .find(|t| t.0 == "lstm.bias_ih_l0")
             .unwrap();
         assert_eq!(&b.2[10..20], &[1.0; 10]);
+    }
+
+    #[test]
+    fn exports_of_one_model_are_byte_identical_with_the_metadata_in_key_order() {
+        let m = model();
+        let first = to_torch_bytes(&m).unwrap();
+        // Each HashMap has its own random order: ten tries would all but surely differ.
+        for _ in 0..10 {
+            assert_eq!(to_torch_bytes(&m).unwrap(), first);
+        }
+        let n = usize::try_from(u64::from_le_bytes(first[..8].try_into().unwrap())).unwrap();
+        assert_eq!(n % 8, 0, "header padded to the data alignment");
+        let header = std::str::from_utf8(&first[8..8 + n]).unwrap();
+        let keys = ["format", "gate_order", "layout", "producer", ACTIVATION_KEY];
+        let at: Vec<usize> = keys
+            .iter()
+            .map(|k| header.find(&format!("\"{k}\"")).unwrap())
+            .collect();
+        assert!(at.is_sorted(), "metadata keys out of order in {header}");
+        let (_, meta) = SafeTensors::read_metadata(&first).unwrap();
+        assert_eq!(meta.metadata().as_ref().unwrap().len(), keys.len());
+        assert_eq!(load(&first).unwrap(), m);
     }
 
     #[test]
