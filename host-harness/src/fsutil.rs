@@ -4,7 +4,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory (created
 /// exclusively, written, flushed to disk) is renamed over `path`, so readers see either the
@@ -37,6 +37,52 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
             .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display())),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     })
+}
+
+/// Checks, before any work, that an output file can later be written to `path` (by
+/// [`write_atomic`] with `force`, by [`write_new`] without): `path` is not a directory,
+/// exists only with `force`, and its directory exists and takes a new file (a probe file is
+/// created there and removed). `flag` names the option in the messages (`--json`).
+///
+/// # Errors
+/// A message naming `flag`, the path and the reason.
+pub fn check_output(flag: &str, path: &Path, force: bool) -> Result<()> {
+    let shown = path.display();
+    if path.is_dir() {
+        bail!("cannot write {flag} {shown}: it is a directory; give a file path");
+    }
+    if path.exists() && !force {
+        bail!("{flag} {shown} exists; pass --force to overwrite it");
+    }
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("cannot write {flag} {shown}: not a file path"))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {flag} {shown}: directory {} does not exist",
+            dir.display()
+        );
+    }
+    let mut probe_name = std::ffi::OsString::from(".");
+    probe_name.push(file_name);
+    probe_name.push(format!(".probe-{}", std::process::id()));
+    let probe = dir.join(probe_name);
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .with_context(|| {
+            format!(
+                "cannot write {flag} {shown}: cannot create a file in {}",
+                dir.display()
+            )
+        })?;
+    fs::remove_file(&probe).with_context(|| format!("cannot remove {}", probe.display()))?;
+    Ok(())
 }
 
 /// Writes `bytes` to a fresh temporary sibling of `path`, syncs it, then calls `publish`
@@ -109,6 +155,39 @@ mod tests {
             "no temporary file left"
         );
         fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn an_output_check_refuses_a_directory_a_missing_one_and_an_existing_file_without_force() {
+        let d = scratch_dir("check");
+        let e = |p: &Path, force| format!("{:#}", check_output("--json", p, force).unwrap_err());
+        let dir_err = e(&d, true);
+        assert!(
+            dir_err.contains("--json") && dir_err.contains("is a directory"),
+            "{dir_err}"
+        );
+        let missing = e(&d.join("no/r.json"), false);
+        assert!(missing.contains("does not exist"), "{missing}");
+        let p = d.join("r.json");
+        check_output("--json", &p, false).unwrap();
+        fs::write(&p, b"old").unwrap();
+        assert!(e(&p, false).contains("--force"));
+        check_output("--json", &p, true).unwrap();
+        // The probe file is gone; the old file is untouched.
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1);
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_output_check_refuses_a_directory_where_no_file_can_be_created() {
+        // /proc takes no new files, not even from root.
+        let e = format!(
+            "{:#}",
+            check_output("--json", Path::new("/proc/lstm-report.json"), false).unwrap_err()
+        );
+        assert!(e.contains("cannot create a file in /proc"), "{e}");
     }
 
     #[test]

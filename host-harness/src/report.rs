@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::experiment::ExperimentReport;
-use crate::fsutil::write_atomic;
+use crate::files::save;
 
 /// The summary table, one row per report.
 ///
@@ -92,14 +92,16 @@ pub fn to_json(reports: &[ExperimentReport]) -> Result<String> {
     serde_json::to_string_pretty(reports).context("cannot serialize the reports")
 }
 
-/// Writes [`to_json`] of `reports` to `path` atomically (temp file + rename).
+/// Writes [`to_json`] of `reports` to `path` atomically (temp file, then rename or, without
+/// `force`, a hard link that refuses an existing file: [`save`]).
 ///
 /// # Errors
-/// Serialization or any I/O failure, with the path in the message.
-pub fn write_json(path: &Path, reports: &[ExperimentReport]) -> Result<()> {
+/// `path` exists and `force` is off, serialization or any I/O failure, with the path in
+/// the message.
+pub fn write_json(path: &Path, reports: &[ExperimentReport], force: bool) -> Result<()> {
     let mut text = to_json(reports)?;
     text.push('\n');
-    write_atomic(path, text.as_bytes())
+    save(path, text.as_bytes(), force)
 }
 
 #[cfg(test)]

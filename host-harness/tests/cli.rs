@@ -200,3 +200,38 @@ fn with_json_a_stdout_closed_early_does_not_stop_the_run_before_the_file_is_writ
     assert!(path.is_file(), "the JSON report was written");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_json_path_that_is_a_directory_or_an_existing_file_is_refused_before_training() {
+    let d = scratch_dir("json-refused");
+    let dir = d.to_str().unwrap_or_default();
+    let out = harness(&["experiments", "stateful-per-step", "--json", dir]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a directory"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing should have run");
+
+    let path = d.join("report.json");
+    std::fs::write(&path, "keep me").expect("old report");
+    let json = path.to_str().unwrap_or_default();
+    let one = ["experiments", "stateful-per-step", "--epochs", "1"];
+    let out = harness(&[&one[..], &["--json", json]].concat());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing should have run");
+    assert_eq!(
+        std::fs::read_to_string(&path).ok().as_deref(),
+        Some("keep me")
+    );
+
+    let out = harness(&[&one[..], &["--json", json, "--force"]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(text.contains("stateful-per-step"), "{text}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
 use super::ActivationArg;
 use crate::data::Dataset;
 use crate::experiment::{Experiment, ExperimentConfig, run};
+use crate::fsutil::check_output;
 use crate::model::activation_name;
 use crate::progress::{Console, outln, unless_stdout_closed, write_stdout};
 use crate::report::{summary_table, write_json};
@@ -34,9 +35,14 @@ pub struct ExperimentsArgs {
     #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
 
-    /// Also write the results to this JSON file (atomically: temp file + rename).
+    /// Also write the results to this JSON file (atomically: temp file + rename). An
+    /// existing file is replaced only with `--force`; the path is checked before training.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+
+    /// Overwrite an existing `--json` file.
+    #[arg(long, requires = "json")]
+    pub force: bool,
 
     /// Activation of the input, forget and output gates. The default is sigmoid (Keras 3
     /// and PyTorch); the post used old Keras' hard sigmoid (`hard-sigmoid-keras2`).
@@ -48,18 +54,12 @@ impl ExperimentsArgs {
     /// Runs the chosen experiments one after the other on the data of `--seed`.
     ///
     /// # Errors
-    /// The `--json` directory does not exist (checked before training), training
-    /// diverged, or the JSON file cannot be written.
+    /// The `--json` path is a directory, exists without `--force`, or its directory does
+    /// not exist or takes no new file (all checked before training); training diverged; or
+    /// the JSON file cannot be written.
     pub fn run(self) -> Result<()> {
-        if let Some(dir) = self.json.as_deref().and_then(|p| p.parent())
-            && !dir.as_os_str().is_empty()
-            && !dir.is_dir()
-        {
-            bail!(
-                "cannot write --json {}: directory {} does not exist",
-                self.json.as_deref().unwrap_or(dir).display(),
-                dir.display()
-            );
+        if let Some(path) = &self.json {
+            check_output("--json", path, self.force)?;
         }
         let chosen = if self.names.is_empty() {
             Experiment::ALL.to_vec()
@@ -114,7 +114,7 @@ impl ExperimentsArgs {
             started.elapsed().as_secs_f64()
         ))?;
         if let Some(path) = &self.json {
-            write_json(path, &reports)?;
+            write_json(path, &reports, self.force)?;
             say(outln!("Wrote {}", path.display()))?;
         }
         Ok(())
