@@ -1,7 +1,7 @@
 //! `lstm-harness train`: train the post's `stateful-per-step` model (the experiment API's
 //! [`train_stateful_per_step`]) and save it as a binary model file and/or safetensors.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::Args;
@@ -47,9 +47,19 @@ impl TrainArgs {
     /// check the round trip is bit-exact.
     ///
     /// # Errors
-    /// An output exists without `--force` (checked before training), training diverged,
+    /// `--bin` and `--safetensors` name the same file, or an output exists without
+    /// `--force` (both checked before training), training diverged,
     /// or a file cannot be written or does not read back identically.
     pub fn run(self) -> Result<()> {
+        if let (Some(bin), Some(st)) = (&self.bin, &self.safetensors)
+            && same_path(bin, st)
+        {
+            bail!(
+                "--bin {} and --safetensors {} are the same file; give two paths",
+                bin.display(),
+                st.display()
+            );
+        }
         let outputs: Vec<&PathBuf> = self.bin.iter().chain(&self.safetensors).collect();
         for p in &outputs {
             if p.exists() && !self.force {
@@ -86,6 +96,22 @@ impl TrainArgs {
     }
 }
 
+/// Whether `a` and `b` name the same file: same name in the same directory after resolving
+/// the directories (`m.bin`, `./m.bin` and `dir/../m.bin` are one file).
+fn same_path(a: &Path, b: &Path) -> bool {
+    let resolved = |p: &Path| {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        (
+            dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+            p.file_name().map(ToOwned::to_owned),
+        )
+    };
+    a == b || resolved(a) == resolved(b)
+}
+
 /// Reloads `path` and requires the same bits as `model`.
 fn check_round_trip(path: &std::path::Path, model: &crate::model::HarnessModel) -> Result<()> {
     use lstm_kernel::Tensors;
@@ -108,6 +134,34 @@ mod tests {
     use crate::cli::export::ExportArgs;
     use crate::files::{Format, load};
     use std::fs;
+
+    #[test]
+    fn train_refuses_the_same_path_for_both_outputs_before_training() {
+        let d = std::env::temp_dir().join(format!("lstm-cli-same-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        for (bin, st, force) in [
+            (d.join("m.bin"), d.join("m.bin"), false),
+            (d.join("m.bin"), d.join(".").join("m.bin"), true),
+            (d.join("m.bin"), d.join("sub/../m.bin"), true),
+        ] {
+            fs::create_dir_all(d.join("sub")).unwrap();
+            let e = TrainArgs {
+                bin: Some(bin),
+                safetensors: Some(st),
+                seed: 7,
+                epochs: 1,
+                recurrent_activation: ActivationArg::Sigmoid,
+                force,
+            }
+            .run()
+            .unwrap_err();
+            let e = format!("{e:#}");
+            assert!(e.contains("same file"), "{e}");
+            assert!(!d.join("m.bin").exists(), "nothing written");
+        }
+        fs::remove_dir_all(&d).unwrap();
+    }
 
     #[test]
     fn train_saves_both_formats_that_reload_bit_exactly_and_export_refuses_to_overwrite() {
