@@ -9,6 +9,7 @@ use clap::Args;
 use crate::data::{Dataset, SEQ_LEN};
 use crate::files::rust_src::{ValData, rust_source};
 use crate::files::{Format, binfile, load, safetensors, save};
+use crate::fsutil::check_output;
 use crate::progress::{outln, unless_stdout_closed};
 
 /// Arguments of `lstm-harness export`.
@@ -41,15 +42,11 @@ impl ExportArgs {
     /// only with `--force`).
     ///
     /// # Errors
-    /// The input is refused, the output exists without `--force`, `--val-data-seed` is
-    /// given for a non-Rust format, or the write fails.
+    /// The input is refused; the output is a directory, exists without `--force` or
+    /// cannot be created (checked first); `--val-data-seed` is given for a non-Rust
+    /// format; or the write fails.
     pub fn run(self) -> Result<()> {
-        if self.out.exists() && !self.force {
-            bail!(
-                "{} exists; pass --force to overwrite it",
-                self.out.display()
-            );
-        }
+        check_output("--out", &self.out, self.force)?;
         if self.val_data_seed.is_some() && self.format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
@@ -80,5 +77,38 @@ impl ExportArgs {
             bytes.len()
         ))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::keras_model;
+    use lstm_kernel::RecurrentActivation;
+    use std::fs;
+
+    #[test]
+    fn export_to_a_directory_is_refused_with_a_clear_message_even_with_force() {
+        let d = std::env::temp_dir().join(format!("lstm-cli-export-dir-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(d.join("out")).unwrap();
+        let model = d.join("m.bin");
+        let bytes = binfile::to_bytes(&keras_model(1, RecurrentActivation::Sigmoid)).unwrap();
+        fs::write(&model, bytes).unwrap();
+        for force in [false, true] {
+            let e = ExportArgs {
+                model: model.clone(),
+                format: Format::Rust,
+                out: d.join("out"),
+                val_data_seed: None,
+                force,
+            }
+            .run()
+            .unwrap_err();
+            let e = format!("{e:#}");
+            assert!(e.contains("--out") && e.contains("is a directory"), "{e}");
+        }
+        assert_eq!(fs::read_dir(d.join("out")).unwrap().count(), 0);
+        fs::remove_dir_all(&d).unwrap();
     }
 }

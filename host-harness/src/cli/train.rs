@@ -11,6 +11,7 @@ use super::experiments::DEFAULT_SEED;
 use crate::data::Dataset;
 use crate::experiment::train_stateful_per_step;
 use crate::files::{binfile, safetensors, save};
+use crate::fsutil::check_output;
 use crate::progress::{Console, outln, unless_stdout_closed};
 
 /// Arguments of `lstm-harness train`.
@@ -47,8 +48,9 @@ impl TrainArgs {
     /// check the round trip is bit-exact.
     ///
     /// # Errors
-    /// `--bin` and `--safetensors` name the same file, or an output exists without
-    /// `--force` (both checked before training), training diverged,
+    /// `--bin` and `--safetensors` name the same file, or an output is a directory, exists
+    /// without `--force` or cannot be created (all checked before training), training
+    /// diverged,
     /// or a file cannot be written or does not read back identically.
     pub fn run(self) -> Result<()> {
         if let (Some(bin), Some(st)) = (&self.bin, &self.safetensors)
@@ -60,11 +62,11 @@ impl TrainArgs {
                 st.display()
             );
         }
-        let outputs: Vec<&PathBuf> = self.bin.iter().chain(&self.safetensors).collect();
-        for p in &outputs {
-            if p.exists() && !self.force {
-                bail!("{} exists; pass --force to overwrite it", p.display());
-            }
+        if let Some(p) = &self.bin {
+            check_output("--bin", p, self.force)?;
+        }
+        if let Some(p) = &self.safetensors {
+            check_output("--safetensors", p, self.force)?;
         }
         let data = Dataset::generate(self.seed);
         let (report, model) = train_stateful_per_step(
@@ -136,7 +138,7 @@ mod tests {
     use std::fs;
 
     #[test]
-    fn train_refuses_the_same_path_for_both_outputs_before_training() {
+    fn train_refuses_the_same_path_for_both_outputs_or_a_directory_before_training() {
         let d = std::env::temp_dir().join(format!("lstm-cli-same-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();
@@ -160,6 +162,18 @@ mod tests {
             assert!(e.contains("same file"), "{e}");
             assert!(!d.join("m.bin").exists(), "nothing written");
         }
+        // An output that is a directory is refused before training too, even with --force.
+        let e = TrainArgs {
+            bin: Some(d.join("sub")),
+            safetensors: None,
+            seed: 7,
+            epochs: 1,
+            recurrent_activation: ActivationArg::Sigmoid,
+            force: true,
+        }
+        .run()
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("is a directory"), "{e:#}");
         fs::remove_dir_all(&d).unwrap();
     }
 
