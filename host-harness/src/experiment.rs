@@ -25,7 +25,7 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use lstm_kernel::{BatchState, Maths, RecurrentActivation};
 use serde::Serialize;
 
@@ -293,14 +293,21 @@ impl Observer for Quiet {}
 /// Runs one experiment on `data` and returns its report and the trained model.
 ///
 /// # Errors
-/// Training diverged (a non-finite gradient; not seen with these settings), or the
-/// observer's `epoch_finished` failed.
+/// The recurrent activation has no name for the report (a kernel variant newer than this
+/// harness; checked before training), training diverged (a non-finite gradient; not seen
+/// with these settings), or the observer's `epoch_finished` failed.
 pub fn run(
     config: &ExperimentConfig,
     data: &Dataset,
     observer: &mut dyn Observer,
 ) -> Result<(ExperimentReport, HarnessModel)> {
     let exp = config.experiment;
+    let recurrent_activation = activation_name(config.activation).ok_or_else(|| {
+        anyhow!(
+            "recurrent activation {:?} has no name in this harness yet",
+            config.activation
+        )
+    })?;
     let mut model = keras_model(config.seed, config.activation);
     model.lstm.maths = config.maths;
     let mut adam = keras_adam();
@@ -391,7 +398,7 @@ pub fn run(
         },
         seed: config.seed,
         data_seed: data.seed(),
-        recurrent_activation: activation_name(config.activation),
+        recurrent_activation,
         post_result: exp.post_result(),
     };
     Ok((report, model))

@@ -93,7 +93,8 @@ impl ExperimentsArgs {
                 experiment.setup(),
                 config.epochs,
                 self.seed,
-                activation_name(config.activation),
+                activation_name(config.activation)
+                    .map_or_else(|| format!("{:?}", config.activation), str::to_string),
                 experiment.post_result()
             ))?;
             let mut console = if keep_going {

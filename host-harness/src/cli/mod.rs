@@ -100,7 +100,7 @@ mod tests {
     fn activation_values_are_named_like_the_json_field() {
         for a in ActivationArg::value_variants() {
             let name = a.to_possible_value().map(|v| v.get_name().to_string());
-            assert_eq!(name.as_deref(), Some(activation_name((*a).into())));
+            assert_eq!(name.as_deref(), activation_name((*a).into()));
         }
     }
 

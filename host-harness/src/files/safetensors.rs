@@ -60,7 +60,7 @@ pub const ACTIVATION_KEY: &str = "recurrent_activation";
 pub fn activation_from_name(name: &str) -> Option<RecurrentActivation> {
     RecurrentActivation::ALL
         .into_iter()
-        .find(|&a| activation_name(a) == name)
+        .find(|&a| activation_name(a) == Some(name))
 }
 
 fn le_bytes(values: &[f32]) -> Vec<u8> {
@@ -103,13 +103,12 @@ pub fn to_torch_bytes<const IN: usize, const H: usize, const OUT: usize>(
         .iter()
         .map(|(n, s, d)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), d)?)))
         .collect::<Result<Vec<_>>>()?;
-    let activation = activation_name(model.lstm.activation);
-    if activation == "unknown" {
+    let Some(activation) = activation_name(model.lstm.activation) else {
         bail!(
             "recurrent activation {:?} has no file name yet",
             model.lstm.activation
         );
-    }
+    };
     let metadata = BTreeMap::from([
         ("format".to_string(), "pt".to_string()),
         ("producer".to_string(), "lstm-harness".to_string()),
