@@ -1,7 +1,7 @@
 //! The post's model on the kernel: `LSTM(10)` + `Dense(1)` on logits, trained with BCE and
 //! Keras' Adam, initialised like Keras from seeded streams.
 
-use lstm_kernel::{Adam, AdamConfig, Grads, Model, RecurrentActivation};
+use lstm_kernel::{Adam, AdamConfig, Grads, Model, RecurrentActivation, Tensors};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -38,6 +38,17 @@ pub fn keras_adam() -> HarnessAdam {
     Adam::new(AdamConfig::keras(), HarnessGrads::zeroed())
 }
 
+/// Whether `a` and `b` are the same model bit for bit: same activation and every one of the
+/// [`Tensors::COUNT`] tensors with the same bits (`-0.0` differs from `0.0`, a NaN equals
+/// the same NaN).
+pub fn same_bits(a: &HarnessModel, b: &HarnessModel) -> bool {
+    a.lstm.activation == b.lstm.activation
+        && (0..<HarnessModel as Tensors<f32>>::COUNT).all(|t| {
+            let (x, y) = (a.tensor(t), b.tensor(t));
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+        })
+}
+
 /// The CLI/JSON name of a recurrent activation: `sigmoid`, `hard-sigmoid-keras2`,
 /// `hard-sigmoid-keras3`; `None` for a variant added to the (non-exhaustive) kernel enum
 /// that this harness does not name yet.
@@ -63,6 +74,20 @@ mod tests {
         assert_eq!(a.lstm.weights.b[1], [1.0; HIDDEN]);
         assert_eq!(a.lstm.weights.b[0], [0.0; HIDDEN]);
         assert_eq!(a.head.b, [0.0]);
+    }
+
+    #[test]
+    fn same_bits_sees_a_change_in_every_tensor_including_the_last_and_the_sign_of_zero() {
+        let a = keras_model(1, RecurrentActivation::Sigmoid);
+        assert!(same_bits(&a, &keras_model(1, RecurrentActivation::Sigmoid)));
+        for t in 0..<HarnessModel as Tensors<f32>>::COUNT {
+            let mut b = a;
+            let v = &mut b.tensor_mut(t)[0];
+            *v = if *v == 0.0 { -0.0 } else { -*v };
+            assert!(!same_bits(&a, &b), "a change in tensor {t} went unseen");
+        }
+        let other = keras_model(1, RecurrentActivation::HardSigmoidKeras3);
+        assert!(!same_bits(&a, &other));
     }
 
     #[test]

@@ -115,15 +115,9 @@ fn same_path(a: &Path, b: &Path) -> bool {
 }
 
 /// Reloads `path` and requires the same bits as `model`.
-fn check_round_trip(path: &std::path::Path, model: &crate::model::HarnessModel) -> Result<()> {
-    use lstm_kernel::Tensors;
+fn check_round_trip(path: &Path, model: &crate::model::HarnessModel) -> Result<()> {
     let (back, _) = crate::files::load(path)?;
-    let same = back.lstm.activation == model.lstm.activation
-        && (0..5).all(|t| {
-            let (a, b) = (back.tensor(t), model.tensor(t));
-            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
-        });
-    if !same {
+    if !crate::model::same_bits(&back, model) {
         bail!("{} does not read back bit-exactly", path.display());
     }
     Ok(())

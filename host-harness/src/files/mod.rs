@@ -127,7 +127,7 @@ pub fn save(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
 mod tests {
     use super::*;
     use crate::model::keras_model;
-    use lstm_kernel::{RecurrentActivation, Tensors};
+    use lstm_kernel::RecurrentActivation;
     use std::fs;
     use std::path::PathBuf;
 
@@ -139,14 +139,7 @@ mod tests {
     }
 
     fn assert_bit_exact(a: &HarnessModel, b: &HarnessModel) {
-        assert_eq!(a.lstm.activation, b.lstm.activation);
-        for t in 0..5 {
-            let (x, y) = (a.tensor(t), b.tensor(t));
-            assert!(
-                x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits()),
-                "tensor {t} differs"
-            );
-        }
+        assert!(crate::model::same_bits(a, b), "{a:?}\nvs\n{b:?}");
     }
 
     #[test]

@@ -197,7 +197,7 @@ mod tests {
     fn sample() -> Model<2, 3, 2> {
         let mut m = Model::<2, 3, 2>::zeroed(RecurrentActivation::HardSigmoidKeras2);
         let mut i = 0_u32;
-        for t in 0..5 {
+        for t in 0..<Model<2, 3, 2> as Tensors<f32>>::COUNT {
             for v in m.tensor_mut(t) {
                 // Values needing all 9 significant digits, tiny and huge exponents, -0.0.
                 *v = match i % 4 {
@@ -228,7 +228,9 @@ mod tests {
         let m = sample();
         let src = rust_source::<2, 3, 2, 4>(&m, "test", None).unwrap();
         let got = literals(&src);
-        let want: Vec<f32> = (0..5).flat_map(|t| m.tensor(t).to_vec()).collect();
+        let want: Vec<f32> = (0..<Model<2, 3, 2> as Tensors<f32>>::COUNT)
+            .flat_map(|t| m.tensor(t).to_vec())
+            .collect();
         assert_eq!(got.len(), want.len());
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g.to_bits(), w.to_bits(), "{g:?} vs {w:?}");

@@ -502,7 +502,7 @@ mod tests {
         ];
         let (back, layout) = from_bytes::<1, HIDDEN, 1>(&file(&ts, None)).unwrap();
         assert_eq!(layout, Layout::Keras);
-        for t in 0..5 {
+        for t in 0..<HarnessModel as Tensors<f32>>::COUNT {
             assert_eq!(back.tensor(t), m.tensor(t), "tensor {t}");
         }
     }
