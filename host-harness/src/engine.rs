@@ -27,6 +27,7 @@ pub struct Mean {
     loss_sum: f64,
     accuracy_sum: f64,
     count: u64,
+    correct: u64,
 }
 
 impl Mean {
@@ -35,6 +36,12 @@ impl Mean {
         self.loss_sum += f64::from(s.loss);
         self.accuracy_sum += f64::from(s.accuracy);
         self.count += 1;
+        self.correct += u64::from(s.accuracy >= 1.0);
+    }
+    /// Number of samples (or steps) with every output correct (accuracy 1), counted as an
+    /// integer rather than recovered from the floating-point mean.
+    pub fn correct(&self) -> u64 {
+        self.correct
     }
     /// Mean BCE in nats; NaN if nothing was added.
     pub fn loss(&self) -> f64 {
@@ -238,6 +245,18 @@ mod tests {
 
     fn model() -> HarnessModel {
         keras_model(9, RecurrentActivation::Sigmoid)
+    }
+
+    #[test]
+    fn a_mean_counts_fully_correct_samples_as_an_integer() {
+        let mut m = Mean::default();
+        for accuracy in [1.0, 0.0, 1.0, 0.5, 1.0] {
+            m.add(SampleLoss {
+                loss: 0.1,
+                accuracy,
+            });
+        }
+        assert_eq!((m.correct(), m.count()), (3, 5));
     }
 
     #[test]

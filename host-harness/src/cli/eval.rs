@@ -54,7 +54,6 @@ impl EvalArgs {
         };
         let data = Dataset::generate(self.seed);
         let mean = eval_per_step(&model, data.val(), Carry::Stateful);
-        let correct = (mean.accuracy() * mean.count() as f64).round() as u64;
         outln!(
             "{} ({format:?}): val_loss {:.6} val_acc {:.4} on the validation split of seed {}",
             self.model.display(),
@@ -62,7 +61,7 @@ impl EvalArgs {
             mean.accuracy(),
             self.seed
         )?;
-        outln!("eval accuracy steps {correct}/{}", mean.count())?;
+        outln!("eval accuracy steps {}/{}", mean.correct(), mean.count())?;
         Ok(())
     }
 }
