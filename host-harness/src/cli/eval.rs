@@ -41,7 +41,8 @@ pub struct EvalArgs {
 
 impl EvalArgs {
     /// Loads the model, runs the stateful per-step validation (state reset between
-    /// sequences, every step scored, like `experiments`) and prints loss and accuracy,
+    /// sequences, every step scored, like `experiments`) and prints loss (5 significant
+    /// digits, [`loss_text`]) and accuracy,
     /// the latter also as `eval accuracy steps <correct>/<steps>`.
     ///
     /// # Errors
@@ -55,13 +56,30 @@ impl EvalArgs {
         let data = Dataset::generate(self.seed);
         let mean = eval_per_step(&model, data.val(), Carry::Stateful);
         outln!(
-            "{} ({format:?}): val_loss {:.6} val_acc {:.4} on the validation split of seed {}",
+            "{} ({format:?}): val_loss {} val_acc {:.4} on the validation split of seed {}",
             self.model.display(),
-            mean.loss(),
+            loss_text(mean.loss()),
             mean.accuracy(),
             self.seed
         )?;
         outln!("eval accuracy steps {}/{}", mean.correct(), mean.count())?;
         Ok(())
+    }
+}
+
+/// A loss with 5 significant digits in scientific notation (`1.9000e-6`): a trained model's
+/// loss is often far below what a fixed `{:.6}` shows (it printed `0.000000`).
+pub fn loss_text(loss: f64) -> String {
+    format!("{loss:.4e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tiny_loss_is_printed_with_significant_digits_not_as_zero() {
+        assert_eq!(loss_text(1.9e-6), "1.9000e-6");
+        assert_eq!(loss_text(0.25), "2.5000e-1");
     }
 }
