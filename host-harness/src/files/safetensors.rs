@@ -46,7 +46,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use lstm_kernel::{Dense, LstmWeights, Model, RecurrentActivation};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize};
@@ -61,6 +61,13 @@ pub fn activation_from_name(name: &str) -> Option<RecurrentActivation> {
     RecurrentActivation::ALL
         .into_iter()
         .find(|&a| activation_name(a) == Some(name))
+}
+
+/// A safetensors error as a message. Its `Display` already includes its cause (`invalid
+/// JSON in header: missing field ...`) and `source()` returns that cause again, so
+/// converting it with `?` or `.context` would print the cause twice in `{:#}`.
+fn st_error(e: safetensors::SafeTensorError) -> anyhow::Error {
+    anyhow!("{e}")
 }
 
 fn le_bytes(values: &[f32]) -> Vec<u8> {
@@ -101,7 +108,12 @@ pub fn to_torch_bytes<const IN: usize, const H: usize, const OUT: usize>(
         .collect();
     let views = bytes
         .iter()
-        .map(|(n, s, d)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), d)?)))
+        .map(|(n, s, d)| {
+            Ok((
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), d).map_err(st_error)?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     let Some(activation) = activation_name(model.lstm.activation) else {
         bail!(
@@ -116,7 +128,7 @@ pub fn to_torch_bytes<const IN: usize, const H: usize, const OUT: usize>(
         ("gate_order".to_string(), "i,f,g,o".to_string()),
         ("layout".to_string(), "torch".to_string()),
     ]);
-    with_sorted_metadata(&serialize(views, None)?, metadata)
+    with_sorted_metadata(&serialize(views, None).map_err(st_error)?, metadata)
 }
 
 /// The JSON header of a safetensors file, with every map sorted by key.
@@ -245,8 +257,9 @@ fn canonical(name: &str) -> Option<(&'static str, Layout)> {
 pub fn from_bytes<const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
 ) -> Result<(Model<IN, H, OUT, f32>, Layout)> {
-    let st = SafeTensors::deserialize(bytes).context("not a valid safetensors file")?;
-    let (_, meta) = SafeTensors::read_metadata(bytes).context("not a valid safetensors file")?;
+    let invalid = |e| st_error(e).context("not a valid safetensors file");
+    let st = SafeTensors::deserialize(bytes).map_err(invalid)?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
     let mut found: BTreeMap<&'static str, (String, TensorView<'_>)> = BTreeMap::new();
     let mut layout = None;
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
@@ -266,7 +279,7 @@ pub fn from_bytes<const IN: usize, const H: usize, const OUT: usize>(
             }
             _ => {}
         }
-        let view = st.tensor(name)?;
+        let view = st.tensor(name).map_err(st_error)?;
         if let Some((other, _)) = found.insert(key, (name.clone(), view)) {
             bail!("tensors {other} and {name} are the same tensor {key}");
         }
@@ -579,6 +592,18 @@ mod tests {
             .collect();
         let e = err(&serialize(views, None).unwrap());
         assert!(e.contains("linear.bias") && e.contains("F64"), "{e}");
+    }
+
+    #[test]
+    fn a_malformed_header_is_refused_with_its_cause_said_once() {
+        let mut header = br#"{"linear.bias":{"shape":[1],"data_offsets":[0,4]}}"#.to_vec();
+        header.resize(header.len().next_multiple_of(8), b' ');
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(&[0; 4]);
+        let e = err(&bytes);
+        assert!(e.starts_with("not a valid safetensors file: "), "{e}");
+        assert_eq!(e.matches("missing field `dtype`").count(), 1, "{e}");
     }
 
     #[test]
