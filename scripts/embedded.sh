@@ -63,8 +63,11 @@ fi
 
 # --- 1. train, save, reload, export ------------------------------------------------------
 step "harness: train stateful-per-step (seed $SEED), save .bin + .safetensors, eval both, export Rust"
-cargo build -q --release -p lstm-harness --manifest-path "$ROOT/Cargo.toml"
-H="$ROOT/target/release/lstm-harness"
+# The test profile (opt-level 2, see the root Cargo.toml) reuses what `cargo test --workspace`
+# already built in scripts/test.sh, instead of a second, release build of every dependency.
+# Float results do not depend on the opt-level (Rust never contracts a * b + c into FMA).
+cargo build -q --profile test -p lstm-harness --manifest-path "$ROOT/Cargo.toml"
+H="$ROOT/target/debug/lstm-harness"
 "$H" train --seed "$SEED" --bin "$MODEL_DIR/model.bin" --safetensors "$MODEL_DIR/model.safetensors" --force
 "$H" eval "$MODEL_DIR/model.bin" --seed "$SEED" | tee "$LOG/eval-bin.txt"
 "$H" eval "$MODEL_DIR/model.safetensors" --seed "$SEED" | tee "$LOG/eval-st.txt"
