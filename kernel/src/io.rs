@@ -195,13 +195,17 @@ impl fmt::Display for FormatError {
                 "model file has (IN, H, OUT) = ({}, {}, {}), expected ({}, {}, {}); rebuild with matching sizes or re-export the model",
                 found[0], found[1], found[2], expected[0], expected[1], expected[2]
             ),
+            Self::Truncated { needed, found } if found < HEADER_LEN => write!(
+                f,
+                "model file truncated: {found} bytes, too short for the {HEADER_LEN}-byte header (a complete file has at least {needed})"
+            ),
             Self::Truncated { needed, found } => write!(
                 f,
-                "model file truncated: {found} bytes, the header announces {needed}"
+                "model file truncated or its header corrupted: {found} bytes, the header's dimensions announce {needed}"
             ),
             Self::TrailingBytes { expected, found } => write!(
                 f,
-                "model file has {found} bytes, the header announces {expected}: extra bytes after the checksum"
+                "model file has {found} bytes, the header's dimensions announce {expected}: extra bytes after the checksum, or a corrupted header"
             ),
             Self::ChecksumMismatch { stored, computed } => write!(
                 f,
@@ -400,18 +404,20 @@ impl<'a> ModelBytes<'a> {
 /// # Errors
 /// The first failing check, as listed in the module docs.
 pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
+    // The magic is checked on whatever prefix exists, so a short file of another format
+    // is "not a model file" rather than "truncated".
+    let mut i = 0;
+    while i < MAGIC.len() && i < bytes.len() {
+        if bytes[i] != MAGIC[i] {
+            return Err(FormatError::BadMagic);
+        }
+        i += 1;
+    }
     if bytes.len() < 12 {
         return Err(FormatError::Truncated {
             needed: HEADER_LEN + CRC_LEN,
             found: bytes.len(),
         });
-    }
-    let mut i = 0;
-    while i < 8 {
-        if bytes[i] != MAGIC[i] {
-            return Err(FormatError::BadMagic);
-        }
-        i += 1;
     }
     let version = read_u32(bytes, 8);
     if version != VERSION {
@@ -700,6 +706,14 @@ mod tests {
         let mut buf = encoded();
         buf[1] = b'l';
         assert_eq!(decode::<2, 3, 2>(&buf), Err(FormatError::BadMagic));
+    }
+
+    #[test]
+    fn a_short_file_of_another_format_is_refused_as_bad_magic_not_truncated() {
+        assert_eq!(decode::<2, 3, 2>(b"{\"a\": 1}"), Err(FormatError::BadMagic));
+        assert_eq!(decode::<2, 3, 2>(&[0u8; 10]), Err(FormatError::BadMagic));
+        let e = decode::<2, 3, 2>(&[]).unwrap_err();
+        assert!(matches!(e, FormatError::Truncated { found: 0, .. }), "{e:?}");
     }
 
     #[test]
