@@ -713,7 +713,10 @@ mod tests {
         assert_eq!(decode::<2, 3, 2>(b"{\"a\": 1}"), Err(FormatError::BadMagic));
         assert_eq!(decode::<2, 3, 2>(&[0u8; 10]), Err(FormatError::BadMagic));
         let e = decode::<2, 3, 2>(&[]).unwrap_err();
-        assert!(matches!(e, FormatError::Truncated { found: 0, .. }), "{e:?}");
+        assert!(
+            matches!(e, FormatError::Truncated { found: 0, .. }),
+            "{e:?}"
+        );
     }
 
     #[test]
