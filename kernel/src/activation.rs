@@ -6,6 +6,8 @@
 //! All functions saturate to their limits for huge or infinite inputs and propagate NaN
 //! (they never turn NaN into a plausible value).
 
+use core::ops::{Add, Div, Mul, Neg, Sub};
+
 use crate::real::Real;
 
 /// The activation applied to gates i, f and o.
@@ -88,7 +90,7 @@ impl RecurrentActivation {
 
 /// `clip(x, 0, 1)` that keeps NaN as NaN.
 #[inline]
-fn clip01<F: Real>(x: F) -> F {
+pub(crate) fn clip01<F: Real>(x: F) -> F {
     if x < F::ZERO {
         F::ZERO
     } else if x > F::ONE {
@@ -121,8 +123,14 @@ pub fn tanh<F: Real>(x: F) -> F {
 ///
 /// | variant | tanh | sigmoid | max abs error vs libm (whole `f32` range) |
 /// |---|---|---|---|
-/// | `Exact` | libm `tanhf` (scalar) / exp-based (SIMD) | `1 / (1 + e^-x)` | `0` scalar, `< 3e-7` SIMD |
+/// | `Exact` | `f32`: [`exp_tanh`] (scalar and SIMD lanes); `f64`: libm `tanh` | `f32`: [`exp_sigmoid`]; `f64`: [`sigmoid`] (libm `exp`) | `f32`: [`EXP_ACTIVATION_MAX_ERROR`] (`< 3e-7`); `f64`: `0` |
 /// | `Fast` | [`fast_tanh`]: Padé [9/8] rational, clamped | `0.5 + 0.5 fast_tanh(x / 2)` | [`FAST_TANH_MAX_ERROR`], [`FAST_SIGMOID_MAX_ERROR`] |
+///
+/// `Exact` on `f32` is one Cephes-style `e^x` (range reduction + degree-6 polynomial, no libm
+/// call) per activation, the same definition for a scalar and for each SIMD lane
+/// ([`Real::sigmoid_exact`], [`Real::tanh_exact`]); the libm-based [`sigmoid`] and [`tanh`]
+/// stay the reference specification the bounds are tested against (over the whole `f32`
+/// range), and are what `Exact` means for `f64` (the gradient checks).
 ///
 /// Both saturate to the exact limits (`0`, `±1`) for huge and infinite inputs and propagate
 /// NaN. The scalar reference kernels implement the same `Fast` formulas, so SIMD and scalar
@@ -144,7 +152,7 @@ impl Maths {
     #[inline]
     pub fn tanh<F: Real>(self, x: F) -> F {
         match self {
-            Self::Exact => tanh(x),
+            Self::Exact => x.tanh_exact(),
             Self::Fast => fast_tanh(x),
         }
     }
@@ -153,7 +161,7 @@ impl Maths {
     #[inline]
     pub fn sigmoid<F: Real>(self, x: F) -> F {
         match self {
-            Self::Exact => sigmoid(x),
+            Self::Exact => x.sigmoid_exact(),
             Self::Fast => fast_sigmoid(x),
         }
     }
@@ -232,6 +240,166 @@ pub fn fast_sigmoid<F: Real>(x: F) -> F {
     half * fast_tanh(half * x) + half
 }
 
+/// Maximum absolute error of [`exp_sigmoid`] and [`exp_tanh`] (and of their SIMD lanes)
+/// against libm (`expf`-based [`sigmoid`], `tanhf`) over the whole `f32` range (tests
+/// `exp_activations_max_abs_error_over_the_whole_f32_range` here and
+/// `simd_*_max_abs_error_vs_libm_is_below_3e7` in the SIMD kernels).
+pub const EXP_ACTIVATION_MAX_ERROR: f32 = 3.0e-7;
+
+/// `1.5 * 2^23`: adding it rounds a float of magnitude `< 2^22` to an integer held in the
+/// low mantissa bits.
+const ROUND_MAGIC: f32 = 12_582_912.0;
+/// `ln 2` split in a part exact in few bits and the rest (Cephes `expf`).
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+/// Cephes `expf` polynomial: `e^r - 1 ≈ r + r² P(r)`, `P` in Horner order (highest first).
+const EXP_POLY: [f32; 6] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    0.166_666_65,
+    0.5,
+];
+
+/// The operations the exp-based activations need, on one `f32` (here) or on a vector of
+/// lanes (`f32x8` in the SIMD kernels), so the scalar functions and every SIMD lane run one
+/// definition ([`exp_parts`], [`sigmoid_exp`], [`tanh_exp`]).
+pub(crate) trait ExpLane:
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// Every lane `v`.
+    fn splat(v: f32) -> Self;
+    /// `self * b + c` (fused where the lane type's `mul_add` is; a separate multiply and add
+    /// for `f32`, so host and Cortex-M give the same bits).
+    fn mul_add(self, b: Self, c: Self) -> Self;
+    /// `c - self * b` (fused as [`Self::mul_add`]).
+    fn mul_neg_add(self, b: Self, c: Self) -> Self;
+    /// `|self|`.
+    fn abs(self) -> Self;
+    /// `max(lo, min(hi, self))`, NaN kept.
+    fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self;
+    /// `max(lo, self)`, NaN kept.
+    fn max_keep_nan(self, lo: f32) -> Self;
+    /// `|self|` with the sign bit of `sign`.
+    fn copysign(self, sign: Self) -> Self;
+    /// `2^n` for `t = n + ROUND_MAGIC` (`n` in `[-126, 128]`; `128` gives `+inf`): the low
+    /// mantissa bits of `t` hold `n + 2^22`, and shifting them into the exponent field drops
+    /// the offset (`2^45 mod 2^32 = 0`).
+    fn pow2_from_rounded(t: Self) -> Self;
+}
+
+impl ExpLane for f32 {
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
+        self * b + c
+    }
+    #[inline(always)]
+    fn mul_neg_add(self, b: Self, c: Self) -> Self {
+        c - self * b
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f32::from_bits(self.to_bits() & 0x7fff_ffff)
+    }
+    #[inline(always)]
+    fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self {
+        // Comparisons are false for NaN, so NaN passes through.
+        if self < lo {
+            lo
+        } else if self > hi {
+            hi
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    fn max_keep_nan(self, lo: f32) -> Self {
+        if self < lo { lo } else { self }
+    }
+    #[inline(always)]
+    fn copysign(self, sign: Self) -> Self {
+        f32::from_bits((self.to_bits() & 0x7fff_ffff) | (sign.to_bits() & 0x8000_0000))
+    }
+    #[inline(always)]
+    fn pow2_from_rounded(t: Self) -> Self {
+        f32::from_bits((t.to_bits() << 23).wrapping_add(127 << 23))
+    }
+}
+
+/// `e^x = scale * (1 + q)` for `x` in `[-87.3, 88.8]` (the caller clamps): returns
+/// `(scale = 2^n, q = e^r - 1)` with Cephes' `expf` reduction `x = n ln2 + r`,
+/// `|r| <= ln2 / 2`, and degree-6 polynomial. `n = 128` (x above about 88.38) gives
+/// `scale = +inf`.
+#[inline(always)]
+pub(crate) fn exp_parts<L: ExpLane>(x: L) -> (L, L) {
+    let magic = L::splat(ROUND_MAGIC);
+    let t = x.mul_add(L::splat(core::f32::consts::LOG2_E), magic);
+    let n = t - magic;
+    let r = n.mul_neg_add(L::splat(LN2_HI), x);
+    let r = n.mul_neg_add(L::splat(LN2_LO), r);
+    let [p0, rest @ ..] = EXP_POLY;
+    let mut p = L::splat(p0);
+    for c in rest {
+        p = p.mul_add(r, L::splat(c));
+    }
+    let q = p.mul_add(r * r, r);
+    (L::pow2_from_rounded(t), q)
+}
+
+/// Logistic sigmoid `1 / (1 + e^-x)` from one [`exp_parts`]: max abs error vs libm
+/// [`EXP_ACTIVATION_MAX_ERROR`], exactly 0 / 1 at -inf / +inf, NaN kept.
+#[inline(always)]
+pub(crate) fn sigmoid_exp<L: ExpLane>(x: L) -> L {
+    let one = L::splat(1.0);
+    let y = (-x).clamp_keep_nan(-87.3, 88.8);
+    let (scale, q) = exp_parts(y);
+    // (1 + q) > 0, so scale = inf gives e = inf (never inf * negative + inf = NaN).
+    let e = (q + one) * scale;
+    one / (one + e)
+}
+
+/// `tanh x = em / (em + 2)` with `em = expm1(-2|x|) = scale q + (scale - 1)`
+/// and the sign of `x` restored. `expm1` keeps the relative accuracy near 0 (for small `|x|`,
+/// `n = 0`, `scale = 1` and `em = q` is the polynomial itself, odd to first order), so no
+/// second branch is needed. Max abs error vs libm [`EXP_ACTIVATION_MAX_ERROR`], exactly ±1 at
+/// ±inf, NaN kept.
+#[inline(always)]
+pub(crate) fn tanh_exp<L: ExpLane>(x: L) -> L {
+    let one = L::splat(1.0);
+    let y = (x.abs() * L::splat(-2.0)).max_keep_nan(-87.3);
+    let (scale, q) = exp_parts(y);
+    let em = q.mul_add(scale, scale - one);
+    let t = em / (em + L::splat(2.0));
+    t.copysign(x)
+}
+
+/// Exact-policy `f32` logistic sigmoid: one Cephes-style `e^x` (no libm call), max abs error
+/// vs the libm-based [`sigmoid`] [`EXP_ACTIVATION_MAX_ERROR`] over the whole `f32` range;
+/// exactly 0 / 1 at -inf / +inf, NaN kept. What [`Maths::Exact`] runs for `f32`, in the
+/// scalar kernels and (lane-wise, fused multiply-adds where available) in the SIMD kernels.
+#[inline]
+pub fn exp_sigmoid(x: f32) -> f32 {
+    sigmoid_exp(x)
+}
+
+/// Exact-policy `f32` tanh: `expm1(-2|x|) / (expm1(-2|x|) + 2)` with the sign of `x`, from one
+/// Cephes-style `e^x`; max abs error vs libm `tanhf` [`EXP_ACTIVATION_MAX_ERROR`] over the
+/// whole `f32` range; exactly ±1 at ±inf, NaN kept. See [`exp_sigmoid`].
+#[inline]
+pub fn exp_tanh(x: f32) -> f32 {
+    tanh_exp(x)
+}
+
 /// Derivative of `tanh` from its output `t`: `1 - t²`.
 #[inline]
 pub fn tanh_derivative_from_output<F: Real>(t: F) -> F {
@@ -302,6 +470,57 @@ mod tests {
             worst_t > 0.9 * f64::from(FAST_TANH_MAX_ERROR),
             "tanh {worst_t:e}"
         );
+    }
+
+    #[test]
+    fn exp_activations_max_abs_error_over_the_whole_f32_range() {
+        // Reference: the libm specification (`expf`-based sigmoid, `tanhf`).
+        let mut worst_t = 0.0_f32;
+        let mut worst_s = 0.0_f32;
+        for x in whole_f32_range().chain([87.3, -87.3, 88.8, -88.8, 1e-30, -1e-30, 0.625]) {
+            let t = exp_tanh(x);
+            let s = exp_sigmoid(x);
+            worst_t = worst_t.max((t - tanh(x)).abs());
+            worst_s = worst_s.max((s - sigmoid(x)).abs());
+            assert!(
+                (-1.0..=1.0).contains(&t) && (0.0..=1.0).contains(&s),
+                "x={x}"
+            );
+        }
+        assert!(worst_t < EXP_ACTIVATION_MAX_ERROR, "tanh {worst_t:e}");
+        assert!(worst_s < EXP_ACTIVATION_MAX_ERROR, "sigmoid {worst_s:e}");
+    }
+
+    #[test]
+    fn exp_activations_keep_relative_accuracy_near_zero_and_their_symmetries() {
+        for x in [1e-30_f32, 1e-10, 1e-6, 1e-3, 0.01, 0.1] {
+            let t = exp_tanh(x);
+            let r = f64::from(libm::tanhf(x));
+            assert!(
+                (f64::from(t) - r).abs() <= 4.0 * f64::EPSILON.max(r * 3e-7),
+                "x={x}"
+            );
+            assert_eq!(exp_tanh(-x), -t, "x={x}");
+        }
+        assert_eq!(exp_tanh(-0.0_f32).to_bits(), (-0.0_f32).to_bits());
+        assert_eq!(exp_sigmoid(0.0_f32), 0.5);
+        assert_eq!(
+            (exp_sigmoid(100.0_f32), exp_sigmoid(-200.0_f32)),
+            (1.0, 0.0)
+        );
+        assert_eq!((exp_tanh(20.0_f32), exp_tanh(-20.0_f32)), (1.0, -1.0));
+    }
+
+    /// `Maths::Exact` is the exp-based pair for `f32` and libm for `f64` (the gradient checks).
+    #[test]
+    fn exact_maths_is_exp_based_for_f32_and_libm_for_f64() {
+        for x in [-9.0_f32, -1.5, -0.2, 0.0, 0.3, 2.0, 17.0] {
+            assert_eq!(Maths::Exact.tanh(x).to_bits(), exp_tanh(x).to_bits());
+            assert_eq!(Maths::Exact.sigmoid(x).to_bits(), exp_sigmoid(x).to_bits());
+            let xd = f64::from(x);
+            assert_eq!(Maths::Exact.tanh(xd).to_bits(), libm::tanh(xd).to_bits());
+            assert_eq!(Maths::Exact.sigmoid(xd).to_bits(), sigmoid(xd).to_bits());
+        }
     }
 
     #[test]

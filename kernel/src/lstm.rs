@@ -138,9 +138,8 @@ impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
     /// [`Self::step`] with explicit kernels.
     #[inline]
     pub fn step_with<K: Kernels<F>>(&self, x: &[F; IN], state: &mut LstmState<H, F>) {
-        let mut gates = [[F::ZERO; H]; 4];
-        let mut tanh_c = [F::ZERO; H];
-        self.cell_with::<K>(x, state, &mut gates, &mut tanh_c);
+        let () = Self::NONZERO_H;
+        K::cell_step_state(self.activation, self.maths, &self.weights, x, state);
     }
 
     /// The fused step body: pre-activations, gates, cell update; leaves the activated gates

@@ -56,6 +56,19 @@ pub trait Real:
     fn max(self, other: Self) -> Self;
     /// The smaller of `self` and `other` (the non-NaN one if one is NaN).
     fn min(self, other: Self) -> Self;
+    /// The logistic sigmoid under [`Maths::Exact`](crate::Maths::Exact): by default the
+    /// libm-based [`crate::activation::sigmoid`]; `f32` overrides it with
+    /// [`crate::activation::exp_sigmoid`] (one Cephes-style `e^x`, `< 3e-7` from libm).
+    #[inline]
+    fn sigmoid_exact(self) -> Self {
+        crate::activation::sigmoid(self)
+    }
+    /// `tanh` under [`Maths::Exact`](crate::Maths::Exact): by default libm ([`Self::tanh`]);
+    /// `f32` overrides it with [`crate::activation::exp_tanh`].
+    #[inline]
+    fn tanh_exact(self) -> Self {
+        self.tanh()
+    }
 }
 
 impl Real for f32 {
@@ -127,6 +140,14 @@ impl Real for f32 {
     #[inline]
     fn min(self, other: Self) -> Self {
         libm::fminf(self, other)
+    }
+    #[inline]
+    fn sigmoid_exact(self) -> Self {
+        crate::activation::exp_sigmoid(self)
+    }
+    #[inline]
+    fn tanh_exact(self) -> Self {
+        crate::activation::exp_tanh(self)
     }
 }
 

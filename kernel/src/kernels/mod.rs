@@ -58,6 +58,23 @@ pub trait Kernels<F: Real> {
         Self::cell_forward_maths(act, maths, g, &mut state.c, &mut state.h, tanh_c);
     }
 
+    /// [`Self::cell_step`] without the tape outputs (inference): only `state` is advanced.
+    /// Same bits as `cell_step`; the default runs it with scratch buffers, [`Scalar`]
+    /// overrides it so the gates stay in registers (no gate or `tanh c` stores, no
+    /// zero-initialised buffers).
+    #[inline(always)]
+    fn cell_step_state<const IN: usize, const H: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        w: &LstmWeights<IN, H, F>,
+        x: &[F; IN],
+        state: &mut LstmState<H, F>,
+    ) {
+        let mut gates = [[F::ZERO; H]; 4];
+        let mut tanh_c = [F::ZERO; H];
+        Self::cell_step(act, maths, w, x, state, &mut gates, &mut tanh_c);
+    }
+
     /// Gate activations and the fused cell update, in place, with exact activations
     /// ([`Maths::Exact`]); see [`Self::cell_forward_maths`].
     #[inline]

@@ -2,24 +2,31 @@
 //! the path the `f64` gradient checks run on.
 
 use super::Kernels;
-use crate::activation::{Maths, RecurrentActivation, tanh_derivative_from_output};
+use crate::activation::{
+    Maths, RecurrentActivation, clip01, fast_sigmoid, fast_tanh, tanh_derivative_from_output,
+};
 use crate::real::Real;
 use crate::state::LstmState;
 use crate::weights::LstmWeights;
 
-/// Scalar reference kernels (any [`Real`]). Exact transcendentals from `libm`; the
-/// [`Maths::Fast`] formulas of [`crate::activation`].
+/// Scalar reference kernels (any [`Real`]). [`Maths::Exact`] is [`Real::sigmoid_exact`] /
+/// [`Real::tanh_exact`] (one Cephes-style `e^x` per activation for `f32`, shared with the
+/// SIMD lanes; libm for `f64`); [`Maths::Fast`] the rational formulas of [`crate::activation`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Scalar;
 
 impl<F: Real> Kernels<F> for Scalar {
-    /// The whole step fused per hidden unit: unit `j`'s four pre-activations are summed in
-    /// registers (bias first, then `x` and `h_{t-1}` in index order: the same operations in
-    /// the same order as [`Kernels::preact`], so the same bits), then activated and folded
-    /// into `c_t`, `h_t` at once. No `[4H]` buffer round trip and no bounds checks (the
-    /// sizes are compile-time constants), which is what a Cortex-M without vector registers
-    /// needs. The trait's default (`preact` + `cell_forward_maths`) is the reference it is
-    /// tested against (`scalar_fused_step_matches_the_two_kernel_reference`).
+    /// The whole step, per hidden unit and without a `[4H]` round trip through memory
+    /// beyond the gate buffer the caller passes anyway. Pass 1 (one copy, shared by every
+    /// activation policy): unit `j`'s four pre-activations are summed in registers (bias
+    /// first, then `x` and `h_{t-1}` in index order: the same operations in the same order
+    /// as [`Kernels::preact`], so the same bits) and stored in `gates`. Pass 2: the
+    /// activations and the cell update, monomorphised over a compile-time policy
+    /// ([`Policy`]) chosen by one `match` on the model's run-time `activation` and `maths`,
+    /// so the per-unit loop has no branch on them. No bounds checks (the sizes are
+    /// compile-time constants), which is what a Cortex-M without vector registers needs. The
+    /// trait's default (`preact` + `cell_forward_maths`) is the reference it is tested
+    /// against (`scalar_fused_step_matches_the_two_kernel_reference`).
     #[inline(always)]
     fn cell_step<const IN: usize, const H: usize>(
         act: RecurrentActivation,
@@ -30,32 +37,46 @@ impl<F: Real> Kernels<F> for Scalar {
         gates: &mut [[F; H]; 4],
         tanh_c: &mut [F; H],
     ) {
-        let h_prev = state.h;
-        for j in 0..H {
-            let mut z = [w.b[0][j], w.b[1][j], w.b[2][j], w.b[3][j]];
-            for (row, &v) in w.w_ih.iter().zip(x) {
-                for (zq, wq) in z.iter_mut().zip(row) {
-                    *zq += v * wq[j];
-                }
+        preact_units(w, x, &state.h, gates);
+        match (act.hard_slope(), maths) {
+            (None, Maths::Exact) => activate_units(Logistic::<false>, state, gates, tanh_c),
+            (None, Maths::Fast) => activate_units(Logistic::<true>, state, gates, tanh_c),
+            (Some((slope, offset)), Maths::Exact) => {
+                let p = Hard::<F, false>::new(slope, offset);
+                activate_units(p, state, gates, tanh_c);
             }
-            for (row, &v) in w.w_hh.iter().zip(&h_prev) {
-                for (zq, wq) in z.iter_mut().zip(row) {
-                    *zq += v * wq[j];
-                }
+            (Some((slope, offset)), Maths::Fast) => {
+                let p = Hard::<F, true>::new(slope, offset);
+                activate_units(p, state, gates, tanh_c);
             }
-            let i = act.apply_with(maths, z[0]);
-            let f = act.apply_with(maths, z[1]);
-            let g = maths.tanh(z[2]);
-            let o = act.apply_with(maths, z[3]);
-            let c = f * state.c[j] + i * g;
-            let tc = maths.tanh(c);
-            state.c[j] = c;
-            state.h[j] = o * tc;
-            tanh_c[j] = tc;
-            gates[0][j] = i;
-            gates[1][j] = f;
-            gates[2][j] = g;
-            gates[3][j] = o;
+        }
+    }
+
+    /// [`Self::cell_step`] for inference: pass 1 builds the pre-activations as a value
+    /// (`[H][4]`, no zero initialisation), pass 2 advances the state with the same policy
+    /// loop but stores neither the gates nor `tanh c`. Same operations in the same order, so
+    /// the same bits (`scalar_fused_step_matches_the_two_kernel_reference`).
+    #[inline(always)]
+    fn cell_step_state<const IN: usize, const H: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        w: &LstmWeights<IN, H, F>,
+        x: &[F; IN],
+        state: &mut LstmState<H, F>,
+    ) {
+        let mut z = [[F::ZERO; 4]; H];
+        for (j, zj) in z.iter_mut().enumerate() {
+            *zj = unit_preact(w, x, &state.h, j);
+        }
+        match (act.hard_slope(), maths) {
+            (None, Maths::Exact) => advance_units(Logistic::<false>, state, &z),
+            (None, Maths::Fast) => advance_units(Logistic::<true>, state, &z),
+            (Some((slope, offset)), Maths::Exact) => {
+                advance_units(Hard::<F, false>::new(slope, offset), state, &z);
+            }
+            (Some((slope, offset)), Maths::Fast) => {
+                advance_units(Hard::<F, true>::new(slope, offset), state, &z);
+            }
         }
     }
 
@@ -190,6 +211,155 @@ impl<F: Real> Kernels<F> for Scalar {
     }
 }
 
+/// Unit `j`'s four pre-activations `b[q][j] + x · W_ih[.][q][j] + h · W_hh[.][q][j]`, summed
+/// in registers (bias, then `x`, then `h` in index order, as [`Kernels::preact`]).
+#[inline(always)]
+fn unit_preact<F: Real, const IN: usize, const H: usize>(
+    w: &LstmWeights<IN, H, F>,
+    x: &[F; IN],
+    h_prev: &[F; H],
+    j: usize,
+) -> [F; 4] {
+    let mut z = [w.b[0][j], w.b[1][j], w.b[2][j], w.b[3][j]];
+    for (row, &v) in w.w_ih.iter().zip(x) {
+        for (zq, wq) in z.iter_mut().zip(row) {
+            *zq += v * wq[j];
+        }
+    }
+    for (row, &v) in w.w_hh.iter().zip(h_prev) {
+        for (zq, wq) in z.iter_mut().zip(row) {
+            *zq += v * wq[j];
+        }
+    }
+    z
+}
+
+/// Pass 1 of [`Scalar::cell_step`]: every unit's [`unit_preact`] into `gates[q][j]`.
+#[inline(always)]
+fn preact_units<F: Real, const IN: usize, const H: usize>(
+    w: &LstmWeights<IN, H, F>,
+    x: &[F; IN],
+    h_prev: &[F; H],
+    gates: &mut [[F; H]; 4],
+) {
+    for j in 0..H {
+        for (g, zq) in gates.iter_mut().zip(unit_preact(w, x, h_prev, j)) {
+            g[j] = zq;
+        }
+    }
+}
+
+/// Pass 2 of [`Scalar::cell_step`]: activations and the cell update from the
+/// pre-activations in `gates` (overwritten with the activated gates).
+#[inline(always)]
+fn activate_units<F: Real, P: Policy<F>, const H: usize>(
+    p: P,
+    state: &mut LstmState<H, F>,
+    gates: &mut [[F; H]; 4],
+    tanh_c: &mut [F; H],
+) {
+    let [gi, gf, gg, go] = gates;
+    let units = gi
+        .iter_mut()
+        .zip(gf.iter_mut())
+        .zip(gg.iter_mut())
+        .zip(go.iter_mut());
+    let cells = state
+        .c
+        .iter_mut()
+        .zip(state.h.iter_mut())
+        .zip(tanh_c.iter_mut());
+    for ((((i, f), g), o), ((c, h), tc)) in units.zip(cells) {
+        [*i, *f, *g, *o, *c, *tc, *h] = unit_update(p, [*i, *f, *g, *o], *c);
+    }
+}
+
+/// The cell update of one unit from its pre-activations `z = [z_i, z_f, z_g, z_o]` and
+/// `c_{t-1}`: returns `[i, f, g, o, c_t, tanh(c_t), h_t]`.
+#[inline(always)]
+fn unit_update<F: Real, P: Policy<F>>(p: P, z: [F; 4], c_prev: F) -> [F; 7] {
+    let i = p.gate(z[0]);
+    let f = p.gate(z[1]);
+    let g = p.tanh(z[2]);
+    let o = p.gate(z[3]);
+    let c = f * c_prev + i * g;
+    let tc = p.tanh(c);
+    [i, f, g, o, c, tc, o * tc]
+}
+
+/// Pass 2 of [`Scalar::cell_step_state`]: the state update from the pre-activations `z`
+/// (`[H][4]`), nothing else stored.
+#[inline(always)]
+fn advance_units<F: Real, P: Policy<F>, const H: usize>(
+    p: P,
+    state: &mut LstmState<H, F>,
+    z: &[[F; 4]; H],
+) {
+    for ((c, h), &zj) in state.c.iter_mut().zip(state.h.iter_mut()).zip(z) {
+        let [_, _, _, _, cn, _, hn] = unit_update(p, zj, *c);
+        *c = cn;
+        *h = hn;
+    }
+}
+
+/// A compile-time choice of gate activation and `tanh` for the scalar step (the scalar
+/// counterpart of the SIMD kernels' activation policies). Each method gives the same bits as
+/// [`RecurrentActivation::apply_with`] / [`Maths::tanh`] for the `(activation, maths)` pair
+/// it stands for.
+trait Policy<F: Real>: Copy {
+    /// Activation of gates i, f, o.
+    fn gate(self, x: F) -> F;
+    /// `tanh` for the candidate and the cell output.
+    fn tanh(self, x: F) -> F;
+}
+
+/// Logistic-sigmoid gates; `FAST` picks [`Maths::Fast`].
+#[derive(Clone, Copy)]
+struct Logistic<const FAST: bool>;
+
+impl<F: Real, const FAST: bool> Policy<F> for Logistic<FAST> {
+    #[inline(always)]
+    fn gate(self, x: F) -> F {
+        if FAST {
+            fast_sigmoid(x)
+        } else {
+            x.sigmoid_exact()
+        }
+    }
+    #[inline(always)]
+    fn tanh(self, x: F) -> F {
+        if FAST { fast_tanh(x) } else { x.tanh_exact() }
+    }
+}
+
+/// Hard-sigmoid gates `clip(slope x + offset, 0, 1)`; `FAST` picks the `tanh`.
+#[derive(Clone, Copy)]
+struct Hard<F, const FAST: bool> {
+    slope: F,
+    offset: F,
+}
+
+impl<F: Real, const FAST: bool> Hard<F, FAST> {
+    #[inline(always)]
+    fn new(slope: f64, offset: f64) -> Self {
+        Self {
+            slope: F::from_f64(slope),
+            offset: F::from_f64(offset),
+        }
+    }
+}
+
+impl<F: Real, const FAST: bool> Policy<F> for Hard<F, FAST> {
+    #[inline(always)]
+    fn gate(self, x: F) -> F {
+        clip01(self.slope * x + self.offset)
+    }
+    #[inline(always)]
+    fn tanh(self, x: F) -> F {
+        if FAST { fast_tanh(x) } else { x.tanh_exact() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +392,7 @@ mod tests {
             for maths in [Maths::Exact, Maths::Fast] {
                 let mut fused = LstmState::<H, F>::zeroed();
                 let mut reference = fused;
+                let mut untaped = fused;
                 for step in 0..12 {
                     // Large inputs now and then, so saturated gates are covered too.
                     let scale = if step % 4 == 3 { 40.0 } else { 2.0 };
@@ -230,6 +401,7 @@ mod tests {
                     <Scalar as Kernels<F>>::cell_step(
                         act, maths, &w, &x, &mut fused, &mut g1, &mut t1,
                     );
+                    <Scalar as Kernels<F>>::cell_step_state(act, maths, &w, &x, &mut untaped);
                     let (mut g2, mut t2) = ([[F::ZERO; H]; 4], [F::ZERO; H]);
                     let g2f = g2.as_flattened_mut();
                     <Scalar as Kernels<F>>::preact(
@@ -259,6 +431,8 @@ mod tests {
                     assert_eq!(bits(&fused.h), bits(&reference.h), "h {ctx:?}");
                     assert_eq!(bits(&fused.c), bits(&reference.c), "c {ctx:?}");
                     assert_eq!(bits(&t1), bits(&t2), "tanh_c {ctx:?}");
+                    assert_eq!(bits(&untaped.h), bits(&fused.h), "untaped h {ctx:?}");
+                    assert_eq!(bits(&untaped.c), bits(&fused.c), "untaped c {ctx:?}");
                     assert_eq!(
                         bits(g1.as_flattened()),
                         bits(g2.as_flattened()),
@@ -269,7 +443,8 @@ mod tests {
         }
     }
 
-    /// The fused `Scalar::cell_step` gives the same bits as `preact` + `cell_forward_maths`.
+    /// The fused `Scalar::cell_step` gives the same bits as `preact` + `cell_forward_maths`,
+    /// and the inference step `cell_step_state` the same state (every policy).
     #[test]
     fn scalar_fused_step_matches_the_two_kernel_reference() {
         check::<1, 10, f32>(1);

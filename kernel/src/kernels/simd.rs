@@ -727,6 +727,21 @@ mod tests {
         assert!(worst < 3e-7, "tanh max abs error {worst:e}");
     }
 
+    /// The exact activations are one definition for a scalar and a lane: without FMA (the
+    /// default x86-64 build, and every Cortex-M) each lane is bit-identical to the scalar
+    /// `exp_sigmoid` / `exp_tanh` that `Maths::Exact` runs in the scalar kernels; with FMA
+    /// they differ by the fused roundings only.
+    #[test]
+    fn simd_exact_lanes_are_the_scalar_exp_activations() {
+        use crate::activation::{exp_sigmoid, exp_tanh};
+        let fused = cfg!(target_feature = "fma");
+        let tol = if fused { 1e-7 } else { 0.0 };
+        let worst = max_abs_error(simd_sigmoid, exp_sigmoid);
+        assert!(worst <= tol, "sigmoid lanes vs scalar {worst:e}");
+        let worst = max_abs_error(simd_tanh, exp_tanh);
+        assert!(worst <= tol, "tanh lanes vs scalar {worst:e}");
+    }
+
     #[test]
     fn simd_fast_activations_stay_within_their_documented_bounds_and_match_scalar() {
         use crate::activation::{

@@ -5,18 +5,19 @@
 //! Exact: `e^x = 2^n (1 + q)` with Cephes' `expf` reduction (`x = n ln2 + r`,
 //! `|r| <= ln2 / 2`) and degree-6 polynomial for `q = e^r - 1`. The sigmoid is
 //! `1 / (1 + e^-x)`; tanh is `em / (em + 2)` with `em = expm1(-2|x|)`, sign restored, which
-//! keeps relative accuracy near 0 without a second branch. Fast: the [9/8] Padé rational of
+//! keeps relative accuracy near 0 without a second branch. The formulas and constants are
+//! defined once, generic over the lane type, in [`crate::activation`] (`exp_parts`,
+//! `sigmoid_exp`, `tanh_exp`): the scalar `f32` [`crate::activation::exp_sigmoid`] /
+//! [`crate::activation::exp_tanh`] and these vectors are the same code. Fast: the [9/8] Padé rational of
 //! [`crate::activation::fast_tanh`] (same coefficients, same clamp), sigmoid as
 //! `0.5 + 0.5 tanh(x / 2)`. Error bounds are measured over the whole `f32` range by the
 //! tests in `simd.rs`.
 
 use wide::{f32x8, i32x8};
 
-use crate::activation::{FAST_TANH_CLAMP, FAST_TANH_DEN, FAST_TANH_NUM};
-
-/// `1.5 * 2^23`: adding it rounds a float of magnitude `< 2^22` to an integer held in the
-/// low mantissa bits.
-const ROUND_MAGIC: f32 = 12_582_912.0;
+use crate::activation::{
+    ExpLane, FAST_TANH_CLAMP, FAST_TANH_DEN, FAST_TANH_NUM, sigmoid_exp, tanh_exp,
+};
 
 #[inline(always)]
 fn splat(v: f32) -> f32x8 {
@@ -40,47 +41,58 @@ fn clamp_keep_nan(x: f32x8, lo: f32, hi: f32) -> f32x8 {
     }
 }
 
-/// `e^x = scale * (1 + q)` for `x` in `[-87.3, 88.8]` (caller clamps): returns
-/// `(scale = 2^n, q = e^r - 1)`. `n = 128` (x above about 88.38) gives `scale = +inf`.
-#[inline(always)]
-fn exp_parts(x: f32x8) -> (f32x8, f32x8) {
-    let t = x.mul_add(splat(core::f32::consts::LOG2_E), splat(ROUND_MAGIC));
-    let n = t - splat(ROUND_MAGIC);
-    let r = n.mul_neg_add(splat(0.693_359_4), x);
-    let r = n.mul_neg_add(splat(-2.121_944_4e-4), r);
-    let mut p = splat(1.987_569_1e-4);
-    p = p.mul_add(r, splat(1.398_199_9e-3));
-    p = p.mul_add(r, splat(8.333_452e-3));
-    p = p.mul_add(r, splat(4.166_579_6e-2));
-    p = p.mul_add(r, splat(0.166_666_65));
-    p = p.mul_add(r, splat(0.5));
-    let q = p.mul_add(r * r, r);
-    // The low bits of t hold n + 2^22; shifting by 23 drops the offset (2^45 mod 2^32 = 0).
-    let bits: i32x8 = wide::bytemuck::cast(t);
-    let scale: f32x8 = wide::bytemuck::cast((bits << 23_i32) + i32x8::splat(127 << 23));
-    (scale, q)
-}
-
 /// Exact vector logistic sigmoid `1 / (1 + e^-x)`: max abs error vs libm `< 3e-7`,
-/// exactly 0 / 1 at -inf / +inf, NaN kept.
+/// exactly 0 / 1 at -inf / +inf, NaN kept. The lane-wise
+/// [`crate::activation::exp_sigmoid`] (one definition, [`sigmoid_exp`]).
 #[inline(always)]
 pub fn sigmoid_exact(x: f32x8) -> f32x8 {
-    let y = clamp_keep_nan(-x, -87.3, 88.8);
-    let (scale, q) = exp_parts(y);
-    // (1 + q) > 0, so scale = inf gives e = inf (never inf * negative + inf = NaN).
-    let e = (q + f32x8::ONE) * scale;
-    f32x8::ONE / (f32x8::ONE + e)
+    sigmoid_exp(x)
 }
 
 /// Exact vector tanh: `expm1(-2|x|) / (expm1(-2|x|) + 2)` with the sign of `x`. Max abs
-/// error vs libm `< 3e-7` (relative accuracy kept near 0), exactly ±1 at ±inf, NaN kept.
+/// error vs libm `< 3e-7` (relative accuracy kept near 0), exactly ±1 at ±inf, NaN kept. The
+/// lane-wise [`crate::activation::exp_tanh`] (one definition, [`tanh_exp`]).
 #[inline(always)]
 pub fn tanh_exact(x: f32x8) -> f32x8 {
-    let y = splat(-87.3).fast_max_keep_nan(x.abs() * splat(-2.0));
-    let (scale, q) = exp_parts(y);
-    let em = q.mul_add(scale, scale - f32x8::ONE);
-    let t = em / (em + splat(2.0));
-    copysign(t, x)
+    tanh_exp(x)
+}
+
+/// The SIMD lanes of the shared exp-based activations: `wide`'s fused multiply-adds (where
+/// the target has FMA; a separate multiply and add otherwise, which gives the scalar bits).
+impl ExpLane for f32x8 {
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        f32x8::splat(v)
+    }
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
+        f32x8::mul_add(self, b, c)
+    }
+    #[inline(always)]
+    fn mul_neg_add(self, b: Self, c: Self) -> Self {
+        f32x8::mul_neg_add(self, b, c)
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f32x8::abs(self)
+    }
+    #[inline(always)]
+    fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self {
+        clamp_keep_nan(self, lo, hi)
+    }
+    #[inline(always)]
+    fn max_keep_nan(self, lo: f32) -> Self {
+        splat(lo).fast_max_keep_nan(self)
+    }
+    #[inline(always)]
+    fn copysign(self, sign: Self) -> Self {
+        copysign(self, sign)
+    }
+    #[inline(always)]
+    fn pow2_from_rounded(t: Self) -> Self {
+        let bits: i32x8 = wide::bytemuck::cast(t);
+        wide::bytemuck::cast((bits << 23_i32) + i32x8::splat(127 << 23))
+    }
 }
 
 /// Fast vector tanh ([`crate::activation::fast_tanh`]'s rational, fused multiply-adds).
