@@ -176,16 +176,16 @@ measure_infer() { # ELF LABEL
     i=$((i + 1))
   done
 }
-measure_infer "$ELF_I" s
+measure_infer "$ELF_I" release
 qemu_count "$ELF_T" > "$LOG/insns-train.txt"
 read -r mn mx mean <<<"$(stats "$LOG/insns-train.txt" 2 21)"
 fig "instructions per training step (window 1, forward + BPTT + Adam on 491 weights): mean $mean (min $mn, max $mx)"
 fig "instructions per training step (window 20): $(awk 'NR==1{o=$1} NR==22{print $1-o}' "$LOG/insns-train.txt")"
 
 for v in "${VARIANTS[@]}"; do
-  fig "stack painted step $v (s): $(awk -v v="$v" '$1=="measure" && $3=="step" && $4==v {print $5}' "$LOG/m4-infer.txt") B"
+  fig "stack painted step $v (release): $(awk -v v="$v" '$1=="measure" && $3=="step" && $4==v {print $5}' "$LOG/m4-infer.txt") B"
 done
-awk '$1=="measure" && $2=="stack" && $3=="train-step" {print "stack painted training step " $4 " (s): " $5 " B"}' "$LOG/m4-train.txt" | tee -a "$FIG"
+awk '$1=="measure" && $2=="stack" && $3=="train-step" {print "stack painted training step " $4 " (release): " $5 " B"}' "$LOG/m4-train.txt" | tee -a "$FIG"
 awk '$1=="measure" && $2=="bytes" {print "bytes (size_of): " substr($0, 15)}' "$LOG/m4-infer.txt" "$LOG/m4-train.txt" | tee -a "$FIG"
 state_bytes=$(awk '$1=="measure" && $2=="bytes" && $3=="state" {print $4}' "$LOG/m4-infer.txt")
 
@@ -193,7 +193,7 @@ state_bytes=$(awk '$1=="measure" && $2=="bytes" && $3=="state" {print $4}' "$LOG
 data_bss=$(awk '$1==".data" || $1==".bss" {s+=$2} END{print s+0}' "$LOG/size-infer.txt")
 text=$(awk '$1==".text" {print $2}' "$LOG/size-infer.txt")
 rodata=$(awk '$1==".rodata" {print $2}' "$LOG/size-infer.txt")
-fig "infer firmware (s): .text $text B, .rodata $rodata B, .data + .bss $data_bss B (RAM outside the stack)"
+fig "infer firmware (release): .text $text B, .rodata $rodata B, .data + .bss $data_bss B (RAM outside the stack)"
 # The weights: the MODEL static must be in flash (below the RAM origin 0x2000_0000).
 read -r maddr msize <<<"$("$LLVM_BIN/llvm-nm" -C -S "$ELF_I" | awk '$4 ~ /^fw_common::trained::MODEL(::h[0-9a-f]+)?$/ {print $1, $2}')"
 [ -n "${maddr:-}" ] || fail "symbol fw_common::trained::MODEL not found"
@@ -201,10 +201,10 @@ if [ $((16#$maddr)) -lt $((0x20000000)) ]; then weights_flash=100; else weights_
 fig "weights: MODEL $((16#$msize)) B at 0x$maddr: ${weights_flash}% in flash"
 [ "$weights_flash" -eq 100 ] || fail "the model's weights are not in flash"
 for root in step_scalar; do
-  python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$ELF_I" "variants::$root\$" > "$LOG/code-$root-s.txt"
-  fig "kernel code reachable from $root (s): $(awk '/^code bytes/{print $NF}' "$LOG/code-$root-s.txt") B"
+  python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$ELF_I" "variants::$root\$" > "$LOG/code-$root.txt"
+  fig "kernel code reachable from $root (release): $(awk '/^code bytes/{print $NF}' "$LOG/code-$root.txt") B"
 done
-code_scalar_s=$(awk '/^code bytes/{print $NF}' "$LOG/code-step_scalar-s.txt")
+code_scalar=$(awk '/^code bytes/{print $NF}' "$LOG/code-step_scalar.txt")
 
 step "no panic path reachable from the step and training functions (and the positive control)"
 python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" 'fw_common::variants::step_scalar$' | tail -1 ||
@@ -229,13 +229,13 @@ if [ "$HAVE_NIGHTLY" -eq 1 ]; then
     static=$(awk '/^static worst-case/{print $NF}' "$LOG/stack-$root.txt")
     kind=${root#step_}
     painted=$(awk -v k="$kind-exact" '$1=="measure" && $3=="step" && $4==k {print $5}' "$LOG/m4-infer-nightly.txt")
-    fig "stack step $kind (s, nightly build): static worst case $static B, painted $painted B"
+    fig "stack step $kind (release, nightly build): static worst case $static B, painted $painted B"
     # Painting is a lower bound and the static sum an upper bound of the same build.
     [ "$painted" -le "$static" ] || fail "painted stack $painted > static bound $static for $root"
     eval "STATIC_$kind=$static"
   done
   python3 "$TOOLS/elfcheck.py" stack "$LLVM_BIN/llvm-objdump" "$NLLVM/llvm-readobj" "$NELF/train" 'Trainer>?::train_step$' > "$LOG/stack-train.txt" || { cat "$LOG/stack-train.txt"; fail "static stack of train_step"; }
-  fig "stack training step window 1 (s, nightly build): static worst case $(awk '/^static worst-case/{print $NF}' "$LOG/stack-train.txt") B"
+  fig "stack training step window 1 (release, nightly build): static worst case $(awk '/^static worst-case/{print $NF}' "$LOG/stack-train.txt") B"
 else
   echo "embedded: no nightly toolchain (or its thumbv7em target / llvm-tools): static stack figures skipped"
   fig "static stack: skipped (no nightly)"
@@ -257,11 +257,11 @@ step "targets for (IN=1, H=10) on Cortex-M4F (release profile: kernel code at op
 painted_scalar=$(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m4-infer.txt")
 fig "target weights in flash: ${weights_flash}% (100%): $([ "$weights_flash" -eq 100 ] && echo PASS || echo MISS)"
 guard "RAM for the state" "$state_bytes" 100 B
-guard "step stack, painted (s)" "$painted_scalar" 400 B
-[ "$HAVE_NIGHTLY" -eq 1 ] && guard "step stack, static (s)" "$STATIC_scalar" 400 B
-guard "kernel code reachable from the step (s)" "$code_scalar_s" 4096 B
-target "instructions per step, exact" "$INSN_s_scalar_exact" 6000 insns
-target "instructions per step, fast" "$INSN_s_scalar_fast" 2500 insns
+guard "step stack, painted (release)" "$painted_scalar" 400 B
+[ "$HAVE_NIGHTLY" -eq 1 ] && guard "step stack, static (release)" "$STATIC_scalar" 400 B
+guard "kernel code reachable from the step (release)" "$code_scalar" 4096 B
+guard "instructions per step, exact" "$INSN_release_scalar_exact" 6000 insns
+target "instructions per step, fast" "$INSN_release_scalar_fast" 2500 insns
 
 t_end=$(date +%s)
 fig "scripts/embedded.sh wall time: $((t_end - t_start)) s"
