@@ -735,7 +735,9 @@ mod tests {
     fn simd_exact_lanes_are_the_scalar_exp_activations() {
         use crate::activation::{exp_sigmoid, exp_tanh};
         let fused = cfg!(target_feature = "fma");
-        let tol = if fused { 1e-7 } else { 0.0 };
+        // With FMA the lanes fuse the polynomial's multiply-adds; outputs are in [-1, 1], so
+        // the differing roundings move a result by at most 2 ulp of 1.0 (measured: 1 ulp).
+        let tol = if fused { 2.0 * f32::EPSILON } else { 0.0 };
         let worst = max_abs_error(simd_sigmoid, exp_sigmoid);
         assert!(worst <= tol, "sigmoid lanes vs scalar {worst:e}");
         let worst = max_abs_error(simd_tanh, exp_tanh);
