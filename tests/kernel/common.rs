@@ -9,6 +9,36 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 
+/// The dimensions every parity oracle records at its top level (`IN`, `H`, `B`, `T`).
+#[derive(serde::Deserialize, Debug, PartialEq, Eq)]
+pub struct OracleDims {
+    /// Inputs per step.
+    #[serde(rename = "IN")]
+    pub inputs: usize,
+    /// Hidden units.
+    #[serde(rename = "H")]
+    pub hidden: usize,
+    /// Batch rows.
+    #[serde(rename = "B")]
+    pub batch: usize,
+    /// Time steps.
+    #[serde(rename = "T")]
+    pub steps: usize,
+}
+
+impl OracleDims {
+    /// Panics unless the oracle has the shape the test's const generics were written for.
+    pub fn assert_is(&self, inputs: usize, hidden: usize, batch: usize, steps: usize) {
+        let expected = Self {
+            inputs,
+            hidden,
+            batch,
+            steps,
+        };
+        assert_eq!(*self, expected, "oracle dimensions (IN, H, B, T)");
+    }
+}
+
 /// Reads and parses `testdata/parity/<name>`.
 pub fn load_oracle<T: DeserializeOwned>(name: &str) -> T {
     let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "testdata", "parity", name]

@@ -19,7 +19,7 @@ use lstm_kernel::kernels::{Kernels, Scalar, Simd};
 use lstm_kernel::{Lstm, LstmState, LstmWeights, Real, RecurrentActivation, Tape};
 use serde::Deserialize;
 
-use crate::common::{Compare, arr, cast, flat2, load_oracle, widen};
+use crate::common::{Compare, OracleDims, arr, cast, flat2, load_oracle, widen};
 
 const IN: usize = 3;
 const H: usize = 5;
@@ -35,14 +35,9 @@ type Seq = Vec<Vec<Vec<f64>>>;
 
 #[derive(Deserialize)]
 struct TorchForward {
-    #[serde(rename = "IN")]
-    inputs: usize,
-    #[serde(rename = "H")]
-    hidden: usize,
-    #[serde(rename = "B")]
-    batch: usize,
-    #[serde(rename = "T")]
-    steps: usize,
+    /// `IN`, `H`, `B`, `T` of the oracle.
+    #[serde(flatten)]
+    dims: OracleDims,
     x: Seq,
     h0: Vec<Vec<f64>>,
     c0: Vec<Vec<f64>>,
@@ -58,14 +53,9 @@ struct TorchForward {
 
 #[derive(Deserialize)]
 struct KerasForward {
-    #[serde(rename = "IN")]
-    inputs: usize,
-    #[serde(rename = "H")]
-    hidden: usize,
-    #[serde(rename = "B")]
-    batch: usize,
-    #[serde(rename = "T")]
-    steps: usize,
+    /// `IN`, `H`, `B`, `T` of the oracle.
+    #[serde(flatten)]
+    dims: OracleDims,
     x: Seq,
     h0: Vec<Vec<f64>>,
     c0: Vec<Vec<f64>>,
@@ -117,13 +107,13 @@ struct Expected<'a> {
 
 fn torch() -> TorchForward {
     let o: TorchForward = load_oracle("torch_lstm_forward.json");
-    assert_eq!((o.inputs, o.hidden, o.batch, o.steps), (IN, H, B, T));
+    o.dims.assert_is(IN, H, B, T);
     o
 }
 
 fn keras() -> KerasForward {
     let o: KerasForward = load_oracle("keras_lstm_forward.json");
-    assert_eq!((o.inputs, o.hidden, o.batch, o.steps), (IN, H, B, T));
+    o.dims.assert_is(IN, H, B, T);
     o
 }
 

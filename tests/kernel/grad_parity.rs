@@ -16,7 +16,7 @@ use lstm_kernel::{
 };
 use serde::Deserialize;
 
-use crate::common::{Compare, arr, cast, flat2, load_oracle, widen};
+use crate::common::{Compare, OracleDims, arr, cast, flat2, load_oracle, widen};
 
 const IN: usize = 1;
 const H: usize = 4;
@@ -31,14 +31,9 @@ const ATOL_F64: f64 = 1e-12;
 
 #[derive(Deserialize)]
 struct Oracle {
-    #[serde(rename = "IN")]
-    inputs: usize,
-    #[serde(rename = "H")]
-    hidden: usize,
-    #[serde(rename = "B")]
-    batch: usize,
-    #[serde(rename = "T")]
-    steps: usize,
+    /// `IN`, `H`, `B`, `T` of the oracle.
+    #[serde(flatten)]
+    dims: OracleDims,
     x: Seq,
     y: Vec<Vec<f64>>,
     h0: Vec<Vec<f64>>,
@@ -119,7 +114,7 @@ struct AdamStep<P> {
 
 fn oracle() -> Oracle {
     let o: Oracle = load_oracle("lstm_dense_bce_grads.json");
-    assert_eq!((o.inputs, o.hidden, o.batch, o.steps), (IN, H, B, T));
+    o.dims.assert_is(IN, H, B, T);
     o
 }
 

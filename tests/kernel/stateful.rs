@@ -14,7 +14,7 @@ use lstm_kernel::{
 };
 use serde::Deserialize;
 
-use crate::common::{Compare, arr, cast, flat2, load_oracle, widen};
+use crate::common::{Compare, OracleDims, arr, cast, flat2, load_oracle, widen};
 
 const IN: usize = 2;
 const H: usize = 4;
@@ -25,14 +25,9 @@ type Seq = Vec<Vec<Vec<f64>>>;
 
 #[derive(Deserialize)]
 struct Oracle {
-    #[serde(rename = "IN")]
-    inputs: usize,
-    #[serde(rename = "H")]
-    hidden: usize,
-    #[serde(rename = "B")]
-    batch: usize,
-    #[serde(rename = "T")]
-    steps: usize,
+    /// `IN`, `H`, `B`, `T` of the oracle.
+    #[serde(flatten)]
+    dims: OracleDims,
     kernel: Vec<Vec<f64>>,
     recurrent_kernel: Vec<Vec<f64>>,
     bias: Vec<f64>,
@@ -55,7 +50,7 @@ struct States {
 
 fn oracle() -> Oracle {
     let o: Oracle = load_oracle("keras_stateful_batches.json");
-    assert_eq!((o.inputs, o.hidden, o.batch, o.steps), (IN, H, B, T));
+    o.dims.assert_is(IN, H, B, T);
     o
 }
 
