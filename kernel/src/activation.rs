@@ -167,77 +167,86 @@ impl Maths {
     }
 }
 
-/// [`fast_tanh`] clamps its input to `±FAST_TANH_CLAMP`, where the rational is already above
-/// 1 (it crosses 1 at `|x| ≈ 6.295`), and its output to `[-1, 1]`: every `|x| >= 6.3`
-/// gives exactly `±1`.
-pub const FAST_TANH_CLAMP: f32 = 6.32;
+/// [`fast_sigmoid`] and [`fast_tanh`] clamp the power of two they evaluate, `t` in
+/// `e^x = 2^t`, to `±FAST_EXP2_LIMIT`: far beyond where the results round to their limits
+/// (`|x| > 17.4` for the sigmoid, `|x| > 9.1` for tanh), and small enough that
+/// `2^t` times the Padé numerator (about `25`) stays a normal `f32`.
+pub const FAST_EXP2_LIMIT: f32 = 120.0;
 
-/// Maximum absolute error of [`fast_tanh`] against libm `tanhf`, measured over the whole
-/// `f32` range (test `fast_activations_max_abs_error_over_the_whole_f32_range`). The worst
-/// point is where the [9/8] Padé approximant crosses 1 (`|x| ≈ 6.295`, error
-/// `1 - tanh(6.295) ≈ 6.8e-6`): below it the approximant's error grows with `|x|`, above it
-/// the output is exactly `±1`.
-pub const FAST_TANH_MAX_ERROR: f32 = 7.0e-6;
+/// Maximum absolute error of [`fast_tanh`] against libm `tanh`, measured over the whole
+/// `f32` range (test `fast_activations_max_abs_error_over_the_whole_f32_range`; the SIMD
+/// lanes are held to the same bound). The rational approximation of `2^f` is accurate to
+/// 2.3e-6 relative ([`PADE_C0`]), which moves `tanh` by at most half that; the rest is `f32`
+/// rounding of the few operations.
+pub const FAST_TANH_MAX_ERROR: f32 = 1.25e-6;
 
 /// Maximum absolute error of [`fast_sigmoid`] against the exact sigmoid over the whole `f32`
-/// range (half of [`FAST_TANH_MAX_ERROR`] plus rounding).
-pub const FAST_SIGMOID_MAX_ERROR: f32 = 3.6e-6;
+/// range (same test).
+pub const FAST_SIGMOID_MAX_ERROR: f32 = 7.0e-7;
 
-/// Numerator coefficients of the [9/8] Padé approximant of `tanh` (continued fraction
-/// `x / (1 + x² / (3 + x² / (5 + ...)))`), in powers of `x²`, normalised to a leading 1:
-/// `x (1 + n1 x² + n2 x⁴ + n3 x⁶ + n4 x⁸)`, from `34459425 + 4729725 x² + 135135 x⁴ + 990 x⁶ + x⁸`.
-pub(crate) const FAST_TANH_NUM: [f32; 4] = [
-    (4_729_725.0 / 34_459_425.0) as f32,
-    (135_135.0 / 34_459_425.0) as f32,
-    (990.0 / 34_459_425.0) as f32,
-    (1.0 / 34_459_425.0) as f32,
-];
+/// `2^f ≈ P(f) / P(-f)` on `|f| <= 1/2` with `P(f) = f² + PADE_C1 f + PADE_C0`: the form of
+/// the [2/2] Padé approximant of `e^(f ln 2)` (`C1 = 6 / ln 2`, `C0 = 12 / ln²2`, max relative
+/// error 7.0e-6), with the two coefficients tuned to equioscillate instead (a direct minimax
+/// search over the interval): max relative error 2.3e-6 with the coefficients rounded to `f32` (test
+/// `exp2_pade_relative_error_on_the_reduced_interval`). `P(-f) P(f)` symmetry keeps
+/// `2^f 2^-f = 1` exactly in exact arithmetic, so `tanh` stays odd and `sigmoid(0) = 1/2`.
+const PADE_C0: f32 = 24.977_17;
+/// See [`PADE_C0`].
+const PADE_C1: f32 = 8.656_541;
 
-/// Denominator coefficients, `1 + d1 x² + d2 x⁴ + d3 x⁶ + d4 x⁸`, from
-/// `34459425 + 16216200 x² + 945945 x⁴ + 13860 x⁶ + 45 x⁸`.
-pub(crate) const FAST_TANH_DEN: [f32; 4] = [
-    (16_216_200.0 / 34_459_425.0) as f32,
-    (945_945.0 / 34_459_425.0) as f32,
-    (13_860.0 / 34_459_425.0) as f32,
-    (45.0 / 34_459_425.0) as f32,
-];
-
-/// Fast `tanh`: the [9/8] Padé approximant `x P(x²) / Q(x²)` of the input clamped to
-/// `±6.32`, output clamped to `[-1, 1]` (so exactly `±1` for `|x| >= 6.3`), NaN kept. Max
-/// abs error [`FAST_TANH_MAX_ERROR`]. Evaluated in `F` with plain multiply-adds (Horner); the
-/// SIMD kernel evaluates the same formula with fused multiply-adds where the target has them.
-#[inline]
-pub fn fast_tanh<F: Real>(x: F) -> F {
-    // Comparisons are false for NaN, so NaN passes through both clamps.
-    let c = F::from_f64(f64::from(FAST_TANH_CLAMP));
-    let x = if x > c {
-        c
-    } else if x < -c {
-        -c
-    } else {
-        x
-    };
-    let x2 = x * x;
-    let [n1, n2, n3, n4] = FAST_TANH_NUM.map(|c| F::from_f64(f64::from(c)));
-    let [d1, d2, d3, d4] = FAST_TANH_DEN.map(|c| F::from_f64(f64::from(c)));
-    let p = (((n4 * x2 + n3) * x2 + n2) * x2 + n1) * x2 + F::ONE;
-    let q = (((d4 * x2 + d3) * x2 + d2) * x2 + d1) * x2 + F::ONE;
-    let t = x * p / q;
-    if t > F::ONE {
-        F::ONE
-    } else if t < -F::ONE {
-        -F::ONE
-    } else {
-        t
-    }
+/// `2^t = num / den` for `t` in `±FAST_EXP2_LIMIT` (the caller clamps; NaN gives NaN):
+/// `t = n + f` with `n` the nearest integer (`ROUND_MAGIC`), `|f| <= 1/2`, and the [2/2]
+/// Padé approximant of `2^f`; `num` carries the `2^n` in its exponent field (an integer add,
+/// no multiply). Both are positive: `num / 2^n` and `den` lie in `[20.6, 29.6]`.
+#[inline(always)]
+pub(crate) fn exp2_pade<L: ExpLane>(t: L) -> (L, L) {
+    let magic = L::splat(ROUND_MAGIC);
+    let k = t + magic;
+    let f = t - (k - magic);
+    let even = f.mul_add(f, L::splat(PADE_C0));
+    let odd = f * L::splat(PADE_C1);
+    (L::scale_by_rounded(even + odd, k), even - odd)
 }
 
-/// Fast logistic sigmoid `0.5 + 0.5 fast_tanh(x / 2)`: exactly `0` / `1` for
-/// `x <= -12.6` / `x >= 12.6`, NaN kept. Max abs error [`FAST_SIGMOID_MAX_ERROR`].
+/// Fast logistic sigmoid `e^x / (e^x + 1)` with `e^x = num / den` from [`exp2_pade`]:
+/// `num / (num + den)`, one division. Shared by the scalar [`fast_sigmoid`] and the SIMD lanes.
+#[inline(always)]
+pub(crate) fn sigmoid_pade<L: ExpLane>(x: L) -> L {
+    let t =
+        (x * L::splat(core::f32::consts::LOG2_E)).clamp_keep_nan(-FAST_EXP2_LIMIT, FAST_EXP2_LIMIT);
+    let (num, den) = exp2_pade(t);
+    num / (num + den)
+}
+
+/// Fast `tanh x = (e^2x - 1) / (e^2x + 1)` with `e^2x = num / den` from [`exp2_pade`]:
+/// `(num - den) / (num + den)`, one division. Shared by [`fast_tanh`] and the SIMD lanes.
+#[inline(always)]
+pub(crate) fn tanh_pade<L: ExpLane>(x: L) -> L {
+    let t = (x * L::splat(2.0 * core::f32::consts::LOG2_E))
+        .clamp_keep_nan(-FAST_EXP2_LIMIT, FAST_EXP2_LIMIT);
+    let (num, den) = exp2_pade(t);
+    (num - den) / (num + den)
+}
+
+/// Fast `tanh` ([`Maths::Fast`]): `(num - den) / (num + den)` with `num / den` a [2/2] Padé
+/// approximation of `e^2x` after an exact power-of-two range reduction ([`exp2_pade`]): a
+/// dozen additions and multiplications, one integer add and one division, no `exp`, no
+/// branch. Max abs error [`FAST_TANH_MAX_ERROR`] (absolute: unlike [`exp_tanh`] it does not
+/// keep relative accuracy for tiny `|x|`); exactly `±1` for `|x| >= 9.1` and at `±inf`,
+/// `tanh(0) = 0`, NaN kept. An `f32` formula: `f64` inputs are rounded to `f32` and the result
+/// widened (the `f64` gradient checks use [`Maths::Exact`]).
+#[inline]
+pub fn fast_tanh<F: Real>(x: F) -> F {
+    F::from_f64(f64::from(tanh_pade(x.to_f64() as f32)))
+}
+
+/// Fast logistic sigmoid ([`Maths::Fast`]): `num / (num + den)` with `num / den` the Padé
+/// approximation of `e^x` of [`fast_tanh`]. Max abs error [`FAST_SIGMOID_MAX_ERROR`]; exactly
+/// `1` for `x >= 17.4` and at `+inf`, at most `2^-120` (about `7.5e-37`) for `x <= -88` and at
+/// `-inf` (the exact sigmoid gives `0` there), `sigmoid(0) = 0.5`, NaN kept.
 #[inline]
 pub fn fast_sigmoid<F: Real>(x: F) -> F {
-    let half = F::from_f64(0.5);
-    half * fast_tanh(half * x) + half
+    F::from_f64(f64::from(sigmoid_pade(x.to_f64() as f32)))
 }
 
 /// Maximum absolute error of [`exp_sigmoid`] and [`exp_tanh`] (and of their SIMD lanes)
@@ -288,6 +297,9 @@ pub(crate) trait ExpLane:
     fn max_keep_nan(self, lo: f32) -> Self;
     /// `|self|` with the sign bit of `sign`.
     fn copysign(self, sign: Self) -> Self;
+    /// `self * 2^n` for `k = n + ROUND_MAGIC`, by adding `n` to the exponent field (the
+    /// caller keeps the result a normal number; see [`Self::pow2_from_rounded`]).
+    fn scale_by_rounded(self, k: Self) -> Self;
     /// `2^n` for `t = n + ROUND_MAGIC` (`n` in `[-126, 128]`; `128` gives `+inf`): the low
     /// mantissa bits of `t` hold `n + 2^22`, and shifting them into the exponent field drops
     /// the offset (`2^45 mod 2^32 = 0`).
@@ -313,14 +325,10 @@ impl ExpLane for f32 {
     }
     #[inline(always)]
     fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self {
-        // Comparisons are false for NaN, so NaN passes through.
-        if self < lo {
-            lo
-        } else if self > hi {
-            hi
-        } else {
-            self
-        }
+        // Comparisons are false for NaN, so NaN passes through. Two clamps in sequence (not
+        // an if / else-if on the input): one compare-and-move each on Cortex-M, in place.
+        let x = if self > hi { hi } else { self };
+        if x < lo { lo } else { x }
     }
     #[inline(always)]
     fn max_keep_nan(self, lo: f32) -> Self {
@@ -329,6 +337,10 @@ impl ExpLane for f32 {
     #[inline(always)]
     fn copysign(self, sign: Self) -> Self {
         f32::from_bits((self.to_bits() & 0x7fff_ffff) | (sign.to_bits() & 0x8000_0000))
+    }
+    #[inline(always)]
+    fn scale_by_rounded(self, k: Self) -> Self {
+        f32::from_bits(self.to_bits().wrapping_add(k.to_bits() << 23))
     }
     #[inline(always)]
     fn pow2_from_rounded(t: Self) -> Self {
@@ -441,7 +453,7 @@ mod tests {
         (0..0x7f80_0000_u32)
             .step_by(61)
             .flat_map(|b| [f32::from_bits(b), f32::from_bits(b | 0x8000_0000)])
-            .chain([0.0, -0.0, 6.3, -6.3, 6.299_999, 12.6, -12.6, f32::MAX])
+            .chain([0.0, -0.0, 9.1, -9.1, 17.4, -17.4, 83.2, -83.2, f32::MAX])
     }
 
     #[test]
@@ -524,14 +536,14 @@ mod tests {
     }
 
     #[test]
-    fn fast_activations_saturate_exactly_and_keep_nan() {
+    fn activations_saturate_and_keep_nan() {
         for m in [Maths::Exact, Maths::Fast] {
             assert_eq!(m.tanh(f32::INFINITY), 1.0, "{m:?}");
             assert_eq!(m.tanh(f32::NEG_INFINITY), -1.0, "{m:?}");
             assert_eq!(m.tanh(1e30_f32), 1.0, "{m:?}");
+            assert_eq!(m.tanh(-1e30_f32), -1.0, "{m:?}");
             assert_eq!(m.sigmoid(f32::INFINITY), 1.0, "{m:?}");
-            assert_eq!(m.sigmoid(f32::NEG_INFINITY), 0.0, "{m:?}");
-            assert_eq!(m.sigmoid(-1e30_f32), 0.0, "{m:?}");
+            assert_eq!(m.sigmoid(1e30_f32), 1.0, "{m:?}");
             assert_eq!(m.sigmoid(0.0_f32), 0.5, "{m:?}");
             assert_eq!(m.tanh(0.0_f32), 0.0, "{m:?}");
             assert!(
@@ -543,8 +555,45 @@ mod tests {
                 "{m:?}"
             );
         }
-        // Odd symmetry of the rational.
-        assert_eq!(fast_tanh(0.3_f32), -fast_tanh(-0.3_f32));
+        assert_eq!(Maths::Exact.sigmoid(f32::NEG_INFINITY), 0.0);
+        assert_eq!(Maths::Exact.sigmoid(-1e30_f32), 0.0);
+    }
+
+    /// The limits `fast_tanh` and `fast_sigmoid` document: exactly `±1` / `1` from `|x| = 9.1`
+    /// / `x = 17.4` on, and `2^-120` times a ratio near 1 at the clamped negative end.
+    #[test]
+    fn fast_activations_reach_their_documented_limits() {
+        for x in [9.1_f32, 9.5, 20.0, 1e10, f32::MAX, f32::INFINITY] {
+            assert_eq!((fast_tanh(x), fast_tanh(-x)), (1.0, -1.0), "x={x}");
+        }
+        for x in [17.4_f32, 30.0, 1e10, f32::INFINITY] {
+            assert_eq!(fast_sigmoid(x), 1.0, "x={x}");
+        }
+        for x in [-83.2_f32, -100.0, -1e30, f32::NEG_INFINITY] {
+            let s = fast_sigmoid(x);
+            assert!(s > 0.0 && s < 7.6e-37, "x={x}: {s:e}");
+        }
+        // Nearly odd (the ratio num / den is inverted exactly in exact arithmetic).
+        for x in [0.3_f32, 1.7, 4.0] {
+            assert!(
+                (fast_tanh(x) + fast_tanh(-x)).abs() <= 2.0 * f32::EPSILON,
+                "x={x}"
+            );
+        }
+    }
+
+    /// The tuned rational `P(f) / P(-f)` against `2^f` on the reduced interval `|f| <= 1/2`,
+    /// evaluated in `f64` with the `f32` coefficients: the documented `2.3e-6` relative.
+    #[test]
+    fn exp2_pade_relative_error_on_the_reduced_interval() {
+        let (c0, c1) = (f64::from(PADE_C0), f64::from(PADE_C1));
+        let mut worst = 0.0_f64;
+        for i in 0..=100_000 {
+            let f = f64::from(i) / 100_000.0 - 0.5;
+            let r = (f * f + c1 * f + c0) / (f * f - c1 * f + c0);
+            worst = worst.max((r / libm::exp2(f) - 1.0).abs());
+        }
+        assert!(worst < 2.3e-6 && worst > 2.2e-6, "{worst:e}");
     }
 
     #[test]

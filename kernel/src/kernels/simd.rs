@@ -785,12 +785,15 @@ mod tests {
         assert_eq!((t[6], t[7]), (1.0, -1.0));
         let s = simd_fast_sigmoid(x).to_array();
         let t = simd_fast_tanh(x).to_array();
-        assert_eq!(&s[..4], &[1.0, 0.0, 1.0, 0.0]);
+        // The fast sigmoid's negative limit is 2^-120 times a ratio near 1, not 0.
+        assert_eq!((s[0], s[2], s[6]), (1.0, 1.0, 1.0));
+        for v in [s[1], s[3], s[7]] {
+            assert!(v > 0.0 && v < 7.6e-37, "{v:e}");
+        }
         assert!(s[4].is_nan() && t[4].is_nan());
         assert_eq!((s[5], t[5]), (0.5, 0.0));
         assert_eq!(&t[..4], &[1.0, -1.0, 1.0, -1.0]);
         assert_eq!((t[6], t[7]), (1.0, -1.0));
-        assert_eq!((s[6], s[7]), (1.0, 0.0));
     }
 
     /// The fused SIMD step against the scalar reference step, over many steps so state

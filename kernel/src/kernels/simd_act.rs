@@ -1,4 +1,4 @@
-//! Vector activations on `f32x8`: exact (exp-based) and fast (rational) sigmoid and tanh,
+//! Vector activations on `f32x8`: exact (exp-based) and fast (Padé) sigmoid and tanh,
 //! the hard sigmoids, and the compile-time activation policies the fused step is generic
 //! over.
 //!
@@ -8,16 +8,16 @@
 //! keeps relative accuracy near 0 without a second branch. The formulas and constants are
 //! defined once, generic over the lane type, in [`crate::activation`] (`exp_parts`,
 //! `sigmoid_exp`, `tanh_exp`): the scalar `f32` [`crate::activation::exp_sigmoid`] /
-//! [`crate::activation::exp_tanh`] and these vectors are the same code. Fast: the [9/8] Padé rational of
-//! [`crate::activation::fast_tanh`] (same coefficients, same clamp), sigmoid as
-//! `0.5 + 0.5 tanh(x / 2)`. Error bounds are measured over the whole `f32` range by the
-//! tests in `simd.rs`.
+//! [`crate::activation::exp_tanh`] and these vectors are the same code. Fast: `e^x` as a
+//! power of two times the [2/2] Padé approximant of `2^f`, `|f| <= 1/2`, kept as a ratio
+//! `num / den` so the sigmoid (`num / (num + den)`) and tanh (`(num - den) / (num + den)`)
+//! cost one division each; also defined once ([`crate::activation::fast_sigmoid`],
+//! [`crate::activation::fast_tanh`]). Error bounds are measured over the whole `f32` range
+//! by the tests in `simd.rs`.
 
 use wide::{f32x8, i32x8};
 
-use crate::activation::{
-    ExpLane, FAST_TANH_CLAMP, FAST_TANH_DEN, FAST_TANH_NUM, sigmoid_exp, tanh_exp,
-};
+use crate::activation::{ExpLane, sigmoid_exp, sigmoid_pade, tanh_exp, tanh_pade};
 
 #[inline(always)]
 fn splat(v: f32) -> f32x8 {
@@ -89,37 +89,29 @@ impl ExpLane for f32x8 {
         copysign(self, sign)
     }
     #[inline(always)]
+    fn scale_by_rounded(self, k: Self) -> Self {
+        let m: i32x8 = wide::bytemuck::cast(self);
+        let k: i32x8 = wide::bytemuck::cast(k);
+        wide::bytemuck::cast(m + (k << 23_i32))
+    }
+    #[inline(always)]
     fn pow2_from_rounded(t: Self) -> Self {
         let bits: i32x8 = wide::bytemuck::cast(t);
         wide::bytemuck::cast((bits << 23_i32) + i32x8::splat(127 << 23))
     }
 }
 
-/// Fast vector tanh ([`crate::activation::fast_tanh`]'s rational, fused multiply-adds).
+/// Fast vector tanh: the lane-wise [`crate::activation::fast_tanh`] (one definition,
+/// [`tanh_pade`]; fused multiply-adds where the target has them).
 #[inline(always)]
 pub fn tanh_fast(x: f32x8) -> f32x8 {
-    let c = FAST_TANH_CLAMP;
-    let xc = clamp_keep_nan(x, -c, c);
-    let x2 = xc * xc;
-    let [n1, n2, n3, n4] = FAST_TANH_NUM;
-    let [d1, d2, d3, d4] = FAST_TANH_DEN;
-    let p = splat(n4).mul_add(x2, splat(n3));
-    let p = p.mul_add(x2, splat(n2));
-    let p = p.mul_add(x2, splat(n1));
-    let p = p.mul_add(x2, f32x8::ONE);
-    let q = splat(d4).mul_add(x2, splat(d3));
-    let q = q.mul_add(x2, splat(d2));
-    let q = q.mul_add(x2, splat(d1));
-    let q = q.mul_add(x2, f32x8::ONE);
-    // The rational exceeds 1 from |x| ≈ 6.295 on (the clamp is beyond that): clamping the
-    // output gives exactly ±1 there and keeps |tanh| <= 1.
-    clamp_keep_nan(xc * p / q, -1.0, 1.0)
+    tanh_pade(x)
 }
 
-/// Fast vector sigmoid `0.5 + 0.5 tanh_fast(x / 2)`.
+/// Fast vector sigmoid: the lane-wise [`crate::activation::fast_sigmoid`] ([`sigmoid_pade`]).
 #[inline(always)]
 pub fn sigmoid_fast(x: f32x8) -> f32x8 {
-    tanh_fast(x * splat(0.5)).mul_add(splat(0.5), splat(0.5))
+    sigmoid_pade(x)
 }
 
 /// `|m|` with the sign bit of `s`.
@@ -156,7 +148,7 @@ pub(super) trait Activations: Copy {
     fn tanh(self, x: f32x8) -> f32x8;
 }
 
-/// Logistic-sigmoid gates; `FAST` picks the rational approximations.
+/// Logistic-sigmoid gates; `FAST` picks the fast (Padé) approximations.
 #[derive(Clone, Copy)]
 pub(super) struct Logistic<const FAST: bool>;
 
