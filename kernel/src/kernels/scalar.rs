@@ -41,21 +41,16 @@ impl<F: Real> Kernels<F> for Scalar {
         match (act.hard_slope(), maths) {
             (None, Maths::Exact) => activate_units(Logistic::<false>, state, gates, tanh_c),
             (None, Maths::Fast) => activate_units(Logistic::<true>, state, gates, tanh_c),
-            (Some((slope, offset)), Maths::Exact) => {
-                let p = Hard::<F, false>::new(slope, offset);
-                activate_units(p, state, gates, tanh_c);
-            }
-            (Some((slope, offset)), Maths::Fast) => {
-                let p = Hard::<F, true>::new(slope, offset);
-                activate_units(p, state, gates, tanh_c);
+            (Some((slope, offset)), maths) => {
+                activate_units(Hard::new(slope, offset, maths), state, gates, tanh_c);
             }
         }
     }
 
-    /// [`Self::cell_step`] for inference: pass 1 builds the pre-activations as a value
-    /// (`[H][4]`, no zero initialisation), pass 2 advances the state with the same policy
-    /// loop but stores neither the gates nor `tanh c`. Same operations in the same order, so
-    /// the same bits (`scalar_fused_step_matches_the_two_kernel_reference`).
+    /// [`Self::cell_step`] for inference: one pass over the units, each unit's
+    /// pre-activations and cell update together (`h_{t-1}` copied first, so every unit reads
+    /// the old state), storing neither the gates nor `tanh c`. Same operations in the same
+    /// order, so the same bits (`scalar_fused_step_matches_the_two_kernel_reference`).
     #[inline(always)]
     fn cell_step_state<const IN: usize, const H: usize>(
         act: RecurrentActivation,
@@ -64,18 +59,11 @@ impl<F: Real> Kernels<F> for Scalar {
         x: &[F; IN],
         state: &mut LstmState<H, F>,
     ) {
-        let mut z = [[F::ZERO; 4]; H];
-        for (j, zj) in z.iter_mut().enumerate() {
-            *zj = unit_preact(w, x, &state.h, j);
-        }
         match (act.hard_slope(), maths) {
-            (None, Maths::Exact) => advance_units(Logistic::<false>, state, &z),
-            (None, Maths::Fast) => advance_units(Logistic::<true>, state, &z),
-            (Some((slope, offset)), Maths::Exact) => {
-                advance_units(Hard::<F, false>::new(slope, offset), state, &z);
-            }
-            (Some((slope, offset)), Maths::Fast) => {
-                advance_units(Hard::<F, true>::new(slope, offset), state, &z);
+            (None, Maths::Exact) => advance_units(Logistic::<false>, w, x, state),
+            (None, Maths::Fast) => advance_units(Logistic::<true>, w, x, state),
+            (Some((slope, offset)), maths) => {
+                advance_units(Hard::new(slope, offset, maths), w, x, state);
             }
         }
     }
@@ -287,16 +275,20 @@ fn unit_update<F: Real, P: Policy<F>>(p: P, z: [F; 4], c_prev: F) -> [F; 7] {
     [i, f, g, o, c, tc, o * tc]
 }
 
-/// Pass 2 of [`Scalar::cell_step_state`]: the state update from the pre-activations `z`
-/// (`[H][4]`), nothing else stored.
+/// [`Scalar::cell_step_state`] under one policy: one pass over the units, each unit's
+/// pre-activations ([`unit_preact`], from a copy of `h_{t-1}` that the compiler keeps in
+/// registers) and its cell update, `c_t` and `h_t` written straight into the state. No
+/// pre-activation buffer (no zero fill, no stores and reloads of `4 H` values).
 #[inline(always)]
-fn advance_units<F: Real, P: Policy<F>, const H: usize>(
+fn advance_units<F: Real, P: Policy<F>, const IN: usize, const H: usize>(
     p: P,
+    w: &LstmWeights<IN, H, F>,
+    x: &[F; IN],
     state: &mut LstmState<H, F>,
-    z: &[[F; 4]; H],
 ) {
-    for ((c, h), &zj) in state.c.iter_mut().zip(state.h.iter_mut()).zip(z) {
-        let [_, _, _, _, cn, _, hn] = unit_update(p, zj, *c);
+    let h_prev = state.h;
+    for (j, (c, h)) in state.c.iter_mut().zip(state.h.iter_mut()).enumerate() {
+        let [_, _, _, _, cn, _, hn] = unit_update(p, unit_preact(w, x, &h_prev, j), *c);
         *c = cn;
         *h = hn;
     }
@@ -332,31 +324,36 @@ impl<F: Real, const FAST: bool> Policy<F> for Logistic<FAST> {
     }
 }
 
-/// Hard-sigmoid gates `clip(slope x + offset, 0, 1)`; `FAST` picks the `tanh`.
+/// Hard-sigmoid gates `clip(slope x + offset, 0, 1)`; `maths` picks the `tanh` at run time
+/// (a branch per `tanh`, not a second copy of the step loop: the inference loop inlines the
+/// pre-activations, and one copy fewer keeps the Cortex-M step within 4 KB of flash; hard
+/// gates are the rare choice and cheap).
 #[derive(Clone, Copy)]
-struct Hard<F, const FAST: bool> {
+struct Hard<F> {
     slope: F,
     offset: F,
+    maths: Maths,
 }
 
-impl<F: Real, const FAST: bool> Hard<F, FAST> {
+impl<F: Real> Hard<F> {
     #[inline(always)]
-    fn new(slope: f64, offset: f64) -> Self {
+    fn new(slope: f64, offset: f64, maths: Maths) -> Self {
         Self {
             slope: F::from_f64(slope),
             offset: F::from_f64(offset),
+            maths,
         }
     }
 }
 
-impl<F: Real, const FAST: bool> Policy<F> for Hard<F, FAST> {
+impl<F: Real> Policy<F> for Hard<F> {
     #[inline(always)]
     fn gate(self, x: F) -> F {
         clip01(self.slope * x + self.offset)
     }
     #[inline(always)]
     fn tanh(self, x: F) -> F {
-        if FAST { fast_tanh(x) } else { x.tanh_exact() }
+        self.maths.tanh(x)
     }
 }
 
