@@ -16,7 +16,8 @@
 #  6. The same inference firmware on Cortex-M0 (microbit, 16K RAM) and Cortex-M55 (mps3-an547).
 #  7. The speed profile (opt-level 3) of the M4F inference firmware: instructions, stack, size.
 # Prints a figures block at the end (also written to target/embedded/figures.txt).
-# Exit status 0 only if every check passed. EMBEDDED_STRICT=1 also fails on missed targets.
+# Exit status 0 only if every check passed, including every issue-4 target (all met: a
+# regression fails CI).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 EMB="$ROOT/embedded"
@@ -36,10 +37,6 @@ fail() { echo "embedded: FAIL: $*" >&2; exit 1; }
 FIG="$OUT/figures.txt"
 : > "$FIG"
 fig() { echo "$*" | tee -a "$FIG"; }
-MISSED=()
-target() { # target NAME VALUE LIMIT UNIT  (VALUE <= LIMIT): a MISS is reported, not fatal
-  if [ "$2" -le "$3" ]; then fig "target $1: $2 $4 <= $3: PASS"; else fig "target $1: $2 $4 > $3: MISS"; MISSED+=("$1"); fi
-}
 guard() { # guard NAME VALUE LIMIT UNIT: a target met today, so a regression fails CI
   [ -n "$2" ] || fail "target $1: no measurement"
   if [ "$2" -le "$3" ]; then fig "target $1: $2 $4 <= $3: PASS"; else fail "target $1: $2 $4 > $3 (met before: a regression)"; fi
@@ -255,20 +252,17 @@ fig "stack painted step scalar-exact M0: $(awk '$1=="measure" && $4=="scalar-exa
 # --- targets -----------------------------------------------------------------------------
 step "targets for (IN=1, H=10) on Cortex-M4F (release profile: kernel code at opt-level 3, the rest s)"
 painted_scalar=$(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m4-infer.txt")
-fig "target weights in flash: ${weights_flash}% (100%): $([ "$weights_flash" -eq 100 ] && echo PASS || echo MISS)"
+[ "$weights_flash" -eq 100 ] || fail "target weights in flash: ${weights_flash}% (100%)"
+fig "target weights in flash: ${weights_flash}% (100%): PASS"
 guard "RAM for the state" "$state_bytes" 100 B
 guard "step stack, painted (release)" "$painted_scalar" 400 B
 [ "$HAVE_NIGHTLY" -eq 1 ] && guard "step stack, static (release)" "$STATIC_scalar" 400 B
 guard "kernel code reachable from the step (release)" "$code_scalar" 4096 B
 guard "instructions per step, exact" "$INSN_release_scalar_exact" 6000 insns
-target "instructions per step, fast" "$INSN_release_scalar_fast" 2500 insns
+guard "instructions per step, fast" "$INSN_release_scalar_fast" 2500 insns
 
 t_end=$(date +%s)
 fig "scripts/embedded.sh wall time: $((t_end - t_start)) s"
 echo
 echo "figures: $FIG; logs: $LOG"
-if [ ${#MISSED[@]} -gt 0 ]; then
-  echo "embedded: targets missed (reported, not failing unless EMBEDDED_STRICT=1): ${MISSED[*]}"
-  [ "${EMBEDDED_STRICT:-0}" = 1 ] && fail "targets missed: ${MISSED[*]}"
-fi
 echo "embedded: all checks passed"
