@@ -124,7 +124,7 @@ pub fn tanh<F: Real>(x: F) -> F {
 /// | variant | tanh | sigmoid | max abs error vs libm (whole `f32` range) |
 /// |---|---|---|---|
 /// | `Exact` | `f32`: [`exp_tanh`] (scalar and SIMD lanes); `f64`: libm `tanh` | `f32`: [`exp_sigmoid`]; `f64`: [`sigmoid`] (libm `exp`) | `f32`: [`EXP_ACTIVATION_MAX_ERROR`] (`< 3e-7`); `f64`: `0` |
-/// | `Fast` | [`fast_tanh`]: Padé [9/8] rational, clamped | `0.5 + 0.5 fast_tanh(x / 2)` | [`FAST_TANH_MAX_ERROR`], [`FAST_SIGMOID_MAX_ERROR`] |
+/// | `Fast` | [`fast_tanh`]: `(num - den) / (num + den)`, `e^2x ≈ num / den` | [`fast_sigmoid`]: `num / (num + den)`, `e^x ≈ num / den` | [`FAST_TANH_MAX_ERROR`] (`1.25e-6`), [`FAST_SIGMOID_MAX_ERROR`] (`7e-7`) |
 ///
 /// `Exact` on `f32` is one Cephes-style `e^x` (range reduction + degree-6 polynomial, no libm
 /// call) per activation, the same definition for a scalar and for each SIMD lane
@@ -132,8 +132,14 @@ pub fn tanh<F: Real>(x: F) -> F {
 /// stay the reference specification the bounds are tested against (over the whole `f32`
 /// range), and are what `Exact` means for `f64` (the gradient checks).
 ///
-/// Both saturate to the exact limits (`0`, `±1`) for huge and infinite inputs and propagate
-/// NaN. The scalar reference kernels implement the same `Fast` formulas, so SIMD and scalar
+/// `Fast` writes `e^x = 2^n 2^f` (`n` an integer, `|f| <= 1/2`) and `2^f` as a tuned [2/2]
+/// rational ([`exp2_pade`]), kept as a ratio `num / den` so each activation costs one
+/// division and no polynomial beyond degree 2: about 2/3 of the instructions of `Exact` on a
+/// Cortex-M4F (`docs/embedded.md`), and its absolute (not relative) error is what it bounds.
+///
+/// Both saturate for huge and infinite inputs (`±1` for tanh, `1` for the sigmoid at `+inf`
+/// exactly; the sigmoid at `-inf` is `0` for `Exact`, below `7.6e-37` for `Fast`) and
+/// propagate NaN. The scalar reference kernels implement the same `Fast` formulas, so SIMD and scalar
 /// agree to rounding for either choice. Backward passes use the derivative written in terms
 /// of the (approximate) output, `s (1 - s)` and `1 - t²`, for both. Hard-sigmoid recurrent
 /// activations are exact piecewise-linear functions and ignore this choice; it then affects
@@ -143,7 +149,8 @@ pub enum Maths {
     /// Accurate activations (the default).
     #[default]
     Exact,
-    /// Rational approximations: no `exp`, a few multiply-adds and one division each.
+    /// Power-of-two range reduction and a [2/2] rational: no `exp`, no polynomial beyond
+    /// degree 2, one division each ([`fast_sigmoid`], [`fast_tanh`]).
     Fast,
 }
 
