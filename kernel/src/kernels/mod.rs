@@ -40,8 +40,8 @@ pub trait Kernels<F: Real> {
     ///
     /// Reads `x` (`[IN]`) and `state = (h_{t-1}, c_{t-1})`, writes `state = (h_t, c_t)`, the
     /// activated gates (`[4][H]`, write-only) and `tanh(c_t)` (`[H]`, write-only). The
-    /// default runs the two kernels above; [`Simd`] overrides it with a fused,
-    /// register-blocked pass whose sizes are compile-time constants.
+    /// default runs the two kernels above; [`Simd`] and [`Scalar`] override it with fused
+    /// passes whose sizes are compile-time constants.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn cell_step<const IN: usize, const H: usize>(
@@ -59,9 +59,11 @@ pub trait Kernels<F: Real> {
     }
 
     /// [`Self::cell_step`] without the tape outputs (inference): only `state` is advanced.
-    /// Same bits as `cell_step`; the default runs it with scratch buffers, [`Scalar`]
-    /// overrides it so the gates stay in registers (no gate or `tanh c` stores, no
-    /// zero-initialised buffers).
+    /// Same bits as `cell_step` (NaN payloads aside: which of two NaN operands an
+    /// instruction returns can differ between the two inlinings). The default runs it with
+    /// scratch buffers; [`Scalar`] overrides it so the gates stay in registers (no gate or
+    /// `tanh c` stores, no zero-initialised buffers), and [`Simd`] with AVX-512 for layers it
+    /// keeps in registers (`resident`), otherwise the default.
     #[inline(always)]
     fn cell_step_state<const IN: usize, const H: usize>(
         act: RecurrentActivation,
@@ -70,9 +72,7 @@ pub trait Kernels<F: Real> {
         x: &[F; IN],
         state: &mut LstmState<H, F>,
     ) {
-        let mut gates = [[F::ZERO; H]; 4];
-        let mut tanh_c = [F::ZERO; H];
-        Self::cell_step(act, maths, w, x, state, &mut gates, &mut tanh_c);
+        step_with_scratch::<Self, F, IN, H>(act, maths, w, x, state);
     }
 
     /// Gate activations and the fused cell update, in place, with exact activations
@@ -146,4 +146,19 @@ pub trait Kernels<F: Real> {
     fn all_finite(x: &[F]) -> bool {
         x.iter().all(|v| v.is_finite())
     }
+}
+
+/// [`Kernels::cell_step`] into scratch buffers that are then dropped: the default
+/// [`Kernels::cell_step_state`], and the fallback of the kernels that override it.
+#[inline(always)]
+fn step_with_scratch<K: Kernels<F> + ?Sized, F: Real, const IN: usize, const H: usize>(
+    act: RecurrentActivation,
+    maths: Maths,
+    w: &LstmWeights<IN, H, F>,
+    x: &[F; IN],
+    state: &mut LstmState<H, F>,
+) {
+    let mut gates = [[F::ZERO; H]; 4];
+    let mut tanh_c = [F::ZERO; H];
+    K::cell_step(act, maths, w, x, state, &mut gates, &mut tanh_c);
 }

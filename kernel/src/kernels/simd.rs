@@ -69,6 +69,11 @@ const TILE: usize = 4;
 /// stride, which they do not follow across pages).
 const TILED_ABOVE_BYTES: usize = 24 * 1024;
 
+/// Whether a layer's weights (`4 H (IN + H)` floats) exceed [`TILED_ABOVE_BYTES`].
+const fn streams_weights(inputs: usize, h: usize) -> bool {
+    16 * (inputs + h) * h > TILED_ABOVE_BYTES
+}
+
 /// Exact vector logistic sigmoid (lane-wise `1 / (1 + e^-x)`): max abs error vs libm below
 /// `3e-7` over the whole `f32` range; exactly 0 / 1 at -inf / +inf; NaN kept.
 #[inline(always)]
@@ -406,8 +411,9 @@ fn tile_columns<const C: usize, const H: usize>(
 
 /// The tiled step for large layers with `H % 8 == 0`: pre-activations accumulate in the
 /// `gates` buffer, `TILE` rows at a time, each tile swept column group by column group with
-/// `COLS` accumulators in registers (every row is read front to back, so prefetchers keep up),
-/// then one pass applies the activations and the cell update.
+/// `COLS` accumulators in registers (every row is read front to back, so prefetchers keep up);
+/// with AVX-512, [`resident::accumulate`] instead (all rows per column group, accumulators
+/// in registers throughout). Then one pass applies the activations and the cell update.
 #[inline(always)]
 fn tiled_step<A: Activations, const IN: usize, const H: usize>(
     a: A,
@@ -461,14 +467,14 @@ fn tiled_step<A: Activations, const IN: usize, const H: usize>(
     }
 }
 
-/// The register-resident step, with AVX-512 (32 vector registers, `f32x16`) and
-/// `H % 16 == 0`: units are taken in groups of 64 (then 32, 16), and a group's four gates
-/// (`4 x 64` pre-activations) stay in 16 `zmm` accumulators for the whole row loop, so each
-/// group is one pass over its slice of every row with no accumulator traffic through memory,
-/// and its activations and cell update run from those registers as soon as its rows are
-/// done (overlapping the next group's loads). Same operations in the same order as the other
-/// paths (bias, then `x` and `h_{t-1}` rows in order, one fused multiply-add each), so the
-/// same bits.
+/// The register-resident paths, with AVX-512 (32 vector registers, `f32x16`). [`step`]
+/// (inference and the tape step, `H % 16 == 0` and `H <= 64`): all of a group's gate
+/// pre-activations (`4 x 64` for `H = 64`; `H = 48` runs groups of 32 and 16 units) stay in
+/// up to 16 `zmm` accumulators for the whole row loop, every row is read once, and the
+/// activations and cell update run from those registers. [`accumulate`] (larger `H`): 256
+/// gate columns at a time into the pre-activation buffer. Same operations in the same order
+/// as the other paths (bias, then `x` and `h_{t-1}` rows in order, one fused multiply-add
+/// each), so the same bits.
 #[cfg(target_feature = "avx512f")]
 mod resident {
     use wide::{f32x8, f32x16};
@@ -482,8 +488,8 @@ mod resident {
     /// back). Larger layers take the tiled step with [`accumulate`]: a group of 64 units
     /// reads four separate 256-byte pieces of every row, which measured 10 % slower at
     /// (32, 128) than whole 1 KB runs of columns.
-    pub(super) const fn applies(h: usize) -> bool {
-        h.is_multiple_of(16) && h <= 64
+    pub(super) const fn applies(inputs: usize, h: usize) -> bool {
+        h.is_multiple_of(16) && h <= 64 && super::streams_weights(inputs, h)
     }
 
     /// The pre-activations `gates = b + W^T [x; h]` for the tiled step, in column groups of
@@ -556,7 +562,8 @@ mod resident {
     ) {
         let h_prev = state.h;
         let mut u0 = 0;
-        while u0 + 64 <= H {
+        // H <= 64 ([`applies`]): 64, 32, 16 or 32 + 16 units.
+        if H == 64 {
             group::<A, 16, IN, H>(a, u0, w, x, &h_prev, state, &mut sink);
             u0 += 64;
         }
@@ -663,7 +670,7 @@ impl Kernels<f32> for Simd {
         tanh_c: &mut [f32; H],
     ) {
         #[cfg(target_feature = "avx512f")]
-        if resident::applies(H) && 16 * (IN + H) * H > TILED_ABOVE_BYTES {
+        if resident::applies(IN, H) {
             return with_activations!(act, maths, |a| resident::step(a, w, x, state, |j, o| {
                 let [i, f, g, o, _, tc, _] = o;
                 for (gq, v) in gates.iter_mut().zip([i, f, g, o]) {
@@ -672,7 +679,7 @@ impl Kernels<f32> for Simd {
                 store_blk(tanh_c, j, tc);
             }));
         }
-        if H.is_multiple_of(LANES) && 16 * (IN + H) * H > TILED_ABOVE_BYTES {
+        if H.is_multiple_of(LANES) && streams_weights(IN, H) {
             with_activations!(act, maths, |a| tiled_step(a, w, x, state, gates, tanh_c))
         } else if H >= LANES {
             with_activations!(act, maths, |a| fused_step(a, w, x, state, gates, tanh_c))
@@ -694,12 +701,10 @@ impl Kernels<f32> for Simd {
         state: &mut LstmState<H, f32>,
     ) {
         #[cfg(target_feature = "avx512f")]
-        if resident::applies(H) && 16 * (IN + H) * H > TILED_ABOVE_BYTES {
+        if resident::applies(IN, H) {
             return with_activations!(act, maths, |a| resident::step(a, w, x, state, |_, _| {}));
         }
-        let mut gates = [[0.0; H]; 4];
-        let mut tanh_c = [0.0; H];
-        Self::cell_step(act, maths, w, x, state, &mut gates, &mut tanh_c);
+        super::step_with_scratch::<Self, f32, IN, H>(act, maths, w, x, state);
     }
 
     fn preact(z: &mut [f32], b: &[f32], w_ih: &[f32], x: &[f32], w_hh: &[f32], h: &[f32]) {
@@ -974,7 +979,7 @@ mod tests {
         let worst = max_abs_error(simd_fast_sigmoid, sigmoid::<f32>);
         assert!(worst < FAST_SIGMOID_MAX_ERROR, "fast sigmoid {worst:e}");
         // Against the scalar reference of the same formula: only rounding differs (FMA vs
-        // separate multiply and add, 8 Horner steps and a division: a few ulp of 1).
+        // separate multiply and add in the degree-2 rational, one division: a few ulp of 1).
         let worst = max_abs_error(simd_fast_tanh, fast_tanh::<f32>);
         assert!(worst < 5e-7, "fast tanh vs scalar {worst:e}");
         let worst = max_abs_error(simd_fast_sigmoid, fast_sigmoid::<f32>);
@@ -1096,7 +1101,12 @@ mod tests {
         fused_step_matches_scalar::<8, 64>();
         fused_step_matches_scalar::<16, 40>();
         fused_step_matches_scalar::<32, 128>();
-        // AVX-512 resident step: groups of 64 + 16 and 64 + 32 units.
+        // With AVX-512: the resident inference step's unit groups (32 + 16, 32, 16; 64 is
+        // (8, 64) above) and the resident column groups of the tiled step (16 + 4 and
+        // 16 + 8 vectors of 16 columns).
+        fused_step_matches_scalar::<40, 48>();
+        fused_step_matches_scalar::<20, 32>();
+        fused_step_matches_scalar::<100, 16>();
         fused_step_matches_scalar::<8, 80>();
         fused_step_matches_scalar::<2, 96>();
         // Large but H % 8 != 0: the fused path.
