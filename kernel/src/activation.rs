@@ -239,8 +239,9 @@ pub(crate) fn tanh_pade<L: ExpLane>(x: L) -> L {
 /// approximation of `e^2x` after an exact power-of-two range reduction ([`exp2_pade`]): a
 /// dozen additions and multiplications, one integer add and one division, no `exp`, no
 /// branch. Max abs error [`FAST_TANH_MAX_ERROR`] (absolute: unlike [`exp_tanh`] it does not
-/// keep relative accuracy for tiny `|x|`); exactly `±1` for `|x| >= 9.1` and at `±inf`,
-/// `tanh(0) = 0`, NaN kept. An `f32` formula: `f64` inputs are rounded to `f32` and the result
+/// keep relative accuracy for tiny `|x|`, and `-0` gives `+0`); exactly `±1` for
+/// `|x| >= 9.1` and at `±inf`, `tanh(0) = 0`, NaN kept. Monotonic only up to rounding (a
+/// ratio of two rounded values: neighbouring inputs can step back by an ulp or so). An `f32` formula: `f64` inputs are rounded to `f32` and the result
 /// widened (the `f64` gradient checks use [`Maths::Exact`]).
 #[inline]
 pub fn fast_tanh<F: Real>(x: F) -> F {
@@ -249,8 +250,9 @@ pub fn fast_tanh<F: Real>(x: F) -> F {
 
 /// Fast logistic sigmoid ([`Maths::Fast`]): `num / (num + den)` with `num / den` the Padé
 /// approximation of `e^x` of [`fast_tanh`]. Max abs error [`FAST_SIGMOID_MAX_ERROR`]; exactly
-/// `1` for `x >= 17.4` and at `+inf`, at most `2^-120` (about `7.5e-37`) for `x <= -88` and at
-/// `-inf` (the exact sigmoid gives `0` there), `sigmoid(0) = 0.5`, NaN kept.
+/// `1` for `x >= 17.4` and at `+inf`, `2^-120` (about `7.5e-37`) for `x <= -83.2` and at
+/// `-inf` (the exact sigmoid gives `0` there), `sigmoid(0) = 0.5`, NaN kept; monotonic only
+/// up to rounding, like [`fast_tanh`].
 #[inline]
 pub fn fast_sigmoid<F: Real>(x: F) -> F {
     F::from_f64(f64::from(sigmoid_pade(x.to_f64() as f32)))
