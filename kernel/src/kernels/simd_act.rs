@@ -15,31 +15,9 @@
 //! [`crate::activation::fast_tanh`]). Error bounds are measured over the whole `f32` range
 //! by the tests in `simd.rs`.
 
-use wide::{f32x8, i32x8};
+use wide::{f32x8, f32x16, i32x8, i32x16};
 
 use crate::activation::{ExpLane, sigmoid_exp, sigmoid_pade, tanh_exp, tanh_pade};
-
-#[inline(always)]
-fn splat(v: f32) -> f32x8 {
-    f32x8::splat(v)
-}
-
-/// `max(lo, min(hi, x))` lane-wise, keeping NaN lanes NaN.
-///
-/// On x86 `maxps a, b` returns `b` when either is NaN, so putting `x` second propagates
-/// NaN for free; elsewhere NaN lanes are restored with a select.
-#[inline(always)]
-fn clamp_keep_nan(x: f32x8, lo: f32, hi: f32) -> f32x8 {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    {
-        splat(hi).fast_min(splat(lo).fast_max(x))
-    }
-    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-    {
-        x.is_nan()
-            .select(x, x.fast_max(splat(lo)).fast_min(splat(hi)))
-    }
-}
 
 /// Exact vector logistic sigmoid `1 / (1 + e^-x)`: max abs error vs libm `< 3e-7`,
 /// exactly 0 / 1 at -inf / +inf, NaN kept. The lane-wise
@@ -57,50 +35,6 @@ pub fn tanh_exact(x: f32x8) -> f32x8 {
     tanh_exp(x)
 }
 
-/// The SIMD lanes of the shared exp-based activations: `wide`'s fused multiply-adds (where
-/// the target has FMA; a separate multiply and add otherwise, which gives the scalar bits).
-impl ExpLane for f32x8 {
-    #[inline(always)]
-    fn splat(v: f32) -> Self {
-        f32x8::splat(v)
-    }
-    #[inline(always)]
-    fn mul_add(self, b: Self, c: Self) -> Self {
-        f32x8::mul_add(self, b, c)
-    }
-    #[inline(always)]
-    fn mul_neg_add(self, b: Self, c: Self) -> Self {
-        f32x8::mul_neg_add(self, b, c)
-    }
-    #[inline(always)]
-    fn abs(self) -> Self {
-        f32x8::abs(self)
-    }
-    #[inline(always)]
-    fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self {
-        clamp_keep_nan(self, lo, hi)
-    }
-    #[inline(always)]
-    fn max_keep_nan(self, lo: f32) -> Self {
-        splat(lo).fast_max_keep_nan(self)
-    }
-    #[inline(always)]
-    fn copysign(self, sign: Self) -> Self {
-        copysign(self, sign)
-    }
-    #[inline(always)]
-    fn scale_by_rounded(self, k: Self) -> Self {
-        let m: i32x8 = wide::bytemuck::cast(self);
-        let k: i32x8 = wide::bytemuck::cast(k);
-        wide::bytemuck::cast(m + (k << 23_i32))
-    }
-    #[inline(always)]
-    fn pow2_from_rounded(t: Self) -> Self {
-        let bits: i32x8 = wide::bytemuck::cast(t);
-        wide::bytemuck::cast((bits << 23_i32) + i32x8::splat(127 << 23))
-    }
-}
-
 /// Fast vector tanh: the lane-wise [`crate::activation::fast_tanh`] (one definition,
 /// [`tanh_pade`]; fused multiply-adds where the target has them).
 #[inline(always)]
@@ -114,38 +48,82 @@ pub fn sigmoid_fast(x: f32x8) -> f32x8 {
     sigmoid_pade(x)
 }
 
-/// `|m|` with the sign bit of `s`.
-#[inline(always)]
-fn copysign(m: f32x8, s: f32x8) -> f32x8 {
-    m.abs() | (s & splat(-0.0))
+/// The SIMD lanes of the shared activations, for `f32x8` and (AVX-512's) `f32x16`:
+/// `wide`'s fused multiply-adds (where the target has FMA; a separate multiply and add
+/// otherwise, which gives the scalar bits). NaN-keeping clamps: on x86 `maxps a, b` returns
+/// `b` when either is NaN, so putting `x` second propagates NaN for free; elsewhere NaN
+/// lanes are restored with a select.
+macro_rules! exp_lane {
+    ($f:ident, $i:ident) => {
+        impl ExpLane for $f {
+            #[inline(always)]
+            fn splat(v: f32) -> Self {
+                $f::splat(v)
+            }
+            #[inline(always)]
+            fn mul_add(self, b: Self, c: Self) -> Self {
+                $f::mul_add(self, b, c)
+            }
+            #[inline(always)]
+            fn mul_neg_add(self, b: Self, c: Self) -> Self {
+                $f::mul_neg_add(self, b, c)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                $f::abs(self)
+            }
+            #[inline(always)]
+            fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self {
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                {
+                    $f::splat(hi).fast_min($f::splat(lo).fast_max(self))
+                }
+                #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+                {
+                    let c = self.fast_max($f::splat(lo)).fast_min($f::splat(hi));
+                    self.is_nan().select(self, c)
+                }
+            }
+            #[inline(always)]
+            fn max_keep_nan(self, lo: f32) -> Self {
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                {
+                    $f::splat(lo).fast_max(self)
+                }
+                #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+                {
+                    self.is_nan().select(self, self.fast_max($f::splat(lo)))
+                }
+            }
+            #[inline(always)]
+            fn copysign(self, sign: Self) -> Self {
+                self.abs() | (sign & $f::splat(-0.0))
+            }
+            #[inline(always)]
+            fn scale_by_rounded(self, k: Self) -> Self {
+                let m: $i = wide::bytemuck::cast(self);
+                let k: $i = wide::bytemuck::cast(k);
+                wide::bytemuck::cast(m + (k << 23_i32))
+            }
+            #[inline(always)]
+            fn pow2_from_rounded(t: Self) -> Self {
+                let bits: $i = wide::bytemuck::cast(t);
+                wide::bytemuck::cast((bits << 23_i32) + $i::splat(127 << 23))
+            }
+        }
+    };
 }
 
-/// NaN-propagating `max(self, x)` for a constant `self` (see [`clamp_keep_nan`]).
-trait MaxKeepNan {
-    fn fast_max_keep_nan(self, x: f32x8) -> f32x8;
-}
-
-impl MaxKeepNan for f32x8 {
-    #[inline(always)]
-    fn fast_max_keep_nan(self, x: f32x8) -> f32x8 {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        {
-            self.fast_max(x)
-        }
-        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-        {
-            x.is_nan().select(x, x.fast_max(self))
-        }
-    }
-}
+exp_lane!(f32x8, i32x8);
+exp_lane!(f32x16, i32x16);
 
 /// A compile-time choice of gate activation and tanh, so the fused step's inner code has no
-/// branches on the model's runtime settings.
+/// branches on the model's runtime settings; for any lane type (`f32x8`, `f32x16`).
 pub(super) trait Activations: Copy {
     /// Activation of gates i, f, o.
-    fn gate(self, x: f32x8) -> f32x8;
+    fn gate<L: ExpLane>(self, x: L) -> L;
     /// `tanh` for the candidate and the cell output.
-    fn tanh(self, x: f32x8) -> f32x8;
+    fn tanh<L: ExpLane>(self, x: L) -> L;
 }
 
 /// Logistic-sigmoid gates; `FAST` picks the fast (Padé) approximations.
@@ -154,16 +132,16 @@ pub(super) struct Logistic<const FAST: bool>;
 
 impl<const FAST: bool> Activations for Logistic<FAST> {
     #[inline(always)]
-    fn gate(self, x: f32x8) -> f32x8 {
+    fn gate<L: ExpLane>(self, x: L) -> L {
         if FAST {
-            sigmoid_fast(x)
+            sigmoid_pade(x)
         } else {
-            sigmoid_exact(x)
+            sigmoid_exp(x)
         }
     }
     #[inline(always)]
-    fn tanh(self, x: f32x8) -> f32x8 {
-        if FAST { tanh_fast(x) } else { tanh_exact(x) }
+    fn tanh<L: ExpLane>(self, x: L) -> L {
+        if FAST { tanh_pade(x) } else { tanh_exp(x) }
     }
 }
 
@@ -176,11 +154,12 @@ pub(super) struct Hard<const FAST: bool> {
 
 impl<const FAST: bool> Activations for Hard<FAST> {
     #[inline(always)]
-    fn gate(self, x: f32x8) -> f32x8 {
-        clamp_keep_nan(x.mul_add(splat(self.slope), splat(self.offset)), 0.0, 1.0)
+    fn gate<L: ExpLane>(self, x: L) -> L {
+        x.mul_add(L::splat(self.slope), L::splat(self.offset))
+            .clamp_keep_nan(0.0, 1.0)
     }
     #[inline(always)]
-    fn tanh(self, x: f32x8) -> f32x8 {
-        if FAST { tanh_fast(x) } else { tanh_exact(x) }
+    fn tanh<L: ExpLane>(self, x: L) -> L {
+        if FAST { tanh_pade(x) } else { tanh_exp(x) }
     }
 }
