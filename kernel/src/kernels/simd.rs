@@ -586,7 +586,7 @@ mod resident {
         }
     }
 
-    /// One step. `sink(j, [i, f, g, o, c_t, tanh c_t, h_t])` receives every 8-unit block
+    /// One step. `sink(j, [i, f, g, o, c_t, tanh c_t, h_t])` receives every 16-unit block
     /// (`j` its first unit) after `c_t` and `h_t` are stored in `state`; `h_{t-1}` is read
     /// from a copy, so later groups see the old state.
     #[inline(always)]
@@ -694,22 +694,34 @@ mod resident {
                 let z = core::array::from_fn(|q| load16(&gates[q], jj));
                 cell_block(a, z, load16(&state.c, jj))
             });
-            for (u, [i, f, g, o, c, tc, h]) in outs.into_iter().enumerate().take(n) {
+            for (u, out) in outs.into_iter().enumerate().take(n) {
                 let jj = j + 16 * u;
-                for (gq, v) in gates.iter_mut().zip([i, f, g, o]) {
-                    store16(gq, jj, v);
-                }
-                store16(&mut state.c, jj, c);
-                store16(tanh_c, jj, tc);
-                store16(&mut state.h, jj, h);
+                store16(&mut state.c, jj, out[4]);
+                store16(&mut state.h, jj, out[6]);
+                store_tape(jj, out, gates, tanh_c);
             }
             j += 16 * n;
         }
     }
 
+    /// Stores the activated gates and `tanh c_t` of the 16-unit block at unit `j` (what a
+    /// tape records besides the state).
+    #[inline(always)]
+    pub(super) fn store_tape<const H: usize>(
+        j: usize,
+        [i, f, g, o, _, tc, _]: [f32x16; 7],
+        gates: &mut [[f32; H]; 4],
+        tanh_c: &mut [f32; H],
+    ) {
+        for (gq, v) in gates.iter_mut().zip([i, f, g, o]) {
+            store16(gq, j, v);
+        }
+        store16(tanh_c, j, tc);
+    }
+
     /// Stores `v` to `s[j..j + 16]` (nothing if that is out of range; never a panic).
     #[inline(always)]
-    pub(super) fn store16<const H: usize>(s: &mut [f32; H], j: usize, v: f32x16) {
+    fn store16<const H: usize>(s: &mut [f32; H], j: usize, v: f32x16) {
         if let Some(t) = s.get_mut(j..).and_then(|t| t.first_chunk_mut::<16>()) {
             *t = v.to_array();
         }
@@ -747,11 +759,7 @@ impl Kernels<f32> for Simd {
         #[cfg(target_feature = "avx512f")]
         if resident::applies(IN, H) {
             return with_activations!(act, maths, |a| resident::step(a, w, x, state, |j, o| {
-                let [i, f, g, o, _, tc, _] = o;
-                for (gq, v) in gates.iter_mut().zip([i, f, g, o]) {
-                    resident::store16(gq, j, v);
-                }
-                resident::store16(tanh_c, j, tc);
+                resident::store_tape(j, o, gates, tanh_c)
             }));
         }
         if H.is_multiple_of(LANES) && streams_weights(IN, H) {
