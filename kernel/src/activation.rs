@@ -207,9 +207,8 @@ const PADE_C1: f32 = 8.656_541;
 /// no multiply). Both are positive: `num / 2^n` and `den` lie in `[20.6, 29.6]`.
 #[inline(always)]
 pub(crate) fn exp2_pade<L: ExpLane>(t: L) -> (L, L) {
-    let magic = L::splat(ROUND_MAGIC);
-    let k = t + magic;
-    let f = t - (k - magic);
+    let (n, k) = t.round_split();
+    let f = t - n;
     let even = f.mul_add(f, L::splat(PADE_C0));
     let odd = f * L::splat(PADE_C1);
     (L::scale_by_rounded(even + odd, k), even - odd)
@@ -266,7 +265,7 @@ pub const EXP_ACTIVATION_MAX_ERROR: f32 = 3.0e-7;
 
 /// `1.5 * 2^23`: adding it rounds a float of magnitude `< 2^22` to an integer held in the
 /// low mantissa bits.
-const ROUND_MAGIC: f32 = 12_582_912.0;
+pub(crate) const ROUND_MAGIC: f32 = 12_582_912.0;
 /// `ln 2` split in a part exact in few bits and the rest (Cephes `expf`).
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
@@ -309,6 +308,15 @@ pub(crate) trait ExpLane:
     /// `self * 2^n` for `k = n + ROUND_MAGIC`, by adding `n` to the exponent field (the
     /// caller keeps the result a normal number; see [`Self::pow2_from_rounded`]).
     fn scale_by_rounded(self, k: Self) -> Self;
+    /// `(n, n + ROUND_MAGIC)` with `n` the integer nearest `self` (ties to even; `|self| <
+    /// 2^22`): `k = self + ROUND_MAGIC` rounds, `k - ROUND_MAGIC` recovers `n` (two dependent
+    /// adds). Lanes with a rounding instruction (AVX `vroundps`) give the same two values
+    /// with `n` one instruction from `self` (a zero `n` may be `-0` there; `self - n` is
+    /// the same either way).
+    fn round_split(self) -> (Self, Self) {
+        let k = self + Self::splat(ROUND_MAGIC);
+        (k - Self::splat(ROUND_MAGIC), k)
+    }
     /// `2^n` for `t = n + ROUND_MAGIC` (`n` in `[-126, 128]`; `128` gives `+inf`): the low
     /// mantissa bits of `t` hold `n + 2^22`, and shifting them into the exponent field drops
     /// the offset (`2^45 mod 2^32 = 0`).

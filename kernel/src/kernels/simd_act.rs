@@ -99,6 +99,12 @@ macro_rules! exp_lane {
             fn copysign(self, sign: Self) -> Self {
                 self.abs() | (sign & $f::splat(-0.0))
             }
+            #[cfg(target_feature = "avx")]
+            #[inline(always)]
+            fn round_split(self) -> (Self, Self) {
+                let n = self.round_ties_even();
+                (n, n + $f::splat(crate::activation::ROUND_MAGIC))
+            }
             #[inline(always)]
             fn scale_by_rounded(self, k: Self) -> Self {
                 let m: $i = wide::bytemuck::cast(self);
@@ -120,6 +126,9 @@ exp_lane!(f32x16, i32x16);
 /// A compile-time choice of gate activation and tanh, so the fused step's inner code has no
 /// branches on the model's runtime settings; for any lane type (`f32x8`, `f32x16`).
 pub(super) trait Activations: Copy {
+    /// Whether the activations are short enough that a small step's critical path is the
+    /// chain of row multiply-adds, so the fused step splits it in two.
+    const SPLIT_ROWS: bool;
     /// Activation of gates i, f, o.
     fn gate<L: ExpLane>(self, x: L) -> L;
     /// `tanh` for the candidate and the cell output.
@@ -131,6 +140,7 @@ pub(super) trait Activations: Copy {
 pub(super) struct Logistic<const FAST: bool>;
 
 impl<const FAST: bool> Activations for Logistic<FAST> {
+    const SPLIT_ROWS: bool = FAST;
     #[inline(always)]
     fn gate<L: ExpLane>(self, x: L) -> L {
         if FAST {
@@ -153,6 +163,7 @@ pub(super) struct Hard<const FAST: bool> {
 }
 
 impl<const FAST: bool> Activations for Hard<FAST> {
+    const SPLIT_ROWS: bool = FAST;
     #[inline(always)]
     fn gate<L: ExpLane>(self, x: L) -> L {
         x.mul_add(L::splat(self.slope), L::splat(self.offset))
