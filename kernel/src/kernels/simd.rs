@@ -287,6 +287,7 @@ fn accumulate_row<const G: usize, const H: usize>(
 /// accumulators kept in registers across the whole row loop.
 #[inline(always)]
 fn preact_acc<const G: usize, const IN: usize, const H: usize>(
+    split: bool,
     offs: [usize; G],
     w: &LstmWeights<IN, H, f32>,
     x: &[f32; IN],
@@ -298,10 +299,44 @@ fn preact_acc<const G: usize, const IN: usize, const H: usize>(
     for (row, &v) in w.w_ih.iter().zip(x) {
         accumulate_row(&mut acc, &offs, row, v);
     }
+    if split && split_chains(H) {
+        // The rows of h_{t-1} in two independent chains (the second starting from zero),
+        // added at the end: half the dependent multiply-adds on the critical path.
+        let (h0, h1) = h.split_at(H / 2);
+        let (w0, w1) = w.w_hh.split_at(H / 2);
+        let mut acc2 = [[f32x8::ZERO; 4]; G];
+        for (row, &v) in w1.iter().zip(h1) {
+            accumulate_row(&mut acc2, &offs, row, v);
+        }
+        for (row, &v) in w0.iter().zip(h0) {
+            accumulate_row(&mut acc, &offs, row, v);
+        }
+        for (a, b) in acc.iter_mut().zip(acc2) {
+            for (z, z2) in a.iter_mut().zip(b) {
+                *z += z2;
+            }
+        }
+        return acc;
+    }
     for (row, &v) in w.w_hh.iter().zip(h) {
         accumulate_row(&mut acc, &offs, row, v);
     }
     acc
+}
+
+/// Whether [`preact_acc`] may split the recurrent rows into two chains for this `H`: a
+/// single block group whose doubled accumulators (`8` per 8-unit block) fit in half the
+/// vector registers (AVX-512: 32, AVX: 16; never on SSE2, where `f32x8` is a register
+/// pair).
+const fn split_chains(h: usize) -> bool {
+    let regs = if cfg!(target_feature = "avx512f") {
+        32
+    } else if cfg!(target_feature = "avx") {
+        16
+    } else {
+        0
+    };
+    h >= 4 && 8 * h.div_ceil(LANES) <= regs / 2
 }
 
 /// The fused step for `H >= 8` (see the module docs). Every group's pre-activations are
@@ -332,7 +367,7 @@ fn fused_step<A: Activations, const IN: usize, const H: usize>(
     let mut b = 0;
     while b + GROUP <= parked {
         let offs: [usize; GROUP] = core::array::from_fn(|u| off(b + u));
-        let acc = preact_acc(offs, w, x, &state.h);
+        let acc = preact_acc(A::SPLIT_ROWS, offs, w, x, &state.h);
         for (acc_u, &j) in acc.iter().zip(&offs) {
             for (zq, &v) in gates.iter_mut().zip(acc_u) {
                 store_blk(zq, j, v);
@@ -346,11 +381,11 @@ fn fused_step<A: Activations, const IN: usize, const H: usize>(
     let tail = !H.is_multiple_of(LANES);
     if last == GROUP {
         let offs: [usize; GROUP] = core::array::from_fn(|u| off(parked + u));
-        let acc = preact_acc(offs, w, x, &state.h);
+        let acc = preact_acc(A::SPLIT_ROWS, offs, w, x, &state.h);
         finish_step(a, parked, (acc, offs), (tail, c_tail), state, gates, tanh_c);
     } else {
         let offs = [off(parked)];
-        let acc = preact_acc(offs, w, x, &state.h);
+        let acc = preact_acc(A::SPLIT_ROWS, offs, w, x, &state.h);
         finish_step(a, parked, (acc, offs), (tail, c_tail), state, gates, tanh_c);
     }
 }
@@ -1069,6 +1104,49 @@ mod tests {
     /// default x86-64 build, and every Cortex-M) each lane is bit-identical to the scalar
     /// `exp_sigmoid` / `exp_tanh` that `Maths::Exact` runs in the scalar kernels; with FMA
     /// they differ by the fused roundings only.
+    /// The lanes' `round_split` (AVX: `vroundps`) gives the scalar magic-number rounding's
+    /// two values (and so the same reduced argument `t - n`, bit for bit) over the fast activations' whole clamped range `±120`,
+    /// including every tie `n + 1/2` (ties to even in both).
+    #[test]
+    fn simd_round_split_is_the_scalar_rounding() {
+        use crate::activation::ExpLane;
+        let mut t = -120.0_f32;
+        let mut n = 0;
+        while t <= 120.0 {
+            let lanes: [f32; 16] = core::array::from_fn(|k| t + k as f32 * 0.25);
+            for (k, (n8, k8)) in [f32x8::new(*lanes.first_chunk::<8>().unwrap()).round_split()]
+                .into_iter()
+                .map(|(a, b)| (a.to_array(), b.to_array()))
+                .chain([{
+                    let (a, b) = wide::f32x16::new(lanes).round_split();
+                    (
+                        *a.to_array().first_chunk::<8>().unwrap(),
+                        *b.to_array().first_chunk::<8>().unwrap(),
+                    )
+                }])
+                .enumerate()
+            {
+                for j in 0..8 {
+                    // `vroundps` keeps the sign of a zero (`-0.4 -> -0`), the magic number
+                    // gives `+0`: equal values, and the same `f = t - n` bits.
+                    let (ns, ks) = lanes[j].round_split();
+                    let f = |n: f32| (lanes[j] - n).to_bits();
+                    assert_eq!(
+                        (n8[j] == ns, k8[j].to_bits(), f(n8[j])),
+                        (true, ks.to_bits(), f(ns)),
+                        "t = {} (f32x{})",
+                        lanes[j],
+                        8 * (k + 1)
+                    );
+                }
+            }
+            n += 1;
+            // Steps of 1/4 hit every tie; the odd offset covers values in between.
+            t = -120.0 + n as f32 * 0.3125;
+        }
+        assert!(n > 700);
+    }
+
     #[test]
     fn simd_exact_lanes_are_the_scalar_exp_activations() {
         use crate::activation::{exp_sigmoid, exp_tanh};
