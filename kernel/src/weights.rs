@@ -36,8 +36,8 @@ pub enum Gate {
 /// On x86, x86-64 and AArch64 the struct is `repr(C)` (fields in the order above) and
 /// aligned to 64 bytes, one cache line: when `16 H` bytes (a gate row) is a multiple of 64,
 /// every 16-float vector load of the SIMD kernel then stays inside one line instead of
-/// straddling two. With 4-byte alignment the large-layer steps measured 8 to 17 % slower
-/// (docs/performance.md). Cortex-M builds keep the natural 4-byte alignment (no data cache
+/// straddling two. With 4-byte alignment the AVX-512 steps measured 2 to 18 % slower
+/// (docs/performance.md: (1, 32) 200 against 164 ns, (32, 128) 3.69 against 3.08-3.29 us). Cortex-M builds keep the natural 4-byte alignment (no data cache
 /// lines to split; no padding in flash).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(
