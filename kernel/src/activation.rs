@@ -310,9 +310,11 @@ pub(crate) trait ExpLane:
     fn scale_by_rounded(self, k: Self) -> Self;
     /// `(n, n + ROUND_MAGIC)` with `n` the integer nearest `self` (ties to even; `|self| <
     /// 2^22`): `k = self + ROUND_MAGIC` rounds, `k - ROUND_MAGIC` recovers `n` (two dependent
-    /// adds). Lanes with a rounding instruction (AVX `vroundps`) give the same two values
-    /// with `n` one instruction from `self` (a zero `n` may be `-0` there; `self - n` is
-    /// the same either way).
+    /// adds). Lanes with a rounding instruction (AVX `vroundps`, AVX-512 `vrndscaleps`) give
+    /// the same two values with `n` one instruction from `self`, except that a zero `n` keeps
+    /// the sign of `self` there (`-0.4 -> -0`); `self - n` is then the same except for the
+    /// sign of a zero result, which [`exp2_pade`] cannot see (`f²`, and `±0 · C1` added to
+    /// nonzero terms).
     fn round_split(self) -> (Self, Self) {
         let k = self + Self::splat(ROUND_MAGIC);
         (k - Self::splat(ROUND_MAGIC), k)
