@@ -34,11 +34,12 @@ pub enum Gate {
 /// `h_t = o ⊙ tanh(c_t)`.
 ///
 /// On x86, x86-64 and AArch64 the struct is `repr(C)` (fields in the order above) and
-/// aligned to 64 bytes, one cache line: when `16 H` bytes (a gate row) is a multiple of 64,
-/// every 16-float vector load of the SIMD kernel then stays inside one line instead of
-/// straddling two. With 4-byte alignment the AVX-512 steps measured 2 to 18 % slower
-/// (docs/performance.md: (1, 32) 200 against 164 ns, (32, 128) 3.69 against 3.08-3.29 us). Cortex-M builds keep the natural 4-byte alignment (no data cache
-/// lines to split; no padding in flash).
+/// aligned to 64 bytes, one cache line: when `H % 16 == 0` (one gate's slice of a row, `4 H`
+/// bytes, a multiple of 64) every 16-float vector load of the AVX-512 kernel then stays
+/// inside one line instead of straddling two. With 4-byte alignment the large-layer steps
+/// measured up to 22 % slower (docs/performance.md: (1, 32) 200 against 164 ns, (32, 128)
+/// 3.69 against 3.08-3.29 us). Other architectures (Cortex-M: no data cache lines to split,
+/// no padding in flash) keep the natural 4-byte alignment.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(
     any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"),
@@ -267,7 +268,7 @@ mod tests {
 
     #[test]
     #[cfg(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"))]
-    fn weights_start_on_a_cache_line_and_rows_stay_on_lines_when_16h_is_a_multiple_of_64() {
+    fn weights_start_on_a_cache_line_and_gate_slices_stay_on_lines_when_h_is_a_multiple_of_16() {
         type W = LstmWeights<8, 64, f32>;
         assert_eq!(core::mem::align_of::<W>(), 64);
         let w = W::zeroed();
