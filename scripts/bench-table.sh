@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the forward-step criterion benches and prints the Markdown table of docs/performance.md.
 #
-#   scripts/bench-table.sh [native|sse2|both] [criterion args...]
+#   scripts/bench-table.sh [native|sse2|v3|both] [criterion args...]
 #
 #   native  RUSTFLAGS="-C target-cpu=native" (AVX2 + FMA on x86-64; the default)
 #   sse2    the default x86-64 target (SSE2, no FMA)
-#   both    one after the other
+#   v3      RUSTFLAGS="-C target-cpu=x86-64-v3" (AVX2 + FMA, no AVX-512: the code path of
+#           an AVX2-only CPU such as the issue's Zen 3, run on this CPU)
+#   both    sse2, then native
 #
 # Criterion args default to `--warm-up-time 1 --measurement-time 3` (short, so a shared
 # machine stays usable). Each build has its own target dir (target/bench-native,
@@ -20,7 +22,7 @@
 # (4H(IN+H) per step); the fraction of the FMA peak; RTNeural's figure on this machine class
 # (the issue's table, not measured here) for reference.
 #
-# Peak assumed (override with PEAK_GMACS): native 51.2 GMAC/s = 2 FMA units x 8 lanes x
+# Peak assumed (override with PEAK_GMACS): native and v3 51.2 GMAC/s = 2 FMA units x 8 lanes x
 # 3.2 GHz (the issue's FMA bounds use this); sse2 25.6 GMAC/s = 2 multiply + 2 add units x
 # 4 lanes x 3.2 GHz (no FMA).
 set -euo pipefail
@@ -39,6 +41,8 @@ run() {
     local flags=""
     if [ "$build" = native ]; then
         flags="-C target-cpu=native"
+    elif [ "$build" = v3 ]; then
+        flags="-C target-cpu=x86-64-v3"
     fi
     echo "==> cargo bench --bench forward ($build: RUSTFLAGS='$flags', CARGO_TARGET_DIR=$dir)" >&2
     CARGO_TARGET_DIR="$dir" RUSTFLAGS="$flags" \
@@ -50,7 +54,7 @@ table() {
     local build="$1" root="$2"
     local peak="${PEAK_GMACS:-}"
     if [ -z "$peak" ]; then
-        if [ "$build" = native ]; then peak=51.2; else peak=25.6; fi
+        if [ "$build" = sse2 ]; then peak=25.6; else peak=51.2; fi
     fi
     python3 - "$build" "$root" "$peak" <<'PY'
 import json, os, sys
@@ -60,6 +64,7 @@ sizes = [(1, 10), (1, 32), (8, 64), (32, 128)]
 rtneural = {"native": {(1, 10): "110 (116 +dense)", (1, 32): "215", (8, 64): "925",
                        (32, 128): "4,280"},
             "sse2": {(1, 10): "190", (1, 32): "600", (8, 64): "2,020", (32, 128): "7,730"}}
+rtneural["v3"] = rtneural["native"]
 
 def median_ns(variant, i, h):
     path = os.path.join(root, variant, f"IN{i}_H{h}", "new", "estimates.json")
@@ -89,13 +94,13 @@ PY
 }
 
 case "$mode" in
-    native | sse2) run "$mode" ;;
+    native | sse2 | v3) run "$mode" ;;
     both)
         run sse2
         run native
         ;;
     *)
-        echo "usage: $0 [native|sse2|both] [criterion args...]" >&2
+        echo "usage: $0 [native|sse2|v3|both] [criterion args...]" >&2
         exit 2
         ;;
 esac
