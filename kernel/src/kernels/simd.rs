@@ -686,7 +686,9 @@ mod resident {
         for (row, &v) in w.w_hh.iter().zip(h_prev) {
             row_fma(&mut acc, u0, row, v);
         }
-        // n = C / 4 is 4, 2 or 1 (groups of 64, 32 or 16 units): constant per instance.
+        // n = C / 4 is 4, 2 or 1 (groups of 64, 32 or 16 units): constant per instance. Any
+        // other C would lose blocks in the match below, so it does not compile.
+        const { assert!(C == 16 || C == 8 || C == 4) };
         let z = |v: usize| core::array::from_fn(|q| acc[q * n + v]);
         match n {
             4 => blocks::<A, 4, H>(a, u0, core::array::from_fn(z), state, sink),
@@ -1145,7 +1147,6 @@ mod tests {
     /// default x86-64 build, and every Cortex-M) each lane is bit-identical to the scalar
     /// `exp_sigmoid` / `exp_tanh` that `Maths::Exact` runs in the scalar kernels; with FMA
     /// they differ by the fused roundings only.
-
     #[test]
     fn simd_exact_lanes_are_the_scalar_exp_activations() {
         use crate::activation::{exp_sigmoid, exp_tanh};
