@@ -7,8 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lstm_kernel::activation::{fast_sigmoid, fast_tanh, sigmoid};
-use lstm_kernel::kernels::{simd_fast_sigmoid, simd_fast_tanh, simd_sigmoid, simd_tanh};
+use lstm_kernel::activation::Activate;
+use lstm_kernel::activation::reference::{sigmoid, tanh};
 use wide::f32x8;
 
 const N: usize = 1024;
@@ -53,13 +53,21 @@ fn activations(c: &mut Criterion) {
         &xs,
         out
     );
-    bench!(g, "sigmoid", "simd_exact", simd_map, simd_sigmoid, &xs, out);
+    bench!(
+        g,
+        "sigmoid",
+        "simd_exact",
+        simd_map,
+        f32x8::sigmoid_exact,
+        &xs,
+        out
+    );
     bench!(
         g,
         "sigmoid",
         "scalar_fast",
         scalar_map,
-        fast_sigmoid::<f32>,
+        f32::sigmoid_fast,
         &xs,
         out
     );
@@ -68,27 +76,35 @@ fn activations(c: &mut Criterion) {
         "sigmoid",
         "simd_fast",
         simd_map,
-        simd_fast_sigmoid,
+        f32x8::sigmoid_fast,
         &xs,
         out
     );
     bench!(g, "tanh", "libm_scalar", scalar_map, libm_tanh, &xs, out);
-    bench!(g, "tanh", "simd_exact", simd_map, simd_tanh, &xs, out);
+    bench!(
+        g,
+        "tanh",
+        "simd_exact",
+        simd_map,
+        f32x8::tanh_exact,
+        &xs,
+        out
+    );
     bench!(
         g,
         "tanh",
         "scalar_fast",
         scalar_map,
-        fast_tanh::<f32>,
+        f32::tanh_fast,
         &xs,
         out
     );
-    bench!(g, "tanh", "simd_fast", simd_map, simd_fast_tanh, &xs, out);
+    bench!(g, "tanh", "simd_fast", simd_map, f32x8::tanh_fast, &xs, out);
     g.finish();
 }
 
 fn libm_tanh(x: f32) -> f32 {
-    x.tanh()
+    tanh(x)
 }
 
 criterion_group!(benches, activations);

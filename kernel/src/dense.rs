@@ -1,6 +1,6 @@
 //! The dense head `logits = W h + b` (PyTorch `nn.Linear` layout) and its backward pass.
 
-use crate::kernels::Kernels;
+use crate::backend::{Float, Kernels};
 use crate::real::Real;
 use crate::weights::fill_uniform;
 
@@ -25,6 +25,16 @@ impl<const H: usize, const OUT: usize, F: Real> Dense<H, OUT, F> {
         }
     }
 
+    /// Keras' default `Dense` initialisation: Glorot-uniform kernel
+    /// (`l = sqrt(6 / (H + OUT))`), zero bias. `uniform` returns `U[0, 1)` samples.
+    pub fn init_keras(&mut self, uniform: &mut impl FnMut() -> F) {
+        let limit = F::from_f64(libm::sqrt(6.0 / (H + OUT) as f64));
+        fill_uniform(self.w.as_flattened_mut(), limit, uniform);
+        self.b = [F::ZERO; OUT];
+    }
+}
+
+impl<const H: usize, const OUT: usize, F: Float> Dense<H, OUT, F> {
     /// `logits = W h + b`, `[OUT]`.
     #[inline]
     pub fn forward(&self, h: &[F; H]) -> [F; OUT] {
@@ -35,7 +45,7 @@ impl<const H: usize, const OUT: usize, F: Real> Dense<H, OUT, F> {
     #[inline]
     pub fn forward_with<K: Kernels<F>>(&self, h: &[F; H]) -> [F; OUT] {
         let mut out = self.b;
-        K::matvec_acc(&mut out, self.w.as_flattened(), h);
+        K::gemv_acc(&mut out, self.w.as_flattened(), h);
         out
     }
 
@@ -50,14 +60,6 @@ impl<const H: usize, const OUT: usize, F: Real> Dense<H, OUT, F> {
                 dh[j] += d * self.w[o][j];
             }
         }
-    }
-
-    /// Keras' default `Dense` initialisation: Glorot-uniform kernel
-    /// (`l = sqrt(6 / (H + OUT))`), zero bias. `uniform` returns `U[0, 1)` samples.
-    pub fn init_keras(&mut self, uniform: &mut impl FnMut() -> F) {
-        let limit = F::from_f64(libm::sqrt(6.0 / (H + OUT) as f64));
-        fill_uniform(self.w.as_flattened_mut(), limit, uniform);
-        self.b = [F::ZERO; OUT];
     }
 }
 

@@ -288,23 +288,6 @@ pub const fn encoded_len(input: usize, hidden: usize, output: usize) -> Option<u
     }
 }
 
-const fn activation_code(a: RecurrentActivation) -> u8 {
-    match a {
-        RecurrentActivation::Sigmoid => 0,
-        RecurrentActivation::HardSigmoidKeras2 => 1,
-        RecurrentActivation::HardSigmoidKeras3 => 2,
-    }
-}
-
-const fn activation_from_code(code: u8) -> Option<RecurrentActivation> {
-    match code {
-        0 => Some(RecurrentActivation::Sigmoid),
-        1 => Some(RecurrentActivation::HardSigmoidKeras2),
-        2 => Some(RecurrentActivation::HardSigmoidKeras3),
-        _ => None,
-    }
-}
-
 /// `u32` at `at` (caller guarantees `at + 4 <= bytes.len()`).
 const fn read_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
@@ -343,7 +326,7 @@ pub fn encode<const IN: usize, const H: usize, const OUT: usize>(
     }
     header[24] = 1; // Dtype::F32Le
     header[25] = 0; // GateOrder::Ifgo
-    header[26] = activation_code(model.lstm.activation);
+    header[26] = model.lstm.activation.code();
     header[27] = 0;
     let values = (0..<Model<IN, H, OUT, f32> as Tensors<f32>>::COUNT)
         .flat_map(|t| model.tensor(t).iter().copied());
@@ -464,7 +447,7 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
         0 => GateOrder::Ifgo,
         found => return Err(FormatError::UnknownGateOrder { found }),
     };
-    let activation = match activation_from_code(bytes[26]) {
+    let activation = match RecurrentActivation::from_code(bytes[26]) {
         Some(a) => a,
         None => return Err(FormatError::UnknownActivation { found: bytes[26] }),
     };

@@ -26,18 +26,23 @@
 //! gradients shaped like the weights and returns the gradient w.r.t. the window's initial
 //! `(h, c)`, so truncated BPTT chains window to window. [`Adam`] and [`Sgd`] update in place.
 //!
-//! # Kernels
-//! [`kernels::Simd`] (`wide` vectors, `f32`) is the default for `f32`;
-//! [`kernels::Scalar`] is the plain-loop reference over any [`Real`] (and the default for
-//! `f64`). The `scalar-reference` feature routes `f32` to the scalar kernels too. Dispatch is
-//! at compile time: build with `-C target-cpu=native` (or `x86-64-v3`) for AVX2/FMA on
-//! x86-64; the default x86-64 target is SSE2 (figures in `docs/performance.md`).
-//! Activations are exact by default; [`Lstm::with_maths`] with [`Maths::Fast`] opts into
-//! rational approximations with documented error bounds (see [`activation`]).
+//! # Kernels and backends
+//! The module tree has one-way arrows (docs/architecture.md): numerics ([`real`], [`lane`])
+//! -> activation maths ([`activation`]) -> slice primitives ([`primitives`]: gemv, ger,
+//! axpy, Adam, with scalar and SIMD twins) -> cells ([`cell`]: each cell type's fused step
+//! and backward, scalar and SIMD) -> [`backend`] (the one place that maps the target to
+//! the default backend) -> layers ([`lstm`]) -> heads, losses, optimizers, model files.
+//! [`backend::Simd`] (`wide` vectors, `f32`) is the default on vector targets,
+//! [`backend::Scalar`] (the plain-loop reference over any [`Real`]) elsewhere and with the
+//! `scalar-reference` feature. Dispatch is at compile time: build with
+//! `-C target-cpu=native` (or `x86-64-v3`) for AVX2/FMA on x86-64; the default x86-64
+//! target is SSE2 (figures in `docs/performance.md`). Activations are exact by default;
+//! [`Lstm::with_maths`] with [`Maths::Fast`] opts into rational approximations with
+//! documented error bounds (see [`activation`]).
 //!
 //! # Guarantees
 //! No allocation, no global state, no panics for valid sizes (`H >= 1` and `OUT >= 1` are
-//! checked at compile time; the slice kernels in [`kernels`] `debug_assert!` their length
+//! checked at compile time; the slice kernels in [`primitives`] `debug_assert!` their length
 //! contracts, which the typed API always meets). Invalid inputs at the boundary get typed
 //! errors: weight files ([`io::FormatError`]), tensor shapes ([`ShapeError`]), windows
 //! longer than the tape ([`WindowTooLong`]), batch rows ([`RowOutOfRange`]), NaN or
@@ -51,19 +56,23 @@
 #![deny(missing_docs)]
 
 pub mod activation;
+pub mod backend;
+pub mod cell;
 pub mod dense;
 pub mod error;
 pub mod io;
-pub mod kernels;
+pub mod lane;
 pub mod loss;
 pub mod lstm;
 pub mod model;
 pub mod optim;
+pub mod primitives;
 pub mod real;
 pub mod state;
 pub mod weights;
 
-pub use activation::{Maths, RecurrentActivation};
+pub use activation::{Activate, Maths, RecurrentActivation};
+pub use backend::Float;
 pub use dense::Dense;
 pub use error::{NonFiniteGradient, RowOutOfRange, ShapeError, WindowTooLong};
 pub use io::FormatError;

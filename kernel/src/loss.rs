@@ -1,6 +1,6 @@
 //! Binary cross-entropy on logits (the Dense + sigmoid head of the post) and accuracy.
 
-use crate::activation::sigmoid;
+use crate::activation::reference::sigmoid;
 use crate::real::Real;
 
 /// Binary cross-entropy of `p = σ(z)` against `y ∈ [0, 1]`, from the logit `z`, in the

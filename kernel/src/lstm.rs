@@ -4,8 +4,8 @@
 use heapless::Vec;
 
 use crate::activation::{Maths, RecurrentActivation};
+use crate::backend::{Float, Kernels};
 use crate::error::WindowTooLong;
-use crate::kernels::Kernels;
 use crate::real::Real;
 use crate::state::{BatchState, LstmState};
 use crate::weights::LstmWeights;
@@ -18,7 +18,7 @@ use crate::weights::LstmWeights;
 /// [`RecurrentActivation`] for i, f, o.
 ///
 /// Every method comes in two forms: `name` uses the scalar type's default kernels
-/// ([`Real::Kernels`]: SIMD for `f32`, scalar for `f64`) and `name_with::<K>` takes the
+/// ([`crate::backend::DefaultBackend`]: SIMD for `f32` on vector targets, scalar otherwise) and `name_with::<K>` takes the
 /// kernels explicitly (tests run both).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lstm<const IN: usize, const H: usize, F = f32> {
@@ -91,7 +91,7 @@ impl<const T: usize, const IN: usize, const H: usize, F: Real> Default for Tape<
     }
 }
 
-impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
+impl<const IN: usize, const H: usize, F: Float> Lstm<IN, H, F> {
     const NONZERO_H: () = assert!(H > 0, "an LSTM needs at least one hidden unit (H >= 1)");
 
     /// A layer from weights and recurrent activation, with exact activations.
@@ -284,13 +284,13 @@ impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
                 &mut d.c,
                 dzf,
             );
-            K::outer_acc(grads.w_ih_flat_mut(), &r.x, dzf);
-            K::outer_acc(grads.w_hh_flat_mut(), &r.h_prev, dzf);
+            K::ger_acc(grads.w_ih_flat_mut(), &r.x, dzf);
+            K::ger_acc(grads.w_hh_flat_mut(), &r.h_prev, dzf);
             for (b, &z) in grads.b_flat_mut().iter_mut().zip(dzf.iter()) {
                 *b += z;
             }
             d.h = [F::ZERO; H];
-            K::matvec_acc(&mut d.h, w.w_hh_flat(), dzf);
+            K::gemv_acc(&mut d.h, w.w_hh_flat(), dzf);
         }
         d
     }

@@ -1,9 +1,9 @@
 //! The post's model: an LSTM layer followed by a dense head, trained with BCE on logits.
 
 use crate::activation::RecurrentActivation;
+use crate::backend::{Float, Kernels};
 use crate::dense::Dense;
 use crate::error::WindowTooLong;
-use crate::kernels::Kernels;
 use crate::loss::{bce_with_logits, bce_with_logits_grad, binary_accuracy};
 use crate::lstm::{Lstm, Tape};
 use crate::optim::Tensors;
@@ -60,7 +60,7 @@ impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Default for Gra
     }
 }
 
-impl<const IN: usize, const H: usize, const OUT: usize, F: Real> Model<IN, H, OUT, F> {
+impl<const IN: usize, const H: usize, const OUT: usize, F: Float> Model<IN, H, OUT, F> {
     const NONZERO_OUT: () = assert!(OUT > 0, "a model needs at least one output (OUT >= 1)");
 
     /// Zero weights with the given recurrent activation.

@@ -1,8 +1,9 @@
 //! In-place optimizers: Adam (Keras or PyTorch epsilon placement) and plain SGD, over any
 //! set of parameter tensors exposed through [`Tensors`].
 
+use crate::backend::{Float, Primitives};
 use crate::error::NonFiniteGradient;
-use crate::kernels::Kernels;
+pub use crate::primitives::AdamUpdate;
 use crate::real::Real;
 
 /// A fixed set of flat tensors (parameters, gradients or optimizer moments). Two values of
@@ -76,23 +77,6 @@ impl<F: Real> Default for AdamConfig<F> {
     }
 }
 
-/// The per-step coefficients of one Adam update, shared by every element:
-/// `m = β1 m + (1-β1) g`, `v = β2 v + (1-β2) g²`, `p -= step · m / (sqrt(v) · v_scale + eps)`.
-/// [`Adam::step`] derives `step` and `v_scale` from the step count and [`EpsPlacement`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamUpdate<F = f32> {
-    /// First-moment decay β1.
-    pub beta1: F,
-    /// Second-moment decay β2.
-    pub beta2: F,
-    /// Step size (learning rate with the bias corrections folded in).
-    pub step: F,
-    /// Scale of `sqrt(v)` in the denominator (`1` for Keras, `1/sqrt(1-β2^t)` for PyTorch).
-    pub v_scale: F,
-    /// Denominator epsilon.
-    pub eps: F,
-}
-
 /// Adam (Kingma & Ba 2015) with state `m`, `v` shaped like the gradients `G`, and the step
 /// count `t`. Updates: `m = β1 m + (1-β1) g`, `v = β2 v + (1-β2) g²`, then the
 /// placement-specific parameter update of [`EpsPlacement`].
@@ -108,7 +92,7 @@ pub struct Adam<G, F = f32> {
     pub t: u32,
 }
 
-impl<G: Tensors<F>, F: Real> Adam<G, F> {
+impl<G: Tensors<F>, F: Float> Adam<G, F> {
     /// A fresh optimizer; `zero` must be an all-zero value of the gradient type.
     pub fn new(config: AdamConfig<F>, zero: G) -> Self
     where
@@ -193,7 +177,7 @@ pub struct Sgd<F = f32> {
     pub lr: F,
 }
 
-impl<F: Real> Sgd<F> {
+impl<F: Float> Sgd<F> {
     /// One update of `params` from `grads`.
     ///
     /// # Errors
@@ -213,7 +197,7 @@ impl<F: Real> Sgd<F> {
     }
 }
 
-fn check_finite<F: Real, G: Tensors<F>>(grads: &G) -> Result<(), NonFiniteGradient> {
+fn check_finite<F: Float, G: Tensors<F>>(grads: &G) -> Result<(), NonFiniteGradient> {
     for tensor in 0..G::COUNT {
         let g = grads.tensor(tensor);
         if F::Kernels::all_finite(g) {

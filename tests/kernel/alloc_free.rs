@@ -6,8 +6,9 @@
 //! closure is counted, so other tests running on other threads cannot interfere.
 
 use allocation_counter::measure;
+use lstm_kernel::Float;
 use lstm_kernel::{
-    Adam, AdamConfig, BatchState, Grads, LstmState, Model, Real, RecurrentActivation, Sgd, Tape,
+    Adam, AdamConfig, BatchState, Grads, LstmState, Model, RecurrentActivation, Sgd, Tape,
 };
 use std::hint::black_box;
 
@@ -29,7 +30,7 @@ fn assert_no_allocation(what: &str, mut f: impl FnMut()) {
     );
 }
 
-fn no_allocation_in_any_operation<F: Real>(label: &str) {
+fn no_allocation_in_any_operation<F: Float>(label: &str) {
     let mut rng = Rand::new(7);
     let mut model = Model::<IN, H, 1, F>::zeroed(RecurrentActivation::Sigmoid);
     let mut uniform = || F::from_f64(rng.sym(0.5) + 0.5);

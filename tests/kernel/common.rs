@@ -4,7 +4,8 @@
 use std::fmt::Display;
 use std::path::PathBuf;
 
-use lstm_kernel::Real;
+use lstm_kernel::Float;
+
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
@@ -56,18 +57,18 @@ pub fn flat2(m: &[Vec<f64>]) -> Vec<f64> {
 }
 
 /// Converts an `f64` slice to `F` (rounding to nearest for `f32`).
-pub fn cast<F: Real>(v: &[f64]) -> Vec<F> {
+pub fn cast<F: Float>(v: &[f64]) -> Vec<F> {
     v.iter().map(|&x| F::from_f64(x)).collect()
 }
 
 /// Converts an `F` slice to `f64` (exact).
-pub fn widen<F: Real>(v: &[F]) -> Vec<f64> {
+pub fn widen<F: Float>(v: &[F]) -> Vec<f64> {
     v.iter().map(|x| x.to_f64()).collect()
 }
 
 /// `F` array from an `f64` slice of the same length (panics on a length mismatch, which
 /// would mean the oracle does not have the shape the test was written for).
-pub fn arr<F: Real, const N: usize>(v: &[f64]) -> [F; N] {
+pub fn arr<F: Float, const N: usize>(v: &[f64]) -> [F; N] {
     assert_eq!(v.len(), N, "oracle vector has the wrong length");
     core::array::from_fn(|i| F::from_f64(v[i]))
 }
@@ -172,14 +173,14 @@ impl Rand {
     }
 
     /// Fills `dst` with `U(-scale, scale)` samples converted to `F`.
-    pub fn fill<F: Real>(&mut self, dst: &mut [F], scale: f64) {
+    pub fn fill<F: Float>(&mut self, dst: &mut [F], scale: f64) {
         for d in dst {
             *d = F::from_f64(self.sym(scale));
         }
     }
 
     /// An array of `U(-scale, scale)` samples.
-    pub fn array<F: Real, const N: usize>(&mut self, scale: f64) -> [F; N] {
+    pub fn array<F: Float, const N: usize>(&mut self, scale: f64) -> [F; N] {
         core::array::from_fn(|_| F::from_f64(self.sym(scale)))
     }
 }

@@ -15,8 +15,9 @@
 //!   printed figures) while still catching any formula error, which moves outputs by
 //!   1e-2 or more.
 
-use lstm_kernel::kernels::{Kernels, Scalar, Simd};
-use lstm_kernel::{Lstm, LstmState, LstmWeights, Real, RecurrentActivation, Tape};
+use lstm_kernel::Float;
+use lstm_kernel::backend::{Kernels, Scalar, Simd};
+use lstm_kernel::{Lstm, LstmState, LstmWeights, RecurrentActivation, Tape};
 use serde::Deserialize;
 
 use crate::common::{Compare, OracleDims, arr, cast, flat2, load_oracle, widen};
@@ -117,7 +118,7 @@ fn keras() -> KerasForward {
     o
 }
 
-fn torch_lstm<F: Real>(o: &TorchForward) -> Lstm<IN, H, F> {
+fn torch_lstm<F: Float>(o: &TorchForward) -> Lstm<IN, H, F> {
     let w = LstmWeights::from_torch(
         &cast(&flat2(&o.weight_ih)),
         &cast(&flat2(&o.weight_hh)),
@@ -128,7 +129,7 @@ fn torch_lstm<F: Real>(o: &TorchForward) -> Lstm<IN, H, F> {
     Lstm::new(w, RecurrentActivation::Sigmoid)
 }
 
-fn keras_lstm<F: Real>(case: &KerasCase, activation: RecurrentActivation) -> Lstm<IN, H, F> {
+fn keras_lstm<F: Float>(case: &KerasCase, activation: RecurrentActivation) -> Lstm<IN, H, F> {
     let w = LstmWeights::from_keras(
         &cast(&flat2(&case.kernel)),
         &cast(&flat2(&case.recurrent_kernel)),
@@ -150,7 +151,7 @@ fn keras_activation(name: &str) -> RecurrentActivation {
 
 /// Runs every row through `step_with::<K>` and through `forward_window_with::<K>` and
 /// compares every `h_t`, `c_t` and the final state with `want`.
-fn check_forward<F: Real, K: Kernels<F>>(
+fn check_forward<F: Float, K: Kernels<F>>(
     cmp: &mut Compare,
     lstm: &Lstm<IN, H, F>,
     inputs: &Inputs,
@@ -268,7 +269,7 @@ fn torch_forward_matches_in_f32_with_scalar_and_simd_kernels() {
 }
 
 /// Runs every Keras case (and the Keras 1 numpy block) with kernels `K` in precision `F`.
-fn keras_cases<F: Real, K: Kernels<F>>(label: &str, atol: f64) {
+fn keras_cases<F: Float, K: Kernels<F>>(label: &str, atol: f64) {
     let o = keras();
     let inputs = Inputs {
         x: &o.x,

@@ -9,9 +9,10 @@
 //! Tolerances: `1e-12` absolute in `f64` (float64 oracles; gradients are at most 0.23 and
 //! differ only by rounding order, ~1e-17); the `f32` figures are in their tests.
 
-use lstm_kernel::kernels::{Kernels, Scalar, Simd};
+use lstm_kernel::Float;
+use lstm_kernel::backend::{Kernels, Scalar, Simd};
 use lstm_kernel::{
-    Adam, AdamConfig, Dense, EpsPlacement, Grads, LstmState, LstmWeights, Model, Real,
+    Adam, AdamConfig, Dense, EpsPlacement, Grads, LstmState, LstmWeights, Model,
     RecurrentActivation, Tape, Tensors,
 };
 use serde::Deserialize;
@@ -162,7 +163,7 @@ impl TorchParams {
     }
 
     /// The model these parameters define (`b = bias_ih + bias_hh`).
-    fn to_model<F: Real>(&self) -> Net<F> {
+    fn to_model<F: Float>(&self) -> Net<F> {
         let [wih, whh, bih, bhh, dw, db] = &self.0;
         let w = LstmWeights::from_torch(&cast(wih), &cast(whh), &cast(bih), &cast(bhh))
             .expect("torch tensors have the documented shapes");
@@ -177,7 +178,7 @@ impl TorchParams {
 
     /// Our gradients in PyTorch's layout: transposed weights, the bias gradient for both
     /// biases.
-    fn from_grads<F: Real>(g: &Grads<IN, H, 1, F>) -> Self {
+    fn from_grads<F: Float>(g: &Grads<IN, H, 1, F>) -> Self {
         let mut wih = vec![F::ZERO; 4 * H * IN];
         let mut whh = vec![F::ZERO; 4 * H * H];
         let mut b = vec![F::ZERO; 4 * H];
@@ -256,7 +257,7 @@ struct BatchGrad<F> {
     dc0: Vec<Vec<f64>>,
 }
 
-fn batch_grad<F: Real, K: Kernels<F>>(model: &Net<F>, o: &Oracle) -> BatchGrad<F> {
+fn batch_grad<F: Float, K: Kernels<F>>(model: &Net<F>, o: &Oracle) -> BatchGrad<F> {
     let mut out = BatchGrad {
         loss: 0.0,
         prediction: Vec::new(),
@@ -321,7 +322,7 @@ fn train_batch(model: &Net<f64>, o: &Oracle) -> (f64, Grads<IN, H, 1, f64>) {
 }
 
 /// Compares a batch gradient with both oracle blocks.
-fn compare_with_oracles<F: Real>(cmp: &mut Compare, g: &BatchGrad<F>, o: &Oracle) {
+fn compare_with_oracles<F: Float>(cmp: &mut Compare, g: &BatchGrad<F>, o: &Oracle) {
     let pred_t = flat2(&o.torch.prediction);
     let pred_k = flat2(&o.keras.prediction);
     cmp.slice("prediction vs torch", &g.prediction, &pred_t);
@@ -352,7 +353,7 @@ fn compare_with_oracles<F: Real>(cmp: &mut Compare, g: &BatchGrad<F>, o: &Oracle
     cmp.slice("keras dL/dc0", &g.dc0.concat(), &flat2(&kg.c0));
 }
 
-fn widen_weights<F: Real>(w: &LstmWeights<IN, H, F>) -> LstmWeights<IN, H, f64> {
+fn widen_weights<F: Float>(w: &LstmWeights<IN, H, F>) -> LstmWeights<IN, H, f64> {
     LstmWeights::from_keras(
         &widen(w.w_ih_flat()),
         &widen(w.w_hh_flat()),

@@ -20,7 +20,7 @@
 //! unperturbed runs; the tests print how many were skipped and require most to be checked
 //! and some gates to be clipped, so the zero-slope branch is exercised.
 
-use lstm_kernel::kernels::Scalar;
+use lstm_kernel::backend::Scalar;
 use lstm_kernel::{
     Dense, Grads, Lstm, LstmState, LstmWeights, Model, RecurrentActivation, Tape, Tensors,
 };

@@ -15,7 +15,7 @@
 //! (gates saturate to exact 0/1, `g` to ±1), and a NaN input must make every `h` NaN,
 //! never a plausible number; both kernels, every activation.
 
-use lstm_kernel::kernels::{Kernels, Scalar, Simd};
+use lstm_kernel::backend::{Kernels, Scalar, Simd};
 use lstm_kernel::{Dense, Lstm, LstmState, LstmWeights, RecurrentActivation, Tape, Tensors};
 
 use crate::common::{Compare, Rand};
@@ -265,7 +265,14 @@ fn nan_in_one_gate<K: Kernels<f32>, const H: usize>(name: &str) {
             let mut c: [f32; H] = rng.array(1.0);
             let mut h = [0.0_f32; H];
             let mut tanh_c = [0.0_f32; H];
-            K::cell_forward(act, z.as_flattened_mut(), &mut c, &mut h, &mut tanh_c);
+            K::cell_forward_maths(
+                act,
+                lstm_kernel::Maths::Exact,
+                z.as_flattened_mut(),
+                &mut c,
+                &mut h,
+                &mut tanh_c,
+            );
             assert!(
                 z[gate].iter().all(|v| v.is_nan()),
                 "{name} H={H} {act:?}: NaN pre-activation of gate {gate} gave {:?}",

@@ -8,10 +8,9 @@
 //! 10 steps, ~1e-16 seen); `1e-5` in `f32` with both kernels (f32 rounding of weights and
 //! inputs plus 10 recurrent f32 steps: ~1e-7 seen).
 
-use lstm_kernel::kernels::{Kernels, Scalar, Simd};
-use lstm_kernel::{
-    BatchState, Lstm, LstmState, LstmWeights, Real, RecurrentActivation, RowOutOfRange,
-};
+use lstm_kernel::Float;
+use lstm_kernel::backend::{Kernels, Scalar, Simd};
+use lstm_kernel::{BatchState, Lstm, LstmState, LstmWeights, RecurrentActivation, RowOutOfRange};
 use serde::Deserialize;
 
 use crate::common::{Compare, OracleDims, arr, cast, flat2, load_oracle, widen};
@@ -54,7 +53,7 @@ fn oracle() -> Oracle {
     o
 }
 
-fn lstm<F: Real>(o: &Oracle) -> Lstm<IN, H, F> {
+fn lstm<F: Float>(o: &Oracle) -> Lstm<IN, H, F> {
     let w = LstmWeights::from_keras(
         &cast(&flat2(&o.kernel)),
         &cast(&flat2(&o.recurrent_kernel)),
@@ -66,7 +65,7 @@ fn lstm<F: Real>(o: &Oracle) -> Lstm<IN, H, F> {
 
 /// Steps the whole batch through `x` (`[B][T][IN]`), comparing the outputs with `y`
 /// (`[B][T][H]`).
-fn run_batch<F: Real, K: Kernels<F>>(
+fn run_batch<F: Float, K: Kernels<F>>(
     cmp: &mut Compare,
     what: &str,
     lstm: &Lstm<IN, H, F>,
@@ -87,7 +86,12 @@ fn run_batch<F: Real, K: Kernels<F>>(
     }
 }
 
-fn compare_states<F: Real>(cmp: &mut Compare, what: &str, batch: &BatchState<B, H, F>, s: &States) {
+fn compare_states<F: Float>(
+    cmp: &mut Compare,
+    what: &str,
+    batch: &BatchState<B, H, F>,
+    s: &States,
+) {
     for r in 0..B {
         cmp.slice(
             format_args!("{what} row {r} h"),
@@ -102,7 +106,7 @@ fn compare_states<F: Real>(cmp: &mut Compare, what: &str, batch: &BatchState<B, 
     }
 }
 
-fn stateful_batches<F: Real, K: Kernels<F>>(label: &str, atol: f64) {
+fn stateful_batches<F: Float, K: Kernels<F>>(label: &str, atol: f64) {
     let o = oracle();
     let lstm = lstm::<F>(&o);
     let mut cmp = Compare::new(format!("keras stateful batches {label}"), atol, 0.0);

@@ -1,7 +1,7 @@
 //! The inference variants the firmware measures and CI compares with the host: the
 //! kernel's default `f32` kernels with exact and with fast activations.
 //!
-//! On Cortex-M the default kernels are [`Scalar`] (`Real::Kernels`: `wide` has no vector
+//! On Cortex-M the default kernels are [`Scalar`] (`lstm_kernel::backend::DefaultBackend`: `wide` has no vector
 //! registers there, and the register-blocked `Simd` step would cost ~70 KB of flash and
 //! 3 KB of stack to run lane by lane on arrays). This crate enables the kernel's
 //! `scalar-reference` feature, so a host build of the same code (`host_ref`, `host_train`,
@@ -33,15 +33,11 @@ pub const VARIANTS: [(&str, bool, StepFn); 2] = [
 mod tests {
     use core::any::TypeId;
 
-    use lstm_kernel::Real;
-    use lstm_kernel::kernels::Scalar;
+    use lstm_kernel::backend::{DefaultBackend, Scalar};
 
     /// The host reference must run the firmware's kernels: `Scalar` (see the module docs).
     #[test]
     fn default_kernels_are_scalar() {
-        assert_eq!(
-            TypeId::of::<<f32 as Real>::Kernels>(),
-            TypeId::of::<Scalar>()
-        );
+        assert_eq!(TypeId::of::<DefaultBackend>(), TypeId::of::<Scalar>());
     }
 }

@@ -1,30 +1,29 @@
-//! Plain-loop kernels over any [`Real`]: the reference the SIMD path is tested against and
-//! the path the `f64` gradient checks run on.
+//! The LSTM cell on plain loops over any [`Real`]: the reference the SIMD cell is tested
+//! against and the path the `f64` gradient checks and Cortex-M run on. [`Maths::Exact`] is
+//! [`Activate::sigmoid_exact`] / [`Activate::tanh_exact`] (one Cephes-style `e^x` per
+//! activation for `f32`, shared with the SIMD lanes; libm for `f64`); [`Maths::Fast`] the
+//! rational formulas of [`crate::activation`].
 
-use super::Kernels;
+use super::LstmKernels;
 use crate::activation::{
-    Maths, RecurrentActivation, clip01, fast_sigmoid, fast_tanh, tanh_derivative_from_output,
+    Activate, HardAnyMaths, Logistic, Maths, Policy, RecurrentActivation,
+    tanh_derivative_from_output,
 };
+use crate::primitives::Scalar;
 use crate::real::Real;
 use crate::state::LstmState;
 use crate::weights::LstmWeights;
 
-/// Scalar reference kernels (any [`Real`]). [`Maths::Exact`] is [`Real::sigmoid_exact`] /
-/// [`Real::tanh_exact`] (one Cephes-style `e^x` per activation for `f32`, shared with the
-/// SIMD lanes; libm for `f64`); [`Maths::Fast`] the rational formulas of [`crate::activation`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Scalar;
-
-impl<F: Real> Kernels<F> for Scalar {
+impl<F: Real + Activate> LstmKernels<F> for Scalar {
     /// The whole step, per hidden unit and without a `[4H]` round trip through memory
     /// beyond the gate buffer the caller passes anyway. Pass 1 (one copy, shared by every
     /// activation policy): unit `j`'s four pre-activations are summed in registers (bias
     /// first, then `x` and `h_{t-1}` in index order: the same operations in the same order
-    /// as [`Kernels::preact`], so the same bits) and stored in `gates`. Pass 2: the
+    /// as [`LstmKernels::preact`], so the same bits) and stored in `gates`. Pass 2: the
     /// activations and the cell update, monomorphised over a compile-time policy
     /// ([`Policy`]) chosen by one `match` on the model's run-time `activation` and `maths`,
     /// so the per-unit loop has no branch on them (except the hard-sigmoid policy's `tanh`
-    /// choice, see [`Hard`]). No bounds checks (the sizes are
+    /// choice, see [`HardAnyMaths`]). No bounds checks (the sizes are
     /// compile-time constants), which is what a Cortex-M without vector registers needs. The
     /// trait's default (`preact` + `cell_forward_maths`) is the reference it is tested
     /// against (`scalar_fused_step_matches_the_two_kernel_reference`).
@@ -43,7 +42,12 @@ impl<F: Real> Kernels<F> for Scalar {
             (None, Maths::Exact) => activate_units(Logistic::<false>, state, gates, tanh_c),
             (None, Maths::Fast) => activate_units(Logistic::<true>, state, gates, tanh_c),
             (Some((slope, offset)), maths) => {
-                activate_units(Hard::new(slope, offset, maths), state, gates, tanh_c);
+                let p = HardAnyMaths {
+                    slope,
+                    offset,
+                    maths,
+                };
+                activate_units(p, state, gates, tanh_c);
             }
         }
     }
@@ -64,29 +68,12 @@ impl<F: Real> Kernels<F> for Scalar {
             (None, Maths::Exact) => advance_units(Logistic::<false>, w, x, state),
             (None, Maths::Fast) => advance_units(Logistic::<true>, w, x, state),
             (Some((slope, offset)), maths) => {
-                advance_units(Hard::new(slope, offset, maths), w, x, state);
-            }
-        }
-    }
-
-    fn preact(z: &mut [F], b: &[F], w_ih: &[F], x: &[F], w_hh: &[F], h: &[F]) {
-        let n = z.len();
-        debug_assert_eq!(b.len(), n);
-        debug_assert_eq!(w_ih.len(), x.len() * n);
-        debug_assert_eq!(w_hh.len(), h.len() * n);
-        // `chunks_exact(0)` would panic; the early return also lets the compiler drop that
-        // check when the sizes are only known at run time (no panic path on Cortex-M).
-        if n == 0 {
-            return;
-        }
-        for (zj, &bj) in z.iter_mut().zip(b) {
-            *zj = bj;
-        }
-        for (w, v) in [(w_ih, x), (w_hh, h)] {
-            for (row, &vk) in w.chunks_exact(n).zip(v) {
-                for (zj, &wj) in z.iter_mut().zip(row) {
-                    *zj += vk * wj;
-                }
+                let p = HardAnyMaths {
+                    slope,
+                    offset,
+                    maths,
+                };
+                advance_units(p, w, x, state);
             }
         }
     }
@@ -170,38 +157,10 @@ impl<F: Real> Kernels<F> for Scalar {
             *dc = dct * f;
         }
     }
-
-    fn outer_acc(dw: &mut [F], v: &[F], dz: &[F]) {
-        let n = dz.len();
-        debug_assert_eq!(dw.len(), v.len() * n);
-        if n == 0 {
-            return;
-        }
-        for (row, &vk) in dw.chunks_exact_mut(n).zip(v) {
-            for (d, &z) in row.iter_mut().zip(dz) {
-                *d += vk * z;
-            }
-        }
-    }
-
-    fn matvec_acc(out: &mut [F], w: &[F], dz: &[F]) {
-        let n = dz.len();
-        debug_assert_eq!(w.len(), out.len() * n);
-        if n == 0 {
-            return;
-        }
-        for (o, row) in out.iter_mut().zip(w.chunks_exact(n)) {
-            let mut s = F::ZERO;
-            for (&wj, &z) in row.iter().zip(dz) {
-                s += wj * z;
-            }
-            *o += s;
-        }
-    }
 }
 
 /// Unit `j`'s four pre-activations `b[q][j] + x · W_ih[.][q][j] + h · W_hh[.][q][j]`, summed
-/// in registers (bias, then `x`, then `h` in index order, as [`Kernels::preact`]).
+/// in registers (bias, then `x`, then `h` in index order, as [`LstmKernels::preact`]).
 #[inline(always)]
 fn unit_preact<F: Real, const IN: usize, const H: usize>(
     w: &LstmWeights<IN, H, F>,
@@ -241,7 +200,7 @@ fn preact_units<F: Real, const IN: usize, const H: usize>(
 /// Pass 2 of [`Scalar::cell_step`]: activations and the cell update from the
 /// pre-activations in `gates` (overwritten with the activated gates).
 #[inline(always)]
-fn activate_units<F: Real, P: Policy<F>, const H: usize>(
+fn activate_units<F: Real + Activate, P: Policy, const H: usize>(
     p: P,
     state: &mut LstmState<H, F>,
     gates: &mut [[F; H]; 4],
@@ -266,7 +225,7 @@ fn activate_units<F: Real, P: Policy<F>, const H: usize>(
 /// The cell update of one unit from its pre-activations `z = [z_i, z_f, z_g, z_o]` and
 /// `c_{t-1}`: returns `[i, f, g, o, c_t, tanh(c_t), h_t]`.
 #[inline(always)]
-fn unit_update<F: Real, P: Policy<F>>(p: P, z: [F; 4], c_prev: F) -> [F; 7] {
+fn unit_update<F: Real + Activate, P: Policy>(p: P, z: [F; 4], c_prev: F) -> [F; 7] {
     let i = p.gate(z[0]);
     let f = p.gate(z[1]);
     let g = p.tanh(z[2]);
@@ -281,7 +240,7 @@ fn unit_update<F: Real, P: Policy<F>>(p: P, z: [F; 4], c_prev: F) -> [F; 7] {
 /// registers) and its cell update, `c_t` and `h_t` written straight into the state. No
 /// pre-activation buffer (no zero fill, no stores and reloads of `4 H` values).
 #[inline(always)]
-fn advance_units<F: Real, P: Policy<F>, const IN: usize, const H: usize>(
+fn advance_units<F: Real + Activate, P: Policy, const IN: usize, const H: usize>(
     p: P,
     w: &LstmWeights<IN, H, F>,
     x: &[F; IN],
@@ -292,69 +251,6 @@ fn advance_units<F: Real, P: Policy<F>, const IN: usize, const H: usize>(
         let [_, _, _, _, cn, _, hn] = unit_update(p, unit_preact(w, x, &h_prev, j), *c);
         *c = cn;
         *h = hn;
-    }
-}
-
-/// A compile-time choice of gate activation and `tanh` for the scalar step (the scalar
-/// counterpart of the SIMD kernels' activation policies). Each method gives the same bits as
-/// [`RecurrentActivation::apply_with`] / [`Maths::tanh`] for the `(activation, maths)` pair
-/// it stands for.
-trait Policy<F: Real>: Copy {
-    /// Activation of gates i, f, o.
-    fn gate(self, x: F) -> F;
-    /// `tanh` for the candidate and the cell output.
-    fn tanh(self, x: F) -> F;
-}
-
-/// Logistic-sigmoid gates; `FAST` picks [`Maths::Fast`].
-#[derive(Clone, Copy)]
-struct Logistic<const FAST: bool>;
-
-impl<F: Real, const FAST: bool> Policy<F> for Logistic<FAST> {
-    #[inline(always)]
-    fn gate(self, x: F) -> F {
-        if FAST {
-            fast_sigmoid(x)
-        } else {
-            x.sigmoid_exact()
-        }
-    }
-    #[inline(always)]
-    fn tanh(self, x: F) -> F {
-        if FAST { fast_tanh(x) } else { x.tanh_exact() }
-    }
-}
-
-/// Hard-sigmoid gates `clip(slope x + offset, 0, 1)`; `maths` picks the `tanh` at run time
-/// (a branch per `tanh`, not a second copy of the step loop: the inference loop inlines the
-/// pre-activations, and one copy fewer keeps the Cortex-M step within 4 KB of flash; hard
-/// gates are the rare choice and cheap).
-#[derive(Clone, Copy)]
-struct Hard<F> {
-    slope: F,
-    offset: F,
-    maths: Maths,
-}
-
-impl<F: Real> Hard<F> {
-    #[inline(always)]
-    fn new(slope: f64, offset: f64, maths: Maths) -> Self {
-        Self {
-            slope: F::from_f64(slope),
-            offset: F::from_f64(offset),
-            maths,
-        }
-    }
-}
-
-impl<F: Real> Policy<F> for Hard<F> {
-    #[inline(always)]
-    fn gate(self, x: F) -> F {
-        clip01(self.slope * x + self.offset)
-    }
-    #[inline(always)]
-    fn tanh(self, x: F) -> F {
-        self.maths.tanh(x)
     }
 }
 
@@ -374,7 +270,7 @@ mod tests {
         }
     }
 
-    fn check<const IN: usize, const H: usize, F: Real>(seed: u64) {
+    fn check<const IN: usize, const H: usize, F: Real + Activate>(seed: u64) {
         let mut r = Lcg(seed);
         let mut w = LstmWeights::<IN, H, F>::zeroed();
         for v in w.w_ih.as_flattened_mut().as_flattened_mut() {
@@ -396,13 +292,13 @@ mod tests {
                     let scale = if step % 4 == 3 { 40.0 } else { 2.0 };
                     let x: [F; IN] = core::array::from_fn(|_| r.next(scale));
                     let (mut g1, mut t1) = ([[F::ZERO; H]; 4], [F::ZERO; H]);
-                    <Scalar as Kernels<F>>::cell_step(
+                    <Scalar as LstmKernels<F>>::cell_step(
                         act, maths, &w, &x, &mut fused, &mut g1, &mut t1,
                     );
-                    <Scalar as Kernels<F>>::cell_step_state(act, maths, &w, &x, &mut untaped);
+                    <Scalar as LstmKernels<F>>::cell_step_state(act, maths, &w, &x, &mut untaped);
                     let (mut g2, mut t2) = ([[F::ZERO; H]; 4], [F::ZERO; H]);
                     let g2f = g2.as_flattened_mut();
-                    <Scalar as Kernels<F>>::preact(
+                    <Scalar as LstmKernels<F>>::preact(
                         g2f,
                         w.b_flat(),
                         w.w_ih_flat(),
@@ -410,7 +306,7 @@ mod tests {
                         w.w_hh_flat(),
                         &reference.h,
                     );
-                    <Scalar as Kernels<F>>::cell_forward_maths(
+                    <Scalar as LstmKernels<F>>::cell_forward_maths(
                         act,
                         maths,
                         g2f,

@@ -1,0 +1,134 @@
+//! The one place that maps the target to the default backend.
+//!
+//! A backend is a marker type ([`Scalar`], [`Simd`]) that implements every kernel trait:
+//! the slice [`Primitives`] and each cell's kernels ([`LstmKernels`]). [`Kernels`] names
+//! that whole set; [`DefaultBackend`] is the backend the entry points without a `_with` suffix run
+//! (`Lstm::step`, `Model::forward_window`, `Adam::step`, ...):
+//!
+//! | target | `DefaultBackend` |
+//! |---|---|
+//! | x86 / x86-64 (SSE2 and up), AArch64 / Arm with NEON, WebAssembly with `simd128` | [`Simd`] (`f32` on vectors; `f64` forwarded to the scalar kernels) |
+//! | anything else (Cortex-M, RISC-V without V), or the `scalar-reference` feature | [`Scalar`] (`wide` would fall back to plain arrays there: the vector code would only cost flash, stack and instructions) |
+//!
+//! Layer: above the cells ([`crate::cell`]), below the layers. Adding a cell type adds its
+//! kernel trait to [`Kernels`] (and to [`Simd`]'s `f64` forwarding below).
+
+use crate::activation::{Activate, Maths, RecurrentActivation};
+use crate::cell::lstm::LstmKernels;
+pub use crate::primitives::{AdamUpdate, Primitives, Scalar, Simd};
+use crate::real::Real;
+use crate::state::LstmState;
+use crate::weights::LstmWeights;
+
+/// Every kernel a backend provides for the scalar type `F` (a blanket trait: any type with
+/// all of them has it).
+pub trait Kernels<F: Real + Activate>: Primitives<F> + LstmKernels<F> {}
+
+impl<F: Real + Activate, K: Primitives<F> + LstmKernels<F>> Kernels<F> for K {}
+
+/// The default backend on this target (table in the [module docs](self)).
+#[cfg(all(
+    not(feature = "scalar-reference"),
+    any(
+        target_feature = "sse2",
+        target_feature = "neon",
+        target_feature = "simd128"
+    )
+))]
+pub type DefaultBackend = Simd;
+
+/// The default backend on this target (table in the [module docs](self)).
+#[cfg(not(all(
+    not(feature = "scalar-reference"),
+    any(
+        target_feature = "sse2",
+        target_feature = "neon",
+        target_feature = "simd128"
+    )
+)))]
+pub type DefaultBackend = Scalar;
+
+/// `f64` has no vector kernels: the SIMD backend runs the scalar ones, so [`DefaultBackend`] serves
+/// both scalar types (the `f64` gradient checks run the same code as `Scalar`).
+impl Primitives<f64> for Simd {
+    #[inline]
+    fn gemv_t_acc(z: &mut [f64], w: &[f64], v: &[f64]) {
+        Scalar::gemv_t_acc(z, w, v);
+    }
+    #[inline]
+    fn gemv_acc(out: &mut [f64], w: &[f64], dz: &[f64]) {
+        Scalar::gemv_acc(out, w, dz);
+    }
+    #[inline]
+    fn ger_acc(dw: &mut [f64], v: &[f64], dz: &[f64]) {
+        Scalar::ger_acc(dw, v, dz);
+    }
+    #[inline]
+    fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
+        Scalar::axpy(y, a, x);
+    }
+}
+
+/// See the `Primitives<f64>` forwarding above.
+impl LstmKernels<f64> for Simd {
+    #[inline(always)]
+    fn cell_step<const IN: usize, const H: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        w: &LstmWeights<IN, H, f64>,
+        x: &[f64; IN],
+        state: &mut LstmState<H, f64>,
+        gates: &mut [[f64; H]; 4],
+        tanh_c: &mut [f64; H],
+    ) {
+        <Scalar as LstmKernels<f64>>::cell_step(act, maths, w, x, state, gates, tanh_c);
+    }
+    #[inline(always)]
+    fn cell_step_state<const IN: usize, const H: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        w: &LstmWeights<IN, H, f64>,
+        x: &[f64; IN],
+        state: &mut LstmState<H, f64>,
+    ) {
+        <Scalar as LstmKernels<f64>>::cell_step_state(act, maths, w, x, state);
+    }
+    fn cell_forward_maths(
+        act: RecurrentActivation,
+        maths: Maths,
+        gates: &mut [f64],
+        c: &mut [f64],
+        h: &mut [f64],
+        tanh_c: &mut [f64],
+    ) {
+        <Scalar as LstmKernels<f64>>::cell_forward_maths(act, maths, gates, c, h, tanh_c);
+    }
+    fn cell_backward(
+        act: RecurrentActivation,
+        gates: &[f64],
+        c_prev: &[f64],
+        tanh_c: &[f64],
+        dh: &[f64],
+        dc: &mut [f64],
+        dz: &mut [f64],
+    ) {
+        <Scalar as LstmKernels<f64>>::cell_backward(act, gates, c_prev, tanh_c, dh, dc, dz);
+    }
+}
+
+/// The scalar types the kernel's layers run on: [`Real`] numerics, [`Activate`] maths, and
+/// every kernel on the [`DefaultBackend`] backend. A blanket trait (`f32`, `f64`), so generic code
+/// writes one bound instead of three.
+pub trait Float: Real + Activate {
+    /// [`DefaultBackend`], seen as the kernels of `Self` (always the same type; the associated type
+    /// only carries the bound `DefaultBackend: Kernels<Self>` into generic code).
+    type Kernels: Kernels<Self>;
+}
+
+impl Float for f32 {
+    type Kernels = DefaultBackend;
+}
+
+impl Float for f64 {
+    type Kernels = DefaultBackend;
+}
