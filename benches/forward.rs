@@ -13,20 +13,21 @@ use std::hint::black_box;
 
 use common::{Naive, input, model};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use lstm_kernel::Recurrent;
 use lstm_kernel::{BatchState, LstmState, Maths};
 
 /// Benches one size; `K = IN + H`, `G = 4H` are the naive baseline's array sizes.
 fn size<const IN: usize, const H: usize, const K: usize, const G: usize>(c: &mut Criterion) {
     let id = format!("IN{IN}_H{H}");
     let m = model::<IN, H>(42);
-    let naive = Naive::<IN, H, K, G>::from_weights(&m.lstm.weights);
+    let naive = Naive::<IN, H, K, G>::from_weights(&m.rnn.weights);
     // A fixed array indexed by `t & 63`: no bounds check in the timed loop.
     let xs: [[f32; IN]; 64] = core::array::from_fn(input::<IN>);
     let mut g = c.benchmark_group("forward_step");
     g.throughput(Throughput::Elements((4 * H * (IN + H)) as u64));
 
     g.bench_function(BenchmarkId::new("ours", &id), |b| {
-        let lstm = black_box(m.lstm);
+        let lstm = black_box(m.rnn);
         let mut s = LstmState::zeroed();
         let mut t = 0;
         b.iter(|| {
@@ -36,7 +37,7 @@ fn size<const IN: usize, const H: usize, const K: usize, const G: usize>(c: &mut
         });
     });
     g.bench_function(BenchmarkId::new("ours_fast", &id), |b| {
-        let lstm = black_box(m.lstm.with_maths(Maths::Fast));
+        let lstm = black_box(m.rnn.with_maths(Maths::Fast));
         let mut s = LstmState::zeroed();
         let mut t = 0;
         b.iter(|| {
@@ -83,8 +84,8 @@ fn batch(c: &mut Criterion) {
     let mut g = c.benchmark_group("step_batch");
     g.throughput(Throughput::Elements(B as u64));
     g.bench_function(BenchmarkId::new("ours", "B110_IN1_H10"), |b| {
-        let lstm = black_box(m.lstm);
-        let mut s = BatchState::<B, 10>::zeroed();
+        let lstm = black_box(m.rnn);
+        let mut s = BatchState::<B, LstmState<10>>::zeroed();
         b.iter(|| {
             lstm.step_batch(black_box(&xs), &mut s);
             black_box(&s);

@@ -12,16 +12,19 @@ use std::hint::black_box;
 
 use common::{input, model};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lstm_kernel::{Adam, AdamConfig, Grads, LstmState, Model, Tape};
+use lstm_kernel::LstmGrads;
+use lstm_kernel::LstmModel;
+use lstm_kernel::LstmTape;
+use lstm_kernel::{Adam, AdamConfig, Grads, LstmState};
 
 fn train_step(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_step");
     g.throughput(Throughput::Elements(1));
     g.bench_function(BenchmarkId::new("ours", "IN1_H10_T1"), |b| {
         let mut m = model::<1, 10>(3);
-        let mut adam = Adam::new(AdamConfig::keras(), Grads::<1, 10, 1>::zeroed());
+        let mut adam = Adam::new(AdamConfig::keras(), LstmGrads::<1, 10, 1>::zeroed());
         let mut grads = Grads::zeroed();
-        let mut tape = Tape::<1, 1, 10>::new();
+        let mut tape = LstmTape::<1, 1, 10>::new();
         let mut state = LstmState::zeroed();
         let mut t = 0;
         b.iter(|| {
@@ -42,7 +45,7 @@ fn train_step(c: &mut Criterion) {
 fn backward<const T: usize>(c: &mut Criterion) {
     let m = model::<1, 10>(5);
     let xs: Vec<[f32; 1]> = (0..T).map(input::<1>).collect();
-    let mut tape = Tape::<T, 1, 10>::new();
+    let mut tape = LstmTape::<T, 1, 10>::new();
     let mut state = LstmState::zeroed();
     m.forward_window(&xs, &mut state, &mut tape).expect("fits");
     let mut g = c.benchmark_group("backward_window");
@@ -50,7 +53,7 @@ fn backward<const T: usize>(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("ours", format!("IN1_H10_T{T}")), |b| {
         // Gradients accumulate across iterations (they stay finite: ~1e6 iterations of
         // O(1) values); zeroing them would add a memset to what is measured.
-        let mut grads = Grads::<1, 10, 1>::zeroed();
+        let mut grads = LstmGrads::<1, 10, 1>::zeroed();
         b.iter(|| {
             let d0 = black_box(&m).backward_window(
                 black_box(&tape),
@@ -70,17 +73,17 @@ fn backwards(c: &mut Criterion) {
 }
 
 fn adam_size<const IN: usize, const H: usize>(c: &mut Criterion) {
-    let mut m: Model<IN, H, 1> = model::<IN, H>(9);
-    let mut grads = Grads::<IN, H, 1>::zeroed();
+    let mut m: LstmModel<IN, H, 1> = model::<IN, H>(9);
+    let mut grads = LstmGrads::<IN, H, 1>::zeroed();
     let mut u = common::uniform(11);
-    for w in grads.lstm.w_ih.as_flattened_mut().as_flattened_mut() {
+    for w in grads.rnn.w_ih.as_flattened_mut().as_flattened_mut() {
         *w = u() - 0.5;
     }
     let params = LstmWeightsCount::<IN, H>::N + H + 1;
     let mut g = c.benchmark_group("adam_step");
     g.throughput(Throughput::Elements(params as u64));
     g.bench_function(BenchmarkId::new("ours", format!("IN{IN}_H{H}")), |b| {
-        let mut adam = Adam::new(AdamConfig::keras(), Grads::<IN, H, 1>::zeroed());
+        let mut adam = Adam::new(AdamConfig::keras(), LstmGrads::<IN, H, 1>::zeroed());
         b.iter(|| {
             adam.step(&mut m, black_box(&grads)).expect("finite");
         });

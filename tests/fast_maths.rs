@@ -16,7 +16,7 @@ fn stateful_per_step_learns_with_fast_activations() {
     };
     let (report, model) = run(&config, &data, &mut Quiet).expect("training converges");
     assert_eq!(
-        model.lstm.maths,
+        model.rnn.maths,
         Maths::Fast,
         "the run used the fast activations"
     );

@@ -6,6 +6,7 @@
 //! ships in the kernel.
 #![allow(dead_code)]
 
+use lstm_kernel::LstmModel;
 use lstm_kernel::{LstmWeights, Model, RecurrentActivation};
 
 /// A xorshift64 stream of `U[0, 1)` samples (deterministic, no dependency on `rand`'s API).
@@ -27,9 +28,9 @@ pub fn weights<const IN: usize, const H: usize>(seed: u64) -> LstmWeights<IN, H,
 }
 
 /// `LSTM(IN -> H) + Dense(H -> 1)` with PyTorch-style random weights, sigmoid gates.
-pub fn model<const IN: usize, const H: usize>(seed: u64) -> Model<IN, H, 1, f32> {
+pub fn model<const IN: usize, const H: usize>(seed: u64) -> LstmModel<IN, H, 1, f32> {
     let mut m = Model::zeroed(RecurrentActivation::Sigmoid);
-    m.lstm.weights = weights(seed);
+    m.rnn.weights = weights(seed);
     let mut u = uniform(seed ^ 0x5eed);
     for w in m.head.w.as_flattened_mut() {
         *w = 2.0 * u() - 1.0;

@@ -16,7 +16,9 @@
 //! which is what Keras reports for an epoch.
 
 use anyhow::{Context, Result, bail};
-use lstm_kernel::{BatchState, LstmState, SampleLoss, Tape, bce_loss};
+use lstm_kernel::LstmTape;
+use lstm_kernel::Recurrent;
+use lstm_kernel::{BatchState, LstmState, SampleLoss, bce_loss};
 
 use crate::data::{SEQ_LEN, Sample, Sequence, Step};
 use crate::model::{HIDDEN, HarnessAdam, HarnessGrads, HarnessModel};
@@ -76,7 +78,7 @@ pub enum Carry {
 }
 
 /// The longest window a training pass records (a whole sequence).
-type SeqTape = Tape<SEQ_LEN, 1, HIDDEN>;
+type SeqTape = LstmTape<SEQ_LEN, 1, HIDDEN>;
 
 /// One training pass over `samples` (each at most [`SEQ_LEN`] steps) in order, in batches
 /// of `B` (the last one partial if `samples.len()` is not a multiple of `B`).
@@ -93,7 +95,7 @@ pub fn train_batched<const B: usize>(
     model: &mut HarnessModel,
     adam: &mut HarnessAdam,
     samples: &[Sample<'_>],
-    mut carry: Option<&mut BatchState<B, HIDDEN>>,
+    mut carry: Option<&mut BatchState<B, LstmState<HIDDEN>>>,
     counters: &mut Counters,
     on_batch: &mut dyn FnMut(usize),
 ) -> Result<Mean> {
@@ -139,7 +141,7 @@ pub fn train_batched<const B: usize>(
 pub fn eval_batched<const B: usize>(
     model: &HarnessModel,
     samples: &[Sample<'_>],
-    mut carry: Option<&mut BatchState<B, HIDDEN>>,
+    mut carry: Option<&mut BatchState<B, LstmState<HIDDEN>>>,
 ) -> Result<Mean> {
     check_batching::<B>(samples.len(), carry.is_some())?;
     let mut mean = Mean::default();
@@ -163,7 +165,7 @@ pub fn eval_batched<const B: usize>(
 /// after the last step (of `state.h` if `xs` is empty).
 pub fn forward(model: &HarnessModel, xs: &[Step], state: &mut LstmState<HIDDEN>) -> [f32; 1] {
     for x in xs {
-        model.lstm.step(x, state);
+        model.rnn.step(x, state);
     }
     model.head.forward(&state.h)
 }
@@ -196,7 +198,7 @@ pub fn train_per_step(
     counters: &mut Counters,
     on_sequence: &mut dyn FnMut(usize),
 ) -> Result<Mean> {
-    let mut tape = Tape::<1, 1, HIDDEN>::new();
+    let mut tape = LstmTape::<1, 1, HIDDEN>::new();
     let mut grads = HarnessGrads::zeroed();
     let mut mean = Mean::default();
     for s in sequences {
@@ -282,7 +284,7 @@ mod tests {
         let d = Dataset::generate(1);
         let train = windows(d.train(), WINDOW_LEN);
         let (mut m, mut adam, mut counters) = (model(), keras_adam(), Counters::default());
-        let mut states = Box::new(BatchState::<110, HIDDEN>::zeroed());
+        let mut states = Box::new(BatchState::<110, LstmState<HIDDEN>>::zeroed());
         let mut sizes = Vec::new();
         train_batched(
             &mut m,
@@ -302,7 +304,7 @@ mod tests {
         let d = Dataset::generate(2);
         let train = windows(d.train(), WINDOW_LEN);
         let m = model();
-        let mut states = Box::new(BatchState::<110, HIDDEN>::zeroed());
+        let mut states = Box::new(BatchState::<110, LstmState<HIDDEN>>::zeroed());
         eval_batched(&m, &train[..220], Some(&mut states)).unwrap();
         for i in 0..110 {
             let mut expected = LstmState::zeroed();
@@ -317,10 +319,10 @@ mod tests {
         let d = Dataset::generate(2);
         let train = windows(d.train(), WINDOW_LEN);
         let m = model();
-        let mut carried = Box::new(BatchState::<110, HIDDEN>::zeroed());
+        let mut carried = Box::new(BatchState::<110, LstmState<HIDDEN>>::zeroed());
         eval_batched(&m, &train[..220], Some(&mut carried)).unwrap();
         // The same batch 1 from zero states (a stateless pass over it).
-        let mut reset = Box::new(BatchState::<110, HIDDEN>::zeroed());
+        let mut reset = Box::new(BatchState::<110, LstmState<HIDDEN>>::zeroed());
         eval_batched(&m, &train[110..220], Some(&mut reset)).unwrap();
         let max_diff = carried
             .rows
@@ -336,7 +338,7 @@ mod tests {
         assert!(max_diff > 1e-5, "max |c_carried - c_reset| = {max_diff}");
         // Batch 0 itself starts from zeros either way.
         let stateless = eval_batched::<110>(&m, &train[..110], None).unwrap();
-        let mut fresh = Box::new(BatchState::<110, HIDDEN>::zeroed());
+        let mut fresh = Box::new(BatchState::<110, LstmState<HIDDEN>>::zeroed());
         assert_eq!(
             eval_batched(&m, &train[..110], Some(&mut fresh)).unwrap(),
             stateless
@@ -347,7 +349,7 @@ mod tests {
     fn stateful_passes_refuse_a_partial_last_batch() {
         let d = Dataset::generate(2);
         let train = windows(d.train(), WINDOW_LEN);
-        let mut states = Box::new(BatchState::<64, HIDDEN>::zeroed());
+        let mut states = Box::new(BatchState::<64, LstmState<HIDDEN>>::zeroed());
         let err = eval_batched(&model(), &train, Some(&mut states)).unwrap_err();
         assert!(
             err.to_string().contains("multiple of the batch size"),

@@ -26,6 +26,7 @@
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
+use lstm_kernel::LstmState;
 use lstm_kernel::{BatchState, Maths, RecurrentActivation};
 use serde::Serialize;
 
@@ -309,7 +310,7 @@ pub fn run(
         )
     })?;
     let mut model = keras_model(config.seed, config.activation);
-    model.lstm.maths = config.maths;
+    model.rnn.maths = config.maths;
     let mut adam = keras_adam();
     let window_len = match exp {
         Experiment::StatelessFullSequence => SEQ_LEN,
@@ -322,7 +323,7 @@ pub fn run(
             windows(data.val(), window_len),
         ),
     };
-    let mut states = Box::new(BatchState::<STATEFUL_BATCH, HIDDEN>::zeroed());
+    let mut states = Box::new(BatchState::<STATEFUL_BATCH, LstmState<HIDDEN>>::zeroed());
     let mut counters = Counters::default();
     // Grown per epoch: `config.epochs` may come from a user, so it never sizes an allocation.
     let mut epochs = Vec::new();

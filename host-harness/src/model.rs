@@ -1,7 +1,9 @@
 //! The post's model on the kernel: `LSTM(10)` + `Dense(1)` on logits, trained with BCE and
 //! Keras' Adam, initialised like Keras from seeded streams.
 
-use lstm_kernel::{Adam, AdamConfig, Grads, Model, RecurrentActivation, Tensors};
+use lstm_kernel::LstmGrads;
+use lstm_kernel::LstmModel;
+use lstm_kernel::{Adam, AdamConfig, RecurrentActivation, Tensors};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -11,10 +13,10 @@ use crate::rng::{Stream, stream};
 pub const HIDDEN: usize = 10;
 
 /// `Model<IN = 1, H = 10, OUT = 1, f32>`: one input per step, one logit out (491 parameters).
-pub type HarnessModel = Model<1, HIDDEN, 1, f32>;
+pub type HarnessModel = LstmModel<1, HIDDEN, 1, f32>;
 
 /// Gradients (and Adam moments) shaped like [`HarnessModel`].
-pub type HarnessGrads = Grads<1, HIDDEN, 1, f32>;
+pub type HarnessGrads = LstmGrads<1, HIDDEN, 1, f32>;
 
 /// Adam over [`HarnessModel`]'s parameters.
 pub type HarnessAdam = Adam<HarnessGrads, f32>;
@@ -42,7 +44,7 @@ pub fn keras_adam() -> HarnessAdam {
 /// [`Tensors::COUNT`] tensors with the same bits (`-0.0` differs from `0.0`, a NaN equals
 /// the same NaN).
 pub fn same_bits(a: &HarnessModel, b: &HarnessModel) -> bool {
-    a.lstm.activation == b.lstm.activation
+    a.rnn.activation == b.rnn.activation
         && (0..<HarnessModel as Tensors<f32>>::COUNT).all(|t| {
             let (x, y) = (a.tensor(t), b.tensor(t));
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
@@ -71,8 +73,8 @@ mod tests {
         assert_eq!(a, keras_model(1, RecurrentActivation::Sigmoid));
         assert_ne!(a, keras_model(2, RecurrentActivation::Sigmoid));
         // Forget-gate bias 1, other biases 0 (Keras unit_forget_bias).
-        assert_eq!(a.lstm.weights.b[1], [1.0; HIDDEN]);
-        assert_eq!(a.lstm.weights.b[0], [0.0; HIDDEN]);
+        assert_eq!(a.rnn.weights.b[1], [1.0; HIDDEN]);
+        assert_eq!(a.rnn.weights.b[0], [0.0; HIDDEN]);
         assert_eq!(a.head.b, [0.0]);
     }
 

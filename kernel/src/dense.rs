@@ -2,6 +2,7 @@
 
 use crate::backend::{Float, Kernels};
 use crate::real::Real;
+use crate::tensors::{TensorInfo, TensorKind, Tensors};
 use crate::weights::fill_uniform;
 
 /// A dense layer from `H` features to `OUT` logits.
@@ -66,5 +67,38 @@ impl<const H: usize, const OUT: usize, F: Float> Dense<H, OUT, F> {
 impl<const H: usize, const OUT: usize, F: Real> Default for Dense<H, OUT, F> {
     fn default() -> Self {
         Self::zeroed()
+    }
+}
+
+/// Tensor order: head `W` `[OUT][H]`, head `b` `[OUT]`.
+impl<const H: usize, const OUT: usize, F: Real> Tensors<F> for Dense<H, OUT, F> {
+    type Grads = Self;
+    const COUNT: usize = 2;
+    const LAYERS: usize = 0;
+    fn info(i: usize) -> Option<TensorInfo> {
+        let (kind, dims) = match i {
+            0 => (TensorKind::HeadWeights, [OUT, H, 1]),
+            1 => (TensorKind::HeadBias, [OUT, 1, 1]),
+            _ => return None,
+        };
+        Some(TensorInfo {
+            layer: 0,
+            kind,
+            dims,
+        })
+    }
+    fn tensor(&self, i: usize) -> &[F] {
+        match i {
+            0 => self.w.as_flattened(),
+            1 => &self.b,
+            _ => &[],
+        }
+    }
+    fn tensor_mut(&mut self, i: usize) -> &mut [F] {
+        match i {
+            0 => self.w.as_flattened_mut(),
+            1 => &mut self.b,
+            _ => &mut [],
+        }
     }
 }

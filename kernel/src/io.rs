@@ -1,4 +1,4 @@
-//! A self-describing binary file for a [`Model<IN, H, OUT>`](Model) (`f32`): export into a
+//! A self-describing binary file for a [`LstmModel<IN, H, OUT>`](Model) (`f32`): export into a
 //! caller's `&mut [u8]`, import from a `&[u8]` (e.g. `include_bytes!`), no allocation.
 //!
 //! # Format, version 1, byte by byte
@@ -32,14 +32,14 @@
 //!
 //! # Where the weights live (flash or RAM)
 //! - [`decode`] is a `const fn`. In a `static` initialiser,
-//!   `static MODEL: Model<1, 10, 1> = match decode(include_bytes!("model.bin")) { .. }`
+//!   `static MODEL: LstmModel<1, 10, 1> = match decode(include_bytes!("model.bin")) { .. }`
 //!   runs **at compile time**: every check above (CRC included) becomes a build error,
 //!   and the decoded weights are placed in `.rodata`, i.e. **flash**, with no RAM copy
 //!   and no import code in the firmware. The generated Rust source written by
 //!   `lstm-harness export --format rust` (a `static` built by a `const fn`) does the same
 //!   without the binary file.
 //! - Called at run time (e.g. on bytes received over a radio), [`decode`] returns a
-//!   [`Model`] by value: the caller's copy lives in **RAM** (`size_of::<Model<1, 10, 1>>()`,
+//!   [`Model`] by value: the caller's copy lives in **RAM** (`size_of::<LstmModel<1, 10, 1>>()`,
 //!   about 2 KB: the 491 weights plus the activation choices).
 //!   The kernel's step functions take the model by reference, so they run from either.
 //! - [`ModelBytes`] is the zero-copy view: [`parse`] validates the bytes in place and
@@ -51,8 +51,8 @@
 use core::fmt;
 
 use crate::activation::RecurrentActivation;
-use crate::model::Model;
-use crate::optim::Tensors;
+use crate::model::LstmModel;
+use crate::tensors::Tensors;
 
 /// The file's first 8 bytes: `\x89LSTM\r\n\x1a`.
 pub const MAGIC: [u8; 8] = *b"\x89LSTM\r\n\x1a";
@@ -253,7 +253,7 @@ pub const fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-/// Number of `f32` parameters of a `Model<IN, H, OUT>`: `4H(IN + H + 1) + OUT·H + OUT`.
+/// Number of `f32` parameters of a `LstmModel<IN, H, OUT>`: `4H(IN + H + 1) + OUT·H + OUT`.
 /// `None` on overflow.
 pub const fn param_count(input: usize, hidden: usize, output: usize) -> Option<usize> {
     let lstm = match input.checked_add(hidden) {
@@ -276,7 +276,7 @@ pub const fn param_count(input: usize, hidden: usize, output: usize) -> Option<u
     }
 }
 
-/// Length in bytes of the file for a `Model<IN, H, OUT>`: `32 + 4 · param_count`.
+/// Length in bytes of the file for a `LstmModel<IN, H, OUT>`: `32 + 4 · param_count`.
 /// `None` on overflow.
 pub const fn encoded_len(input: usize, hidden: usize, output: usize) -> Option<usize> {
     match param_count(input, hidden, output) {
@@ -302,7 +302,7 @@ const fn read_u32(bytes: &[u8], at: usize) -> u32 {
 /// - [`FormatError::NonFinite`] if a weight is NaN or infinite (import would refuse the
 ///   file; `out` may then hold a partial file, so do not save it).
 pub fn encode<const IN: usize, const H: usize, const OUT: usize>(
-    model: &Model<IN, H, OUT, f32>,
+    model: &LstmModel<IN, H, OUT, f32>,
     out: &mut [u8],
 ) -> Result<usize, FormatError> {
     // Sizes that overflow cannot exist as a `Model` in memory, but stay total anyway.
@@ -326,9 +326,9 @@ pub fn encode<const IN: usize, const H: usize, const OUT: usize>(
     }
     header[24] = 1; // Dtype::F32Le
     header[25] = 0; // GateOrder::Ifgo
-    header[26] = model.lstm.activation.code();
+    header[26] = model.rnn.activation.code();
     header[27] = 0;
-    let values = (0..<Model<IN, H, OUT, f32> as Tensors<f32>>::COUNT)
+    let values = (0..<LstmModel<IN, H, OUT, f32> as Tensors<f32>>::COUNT)
         .flat_map(|t| model.tensor(t).iter().copied());
     for (index, (chunk, v)) in data.chunks_exact_mut(4).zip(values).enumerate() {
         if !v.is_finite() {
@@ -479,7 +479,7 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
     })
 }
 
-/// Imports a `Model<IN, H, OUT>` (`f32`) from a complete file: [`parse`], then the
+/// Imports a `LstmModel<IN, H, OUT>` (`f32`) from a complete file: [`parse`], then the
 /// dimensions must equal `(IN, H, OUT)`. Round trip with [`encode`] is bit-exact.
 ///
 /// `const fn`: in a `static` initialiser it runs at compile time and the weights land in
@@ -489,7 +489,7 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
 /// Those of [`parse`], then [`FormatError::DimensionMismatch`].
 pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
-) -> Result<Model<IN, H, OUT, f32>, FormatError> {
+) -> Result<LstmModel<IN, H, OUT, f32>, FormatError> {
     let file = tri!(parse(bytes));
     let h = file.header;
     let expected = [IN as u32, H as u32, OUT as u32];
@@ -500,7 +500,7 @@ pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
         });
     }
     let d = file.data;
-    let mut m = Model::<IN, H, OUT, f32>::zeroed(h.activation);
+    let mut m = LstmModel::<IN, H, OUT, f32>::zeroed(h.activation);
     let mut at = 0; // byte offset into d
     let mut k = 0;
     while k < IN {
@@ -508,7 +508,7 @@ pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
         while g < 4 {
             let mut j = 0;
             while j < H {
-                m.lstm.weights.w_ih[k][g][j] = f32::from_bits(read_u32(d, at));
+                m.rnn.weights.w_ih[k][g][j] = f32::from_bits(read_u32(d, at));
                 at += 4;
                 j += 1;
             }
@@ -522,7 +522,7 @@ pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
         while g < 4 {
             let mut j = 0;
             while j < H {
-                m.lstm.weights.w_hh[k][g][j] = f32::from_bits(read_u32(d, at));
+                m.rnn.weights.w_hh[k][g][j] = f32::from_bits(read_u32(d, at));
                 at += 4;
                 j += 1;
             }
@@ -534,7 +534,7 @@ pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
     while g < 4 {
         let mut j = 0;
         while j < H {
-            m.lstm.weights.b[g][j] = f32::from_bits(read_u32(d, at));
+            m.rnn.weights.b[g][j] = f32::from_bits(read_u32(d, at));
             at += 4;
             j += 1;
         }
@@ -565,10 +565,10 @@ mod tests {
 
     const LEN: usize = 4 * (4 * 3 * (2 + 3 + 1) + 2 * 3 + 2) + 32;
 
-    /// A `Model<2, 3, 2>` whose weights are distinct, non-trivial values
+    /// A `LstmModel<2, 3, 2>` whose weights are distinct, non-trivial values
     /// (`sin(7 i) * 2^(i mod 5)`, so exponents and signs vary).
-    fn sample() -> Model<2, 3, 2> {
-        let mut m = Model::<2, 3, 2>::zeroed(RecurrentActivation::HardSigmoidKeras3);
+    fn sample() -> LstmModel<2, 3, 2> {
+        let mut m = LstmModel::<2, 3, 2>::zeroed(RecurrentActivation::HardSigmoidKeras3);
         let mut i = 0;
         for t in 0..5 {
             for v in m.tensor_mut(t) {
@@ -616,7 +616,7 @@ mod tests {
             let b: &[f32] = back.tensor(t);
             assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
         }
-        assert_eq!(back.lstm.activation, RecurrentActivation::HardSigmoidKeras3);
+        assert_eq!(back.rnn.activation, RecurrentActivation::HardSigmoidKeras3);
         // Re-encoding gives the same bytes.
         let mut again = [0u8; LEN];
         encode(&back, &mut again).unwrap();
@@ -677,11 +677,11 @@ mod tests {
             b[LEN - 1] = crc[3];
             b
         };
-        static MODEL: Model<2, 3, 2> = match decode(&BYTES) {
+        static MODEL: LstmModel<2, 3, 2> = match decode(&BYTES) {
             Ok(m) => m,
-            Err(_) => panic!("BYTES is not a valid Model<2, 3, 2> file"),
+            Err(_) => panic!("BYTES is not a valid LstmModel<2, 3, 2> file"),
         };
-        assert_eq!(MODEL, Model::zeroed(RecurrentActivation::Sigmoid));
+        assert_eq!(MODEL, LstmModel::zeroed(RecurrentActivation::Sigmoid));
     }
 
     #[test]

@@ -1,13 +1,12 @@
-//! The LSTM layer: stateful streaming steps, batched steps, and a recorded window of `T`
-//! steps with its BPTT backward pass.
-
-use heapless::Vec;
+//! The LSTM layer: an LSTM cell's weights plus its activation choices, as a [`Recurrent`]
+//! layer (stateful steps, batched steps, recorded windows and their BPTT with `dL/dx`).
 
 use crate::activation::{Maths, RecurrentActivation};
 use crate::backend::{Float, Kernels};
-use crate::error::WindowTooLong;
 use crate::real::Real;
-use crate::state::{BatchState, LstmState};
+use crate::recurrent::{Recurrent, Tape};
+use crate::state::LstmState;
+use crate::tensors::{TensorInfo, Tensors};
 use crate::weights::LstmWeights;
 
 /// An LSTM layer: weights plus the choice of recurrent activation and of how the
@@ -15,11 +14,8 @@ use crate::weights::LstmWeights;
 ///
 /// `IN` inputs, `H` hidden units (`H >= 1`, checked at compile time). The equations are
 /// those of PyTorch's `nn.LSTM` (gate order i, f, g, o), with `σ` =
-/// [`RecurrentActivation`] for i, f, o.
-///
-/// Every method comes in two forms: `name` uses the scalar type's default kernels
-/// ([`crate::backend::DefaultBackend`]: SIMD for `f32` on vector targets, scalar otherwise) and `name_with::<K>` takes the
-/// kernels explicitly (tests run both).
+/// [`RecurrentActivation`] for i, f, o (see [`crate::cell::lstm`]). Its operations are
+/// those of [`Recurrent`] (`use lstm_kernel::Recurrent` to call them).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lstm<const IN: usize, const H: usize, F = f32> {
     /// Parameters.
@@ -31,7 +27,7 @@ pub struct Lstm<const IN: usize, const H: usize, F = f32> {
     pub maths: Maths,
 }
 
-/// What backward needs from one forward step: `(IN + 7H)` scalars.
+/// What backward needs from one forward step of an LSTM layer: `(IN + 7H)` scalars.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepRecord<const IN: usize, const H: usize, F = f32> {
     /// Input `x_t`, `[IN]`.
@@ -47,51 +43,28 @@ pub struct StepRecord<const IN: usize, const H: usize, F = f32> {
 }
 
 impl<const IN: usize, const H: usize, F: Real> StepRecord<IN, H, F> {
+    /// Every value zero.
+    pub const fn zeroed() -> Self {
+        Self {
+            x: [F::ZERO; IN],
+            h_prev: [F::ZERO; H],
+            c_prev: [F::ZERO; H],
+            gates: [[F::ZERO; H]; 4],
+            tanh_c: [F::ZERO; H],
+        }
+    }
+
     /// The step's output `h_t = o ⊙ tanh(c_t)`, recomputed from the record.
     pub fn h(&self) -> [F; H] {
         core::array::from_fn(|j| self.gates[3][j] * self.tanh_c[j])
     }
 }
 
-/// A caller-owned record of up to `T` forward steps, for BPTT.
-///
-/// Size: `T · (IN + 7H) · size_of::<F>()` bytes plus one `usize` (e.g. `T = 20, IN = 1,
-/// H = 10`, `f32`: 5,680 bytes). Lives wherever the caller puts it (stack or `static`).
-#[derive(Clone, Debug)]
-pub struct Tape<const T: usize, const IN: usize, const H: usize, F = f32> {
-    steps: Vec<StepRecord<IN, H, F>, T>,
-}
+/// The tape of an LSTM layer: up to `T` [`StepRecord`]s.
+pub type LstmTape<const T: usize, const IN: usize, const H: usize, F = f32> =
+    Tape<T, StepRecord<IN, H, F>>;
 
-impl<const T: usize, const IN: usize, const H: usize, F: Real> Tape<T, IN, H, F> {
-    /// An empty tape.
-    pub const fn new() -> Self {
-        Self { steps: Vec::new() }
-    }
-    /// The recorded steps, oldest first.
-    pub fn steps(&self) -> &[StepRecord<IN, H, F>] {
-        &self.steps
-    }
-    /// Number of recorded steps (`<= T`).
-    pub fn len(&self) -> usize {
-        self.steps.len()
-    }
-    /// True if nothing is recorded.
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-    /// Forgets all recorded steps.
-    pub fn clear(&mut self) {
-        self.steps.clear();
-    }
-}
-
-impl<const T: usize, const IN: usize, const H: usize, F: Real> Default for Tape<T, IN, H, F> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const IN: usize, const H: usize, F: Float> Lstm<IN, H, F> {
+impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
     const NONZERO_H: () = assert!(H > 0, "an LSTM needs at least one hidden unit (H >= 1)");
 
     /// A layer from weights and recurrent activation, with exact activations.
@@ -102,6 +75,11 @@ impl<const IN: usize, const H: usize, F: Float> Lstm<IN, H, F> {
             activation,
             maths: Maths::Exact,
         }
+    }
+
+    /// A layer with zero weights (every gate 1/2, `g = 0`: `h` and `c` stay zero).
+    pub const fn zeroed(activation: RecurrentActivation) -> Self {
+        Self::new(LstmWeights::zeroed(), activation)
     }
 
     /// The same layer with its activations evaluated under `maths` (opt in to
@@ -118,180 +96,123 @@ impl<const IN: usize, const H: usize, F: Float> Lstm<IN, H, F> {
         self.maths = maths;
         self
     }
+}
 
-    /// One stateful step: reads `x_t` (`[IN]`) and `state = (h_{t-1}, c_{t-1})`, writes
-    /// `state = (h_t, c_t)`. The output is `state.h`.
-    ///
-    /// ```
-    /// use lstm_kernel::{Lstm, LstmState, LstmWeights, RecurrentActivation};
-    /// let lstm = Lstm::<1, 4>::new(LstmWeights::zeroed(), RecurrentActivation::Sigmoid);
-    /// let mut state = LstmState::zeroed();
-    /// lstm.step(&[1.0], &mut state);
-    /// // Zero weights: every gate is 0.5, g = 0, so h and c stay zero.
-    /// assert_eq!(state.h, [0.0; 4]);
-    /// ```
+/// The layer's parameters: [`LstmWeights`]' walk.
+impl<const IN: usize, const H: usize, F: Real> Tensors<F> for Lstm<IN, H, F> {
+    type Grads = LstmWeights<IN, H, F>;
+    const COUNT: usize = 3;
+    const LAYERS: usize = 1;
+    fn info(i: usize) -> Option<TensorInfo> {
+        LstmWeights::<IN, H, F>::info(i)
+    }
+    fn tensor(&self, i: usize) -> &[F] {
+        self.weights.tensor(i)
+    }
+    fn tensor_mut(&mut self, i: usize) -> &mut [F] {
+        self.weights.tensor_mut(i)
+    }
+}
+
+/// ```
+/// use lstm_kernel::{Lstm, LstmState, LstmWeights, Recurrent, RecurrentActivation};
+/// let lstm = Lstm::<1, 4>::new(LstmWeights::zeroed(), RecurrentActivation::Sigmoid);
+/// let mut state = LstmState::zeroed();
+/// lstm.step(&[1.0], &mut state);
+/// // Zero weights: every gate is 0.5, g = 0, so h and c stay zero.
+/// assert_eq!(state.h, [0.0; 4]);
+/// ```
+impl<const IN: usize, const H: usize, F: Float> Recurrent<IN, H, F> for Lstm<IN, H, F> {
+    type State = LstmState<H, F>;
+    type Record = StepRecord<IN, H, F>;
+
     #[inline]
-    pub fn step(&self, x: &[F; IN], state: &mut LstmState<H, F>) {
-        self.step_with::<F::Kernels>(x, state);
+    fn zero_record() -> Self::Record {
+        StepRecord::zeroed()
     }
 
-    /// [`Self::step`] with explicit kernels.
     #[inline]
-    pub fn step_with<K: Kernels<F>>(&self, x: &[F; IN], state: &mut LstmState<H, F>) {
+    fn output(state: &Self::State) -> &[F; H] {
+        &state.h
+    }
+
+    #[inline]
+    fn record_output(record: &Self::Record) -> [F; H] {
+        record.h()
+    }
+
+    #[inline]
+    fn step_with<K: Kernels<F>>(&self, x: &[F; IN], state: &mut Self::State) {
         let () = Self::NONZERO_H;
         K::cell_step_state(self.activation, self.maths, &self.weights, x, state);
     }
 
-    /// The fused step body: pre-activations, gates, cell update; leaves the activated gates
-    /// and `tanh(c_t)` in the caller's buffers.
-    #[inline(always)]
-    fn cell_with<K: Kernels<F>>(
+    #[inline]
+    fn step_record_with<K: Kernels<F>>(
         &self,
         x: &[F; IN],
-        state: &mut LstmState<H, F>,
-        gates: &mut [[F; H]; 4],
-        tanh_c: &mut [F; H],
+        state: &mut Self::State,
+        r: &mut Self::Record,
     ) {
         let () = Self::NONZERO_H;
+        r.x = *x;
+        r.h_prev = state.h;
+        r.c_prev = state.c;
         K::cell_step(
             self.activation,
             self.maths,
             &self.weights,
             x,
             state,
-            gates,
-            tanh_c,
+            &mut r.gates,
+            &mut r.tanh_c,
         );
     }
 
-    /// One step for `B` independent streams: row `r` reads `xs[r]` (`[B][IN]`) and advances
-    /// `batch.rows[r]`.
-    #[inline]
-    pub fn step_batch<const B: usize>(&self, xs: &[[F; IN]; B], batch: &mut BatchState<B, H, F>) {
-        self.step_batch_with::<F::Kernels, B>(xs, batch);
-    }
-
-    /// [`Self::step_batch`] with explicit kernels.
-    pub fn step_batch_with<K: Kernels<F>, const B: usize>(
+    /// `dz` from the cell backward, then `dW_ih += x ⊗ dz`, `dW_hh += h_{t-1} ⊗ dz`,
+    /// `db += dz`, `dh_{t-1} = W_hh dz` and `dx = W_ih dz`. Gradients are w.r.t. the
+    /// [`LstmWeights`] layout (one bias: for PyTorch both `bias_ih` and `bias_hh` receive
+    /// `grads.b`).
+    fn backward_step_with<K: Kernels<F>>(
         &self,
-        xs: &[[F; IN]; B],
-        batch: &mut BatchState<B, H, F>,
+        r: &Self::Record,
+        dh: Option<&[F; H]>,
+        d: &mut Self::State,
+        grads: &mut Self::Grads,
+        dx: Option<&mut [F; IN]>,
     ) {
-        for (x, s) in xs.iter().zip(batch.rows.iter_mut()) {
-            self.step_with::<K>(x, s);
-        }
-    }
-
-    /// Runs a window of steps from `state`, recording each step on `tape` (cleared first)
-    /// for [`Self::backward_window`]. `xs` is `[steps][IN]` with `steps <= T`; `state`
-    /// ends as the state after the last step.
-    ///
-    /// # Errors
-    /// [`WindowTooLong`] if `xs.len() > T`; then neither `state` nor `tape` is touched.
-    pub fn forward_window<const T: usize>(
-        &self,
-        xs: &[[F; IN]],
-        state: &mut LstmState<H, F>,
-        tape: &mut Tape<T, IN, H, F>,
-    ) -> Result<(), WindowTooLong> {
-        self.forward_window_with::<F::Kernels, T>(xs, state, tape)
-    }
-
-    /// [`Self::forward_window`] with explicit kernels.
-    pub fn forward_window_with<K: Kernels<F>, const T: usize>(
-        &self,
-        xs: &[[F; IN]],
-        state: &mut LstmState<H, F>,
-        tape: &mut Tape<T, IN, H, F>,
-    ) -> Result<(), WindowTooLong> {
-        if xs.len() > T {
-            return Err(WindowTooLong {
-                steps: xs.len(),
-                capacity: T,
-            });
-        }
-        tape.steps.clear();
-        for x in xs {
-            let record = StepRecord {
-                x: *x,
-                h_prev: state.h,
-                c_prev: state.c,
-                gates: [[F::ZERO; H]; 4],
-                tanh_c: [F::ZERO; H],
-            };
-            // Capacity was checked above, so the push cannot fail.
-            if tape.steps.push(record).is_err() {
-                break;
-            }
-            if let Some(r) = tape.steps.last_mut() {
-                self.cell_with::<K>(x, state, &mut r.gates, &mut r.tanh_c);
-            }
-        }
-        Ok(())
-    }
-
-    /// BPTT through the steps recorded on `tape`, accumulating (`+=`) into `grads`.
-    ///
-    /// - `dh_out`: `dL/dh_t` from the loss for the **last** `dh_out.len()` steps of the
-    ///   window (`[steps][H]`; one row for a many-to-one loss, one per step for
-    ///   many-to-many). Extra leading rows beyond the tape length are ignored.
-    /// - `d_final`: `(dL/dh_T, dL/dc_T)` flowing in from the future (from the next window
-    ///   in truncated BPTT; zeros otherwise).
-    ///
-    /// Returns `(dL/dh_0, dL/dc_0)` for the window's initial state, so windows chain.
-    /// Gradients are w.r.t. [`LstmWeights`] layout (one bias: for PyTorch both `bias_ih`
-    /// and `bias_hh` receive `grads.b`).
-    pub fn backward_window<const T: usize>(
-        &self,
-        tape: &Tape<T, IN, H, F>,
-        dh_out: &[[F; H]],
-        d_final: &LstmState<H, F>,
-        grads: &mut LstmWeights<IN, H, F>,
-    ) -> LstmState<H, F> {
-        self.backward_window_with::<F::Kernels, T>(tape, dh_out, d_final, grads)
-    }
-
-    /// [`Self::backward_window`] with explicit kernels.
-    pub fn backward_window_with<K: Kernels<F>, const T: usize>(
-        &self,
-        tape: &Tape<T, IN, H, F>,
-        dh_out: &[[F; H]],
-        d_final: &LstmState<H, F>,
-        grads: &mut LstmWeights<IN, H, F>,
-    ) -> LstmState<H, F> {
         let () = Self::NONZERO_H;
         let w = &self.weights;
-        let mut d = *d_final;
-        let mut dz = [[F::ZERO; H]; 4];
-        let steps = tape.steps.len();
-        let skip = steps.saturating_sub(dh_out.len());
-        let dh_rows = dh_out
-            .get(dh_out.len().saturating_sub(steps)..)
-            .unwrap_or(&[]);
-        for (t, r) in tape.steps.iter().enumerate().rev() {
-            if let Some(dh_t) = t.checked_sub(skip).and_then(|i| dh_rows.get(i)) {
-                for (a, &b) in d.h.iter_mut().zip(dh_t) {
-                    *a += b;
-                }
+        if let Some(dh) = dh {
+            for (a, &b) in d.h.iter_mut().zip(dh) {
+                *a += b;
             }
-            let dzf = dz.as_flattened_mut();
-            K::cell_backward(
-                self.activation,
-                r.gates.as_flattened(),
-                &r.c_prev,
-                &r.tanh_c,
-                &d.h,
-                &mut d.c,
-                dzf,
-            );
-            K::ger_acc(grads.w_ih_flat_mut(), &r.x, dzf);
-            K::ger_acc(grads.w_hh_flat_mut(), &r.h_prev, dzf);
-            for (b, &z) in grads.b_flat_mut().iter_mut().zip(dzf.iter()) {
-                *b += z;
-            }
-            d.h = [F::ZERO; H];
-            K::gemv_acc(&mut d.h, w.w_hh_flat(), dzf);
         }
-        d
+        let mut dz = [[F::ZERO; H]; 4];
+        let dzf = dz.as_flattened_mut();
+        K::cell_backward(
+            self.activation,
+            r.gates.as_flattened(),
+            &r.c_prev,
+            &r.tanh_c,
+            &d.h,
+            &mut d.c,
+            dzf,
+        );
+        K::ger_acc(grads.w_ih_flat_mut(), &r.x, dzf);
+        K::ger_acc(grads.w_hh_flat_mut(), &r.h_prev, dzf);
+        for (b, &z) in grads.b_flat_mut().iter_mut().zip(dzf.iter()) {
+            *b += z;
+        }
+        d.h = [F::ZERO; H];
+        K::gemv_acc(&mut d.h, w.w_hh_flat(), dzf);
+        if let Some(dx) = dx {
+            *dx = [F::ZERO; IN];
+            K::gemv_acc(dx, w.w_ih_flat(), dzf);
+        }
+    }
+
+    fn init_keras(&mut self, uniform: &mut impl FnMut() -> F, normal: &mut impl FnMut() -> F) {
+        self.weights.init_keras(uniform, normal);
     }
 }

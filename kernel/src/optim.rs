@@ -5,22 +5,7 @@ use crate::backend::{Float, Primitives};
 use crate::error::NonFiniteGradient;
 pub use crate::primitives::AdamUpdate;
 use crate::real::Real;
-
-/// A fixed set of flat tensors (parameters, gradients or optimizer moments). Two values of
-/// the same model type list the same tensors in the same order.
-pub trait Tensors<F> {
-    /// The type holding this type's gradients (and optimizer moments): the same tensors,
-    /// same order, same lengths (`Grads` for a [`crate::Model`], `Self` for a set of
-    /// gradients). Optimizers require it, so parameters can only be stepped with gradients
-    /// of their own shape: a mismatch is a compile error, not a silent wrong update.
-    type Grads: Tensors<F>;
-    /// Number of tensors.
-    const COUNT: usize;
-    /// Tensor `i` as a flat slice (empty for `i >= COUNT`).
-    fn tensor(&self, i: usize) -> &[F];
-    /// Tensor `i` as a mutable flat slice (empty for `i >= COUNT`).
-    fn tensor_mut(&mut self, i: usize) -> &mut [F];
-}
+use crate::tensors::Tensors;
 
 /// Where Adam adds `eps` (the two frameworks differ).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -109,10 +94,10 @@ impl<G: Tensors<F>, F: Float> Adam<G, F> {
     /// One update of `params` from `grads` (which must be `params`' own gradient type).
     ///
     /// ```
-    /// use lstm_kernel::{Adam, AdamConfig, Grads, Model, RecurrentActivation};
-    /// let mut model = Model::<1, 10, 1>::zeroed(RecurrentActivation::Sigmoid);
-    /// let mut adam = Adam::new(AdamConfig::keras(), Grads::<1, 10, 1>::zeroed());
-    /// let mut grads = Grads::zeroed();
+    /// use lstm_kernel::{Adam, AdamConfig, LstmGrads, LstmModel, RecurrentActivation};
+    /// let mut model = LstmModel::<1, 10, 1>::zeroed(RecurrentActivation::Sigmoid);
+    /// let mut adam = Adam::new(AdamConfig::keras(), LstmGrads::<1, 10, 1>::zeroed());
+    /// let mut grads = LstmGrads::zeroed();
     /// grads.head.b[0] = 0.5;
     /// adam.step(&mut model, &grads).unwrap();
     /// // Adam's first step moves every parameter with a non-zero gradient by about lr.
@@ -122,10 +107,10 @@ impl<G: Tensors<F>, F: Float> Adam<G, F> {
     /// Gradients of another model's shape do not compile:
     ///
     /// ```compile_fail
-    /// use lstm_kernel::{Adam, AdamConfig, Grads, Model, RecurrentActivation};
-    /// let mut model = Model::<1, 10, 1>::zeroed(RecurrentActivation::Sigmoid);
-    /// let mut adam = Adam::new(AdamConfig::keras(), Grads::<1, 4, 1>::zeroed());
-    /// adam.step(&mut model, &Grads::<1, 4, 1>::zeroed()).unwrap();
+    /// use lstm_kernel::{Adam, AdamConfig, LstmGrads, LstmModel, RecurrentActivation};
+    /// let mut model = LstmModel::<1, 10, 1>::zeroed(RecurrentActivation::Sigmoid);
+    /// let mut adam = Adam::new(AdamConfig::keras(), LstmGrads::<1, 4, 1>::zeroed());
+    /// adam.step(&mut model, &LstmGrads::<1, 4, 1>::zeroed()).unwrap();
     /// ```
     ///
     /// The hyper-parameters are not validated: a NaN or negative `lr` is the caller's

@@ -1,9 +1,27 @@
-//! Recurrent state `(h, c)` for one stream and for a batch of `B` independent streams.
+//! Recurrent state: [`LstmState`] for one stream of one LSTM layer, the [`StreamState`]
+//! interface every layer's (and stack's) state implements, and [`BatchState`] for `B`
+//! independent streams.
+
+use core::fmt::Debug;
 
 use crate::error::RowOutOfRange;
 use crate::real::Real;
 
-/// The recurrent state of one stream: hidden state `h` and cell state `c`, each `[H]`.
+/// The state of one stream of a recurrent layer or stack (one value per stream, owned by
+/// the caller). The zero state is Keras' and PyTorch's default initial state; the same type
+/// holds the gradient of a loss w.r.t. the state (what backward returns for a window's
+/// initial state).
+pub trait StreamState: Copy + Debug + PartialEq {
+    /// The zero state (every `h`, `c` zero).
+    fn zeroed() -> Self;
+    /// Resets to zero (Keras `reset_states()` for one stream).
+    fn reset(&mut self) {
+        *self = Self::zeroed();
+    }
+}
+
+/// The recurrent state of one stream of one LSTM layer: hidden state `h` and cell state
+/// `c`, each `[H]`.
 ///
 /// Also used for the gradients `dL/dh`, `dL/dc` that backward returns for a window's
 /// initial state (so truncated BPTT can be chained window to window).
@@ -30,29 +48,36 @@ impl<const H: usize, F: Real> LstmState<H, F> {
     }
 }
 
+impl<const H: usize, F: Real> StreamState for LstmState<H, F> {
+    fn zeroed() -> Self {
+        Self::zeroed()
+    }
+}
+
 impl<const H: usize, F: Real> Default for LstmState<H, F> {
     fn default() -> Self {
         Self::zeroed()
     }
 }
 
-/// `B` independent recurrent states, one per batch row.
+/// `B` independent recurrent states, one per batch row (`S` is the layer's or stack's
+/// [`StreamState`], e.g. `LstmState<H>`).
 ///
 /// Keras stateful semantics: within a batch every row has its own state; stepping a batch
 /// carries row i's final state into row i of the next batch until it is reset. Unlike Keras
 /// (which can only reset the whole layer), rows can be reset one at a time, so streams of
 /// different lengths can share a batch.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BatchState<const B: usize, const H: usize, F = f32> {
+pub struct BatchState<const B: usize, S> {
     /// The per-row states, `[B]`.
-    pub rows: [LstmState<H, F>; B],
+    pub rows: [S; B],
 }
 
-impl<const B: usize, const H: usize, F: Real> BatchState<B, H, F> {
+impl<const B: usize, S: StreamState> BatchState<B, S> {
     /// All rows zero.
-    pub const fn zeroed() -> Self {
+    pub fn zeroed() -> Self {
         Self {
-            rows: [LstmState::zeroed(); B],
+            rows: [S::zeroed(); B],
         }
     }
 
@@ -76,7 +101,7 @@ impl<const B: usize, const H: usize, F: Real> BatchState<B, H, F> {
     }
 }
 
-impl<const B: usize, const H: usize, F: Real> Default for BatchState<B, H, F> {
+impl<const B: usize, S: StreamState> Default for BatchState<B, S> {
     fn default() -> Self {
         Self::zeroed()
     }

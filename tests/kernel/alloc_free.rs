@@ -7,9 +7,11 @@
 
 use allocation_counter::measure;
 use lstm_kernel::Float;
-use lstm_kernel::{
-    Adam, AdamConfig, BatchState, Grads, LstmState, Model, RecurrentActivation, Sgd, Tape,
-};
+use lstm_kernel::LstmGrads;
+use lstm_kernel::LstmModel;
+use lstm_kernel::LstmTape;
+use lstm_kernel::Recurrent;
+use lstm_kernel::{Adam, AdamConfig, BatchState, LstmState, RecurrentActivation, Sgd};
 use std::hint::black_box;
 
 use crate::common::Rand;
@@ -32,7 +34,7 @@ fn assert_no_allocation(what: &str, mut f: impl FnMut()) {
 
 fn no_allocation_in_any_operation<F: Float>(label: &str) {
     let mut rng = Rand::new(7);
-    let mut model = Model::<IN, H, 1, F>::zeroed(RecurrentActivation::Sigmoid);
+    let mut model = LstmModel::<IN, H, 1, F>::zeroed(RecurrentActivation::Sigmoid);
     let mut uniform = || F::from_f64(rng.sym(0.5) + 0.5);
     let mut rng2 = Rand::new(8);
     let mut normal = || F::from_f64(rng2.sym(1.0));
@@ -42,37 +44,37 @@ fn no_allocation_in_any_operation<F: Float>(label: &str) {
         .collect();
     let xb: [[F; IN]; B] = core::array::from_fn(|r| [F::from_f64(r as f64 * 0.3)]);
     let mut state = LstmState::<H, F>::zeroed();
-    let mut batch = BatchState::<B, H, F>::zeroed();
-    let mut tape = Tape::<T, IN, H, F>::new();
-    let mut grads = Grads::<IN, H, 1, F>::zeroed();
-    let mut adam = Adam::new(AdamConfig::keras(), Grads::<IN, H, 1, F>::zeroed());
+    let mut batch = BatchState::<B, LstmState<H, F>>::zeroed();
+    let mut tape = LstmTape::<T, IN, H, F>::new();
+    let mut grads = LstmGrads::<IN, H, 1, F>::zeroed();
+    let mut adam = Adam::new(AdamConfig::keras(), LstmGrads::<IN, H, 1, F>::zeroed());
     let sgd = Sgd {
         lr: F::from_f64(1e-3),
     };
     let dh = [[F::from_f64(0.1); H]; 3];
 
     assert_no_allocation(&format!("{label} Lstm::step"), || {
-        model.lstm.step(black_box(&xs[0]), &mut state);
+        model.rnn.step(black_box(&xs[0]), &mut state);
     });
     assert_no_allocation(&format!("{label} Model::step"), || {
         black_box(model.step(black_box(&xs[1]), &mut state));
     });
     assert_no_allocation(&format!("{label} Lstm::step_batch"), || {
-        model.lstm.step_batch(black_box(&xb), &mut batch);
+        model.rnn.step_batch(black_box(&xb), &mut batch);
     });
     assert_no_allocation(&format!("{label} Lstm::forward_window"), || {
         let mut s = state;
         model
-            .lstm
+            .rnn
             .forward_window(black_box(&xs), &mut s, &mut tape)
             .expect("fits");
     });
     assert_no_allocation(&format!("{label} Lstm::backward_window"), || {
-        black_box(model.lstm.backward_window(
+        black_box(model.rnn.backward_window(
             &tape,
             black_box(&dh),
             &LstmState::zeroed(),
-            &mut grads.lstm,
+            &mut grads.rnn,
         ));
     });
     assert_no_allocation(&format!("{label} Model::train_sample_bce"), || {

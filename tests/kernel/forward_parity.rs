@@ -17,7 +17,8 @@
 
 use lstm_kernel::Float;
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
-use lstm_kernel::{Lstm, LstmState, LstmWeights, RecurrentActivation, Tape};
+use lstm_kernel::{Lstm, LstmState, LstmWeights, RecurrentActivation};
+use lstm_kernel::{LstmTape, Recurrent};
 use serde::Deserialize;
 
 use crate::common::{Compare, OracleDims, arr, cast, flat2, load_oracle, widen};
@@ -183,7 +184,7 @@ fn check_forward<F: Float, K: Kernels<F>>(
 
         // A recorded window: h_t from each record, c_t as the next record's c_{t-1}.
         let mut wstate = start;
-        let mut tape = Tape::<T, IN, H, F>::new();
+        let mut tape = LstmTape::<T, IN, H, F>::new();
         lstm.forward_window_with::<K, T>(&xs, &mut wstate, &mut tape)
             .expect("T steps fit a Tape<T>");
         let steps = tape.steps();

@@ -3,17 +3,20 @@
 //! over the batch of BCE at the last step.
 //!
 //! The gradient is `Σ_rows backward_window(dlogits = (σ(z) - y) / B)`; the torch oracle's
-//! two biases both receive our single `grads.lstm.b` (`∂L/∂b_ih = ∂L/∂b_hh = ∂L/∂b` since
+//! two biases both receive our single `grads.rnn.b` (`∂L/∂b_ih = ∂L/∂b_hh = ∂L/∂b` since
 //! `b = b_ih + b_hh`). `∂L/∂h0`, `∂L/∂c0` are the states `backward_window` returns.
 //!
 //! Tolerances: `1e-12` absolute in `f64` (float64 oracles; gradients are at most 0.23 and
 //! differ only by rounding order, ~1e-17); the `f32` figures are in their tests.
 
 use lstm_kernel::Float;
+use lstm_kernel::LstmGrads;
+use lstm_kernel::LstmModel;
+use lstm_kernel::LstmTape;
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
 use lstm_kernel::{
-    Adam, AdamConfig, Dense, EpsPlacement, Grads, LstmState, LstmWeights, Model,
-    RecurrentActivation, Tape, Tensors,
+    Adam, AdamConfig, Dense, EpsPlacement, Grads, LstmState, LstmWeights, RecurrentActivation,
+    Tensors,
 };
 use serde::Deserialize;
 
@@ -24,7 +27,7 @@ const H: usize = 4;
 const B: usize = 3;
 const T: usize = 6;
 
-type Net<F> = Model<IN, H, 1, F>;
+type Net<F> = LstmModel<IN, H, 1, F>;
 type Seq = Vec<Vec<Vec<f64>>>;
 
 /// `f64` gradient and parameter tolerance (see the module doc).
@@ -123,7 +126,7 @@ fn oracle() -> Oracle {
 /// `bias_ih [4H]`, `bias_hh [4H]`, `dense_weight [1, H]`, `dense_bias [1]`. Also used for
 /// their gradients and for Adam's moments, so our `Adam` updates the two biases as two
 /// parameters, as `torch.optim.Adam` does.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct TorchParams([Vec<f64>; 6]);
 
 const TORCH_NAMES: [&str; 6] = [
@@ -138,6 +141,11 @@ const TORCH_NAMES: [&str; 6] = [
 impl Tensors<f64> for TorchParams {
     type Grads = Self;
     const COUNT: usize = 6;
+    const LAYERS: usize = 1;
+    /// Run-time lengths: no static shapes (Adam does not read them).
+    fn info(_: usize) -> Option<lstm_kernel::TensorInfo> {
+        None
+    }
     fn tensor(&self, i: usize) -> &[f64] {
         self.0.get(i).map_or(&[], |v| v.as_slice())
     }
@@ -168,7 +176,7 @@ impl TorchParams {
         let w = LstmWeights::from_torch(&cast(wih), &cast(whh), &cast(bih), &cast(bhh))
             .expect("torch tensors have the documented shapes");
         let mut m = Net::<F>::zeroed(RecurrentActivation::Sigmoid);
-        m.lstm.weights = w;
+        m.rnn.weights = w;
         m.head = Dense {
             w: [arr(dw)],
             b: arr(db),
@@ -178,11 +186,11 @@ impl TorchParams {
 
     /// Our gradients in PyTorch's layout: transposed weights, the bias gradient for both
     /// biases.
-    fn from_grads<F: Float>(g: &Grads<IN, H, 1, F>) -> Self {
+    fn from_grads<F: Float>(g: &LstmGrads<IN, H, 1, F>) -> Self {
         let mut wih = vec![F::ZERO; 4 * H * IN];
         let mut whh = vec![F::ZERO; 4 * H * H];
         let mut b = vec![F::ZERO; 4 * H];
-        g.lstm
+        g.rnn
             .to_torch(&mut wih, &mut whh, &mut b)
             .expect("buffers have the torch shapes");
         Self([
@@ -201,7 +209,7 @@ fn keras_model(j: &KerasJson) -> Net<f64> {
     let w = LstmWeights::from_keras(&flat2(&j.kernel), &flat2(&j.recurrent_kernel), &j.bias)
         .expect("keras tensors have the documented shapes");
     let mut m = Net::<f64>::zeroed(RecurrentActivation::Sigmoid);
-    m.lstm.weights = w;
+    m.rnn.weights = w;
     // Keras dense_kernel is [H, 1]; with one output its flattening is our [1][H] row.
     m.head = Dense {
         w: [arr(&flat2(&j.dense_kernel))],
@@ -252,7 +260,7 @@ fn compare_torch_layout(cmp: &mut Compare, what: &str, ours: &TorchParams, t: &T
 struct BatchGrad<F> {
     loss: f64,
     prediction: Vec<f64>,
-    grads: Grads<IN, H, 1, F>,
+    grads: LstmGrads<IN, H, 1, F>,
     dh0: Vec<Vec<f64>>,
     dc0: Vec<Vec<f64>>,
 }
@@ -271,7 +279,7 @@ fn batch_grad<F: Float, K: Kernels<F>>(model: &Net<F>, o: &Oracle) -> BatchGrad<
             c: arr::<F, H>(&o.c0[r]),
         };
         let xs: Vec<[F; IN]> = o.x[r].iter().map(|x| arr::<F, IN>(x)).collect();
-        let mut tape = Tape::<T, IN, H, F>::new();
+        let mut tape = LstmTape::<T, IN, H, F>::new();
         let z = model
             .forward_window_with::<K, T>(&xs, &mut state, &mut tape)
             .expect("T steps fit")[0]
@@ -296,7 +304,7 @@ fn batch_grad<F: Float, K: Kernels<F>>(model: &Net<F>, o: &Oracle) -> BatchGrad<
 
 /// The same batch through `Model::train_sample_bce` (grad_scale `1/B`, default kernels):
 /// mean loss and gradients.
-fn train_batch(model: &Net<f64>, o: &Oracle) -> (f64, Grads<IN, H, 1, f64>) {
+fn train_batch(model: &Net<f64>, o: &Oracle) -> (f64, LstmGrads<IN, H, 1, f64>) {
     let mut grads = Grads::zeroed();
     let mut loss = 0.0;
     for r in 0..B {
@@ -305,7 +313,7 @@ fn train_batch(model: &Net<f64>, o: &Oracle) -> (f64, Grads<IN, H, 1, f64>) {
             c: arr(&o.c0[r]),
         };
         let xs: Vec<[f64; IN]> = o.x[r].iter().map(|x| arr(x)).collect();
-        let mut tape = Tape::<T, IN, H, f64>::new();
+        let mut tape = LstmTape::<T, IN, H, f64>::new();
         let s = model
             .train_sample_bce(
                 &xs,
@@ -341,8 +349,8 @@ fn compare_with_oracles<F: Float>(cmp: &mut Compare, g: &BatchGrad<F>, o: &Oracl
     cmp.slice("torch dL/dc0", &g.dc0.concat(), &flat2(&tg.c0));
 
     let kg = &o.keras.grads_keras_layout;
-    let ours = Grads::<IN, H, 1, f64> {
-        lstm: widen_weights(&g.grads.lstm),
+    let ours = LstmGrads::<IN, H, 1, f64> {
+        rnn: widen_weights(&g.grads.rnn),
         head: Dense {
             w: [arr(&widen(g.grads.head.w.as_flattened()))],
             b: arr(&widen(&g.grads.head.b)),
@@ -483,7 +491,7 @@ fn two_keras_adam_steps_match_keras_optimizers_adam() {
     //    are compared at 2e-8. Step 2's gradients are taken at parameters that differ by
     //    those 7e-9, which moves gradients (of curvature below 1) by less than 1e-8.
     let mut model = keras_model(&o.keras_layout);
-    let mut adam = Adam::new(cfg, Grads::<IN, H, 1, f64>::zeroed());
+    let mut adam = Adam::new(cfg, LstmGrads::<IN, H, 1, f64>::zeroed());
     let mut cmp = Compare::new("keras adam chained (exact f64 betas)", 2e-8, 0.0);
     for (k, step) in a.steps.iter().enumerate() {
         assert_eq!(step.step as usize, k + 1);
@@ -514,7 +522,7 @@ fn two_keras_adam_steps_match_keras_optimizers_adam() {
     //    Δ times Keras' f32-beta factor ratio α_f32(t)/α_f64(t) must equal Keras' update.
     //    Δ is a difference of two f64 values below 0.6 (rounding 2e-16 each) and the moments
     //    differ only in rounding (Keras writes m += (g - m)(1 - β1)): 1e-15 absolute.
-    let mut adam = Adam::new(cfg, Grads::<IN, H, 1, f64>::zeroed());
+    let mut adam = Adam::new(cfg, LstmGrads::<IN, H, 1, f64>::zeroed());
     let mut before = o.keras_layout.clone();
     let mut grads_cmp = Compare::new("keras adam from keras' params: grads_used", ATOL_F64, 0.0);
     let mut delta_cmp = Compare::new(

@@ -20,10 +20,12 @@
 //! unperturbed runs; the tests print how many were skipped and require most to be checked
 //! and some gates to be clipped, so the zero-slope branch is exercised.
 
+use lstm_kernel::LstmGrads;
+use lstm_kernel::LstmModel;
+use lstm_kernel::LstmTape;
+use lstm_kernel::Recurrent;
 use lstm_kernel::backend::Scalar;
-use lstm_kernel::{
-    Dense, Grads, Lstm, LstmState, LstmWeights, Model, RecurrentActivation, Tape, Tensors,
-};
+use lstm_kernel::{Dense, Lstm, LstmState, LstmWeights, Model, RecurrentActivation, Tape, Tensors};
 
 use crate::common::{Compare, Rand};
 
@@ -38,7 +40,7 @@ const RTOL: f64 = 1e-5;
 
 /// Which recurrent gates (i, f, o of every step) are clipped low (0), inside (1) or
 /// clipped high (2). Constant under a perturbation unless a pre-activation crossed a kink.
-fn kink_pattern<const N: usize>(tape: &Tape<N, IN, H, f64>) -> Vec<u8> {
+fn kink_pattern<const N: usize>(tape: &LstmTape<N, IN, H, f64>) -> Vec<u8> {
     let mut p = Vec::new();
     for r in tape.steps() {
         for gate in [0, 1, 3] {
@@ -166,7 +168,7 @@ fn check_regime(label: &str, act: RecurrentActivation, r: &FdReport, gates: &[f6
     );
 }
 
-fn recurrent_gate_values<const N: usize>(tape: &Tape<N, IN, H, f64>) -> Vec<f64> {
+fn recurrent_gate_values<const N: usize>(tape: &LstmTape<N, IN, H, f64>) -> Vec<f64> {
     tape.steps()
         .iter()
         .flat_map(|r| [r.gates[0], r.gates[1], r.gates[3]].into_iter().flatten())
@@ -178,7 +180,7 @@ fn recurrent_gate_values<const N: usize>(tape: &Tape<N, IN, H, f64>) -> Vec<f64>
 
 #[derive(Clone)]
 struct ModelProblem {
-    model: Model<IN, H, OUT, f64>,
+    model: LstmModel<IN, H, OUT, f64>,
     h0: [f64; H],
     c0: [f64; H],
     xs: Vec<[f64; IN]>,
@@ -208,7 +210,7 @@ impl ModelProblem {
         rng.fill(&mut head.b, 0.5);
         Self {
             model: Model {
-                lstm: Lstm::new(w, act),
+                rnn: Lstm::new(w, act),
                 head,
             },
             h0: rng.array(0.5),
@@ -242,7 +244,7 @@ impl ModelProblem {
         (l, kink_pattern(&self.tape().0))
     }
 
-    fn tape(&self) -> (Tape<T, IN, H, f64>, [f64; OUT]) {
+    fn tape(&self) -> (LstmTape<T, IN, H, f64>, [f64; OUT]) {
         let mut state = self.start();
         let mut tape = Tape::new();
         let logits = self
@@ -257,7 +259,7 @@ impl ModelProblem {
         let (tape, logits) = self.tape();
         let dlogits: [f64; OUT] =
             core::array::from_fn(|o| (1.0 / (1.0 + (-logits[o]).exp()) - self.y[o]) / OUT as f64);
-        let mut g = Grads::<IN, H, OUT, f64>::zeroed();
+        let mut g = LstmGrads::<IN, H, OUT, f64>::zeroed();
         let d0 = self.model.backward_window_with::<Scalar, T>(
             &tape,
             &dlogits,
@@ -345,7 +347,7 @@ impl SeqProblem {
         }
     }
 
-    fn tape(&self) -> Tape<MAX_STEPS, IN, H, f64> {
+    fn tape(&self) -> LstmTape<MAX_STEPS, IN, H, f64> {
         let mut state = self.start();
         let mut tape = Tape::new();
         self.lstm
@@ -441,8 +443,8 @@ fn two_chained_truncated_bptt_windows_equal_one_window_of_twice_the_length() {
 
         // Two windows: forward the first, then the second from where it ended.
         let mut state = p.start();
-        let mut tape1 = Tape::<T, IN, H, f64>::new();
-        let mut tape2 = Tape::<T, IN, H, f64>::new();
+        let mut tape1 = LstmTape::<T, IN, H, f64>::new();
+        let mut tape2 = LstmTape::<T, IN, H, f64>::new();
         p.lstm
             .forward_window_with::<Scalar, T>(&p.xs[..T], &mut state, &mut tape1)
             .expect("fits");

@@ -22,4 +22,5 @@ mod grad_parity;
 mod gradcheck;
 mod refusals;
 mod simd_vs_scalar;
+mod stack_parity;
 mod stateful;

@@ -3,9 +3,13 @@
 //! step count; a window longer than the tape is refused with `WindowTooLong` and changes
 //! neither the state, nor the tape, nor the gradients.
 
+use lstm_kernel::LstmGrads;
+use lstm_kernel::LstmModel;
+use lstm_kernel::LstmTape;
+use lstm_kernel::Recurrent;
 use lstm_kernel::{
     Adam, AdamConfig, EpsPlacement, Grads, LstmState, Model, NonFiniteGradient,
-    RecurrentActivation, Sgd, Tape, Tensors, WindowTooLong,
+    RecurrentActivation, Sgd, Tensors, WindowTooLong,
 };
 
 use crate::common::Rand;
@@ -14,7 +18,7 @@ const IN: usize = 2;
 const H: usize = 3;
 const OUT: usize = 1;
 
-fn random_model(seed: u64) -> Model<IN, H, OUT, f64> {
+fn random_model(seed: u64) -> LstmModel<IN, H, OUT, f64> {
     let mut rng = Rand::new(seed);
     let mut m = Model::zeroed(RecurrentActivation::Sigmoid);
     for i in 0..5 {
@@ -23,7 +27,7 @@ fn random_model(seed: u64) -> Model<IN, H, OUT, f64> {
     m
 }
 
-fn random_grads(seed: u64) -> Grads<IN, H, OUT, f64> {
+fn random_grads(seed: u64) -> LstmGrads<IN, H, OUT, f64> {
     let mut rng = Rand::new(seed);
     let mut g = Grads::zeroed();
     for i in 0..5 {
@@ -108,10 +112,10 @@ fn a_window_longer_than_the_tape_is_refused_and_changes_nothing() {
         c: rng.array(0.5),
     };
     // A tape holding an earlier 3-step window.
-    let mut tape = Tape::<4, IN, H, f64>::new();
+    let mut tape = LstmTape::<4, IN, H, f64>::new();
     let mut s = state;
     model
-        .lstm
+        .rnn
         .forward_window(&xs[..3], &mut s, &mut tape)
         .expect("fits");
     let (tape_before, state_before) = (tape.clone(), state);
@@ -121,7 +125,7 @@ fn a_window_longer_than_the_tape_is_refused_and_changes_nothing() {
         capacity: 4,
     };
     assert_eq!(
-        model.lstm.forward_window(&xs, &mut state, &mut tape),
+        model.rnn.forward_window(&xs, &mut state, &mut tape),
         Err(refused)
     );
     assert_eq!(
@@ -142,7 +146,7 @@ fn a_window_longer_than_the_tape_is_refused_and_changes_nothing() {
 
     // Exactly T steps fit.
     model
-        .lstm
+        .rnn
         .forward_window(&xs[..4], &mut state, &mut tape)
         .expect("T steps fit");
     assert_eq!(tape.len(), 4);

@@ -15,8 +15,10 @@
 //! (gates saturate to exact 0/1, `g` to ±1), and a NaN input must make every `h` NaN,
 //! never a plausible number; both kernels, every activation.
 
+use lstm_kernel::LstmTape;
+use lstm_kernel::Recurrent;
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
-use lstm_kernel::{Dense, Lstm, LstmState, LstmWeights, RecurrentActivation, Tape, Tensors};
+use lstm_kernel::{Dense, Lstm, LstmState, LstmWeights, RecurrentActivation, Tensors};
 
 use crate::common::{Compare, Rand};
 
@@ -105,8 +107,8 @@ fn simd_matches_scalar<const IN: usize, const H: usize>(seed: u64, worst: &mut f
 
         // Recorded windows: every gate and tanh(c) of every step.
         let (mut ws, mut wv) = (start, start);
-        let mut tape_s = Tape::<STEPS, IN, H, f32>::new();
-        let mut tape_v = Tape::<STEPS, IN, H, f32>::new();
+        let mut tape_s = LstmTape::<STEPS, IN, H, f32>::new();
+        let mut tape_v = LstmTape::<STEPS, IN, H, f32>::new();
         lstm.forward_window_with::<Scalar, STEPS>(&xs, &mut ws, &mut tape_s)
             .expect("fits");
         lstm.forward_window_with::<Simd, STEPS>(&xs, &mut wv, &mut tape_v)

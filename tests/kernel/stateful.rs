@@ -1,7 +1,7 @@
 //! Keras stateful semantics against `keras_stateful_batches.json`: a `stateful=True`
 //! `LSTM(4)` called on batch `x1`, then on `x2` without a reset (row `i` of batch 2
 //! continues row `i` of batch 1), then on `x2` again after `reset_states()`. We step a
-//! `BatchState<3, 4>` with `Lstm::step_batch_with` and compare every output and state;
+//! `BatchState<3, LstmState<4>>` with `Lstm::step_batch_with` and compare every output and state;
 //! then show that `reset_row` resets one row only and refuses a row out of range.
 //!
 //! Tolerances: `1e-12` absolute in `f64` (float64 oracle, rounding-order differences over
@@ -9,6 +9,7 @@
 //! inputs plus 10 recurrent f32 steps: ~1e-7 seen).
 
 use lstm_kernel::Float;
+use lstm_kernel::Recurrent;
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
 use lstm_kernel::{BatchState, Lstm, LstmState, LstmWeights, RecurrentActivation, RowOutOfRange};
 use serde::Deserialize;
@@ -69,7 +70,7 @@ fn run_batch<F: Float, K: Kernels<F>>(
     cmp: &mut Compare,
     what: &str,
     lstm: &Lstm<IN, H, F>,
-    batch: &mut BatchState<B, H, F>,
+    batch: &mut BatchState<B, LstmState<H, F>>,
     x: &Seq,
     y: &Seq,
 ) {
@@ -89,7 +90,7 @@ fn run_batch<F: Float, K: Kernels<F>>(
 fn compare_states<F: Float>(
     cmp: &mut Compare,
     what: &str,
-    batch: &BatchState<B, H, F>,
+    batch: &BatchState<B, LstmState<H, F>>,
     s: &States,
 ) {
     for r in 0..B {
@@ -110,7 +111,7 @@ fn stateful_batches<F: Float, K: Kernels<F>>(label: &str, atol: f64) {
     let o = oracle();
     let lstm = lstm::<F>(&o);
     let mut cmp = Compare::new(format!("keras stateful batches {label}"), atol, 0.0);
-    let mut batch = BatchState::<B, H, F>::zeroed();
+    let mut batch = BatchState::<B, LstmState<H, F>>::zeroed();
     run_batch::<F, K>(&mut cmp, "y1", &lstm, &mut batch, &o.x1, &o.y1);
     compare_states(&mut cmp, "after batch 1", &batch, &o.states_after_batch1);
     run_batch::<F, K>(
@@ -162,7 +163,7 @@ fn stateful_batches_match_keras_in_f32_with_scalar_and_simd_kernels() {
 fn reset_row_resets_only_that_row_and_refuses_a_row_out_of_range() {
     let o = oracle();
     let lstm = lstm::<f64>(&o);
-    let mut batch = BatchState::<B, H, f64>::zeroed();
+    let mut batch = BatchState::<B, LstmState<H, f64>>::zeroed();
     for t in 0..T {
         let xs: [[f64; IN]; B] = core::array::from_fn(|r| arr(&o.x1[r][t]));
         lstm.step_batch_with::<Scalar, B>(&xs, &mut batch);

@@ -9,7 +9,7 @@
 //! - [`report`]: the text lines both sides print, so CI can compare them.
 //! - `trained` (feature `trained`): the model trained and exported by `lstm-harness`.
 //!
-//! The model is the post's `LSTM(10) + Dense(1)`: `Model<1, 10, 1>` ([`DeviceModel`]).
+//! The model is the post's `LSTM(10) + Dense(1)`: `LstmModel<1, 10, 1>` ([`DeviceModel`]).
 #![no_std]
 #![deny(missing_docs)]
 
@@ -29,14 +29,14 @@ pub const H: usize = 10;
 /// Head outputs (one logit).
 pub const OUT: usize = 1;
 
-/// The post's model, `Model<IN = 1, H = 10, OUT = 1>` (`f32`, 491 parameters).
-pub type DeviceModel = lstm_kernel::Model<IN, H, OUT>;
+/// The post's model, `LstmModel<IN = 1, H = 10, OUT = 1>` (`f32`, 491 parameters).
+pub type DeviceModel = lstm_kernel::LstmModel<IN, H, OUT>;
 
 /// True if `a` and `b` hold the same bits in every weight and the same activation (a
 /// stricter test than `==`, which equates `0.0` and `-0.0`).
 pub fn same_bits(a: &DeviceModel, b: &DeviceModel) -> bool {
     use lstm_kernel::Tensors;
-    a.lstm.activation == b.lstm.activation
+    a.rnn.activation == b.rnn.activation
         && (0..<DeviceModel as Tensors<f32>>::COUNT).all(|t| {
             let (x, y) = (a.tensor(t), b.tensor(t));
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())

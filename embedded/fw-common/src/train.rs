@@ -13,8 +13,8 @@
 use core::fmt;
 
 use lstm_kernel::{
-    Adam, AdamConfig, Grads, LstmState, NonFiniteGradient, RecurrentActivation, SampleLoss, Tape,
-    WindowTooLong,
+    Adam, AdamConfig, LstmGrads, LstmState, LstmTape, NonFiniteGradient, RecurrentActivation,
+    SampleLoss, WindowTooLong,
 };
 
 use crate::infer::{Accuracy, validate};
@@ -56,11 +56,11 @@ pub struct Trainer {
     /// The model being trained.
     pub model: DeviceModel,
     /// Gradient accumulator of the current step.
-    pub grads: Grads<IN, H, OUT>,
+    pub grads: LstmGrads<IN, H, OUT>,
     /// Keras Adam (`lr 1e-3, β1 0.9, β2 0.999, eps 1e-7`) and its moments.
-    pub adam: Adam<Grads<IN, H, OUT>>,
+    pub adam: Adam<LstmGrads<IN, H, OUT>>,
     /// The 1-step tape BPTT reads.
-    pub tape: Tape<WINDOW, IN, H>,
+    pub tape: LstmTape<WINDOW, IN, H>,
 }
 
 impl Trainer {
@@ -80,9 +80,9 @@ impl Trainer {
         model.init_keras(&mut || uniform.uniform(), &mut || normal.normal());
         Self {
             model,
-            grads: Grads::zeroed(),
-            adam: Adam::new(AdamConfig::keras(), Grads::zeroed()),
-            tape: Tape::new(),
+            grads: LstmGrads::zeroed(),
+            adam: Adam::new(AdamConfig::keras(), LstmGrads::zeroed()),
+            tape: LstmTape::new(),
         }
     }
 
@@ -199,7 +199,7 @@ pub fn learn_on_device(
 #[inline(never)]
 pub fn train_window<const T: usize>(
     trainer: &mut Trainer,
-    tape: &mut Tape<T, IN, H>,
+    tape: &mut LstmTape<T, IN, H>,
     xs: &[[f32; IN]],
     y: f32,
 ) -> Result<SampleLoss, StepError> {

@@ -18,7 +18,7 @@ include!(concat!(env!("OUT_DIR"), "/model.rs"));
 /// measured in one firmware).
 pub static MODEL_FAST: DeviceModel = {
     let mut m = build_model();
-    m.lstm.maths = lstm_kernel::Maths::Fast;
+    m.rnn.maths = lstm_kernel::Maths::Fast;
     m
 };
 
@@ -29,5 +29,5 @@ pub static MODEL_BIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.bi
 pub static MODEL_FROM_BIN: DeviceModel =
     match lstm_kernel::io::decode(include_bytes!(concat!(env!("OUT_DIR"), "/model.bin"))) {
         Ok(m) => m,
-        Err(_) => panic!("model.bin is not a valid Model<1, 10, 1> file (lstm_kernel::io)"),
+        Err(_) => panic!("model.bin is not a valid LstmModel<1, 10, 1> file (lstm_kernel::io)"),
     };

@@ -49,7 +49,7 @@ impl EvalArgs {
     /// The file cannot be read or is refused.
     pub fn run(self) -> Result<()> {
         let (mut model, format) = load(&self.model)?;
-        model.lstm.maths = match self.maths {
+        model.rnn.maths = match self.maths {
             MathsArg::Exact => Maths::Exact,
             MathsArg::Fast => Maths::Fast,
         };

@@ -77,7 +77,7 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Loads the post's model (`Model<1, 10, 1>`) from a binary or safetensors file (format
+/// Loads the post's model (`LstmModel<1, 10, 1>`) from a binary or safetensors file (format
 /// detected by [`detect`]; safetensors in PyTorch or Keras layout).
 ///
 /// # Errors
@@ -161,7 +161,7 @@ mod tests {
     fn both_formats_round_trip_bit_exactly_through_disk_with_detection() {
         let d = scratch_dir("roundtrip");
         let mut m = keras_model(3, RecurrentActivation::HardSigmoidKeras3);
-        m.lstm.weights.b[0][0] = -0.0; // survives too
+        m.rnn.weights.b[0][0] = -0.0; // survives too
         let bin = d.join("m.bin");
         let st = d.join("m.safetensors");
         save(&bin, &binfile::to_bytes(&m).unwrap(), false).unwrap();

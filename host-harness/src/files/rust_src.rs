@@ -5,7 +5,7 @@
 //! The generated file defines (paths are absolute, so it can be `include!`d anywhere that
 //! depends on `lstm-kernel`):
 //! - `pub const IN`, `H`, `OUT`: the sizes;
-//! - `pub static MODEL: ::lstm_kernel::Model<IN, H, OUT>`: built from
+//! - `pub static MODEL: ::lstm_kernel::LstmModel<IN, H, OUT>`: built from
 //!   `Model::zeroed(activation)` by assigning whole tensors (no struct literals, so new
 //!   kernel fields keep their `zeroed` defaults);
 //! - with validation data: `pub const STEPS`, `pub const VAL_SEQUENCES`,
@@ -18,7 +18,8 @@
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
-use lstm_kernel::{Model, RecurrentActivation};
+use lstm_kernel::LstmModel;
+use lstm_kernel::RecurrentActivation;
 
 /// Validation sequences to embed: inputs `[n][steps][IN]` and targets `[n]`.
 #[derive(Clone, Copy, Debug)]
@@ -79,7 +80,7 @@ fn matrix(out: &mut String, values: &[f32], cols: usize, indent: &str) -> Result
 /// # Errors
 /// A weight or a validation value is not finite, or the activation has no Rust name.
 pub fn rust_source<const IN: usize, const H: usize, const OUT: usize, const STEPS: usize>(
-    model: &Model<IN, H, OUT, f32>,
+    model: &LstmModel<IN, H, OUT, f32>,
     origin: &str,
     val: Option<ValData<'_, IN, STEPS>>,
 ) -> Result<String> {
@@ -112,7 +113,7 @@ pub fn rust_source<const IN: usize, const H: usize, const OUT: usize, const STEP
     )?;
     writeln!(
         s,
-        "pub static MODEL: ::lstm_kernel::Model<IN, H, OUT> = build_model();"
+        "pub static MODEL: ::lstm_kernel::LstmModel<IN, H, OUT> = build_model();"
     )?;
     writeln!(s)?;
     writeln!(
@@ -121,27 +122,27 @@ pub fn rust_source<const IN: usize, const H: usize, const OUT: usize, const STEP
     )?;
     writeln!(
         s,
-        "const fn build_model() -> ::lstm_kernel::Model<IN, H, OUT> {{"
+        "const fn build_model() -> ::lstm_kernel::LstmModel<IN, H, OUT> {{"
     )?;
     writeln!(
         s,
-        "    let mut m = ::lstm_kernel::Model::<IN, H, OUT>::zeroed({});",
-        activation_path(model.lstm.activation)?
+        "    let mut m = ::lstm_kernel::LstmModel::<IN, H, OUT>::zeroed({});",
+        activation_path(model.rnn.activation)?
     )?;
-    let w = &model.lstm.weights;
-    s.push_str("    m.lstm.weights.w_ih = [\n");
+    let w = &model.rnn.weights;
+    s.push_str("    m.rnn.weights.w_ih = [\n");
     for k in 0..IN {
         s.push_str("        ");
         matrix(&mut s, w.w_ih[k].as_flattened(), H, "        ")?;
         s.push_str(",\n");
     }
-    s.push_str("    ];\n    m.lstm.weights.w_hh = [\n");
+    s.push_str("    ];\n    m.rnn.weights.w_hh = [\n");
     for k in 0..H {
         s.push_str("        ");
         matrix(&mut s, w.w_hh[k].as_flattened(), H, "        ")?;
         s.push_str(",\n");
     }
-    s.push_str("    ];\n    m.lstm.weights.b = ");
+    s.push_str("    ];\n    m.rnn.weights.b = ");
     matrix(&mut s, w.b.as_flattened(), H, "    ")?;
     s.push_str(";\n    m.head.w = ");
     matrix(&mut s, model.head.w.as_flattened(), H, "    ")?;
@@ -194,10 +195,10 @@ mod tests {
     use super::*;
     use lstm_kernel::Tensors;
 
-    fn sample() -> Model<2, 3, 2> {
-        let mut m = Model::<2, 3, 2>::zeroed(RecurrentActivation::HardSigmoidKeras2);
+    fn sample() -> LstmModel<2, 3, 2> {
+        let mut m = LstmModel::<2, 3, 2>::zeroed(RecurrentActivation::HardSigmoidKeras2);
         let mut i = 0_u32;
-        for t in 0..<Model<2, 3, 2> as Tensors<f32>>::COUNT {
+        for t in 0..<LstmModel<2, 3, 2> as Tensors<f32>>::COUNT {
             for v in m.tensor_mut(t) {
                 // Values needing all 9 significant digits, tiny and huge exponents, -0.0.
                 *v = match i % 4 {
@@ -228,7 +229,7 @@ mod tests {
         let m = sample();
         let src = rust_source::<2, 3, 2, 4>(&m, "test", None).unwrap();
         let got = literals(&src);
-        let want: Vec<f32> = (0..<Model<2, 3, 2> as Tensors<f32>>::COUNT)
+        let want: Vec<f32> = (0..<LstmModel<2, 3, 2> as Tensors<f32>>::COUNT)
             .flat_map(|t| m.tensor(t).to_vec())
             .collect();
         assert_eq!(got.len(), want.len());
@@ -236,7 +237,7 @@ mod tests {
             assert_eq!(g.to_bits(), w.to_bits(), "{g:?} vs {w:?}");
         }
         assert!(src.contains("HardSigmoidKeras2"));
-        assert!(src.contains("pub static MODEL: ::lstm_kernel::Model<IN, H, OUT>"));
+        assert!(src.contains("pub static MODEL: ::lstm_kernel::LstmModel<IN, H, OUT>"));
     }
 
     #[test]
@@ -254,7 +255,7 @@ mod tests {
     #[test]
     fn a_model_with_a_nan_weight_is_not_exported_as_source() {
         let mut m = sample();
-        m.lstm.weights.b[2][1] = f32::NAN;
+        m.rnn.weights.b[2][1] = f32::NAN;
         let e = rust_source::<2, 3, 2, 4>(&m, "test", None).unwrap_err();
         assert!(e.to_string().contains("not finite"), "{e}");
     }

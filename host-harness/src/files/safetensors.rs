@@ -47,7 +47,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Result, anyhow, bail};
-use lstm_kernel::{Dense, LstmWeights, Model, RecurrentActivation};
+use lstm_kernel::LstmModel;
+use lstm_kernel::{Dense, LstmWeights, RecurrentActivation};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize};
 
@@ -79,9 +80,9 @@ fn le_bytes(values: &[f32]) -> Vec<u8> {
 /// # Errors
 /// A weight is not finite, or the activation has no name.
 pub fn to_torch_bytes<const IN: usize, const H: usize, const OUT: usize>(
-    model: &Model<IN, H, OUT, f32>,
+    model: &LstmModel<IN, H, OUT, f32>,
 ) -> Result<Vec<u8>> {
-    let w = &model.lstm.weights;
+    let w = &model.rnn.weights;
     let (mut wih, mut whh, mut b) = (
         vec![0.0; 4 * H * IN],
         vec![0.0; 4 * H * H],
@@ -115,10 +116,10 @@ pub fn to_torch_bytes<const IN: usize, const H: usize, const OUT: usize>(
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    let Some(activation) = activation_name(model.lstm.activation) else {
+    let Some(activation) = activation_name(model.rnn.activation) else {
         bail!(
             "recurrent activation {:?} has no file name yet",
-            model.lstm.activation
+            model.rnn.activation
         );
     };
     let metadata = BTreeMap::from([
@@ -247,7 +248,7 @@ fn canonical(name: &str) -> Option<(&'static str, Layout)> {
     })
 }
 
-/// Reads a `Model<IN, H, OUT>` from safetensors bytes in either layout (module docs).
+/// Reads a `LstmModel<IN, H, OUT>` from safetensors bytes in either layout (module docs).
 /// Returns the model and the layout found.
 ///
 /// # Errors
@@ -256,7 +257,7 @@ fn canonical(name: &str) -> Option<(&'static str, Layout)> {
 /// unknown `recurrent_activation`. The message names the tensor.
 pub fn from_bytes<const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
-) -> Result<(Model<IN, H, OUT, f32>, Layout)> {
+) -> Result<(LstmModel<IN, H, OUT, f32>, Layout)> {
     let invalid = |e| st_error(e).context("not a valid safetensors file");
     let st = SafeTensors::deserialize(bytes).map_err(invalid)?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
@@ -335,8 +336,8 @@ pub fn from_bytes<const IN: usize, const H: usize, const OUT: usize>(
             )
         }
     };
-    let mut model = Model::<IN, H, OUT, f32>::zeroed(activation);
-    model.lstm.weights = weights;
+    let mut model = LstmModel::<IN, H, OUT, f32>::zeroed(activation);
+    model.rnn.weights = weights;
     model.head = head;
     Ok((model, layout))
 }
@@ -464,7 +465,7 @@ mod tests {
     fn the_activation_is_stored_and_read_back() {
         let m = keras_model(5, RecurrentActivation::HardSigmoidKeras2);
         let back = load(&to_torch_bytes(&m).unwrap()).unwrap();
-        assert_eq!(back.lstm.activation, RecurrentActivation::HardSigmoidKeras2);
+        assert_eq!(back.rnn.activation, RecurrentActivation::HardSigmoidKeras2);
         assert_eq!(back, m);
     }
 
@@ -484,23 +485,17 @@ mod tests {
             }
         }
         let back = load(&file(&ts, None)).unwrap();
-        for (a, b) in back
-            .lstm
-            .weights
-            .b_flat()
-            .iter()
-            .zip(m.lstm.weights.b_flat())
-        {
+        for (a, b) in back.rnn.weights.b_flat().iter().zip(m.rnn.weights.b_flat()) {
             // (b - 0.25) + 0.25 is within one rounding of b (|b| <= 1 here): 1.2e-7.
             assert!((a - b).abs() <= 1.2e-7, "{a} vs {b}");
         }
-        assert_eq!(back.lstm.weights.w_hh, m.lstm.weights.w_hh);
+        assert_eq!(back.rnn.weights.w_hh, m.rnn.weights.w_hh);
     }
 
     #[test]
     fn a_keras_layout_file_loads_to_the_same_model() {
         let m = model();
-        let w = &m.lstm.weights;
+        let w = &m.rnn.weights;
         let dense_kernel: Vec<f32> = m.head.w[0].to_vec(); // [H, 1] = [1, H] for OUT = 1
         let ts: Vec<Tensor> = vec![
             ("lstm/kernel".into(), vec![1, 40], w.w_ih_flat().to_vec()),
@@ -616,7 +611,7 @@ mod tests {
     #[test]
     fn a_non_finite_weight_is_not_exported() {
         let mut m = model();
-        m.lstm.weights.w_hh[2][1][3] = f32::INFINITY;
+        m.rnn.weights.w_hh[2][1][3] = f32::INFINITY;
         let e = format!("{:#}", to_torch_bytes(&m).unwrap_err());
         assert!(e.contains("lstm.weight_hh_l0"), "{e}");
     }

@@ -14,7 +14,7 @@ use fw_common::report::{Sink, training_lines};
 use fw_common::task::{STEPS, input};
 use fw_common::train::{DEVICE_SEED, Trainer, learn_on_device, train_window};
 use fw_common::{H, IN};
-use lstm_kernel::{LstmState, Tape};
+use lstm_kernel::{LstmState, LstmTape};
 use panic_semihosting as _;
 use qemu_fw::{Semihosting, insn_marker, paint_below_sp, stack_used_below};
 
@@ -34,7 +34,7 @@ fn main() -> ! {
         .train_step(black_box(&input(1.0, 0)), 1.0, &mut state)
         .is_ok();
     let stack_t1 = stack_used_below(sp);
-    let mut tape20 = Tape::<STEPS, IN, H>::new();
+    let mut tape20 = LstmTape::<STEPS, IN, H>::new();
     let xs: [[f32; IN]; STEPS] = core::array::from_fn(|t| input(1.0, t));
     paint_below_sp();
     ok &= train_window(&mut scratch, &mut tape20, black_box(&xs), 1.0).is_ok();
@@ -73,8 +73,8 @@ fn main() -> ! {
     out.line(format_args!(
         "measure bytes trainer {} tape T=1 {} tape T=20 {}",
         Trainer::BYTES,
-        core::mem::size_of::<Tape<1, IN, H>>(),
-        core::mem::size_of::<Tape<STEPS, IN, H>>()
+        core::mem::size_of::<LstmTape<1, IN, H>>(),
+        core::mem::size_of::<LstmTape<STEPS, IN, H>>()
     ));
     out.line(format_args!(
         "measure stack whole-program {}",

@@ -193,7 +193,7 @@ mod tests {
     /// takes the slice path, `H % 8 != 0` the overlapping tail block), every recurrent
     /// activation and both maths policies.
     fn fused_step_matches_scalar<const IN: usize, const H: usize>() {
-        use crate::{Lstm, LstmState, LstmWeights, Tape};
+        use crate::{Lstm, LstmState, LstmTape, LstmWeights, Recurrent};
         let mut s = 0x9e37_79b9_u32;
         let mut uniform = move || {
             s ^= s << 13;
@@ -207,8 +207,8 @@ mod tests {
             for maths in [Maths::Exact, Maths::Fast] {
                 let lstm = Lstm::new(w, act).with_maths(maths);
                 let (mut a, mut b) = (LstmState::<H>::zeroed(), LstmState::<H>::zeroed());
-                let mut ta = Tape::<1, IN, H>::new();
-                let mut tb = Tape::<1, IN, H>::new();
+                let mut ta = LstmTape::<1, IN, H>::new();
+                let mut tb = LstmTape::<1, IN, H>::new();
                 for t in 0..50 {
                     let x: [f32; IN] =
                         core::array::from_fn(|k| 2.0 * libm::sinf(0.37 * t as f32 + k as f32));

@@ -1,0 +1,271 @@
+//! The interface every recurrent layer and every stack of layers implements
+//! ([`Recurrent`]), and the caller-owned [`Tape`] that records a window for BPTT.
+//!
+//! A layer maps `x_t` (`[IN]`) and its per-stream state to `h_t` (`[H]`, read from the
+//! state with [`Recurrent::output`]). Forward, backward and update:
+//! - [`Recurrent::step`] streams one step in place (inference);
+//! - [`Recurrent::forward_window`] records up to `T` steps on a [`Tape`];
+//! - [`Recurrent::backward_window`] runs BPTT over it, accumulating into gradients shaped
+//!   like the parameters, and returns the gradient w.r.t. the window's initial state (so
+//!   truncated BPTT chains window to window);
+//!   [`Recurrent::backward_window_dx`] also writes `dL/dx_t` for every step, so a layer can
+//!   sit on another (a [`crate::Stack`] does exactly that, step by step).
+//!
+//! Layer: above [`crate::backend`]; implemented by [`crate::Lstm`] and [`crate::Stack`].
+
+use heapless::Vec;
+
+use crate::backend::{Float, Kernels};
+use crate::error::WindowTooLong;
+use crate::state::{BatchState, StreamState};
+use crate::tensors::Tensors;
+
+/// A caller-owned record of up to `T` forward steps of a layer or stack whose per-step
+/// record type is `R` ([`Recurrent::Record`]), for BPTT.
+///
+/// Size: `T · size_of::<R>()` bytes plus one `usize` (an LSTM layer's record is
+/// `(IN + 7H)` scalars: `T = 20, IN = 1, H = 10`, `f32`: 5,680 bytes). Lives wherever the
+/// caller puts it (stack or `static`).
+#[derive(Clone, Debug)]
+pub struct Tape<const T: usize, R> {
+    steps: Vec<R, T>,
+}
+
+impl<const T: usize, R> Tape<T, R> {
+    /// An empty tape.
+    pub const fn new() -> Self {
+        Self { steps: Vec::new() }
+    }
+    /// The recorded steps, oldest first.
+    pub fn steps(&self) -> &[R] {
+        &self.steps
+    }
+    /// Number of recorded steps (`<= T`).
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+    /// True if nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+    /// Forgets all recorded steps.
+    pub fn clear(&mut self) {
+        self.steps.clear();
+    }
+}
+
+impl<const T: usize, R> Default for Tape<T, R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A recurrent layer (or a stack of them) from `IN` inputs to `H` outputs per step, over the
+/// scalar type `F`. Its parameters are a [`Tensors`] walk; `Grads` holds their gradients.
+///
+/// Every operation comes in two forms: `name` runs the [`crate::backend::DefaultBackend`]
+/// kernels and `name_with::<K>` takes the kernels explicitly (tests run both).
+pub trait Recurrent<const IN: usize, const H: usize, F: Float>: Tensors<F> {
+    /// One stream's state; the same type carries the gradient w.r.t. that state.
+    type State: StreamState;
+    /// What backward needs from one forward step.
+    type Record: Copy + core::fmt::Debug;
+
+    /// A record with every value zero (what a [`Tape`] slot starts as before a step fills it).
+    fn zero_record() -> Self::Record;
+
+    /// The layer's output `h_t` in a state.
+    fn output(state: &Self::State) -> &[F; H];
+
+    /// The output `h_t` of a recorded step (recomputed from the record where needed).
+    fn record_output(record: &Self::Record) -> [F; H];
+
+    /// One stateful step: reads `x_t` (`[IN]`) and the state at `t - 1`, leaves the state at
+    /// `t` (whose [`Self::output`] is `h_t`).
+    fn step_with<K: Kernels<F>>(&self, x: &[F; IN], state: &mut Self::State);
+
+    /// [`Self::step_with`], also filling `record` with what backward needs.
+    fn step_record_with<K: Kernels<F>>(
+        &self,
+        x: &[F; IN],
+        state: &mut Self::State,
+        record: &mut Self::Record,
+    );
+
+    /// Backward through one recorded step (steps are taken newest first).
+    ///
+    /// - `dh`: `dL/dh_t` from above (the loss, or the layer on top); `None` for zero.
+    /// - `d`: on entry the gradient w.r.t. the state at `t` flowing from later steps; on exit
+    ///   the gradient w.r.t. the state at `t - 1`.
+    /// - `grads`: accumulated (`+=`).
+    /// - `dx`: if given, set to `dL/dx_t` (written, not accumulated).
+    fn backward_step_with<K: Kernels<F>>(
+        &self,
+        record: &Self::Record,
+        dh: Option<&[F; H]>,
+        d: &mut Self::State,
+        grads: &mut Self::Grads,
+        dx: Option<&mut [F; IN]>,
+    );
+
+    /// Keras' default initialisation of every layer, bottom first (for an LSTM layer:
+    /// [`crate::LstmWeights::init_keras`]). `uniform` returns `U[0, 1)` samples, `normal`
+    /// `N(0, 1)`; the caller owns the RNG and its seed.
+    fn init_keras(&mut self, uniform: &mut impl FnMut() -> F, normal: &mut impl FnMut() -> F);
+
+    /// [`Self::step_with`] on the default backend.
+    #[inline]
+    fn step(&self, x: &[F; IN], state: &mut Self::State) {
+        self.step_with::<F::Kernels>(x, state);
+    }
+
+    /// One step for `B` independent streams: row `r` reads `xs[r]` (`[B][IN]`) and advances
+    /// `batch.rows[r]`.
+    #[inline]
+    fn step_batch<const B: usize>(
+        &self,
+        xs: &[[F; IN]; B],
+        batch: &mut BatchState<B, Self::State>,
+    ) {
+        self.step_batch_with::<F::Kernels, B>(xs, batch);
+    }
+
+    /// [`Self::step_batch`] with explicit kernels.
+    fn step_batch_with<K: Kernels<F>, const B: usize>(
+        &self,
+        xs: &[[F; IN]; B],
+        batch: &mut BatchState<B, Self::State>,
+    ) {
+        for (x, s) in xs.iter().zip(batch.rows.iter_mut()) {
+            self.step_with::<K>(x, s);
+        }
+    }
+
+    /// Runs a window of steps from `state`, recording each step on `tape` (cleared first)
+    /// for [`Self::backward_window`]. `xs` is `[steps][IN]` with `steps <= T`; `state`
+    /// ends as the state after the last step.
+    ///
+    /// # Errors
+    /// [`WindowTooLong`] if `xs.len() > T`; then neither `state` nor `tape` is touched.
+    fn forward_window<const T: usize>(
+        &self,
+        xs: &[[F; IN]],
+        state: &mut Self::State,
+        tape: &mut Tape<T, Self::Record>,
+    ) -> Result<(), WindowTooLong> {
+        self.forward_window_with::<F::Kernels, T>(xs, state, tape)
+    }
+
+    /// [`Self::forward_window`] with explicit kernels.
+    fn forward_window_with<K: Kernels<F>, const T: usize>(
+        &self,
+        xs: &[[F; IN]],
+        state: &mut Self::State,
+        tape: &mut Tape<T, Self::Record>,
+    ) -> Result<(), WindowTooLong> {
+        if xs.len() > T {
+            return Err(WindowTooLong {
+                steps: xs.len(),
+                capacity: T,
+            });
+        }
+        tape.steps.clear();
+        for x in xs {
+            // Capacity was checked above, so the push cannot fail.
+            if tape.steps.push(Self::zero_record()).is_err() {
+                break;
+            }
+            if let Some(r) = tape.steps.last_mut() {
+                self.step_record_with::<K>(x, state, r);
+            }
+        }
+        Ok(())
+    }
+
+    /// BPTT through the steps recorded on `tape`, accumulating (`+=`) into `grads`.
+    ///
+    /// - `dh_out`: `dL/dh_t` from the loss for the **last** `dh_out.len()` steps of the
+    ///   window (`[steps][H]`; one row for a many-to-one loss, one per step for
+    ///   many-to-many). Extra leading rows beyond the tape length are ignored.
+    /// - `d_final`: the gradient w.r.t. the window's final state, flowing in from the
+    ///   future (from the next window in truncated BPTT; zeros otherwise).
+    ///
+    /// Returns the gradient w.r.t. the window's initial state, so windows chain.
+    fn backward_window<const T: usize>(
+        &self,
+        tape: &Tape<T, Self::Record>,
+        dh_out: &[[F; H]],
+        d_final: &Self::State,
+        grads: &mut Self::Grads,
+    ) -> Self::State {
+        self.backward_window_with::<F::Kernels, T>(tape, dh_out, d_final, grads)
+    }
+
+    /// [`Self::backward_window`] with explicit kernels.
+    fn backward_window_with<K: Kernels<F>, const T: usize>(
+        &self,
+        tape: &Tape<T, Self::Record>,
+        dh_out: &[[F; H]],
+        d_final: &Self::State,
+        grads: &mut Self::Grads,
+    ) -> Self::State {
+        self.backward_window_dx_with::<K, T>(tape, dh_out, d_final, grads, &mut [])
+    }
+
+    /// [`Self::backward_window`] that also writes `dxs[t] = dL/dx_t` for the window's
+    /// steps (`dxs`: `[steps][IN]`; rows beyond the tape length are left alone, and a
+    /// shorter `dxs` gets the first `dxs.len()` steps).
+    fn backward_window_dx<const T: usize>(
+        &self,
+        tape: &Tape<T, Self::Record>,
+        dh_out: &[[F; H]],
+        d_final: &Self::State,
+        grads: &mut Self::Grads,
+        dxs: &mut [[F; IN]],
+    ) -> Self::State {
+        self.backward_window_dx_with::<F::Kernels, T>(tape, dh_out, d_final, grads, dxs)
+    }
+
+    /// [`Self::backward_window_dx`] with explicit kernels.
+    fn backward_window_dx_with<K: Kernels<F>, const T: usize>(
+        &self,
+        tape: &Tape<T, Self::Record>,
+        dh_out: &[[F; H]],
+        d_final: &Self::State,
+        grads: &mut Self::Grads,
+        dxs: &mut [[F; IN]],
+    ) -> Self::State {
+        let steps = tape.steps.len();
+        let skip = steps.saturating_sub(dh_out.len());
+        let dh_rows = dh_out
+            .get(dh_out.len().saturating_sub(steps)..)
+            .unwrap_or(&[]);
+        self.backward_by_with::<K, T>(
+            tape,
+            |t, _| t.checked_sub(skip).and_then(|i| dh_rows.get(i)).copied(),
+            d_final,
+            grads,
+            dxs,
+        )
+    }
+
+    /// BPTT with the output gradient of step `t` computed on demand: `dh_at(t, record)`
+    /// returns `dL/dh_t` from above (or `None`), called newest step first. What the model's
+    /// many-to-many losses use (the head's backward runs inside). Otherwise as
+    /// [`Self::backward_window_dx_with`].
+    fn backward_by_with<K: Kernels<F>, const T: usize>(
+        &self,
+        tape: &Tape<T, Self::Record>,
+        mut dh_at: impl FnMut(usize, &Self::Record) -> Option<[F; H]>,
+        d_final: &Self::State,
+        grads: &mut Self::Grads,
+        dxs: &mut [[F; IN]],
+    ) -> Self::State {
+        let mut d = *d_final;
+        for (t, r) in tape.steps.iter().enumerate().rev() {
+            let dh = dh_at(t, r);
+            self.backward_step_with::<K>(r, dh.as_ref(), &mut d, grads, dxs.get_mut(t));
+        }
+        d
+    }
+}
