@@ -11,8 +11,8 @@ step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "tests (default target, SIMD kernels)"
 cargo test --workspace
-step "kernel tests built for this CPU (-C target-cpu=native: the AVX/FMA code paths, SIMD vs scalar)"
-CARGO_TARGET_DIR=target/test-native RUSTFLAGS="-C target-cpu=native" cargo test -p lstm-kernel --lib
+step "kernel tests built for this CPU (-C target-cpu=native: the AVX/FMA/AVX-512 code paths, SIMD vs scalar, the oracles)"
+CARGO_TARGET_DIR=target/test-native RUSTFLAGS="-C target-cpu=native" cargo test -p lstm-kernel
 step "tests with the scalar reference kernels forced"
 cargo test -p lstm-kernel --features scalar-reference
 step "kernel builds no_std for Cortex-M"

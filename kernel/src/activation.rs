@@ -31,7 +31,7 @@ use crate::real::Real;
 /// | `HardSigmoidKeras2` | `clip(0.2 x + 0.5, 0, 1)` | Keras 1/2 `hard_sigmoid` (the blog post's default) | `hard-sigmoid-keras2` | 1 |
 /// | `HardSigmoidKeras3` | `relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1)` | Keras 3 `hard_sigmoid` | `hard-sigmoid-keras3` | 2 |
 ///
-/// The Keras 3.15 oracle in `testdata/keras_lstm_forward.json` uses `HardSigmoidKeras3`; its
+/// The Keras 3.15 oracle in `kernel/testdata/parity/keras_lstm_forward.json` uses `HardSigmoidKeras3`; its
 /// `keras1_hard_sigmoid_numpy` block checks `HardSigmoidKeras2`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]

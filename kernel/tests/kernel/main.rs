@@ -1,4 +1,4 @@
-//! The kernel's correctness tests, one binary (`cargo test --test kernel`; add
+//! The kernel's correctness tests, one binary (`cargo test -p lstm-kernel --test kernel`; add
 //! `-- --nocapture` to see the worst error of every comparison).
 //!
 //! - [`forward_parity`]: every `h_t`, `c_t` against the PyTorch and Keras float64 oracles
