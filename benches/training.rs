@@ -12,10 +12,7 @@ use std::hint::black_box;
 
 use common::{input, model};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lstm_kernel::LstmGrads;
-use lstm_kernel::LstmModel;
-use lstm_kernel::LstmTape;
-use lstm_kernel::{Adam, AdamConfig, Grads, LstmState};
+use lstm_kernel::{Adam, AdamConfig, Grads, LstmGrads, LstmModel, LstmState, LstmTape};
 
 fn train_step(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_step");

@@ -6,8 +6,7 @@
 //! ships in the kernel.
 #![allow(dead_code)]
 
-use lstm_kernel::LstmModel;
-use lstm_kernel::{LstmWeights, Model, RecurrentActivation};
+use lstm_kernel::{LstmModel, LstmWeights, Model, RecurrentActivation};
 
 /// A xorshift64 stream of `U[0, 1)` samples (deterministic, no dependency on `rand`'s API).
 pub fn uniform(seed: u64) -> impl FnMut() -> f32 {

@@ -16,9 +16,7 @@
 //! which is what Keras reports for an epoch.
 
 use anyhow::{Context, Result, bail};
-use lstm_kernel::LstmTape;
-use lstm_kernel::Recurrent;
-use lstm_kernel::{BatchState, LstmState, SampleLoss, bce_loss};
+use lstm_kernel::{BatchState, LstmState, LstmTape, Recurrent, SampleLoss, bce_loss};
 
 use crate::data::{SEQ_LEN, Sample, Sequence, Step};
 use crate::model::{HIDDEN, HarnessAdam, HarnessGrads, HarnessModel};

@@ -26,8 +26,7 @@
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
-use lstm_kernel::LstmState;
-use lstm_kernel::{BatchState, Maths, RecurrentActivation};
+use lstm_kernel::{BatchState, LstmState, Maths, RecurrentActivation};
 use serde::Serialize;
 
 use crate::data::{Dataset, SEQ_LEN, WINDOW_LEN, windows};

@@ -1,9 +1,7 @@
 //! The post's model on the kernel: `LSTM(10)` + `Dense(1)` on logits, trained with BCE and
 //! Keras' Adam, initialised like Keras from seeded streams.
 
-use lstm_kernel::LstmGrads;
-use lstm_kernel::LstmModel;
-use lstm_kernel::{Adam, AdamConfig, RecurrentActivation, Tensors};
+use lstm_kernel::{Adam, AdamConfig, LstmGrads, LstmModel, RecurrentActivation, Tensors};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 

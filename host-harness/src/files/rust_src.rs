@@ -18,8 +18,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
-use lstm_kernel::LstmModel;
-use lstm_kernel::RecurrentActivation;
+use lstm_kernel::{LstmModel, RecurrentActivation};
 
 /// Validation sequences to embed: inputs `[n][steps][IN]` and targets `[n]`.
 #[derive(Clone, Copy, Debug)]

@@ -47,8 +47,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Result, anyhow, bail};
-use lstm_kernel::LstmModel;
-use lstm_kernel::{Dense, LstmWeights, RecurrentActivation};
+use lstm_kernel::{Dense, LstmModel, LstmWeights, RecurrentActivation};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize};
 

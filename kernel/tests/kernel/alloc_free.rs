@@ -6,12 +6,10 @@
 //! closure is counted, so other tests running on other threads cannot interfere.
 
 use allocation_counter::measure;
-use lstm_kernel::Float;
-use lstm_kernel::LstmGrads;
-use lstm_kernel::LstmModel;
-use lstm_kernel::LstmTape;
-use lstm_kernel::Recurrent;
-use lstm_kernel::{Adam, AdamConfig, BatchState, LstmState, RecurrentActivation, Sgd};
+use lstm_kernel::{
+    Adam, AdamConfig, BatchState, Float, Loss, LstmGrads, LstmModel, LstmState, LstmTape,
+    Recurrent, RecurrentActivation, Sgd,
+};
 use std::hint::black_box;
 
 use crate::common::Rand;
@@ -92,6 +90,82 @@ fn no_allocation_in_any_operation<F: Float>(label: &str) {
         sgd.step(&mut model, black_box(&grads)).expect("finite");
     });
     println!("{label}: 0 allocations in step, step_batch, windows, train, Adam, SGD");
+    no_allocation_in_stack_operations::<F>(label);
+}
+
+/// The same operations on a 2-layer stack model, plus the many-to-many paths (softmax CE
+/// on every step, `backward_window_dx`).
+fn no_allocation_in_stack_operations<F: Float>(label: &str) {
+    type Rnn<F> = lstm_kernel::Lstm2<IN, H, 6, F>;
+    type Rec<F> = <Rnn<F> as Recurrent<IN, 6, F>>::Record;
+    type St<F> = <Rnn<F> as Recurrent<IN, 6, F>>::State;
+    let mut rng = Rand::new(9);
+    let mut uniform = || F::from_f64(rng.sym(0.5) + 0.5);
+    let mut rng2 = Rand::new(10);
+    let mut normal = || F::from_f64(rng2.sym(1.0));
+    let mut model = lstm_kernel::Model::<Rnn<F>, IN, 6, 3, F>::new(
+        lstm_kernel::Stack::new(
+            lstm_kernel::Lstm::zeroed(RecurrentActivation::Sigmoid),
+            lstm_kernel::Lstm::zeroed(RecurrentActivation::Sigmoid),
+        ),
+        lstm_kernel::Dense::zeroed(),
+    );
+    model.init_keras(&mut uniform, &mut normal);
+    let xs: Vec<[F; IN]> = (0..T)
+        .map(|t| [F::from_f64((t % 3) as f64 - 1.0)])
+        .collect();
+    let ys: Vec<[F; 3]> = (0..T).map(|_| [F::ONE, F::ZERO, F::ZERO]).collect();
+    let xb: [[F; IN]; B] = core::array::from_fn(|r| [F::from_f64(r as f64 * 0.3)]);
+    let mut state = <St<F> as lstm_kernel::StreamState>::zeroed();
+    let mut batch = BatchState::<B, St<F>>::zeroed();
+    let mut tape = lstm_kernel::Tape::<T, Rec<F>>::new();
+    let mut grads = lstm_kernel::Grads::zeroed();
+    let mut adam = Adam::new(AdamConfig::keras(), lstm_kernel::Grads::zeroed());
+    let dh = [[F::from_f64(0.1); 6]; 3];
+    let mut dxs = [[F::ZERO; IN]; T];
+    assert_no_allocation(&format!("{label} stack Model::step"), || {
+        black_box(model.step(black_box(&xs[1]), &mut state));
+    });
+    assert_no_allocation(&format!("{label} stack step_batch"), || {
+        model.rnn.step_batch(black_box(&xb), &mut batch);
+    });
+    assert_no_allocation(&format!("{label} stack train_sample softmax CE"), || {
+        let mut s = state;
+        black_box(
+            model
+                .train_sample(
+                    Loss::SoftmaxCe,
+                    &xs,
+                    &ys[0],
+                    F::ONE,
+                    &mut s,
+                    &mut tape,
+                    &mut grads,
+                )
+                .expect("fits"),
+        );
+    });
+    assert_no_allocation(&format!("{label} stack train_sequence MSE"), || {
+        let mut s = state;
+        black_box(
+            model
+                .train_sequence(Loss::Mse, &xs, &ys, F::ONE, &mut s, &mut tape, &mut grads)
+                .expect("fits"),
+        );
+    });
+    assert_no_allocation(&format!("{label} stack backward_window_dx"), || {
+        black_box(model.rnn.backward_window_dx(
+            &tape,
+            black_box(&dh),
+            &<St<F> as lstm_kernel::StreamState>::zeroed(),
+            &mut grads.rnn,
+            &mut dxs,
+        ));
+    });
+    assert_no_allocation(&format!("{label} stack Adam::step"), || {
+        adam.step(&mut model, black_box(&grads)).expect("finite");
+    });
+    println!("{label}: 0 allocations in the 2-layer stack's step, batch, train, dx, Adam");
 }
 
 #[test]

@@ -15,10 +15,8 @@
 //!   printed figures) while still catching any formula error, which moves outputs by
 //!   1e-2 or more.
 
-use lstm_kernel::Float;
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
-use lstm_kernel::{Lstm, LstmState, LstmWeights, RecurrentActivation};
-use lstm_kernel::{LstmTape, Recurrent};
+use lstm_kernel::{Float, Lstm, LstmState, LstmTape, LstmWeights, Recurrent, RecurrentActivation};
 use serde::Deserialize;
 
 use crate::common::{Compare, OracleDims, arr, cast, flat2, load_oracle, widen};

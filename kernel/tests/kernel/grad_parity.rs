@@ -9,14 +9,10 @@
 //! Tolerances: `1e-12` absolute in `f64` (float64 oracles; gradients are at most 0.23 and
 //! differ only by rounding order, ~1e-17); the `f32` figures are in their tests.
 
-use lstm_kernel::Float;
-use lstm_kernel::LstmGrads;
-use lstm_kernel::LstmModel;
-use lstm_kernel::LstmTape;
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
 use lstm_kernel::{
-    Adam, AdamConfig, Dense, EpsPlacement, Grads, LstmState, LstmWeights, RecurrentActivation,
-    Tensors,
+    Adam, AdamConfig, Dense, EpsPlacement, Float, Grads, LstmGrads, LstmModel, LstmState, LstmTape,
+    LstmWeights, RecurrentActivation, Tensors,
 };
 use serde::Deserialize;
 

@@ -20,12 +20,11 @@
 //! unperturbed runs; the tests print how many were skipped and require most to be checked
 //! and some gates to be clipped, so the zero-slope branch is exercised.
 
-use lstm_kernel::LstmGrads;
-use lstm_kernel::LstmModel;
-use lstm_kernel::LstmTape;
-use lstm_kernel::Recurrent;
 use lstm_kernel::backend::Scalar;
-use lstm_kernel::{Dense, Lstm, LstmState, LstmWeights, Model, RecurrentActivation, Tape, Tensors};
+use lstm_kernel::{
+    Dense, Lstm, LstmGrads, LstmModel, LstmState, LstmTape, LstmWeights, Model, Recurrent,
+    RecurrentActivation, Tape, Tensors,
+};
 
 use crate::common::{Compare, Rand};
 

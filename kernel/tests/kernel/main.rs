@@ -22,5 +22,6 @@ mod grad_parity;
 mod gradcheck;
 mod refusals;
 mod simd_vs_scalar;
+mod stack_gradcheck;
 mod stack_parity;
 mod stateful;

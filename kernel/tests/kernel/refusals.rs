@@ -3,13 +3,9 @@
 //! step count; a window longer than the tape is refused with `WindowTooLong` and changes
 //! neither the state, nor the tape, nor the gradients.
 
-use lstm_kernel::LstmGrads;
-use lstm_kernel::LstmModel;
-use lstm_kernel::LstmTape;
-use lstm_kernel::Recurrent;
 use lstm_kernel::{
-    Adam, AdamConfig, EpsPlacement, Grads, LstmState, Model, NonFiniteGradient,
-    RecurrentActivation, Sgd, Tensors, WindowTooLong,
+    Adam, AdamConfig, EpsPlacement, Grads, LstmGrads, LstmModel, LstmState, LstmTape, Model,
+    NonFiniteGradient, Recurrent, RecurrentActivation, Sgd, Tensors, WindowTooLong,
 };
 
 use crate::common::Rand;

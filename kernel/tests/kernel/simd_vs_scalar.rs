@@ -15,10 +15,10 @@
 //! (gates saturate to exact 0/1, `g` to ±1), and a NaN input must make every `h` NaN,
 //! never a plausible number; both kernels, every activation.
 
-use lstm_kernel::LstmTape;
-use lstm_kernel::Recurrent;
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
-use lstm_kernel::{Dense, Lstm, LstmState, LstmWeights, RecurrentActivation, Tensors};
+use lstm_kernel::{
+    Dense, Lstm, LstmState, LstmTape, LstmWeights, Recurrent, RecurrentActivation, Tensors,
+};
 
 use crate::common::{Compare, Rand};
 
@@ -291,4 +291,82 @@ fn nan_in_one_gate<K: Kernels<f32>, const H: usize>(name: &str) {
 #[test]
 fn a_nan_pre_activation_in_any_gate_gives_nan_h_for_both_kernels() {
     for_h_only!(nan_in_one_gate);
+}
+
+/// A stack's step, recorded window, many-to-many backward with `dL/dx`, and its Adam-ready
+/// gradients: SIMD == scalar within the module's tolerance, for a 2-layer stack whose
+/// layers take different SIMD paths (`H = 64` streams its weights at `IN = 8`: the tiled or
+/// resident path; `H = 10` the fused step with a tail block) and a 3-layer one with a
+/// layer below one 8-lane block.
+fn stack_simd_matches_scalar<R, const IN: usize, const H: usize>(
+    label: &str,
+    rnn: &R,
+    rng: &mut Rand,
+) where
+    R: Recurrent<IN, H, f32>,
+{
+    let xs: Vec<[f32; IN]> = (0..STEPS).map(|_| rng.array(1.5)).collect();
+    let dh: Vec<[f32; H]> = (0..STEPS).map(|_| rng.array(0.5)).collect();
+    let mut cmp = Compare::new(format!("stack {label} simd vs scalar"), ATOL, RTOL);
+    let (mut a, mut b) = (
+        <R::State as lstm_kernel::StreamState>::zeroed(),
+        <R::State as lstm_kernel::StreamState>::zeroed(),
+    );
+    for x in &xs {
+        rnn.step_with::<Simd>(x, &mut a);
+        rnn.step_with::<Scalar>(x, &mut b);
+        cmp.slice("step h", &widen(R::output(&a)), &widen(R::output(&b)));
+    }
+    let mut ta = lstm_kernel::Tape::<STEPS, R::Record>::new();
+    let mut tb = lstm_kernel::Tape::<STEPS, R::Record>::new();
+    let (mut sa, mut sb) = (
+        <R::State as lstm_kernel::StreamState>::zeroed(),
+        <R::State as lstm_kernel::StreamState>::zeroed(),
+    );
+    rnn.forward_window_with::<Simd, STEPS>(&xs, &mut sa, &mut ta)
+        .unwrap();
+    rnn.forward_window_with::<Scalar, STEPS>(&xs, &mut sb, &mut tb)
+        .unwrap();
+    for (ra, rb) in ta.steps().iter().zip(tb.steps()) {
+        cmp.slice(
+            "window h",
+            &widen(&R::record_output(ra)),
+            &widen(&R::record_output(rb)),
+        );
+    }
+    let (mut ga, mut gb) = (R::Grads::default(), R::Grads::default());
+    let (mut dxa, mut dxb) = (vec![[0.0; IN]; STEPS], vec![[0.0; IN]; STEPS]);
+    let zero = <R::State as lstm_kernel::StreamState>::zeroed();
+    rnn.backward_window_dx_with::<Simd, STEPS>(&ta, &dh, &zero, &mut ga, &mut dxa);
+    rnn.backward_window_dx_with::<Scalar, STEPS>(&tb, &dh, &zero, &mut gb, &mut dxb);
+    for i in 0..<R as Tensors<f32>>::COUNT {
+        cmp.slice(
+            format_args!("grad tensor {i}"),
+            &widen(ga.tensor(i)),
+            &widen(gb.tensor(i)),
+        );
+    }
+    cmp.slice(
+        "dL/dx",
+        &widen(dxa.as_flattened()),
+        &widen(dxb.as_flattened()),
+    );
+    cmp.finish();
+}
+
+#[test]
+fn stacks_simd_step_window_backward_and_dx_match_scalar() {
+    let mut rng = Rand::new(77);
+    let two: lstm_kernel::Lstm2<8, 64, 10> = lstm_kernel::Stack::new(
+        random_lstm(&mut rng, RecurrentActivation::Sigmoid),
+        random_lstm(&mut rng, RecurrentActivation::Sigmoid),
+    );
+    stack_simd_matches_scalar("Lstm2<8, 64, 10>", &two, &mut rng);
+    for act in RecurrentActivation::ALL {
+        let three: lstm_kernel::Lstm3<3, 17, 4, 16> = lstm_kernel::Stack::new(
+            random_lstm(&mut rng, act),
+            lstm_kernel::Stack::new(random_lstm(&mut rng, act), random_lstm(&mut rng, act)),
+        );
+        stack_simd_matches_scalar(&format!("Lstm3<3, 17, 4, 16> {act:?}"), &three, &mut rng);
+    }
 }

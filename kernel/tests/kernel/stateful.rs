@@ -8,10 +8,10 @@
 //! 10 steps, ~1e-16 seen); `1e-5` in `f32` with both kernels (f32 rounding of weights and
 //! inputs plus 10 recurrent f32 steps: ~1e-7 seen).
 
-use lstm_kernel::Float;
-use lstm_kernel::Recurrent;
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
-use lstm_kernel::{BatchState, Lstm, LstmState, LstmWeights, RecurrentActivation, RowOutOfRange};
+use lstm_kernel::{
+    BatchState, Float, Lstm, LstmState, LstmWeights, Recurrent, RecurrentActivation, RowOutOfRange,
+};
 use serde::Deserialize;
 
 use crate::common::{Compare, OracleDims, arr, cast, flat2, load_oracle, widen};
