@@ -1,69 +1,84 @@
-//! A self-describing binary file for a [`LstmModel<IN, H, OUT>`](Model) (`f32`): export into a
-//! caller's `&mut [u8]`, import from a `&[u8]` (e.g. `include_bytes!`), no allocation.
+//! A self-describing binary model file for any [`Model`] (`f32`): a stack of recurrent
+//! layers and a dense head. Export into a caller's `&mut [u8]`, import from a `&[u8]` (e.g.
+//! `include_bytes!`), no allocation. Version 2 (written) describes every layer in a table;
+//! version 1 files (one LSTM layer, written before the layer family) still load.
 //!
-//! # Format, version 1, byte by byte
-//! All integers are little-endian. Offsets are in bytes.
+//! # Format, version 2, byte by byte
+//! All integers are little-endian. Offsets are in bytes; `L` is the number of recurrent
+//! layers.
 //!
 //! | offset | size | field | value |
 //! |---|---|---|---|
 //! | 0 | 8 | magic | [`MAGIC`] = `89 4C 53 54 4D 0D 0A 1A` (`\x89LSTM\r\n\x1a`, PNG-style: the high byte catches 7-bit channels, `\r\n` catches newline conversion) |
-//! | 8 | 4 | format version, `u32` | [`VERSION`] = 1 |
-//! | 12 | 4 | `IN`, `u32` | inputs per step |
-//! | 16 | 4 | `H`, `u32` | hidden units (>= 1) |
-//! | 20 | 4 | `OUT`, `u32` | head outputs |
+//! | 8 | 4 | format version, `u32` | [`VERSION`] = 2 |
+//! | 12 | 4 | `IN`, `u32` | inputs per step of layer 0 |
+//! | 16 | 4 | `OUT`, `u32` | head outputs |
+//! | 20 | 4 | `L`, `u32` | recurrent layers, `1 ..= MAX_LAYERS` ([`MAX_LAYERS`] = 8) |
 //! | 24 | 1 | dtype | `1` = IEEE-754 `f32`, little-endian ([`Dtype`]) |
-//! | 25 | 1 | gate order | `0` = i, f, g, o (PyTorch; Keras' i, f, c, o) ([`GateOrder`]) |
-//! | 26 | 1 | recurrent activation | `0` sigmoid, `1` Keras 2 hard sigmoid, `2` Keras 3 hard sigmoid ([`RecurrentActivation`]) |
-//! | 27 | 1 | reserved | written `0`; ignored by version-1 readers (a use would bump the version) |
-//! | 28 | `4 P` | weights | `P = 4H(IN + H + 1) + OUT·H + OUT` values, in this order: `W_ih` `[IN][4][H]` (Keras `kernel` layout), `W_hh` `[H][4][H]` (Keras `recurrent_kernel`), `b` `[4][H]` (= PyTorch `bias_ih + bias_hh`), head `W` `[OUT][H]` (PyTorch `Linear.weight`), head `b` `[OUT]`; the same order as [`crate::Tensors`] lists a [`Model`]'s tensors |
-//! | 28 + 4P | 4 | CRC-32, `u32` | over bytes `0 .. 28 + 4P` (IEEE 802.3 / zlib / PNG CRC: reflected polynomial `0xEDB88320`, initial `0xFFFFFFFF`, final XOR `0xFFFFFFFF`) |
+//! | 25 | 3 | reserved | written `0`, ignored |
+//! | 28 + 16k | 16 | layer `k` (bottom first) | kind `u8` (`0` = LSTM, [`LayerKind`]), gate order `u8` (`0` = i, f, g, o, [`GateOrder`]), recurrent activation `u8` ([`RecurrentActivation::code`]), maths `u8` ([`Maths::code`]), input `u32` (`IN` for layer 0, the hidden size of layer `k - 1` above it), hidden `u32` (>= 1), reserved `u32` (written 0, ignored) |
+//! | 28 + 16L | `4 P` | weights | `P` values in the model's [`Tensors`] walk order: per layer `W_ih` `[in][4][h]` (Keras `kernel` layout), `W_hh` `[h][4][h]` (Keras `recurrent_kernel`), `b` `[4][h]` (= PyTorch `bias_ih + bias_hh`), then head `W` `[OUT][H]` (PyTorch `Linear.weight`, `H` the top layer's hidden size), head `b` `[OUT]` |
+//! | 28 + 16L + 4P | 4 | CRC-32, `u32` | over every byte before it (IEEE 802.3 / zlib / PNG CRC: reflected polynomial `0xEDB88320`, initial `0xFFFFFFFF`, final XOR `0xFFFFFFFF`) |
 //!
-//! Total length: [`encoded_len`]`(IN, H, OUT)` = `32 + 4P` bytes, e.g. 1,996 bytes for
-//! `IN = 1, H = 10, OUT = 1` (P = 491). The weights start at offset 28, a multiple of 4.
+//! Total length: `32 + 16 L + 4 P` bytes; for one LSTM layer [`encoded_len`]`(IN, H, OUT)`,
+//! e.g. 2,012 bytes for `IN = 1, H = 10, OUT = 1` (P = 491). The weights start at a
+//! multiple of 4.
+//!
+//! # Version 1 (read only)
+//! One LSTM layer: bytes 12, 16, 20 are `IN`, `H`, `OUT` (`u32`), 24 dtype, 25 gate order,
+//! 26 recurrent activation, 27 reserved, then the weights from offset 28 in the same order
+//! and the CRC-32 over everything before it (`32 + 4P` bytes, 1,996 for the post's model).
+//! Version 1 has no maths byte: such a file loads with [`Maths::Exact`].
 //!
 //! # Checks on import, in this order
-//! [`parse`] (and [`decode`], which calls it) checks: length >= 12 and magic, version,
-//! header complete, dtype, the exact length implied by the file's own dimensions
-//! ([`FormatError::Truncated`] / [`FormatError::TrailingBytes`]), the CRC, gate order,
-//! activation, `H >= 1`, then that every weight is finite. [`decode`] then compares the
-//! dimensions with the expected const sizes. The CRC is checked before the header's codes,
-//! so a corrupted file reports [`FormatError::ChecksumMismatch`] rather than a confusing
-//! "unknown activation".
+//! [`parse`] (and the decoders, which call it) checks: length >= 12 and magic, version,
+//! header complete (for version 2, the layer count first), dtype, the exact length implied
+//! by the file's own sizes ([`FormatError::Truncated`] / [`FormatError::TrailingBytes`]),
+//! the CRC, then per layer the kind, gate order, activation and maths codes, `hidden >= 1`
+//! and that each layer's input is the hidden size of the layer below; finally that every
+//! weight is finite. The CRC is checked before the codes, so a corrupted file reports
+//! [`FormatError::ChecksumMismatch`] rather than a confusing "unknown activation". The
+//! decoders then compare the file's layers with the model type's. Decoding any byte string
+//! returns a typed error or a model, never a panic (fuzzed: `kernel/fuzz`).
 //!
 //! # Where the weights live (flash or RAM)
-//! - [`decode`] is a `const fn`. In a `static` initialiser,
+//! - [`decode`] (one LSTM layer, [`LstmModel`]) is a `const fn`. In a `static` initialiser,
 //!   `static MODEL: LstmModel<1, 10, 1> = match decode(include_bytes!("model.bin")) { .. }`
 //!   runs **at compile time**: every check above (CRC included) becomes a build error,
 //!   and the decoded weights are placed in `.rodata`, i.e. **flash**, with no RAM copy
-//!   and no import code in the firmware. The generated Rust source written by
+//!   and no import code in the firmware. For stacks, the generated Rust source written by
 //!   `lstm-harness export --format rust` (a `static` built by a `const fn`) does the same
-//!   without the binary file.
-//! - Called at run time (e.g. on bytes received over a radio), [`decode`] returns a
-//!   [`Model`] by value: the caller's copy lives in **RAM** (`size_of::<LstmModel<1, 10, 1>>()`,
-//!   about 2 KB: the 491 weights plus the activation choices).
-//!   The kernel's step functions take the model by reference, so they run from either.
+//!   without the binary file; [`decode_into`] decodes any model at run time.
+//! - Called at run time (e.g. on bytes received over a radio), the decoders fill a model in
+//!   **RAM**. The kernel's step functions take the model by reference, so they run from
+//!   either.
 //! - [`ModelBytes`] is the zero-copy view: [`parse`] validates the bytes in place and
 //!   [`ModelBytes::values`] reads the weights lazily, one `f32` at a time, straight from
-//!   the slice (flash, if the slice is in flash). It does not run the LSTM: the kernels
-//!   need aligned `f32` arrays, which a byte slice is not guaranteed to be (and the crate
-//!   forbids `unsafe`); use it to inspect or stream weights, or to fill a model in place.
+//!   the slice (flash, if the slice is in flash).
 
 use core::fmt;
 
-use crate::activation::RecurrentActivation;
-use crate::model::LstmModel;
-use crate::tensors::Tensors;
+use crate::activation::{Maths, RecurrentActivation};
+use crate::model::{LstmModel, Model};
+use crate::recurrent::{LayerSettings, Recurrent};
+use crate::tensors::{TensorKind, Tensors};
 
 /// The file's first 8 bytes: `\x89LSTM\r\n\x1a`.
 pub const MAGIC: [u8; 8] = *b"\x89LSTM\r\n\x1a";
-/// The format version this module writes and reads.
-pub const VERSION: u32 = 1;
-/// Bytes before the weights (magic, version, dimensions, codes, reserved byte).
+/// The format version this module writes (it reads 1 and 2).
+pub const VERSION: u32 = 2;
+/// The most recurrent layers a file may describe.
+pub const MAX_LAYERS: usize = 8;
+/// Bytes of a version-2 header before the layer table.
 pub const HEADER_LEN: usize = 28;
+/// Bytes of one layer-table entry.
+pub const LAYER_ENTRY_LEN: usize = 16;
 /// Bytes of the trailing CRC-32.
 pub const CRC_LEN: usize = 4;
+/// Bytes before the weights in a version-1 file.
+pub const V1_HEADER_LEN: usize = 28;
 
-/// Element type of the weights. Only `f32` exists in version 1.
+/// Element type of the weights. Only `f32` exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Dtype {
@@ -71,7 +86,7 @@ pub enum Dtype {
     F32Le,
 }
 
-/// Order of the four gate blocks inside every `4H` axis of the file.
+/// Order of the gate blocks inside every `G·H` axis of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GateOrder {
@@ -79,34 +94,115 @@ pub enum GateOrder {
     Ifgo,
 }
 
+/// The cell type of a recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LayerKind {
+    /// LSTM, 4 gates (code `0`).
+    Lstm,
+}
+
+impl LayerKind {
+    /// The kind's file code.
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Lstm => 0,
+        }
+    }
+    /// The kind of a file code; `None` for an unknown code.
+    pub const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::Lstm),
+            _ => None,
+        }
+    }
+    /// Gates per unit (the `G` of `[K][G][H]`).
+    pub const fn gates(self) -> usize {
+        match self {
+            Self::Lstm => 4,
+        }
+    }
+    /// Parameters of a layer of this kind: `G·H·(input + H + 1)`; `None` on overflow.
+    pub const fn params(self, input: usize, hidden: usize) -> Option<usize> {
+        match input.checked_add(hidden) {
+            Some(s) => match s.checked_add(1) {
+                Some(s) => match s.checked_mul(hidden) {
+                    Some(p) => p.checked_mul(self.gates()),
+                    None => None,
+                },
+                None => None,
+            },
+            None => None,
+        }
+    }
+}
+
+/// One entry of the layer table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LayerEntry {
+    /// Cell type.
+    pub kind: LayerKind,
+    /// Gate order of the `G·H` axes.
+    pub gate_order: GateOrder,
+    /// Recurrent activation and maths.
+    pub settings: LayerSettings,
+    /// Inputs per step.
+    pub input: u32,
+    /// Hidden units (>= 1).
+    pub hidden: u32,
+}
+
+const EMPTY_ENTRY: LayerEntry = LayerEntry {
+    kind: LayerKind::Lstm,
+    gate_order: GateOrder::Ifgo,
+    settings: LayerSettings {
+        activation: RecurrentActivation::Sigmoid,
+        maths: Maths::Exact,
+    },
+    input: 0,
+    hidden: 0,
+};
+
 /// The decoded header of a valid file (see the [module docs](self) for the bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Format version (1).
+    /// Format version (1 or 2).
     pub version: u32,
-    /// `IN`: inputs per step.
+    /// `IN`: inputs per step of layer 0.
     pub input: u32,
-    /// `H`: hidden units (>= 1).
-    pub hidden: u32,
     /// `OUT`: head outputs.
     pub output: u32,
     /// Element type.
     pub dtype: Dtype,
-    /// Gate order of the `4H` axes.
-    pub gate_order: GateOrder,
-    /// Recurrent activation of gates i, f, o.
-    pub activation: RecurrentActivation,
+    layer_count: usize,
+    layers: [LayerEntry; MAX_LAYERS],
+}
+
+impl Header {
+    /// The layer table, bottom layer first (`1 ..= MAX_LAYERS` entries).
+    pub fn layers(&self) -> &[LayerEntry] {
+        self.layers.get(..self.layer_count).unwrap_or(&[])
+    }
+    /// Number of recurrent layers.
+    pub const fn layer_count(&self) -> usize {
+        self.layer_count
+    }
+    /// Hidden units of the top layer (the head's input size).
+    pub const fn hidden(&self) -> u32 {
+        self.layers[self.layer_count - 1].hidden
+    }
 }
 
 /// Why bytes could not be imported or a model could not be exported.
 ///
 /// Every variant says what was expected and what was found; [`fmt::Display`] adds a hint.
+/// Layer indices count from 0 at the bottom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FormatError {
     /// The first 8 bytes are not [`MAGIC`]: not a model file (or a text-mode copy).
     BadMagic,
-    /// The version is not [`VERSION`].
+    /// The version is not 1 or [`VERSION`].
     UnsupportedVersion {
         /// Version in the file.
         found: u32,
@@ -116,22 +212,79 @@ pub enum FormatError {
         /// Code in the file.
         found: u8,
     },
-    /// The gate-order code is not one of [`GateOrder`]'s.
+    /// The layer count is 0 or above [`MAX_LAYERS`].
+    UnsupportedLayerCount {
+        /// Count in the file.
+        found: u32,
+    },
+    /// A layer's kind code is not one of [`LayerKind`]'s.
+    UnknownLayerKind {
+        /// The layer.
+        layer: u32,
+        /// Code in the file.
+        found: u8,
+    },
+    /// A layer's gate-order code is not one of [`GateOrder`]'s.
     UnknownGateOrder {
+        /// The layer.
+        layer: u32,
         /// Code in the file.
         found: u8,
     },
-    /// The activation code is not one of [`RecurrentActivation`]'s.
+    /// A layer's activation code is not one of [`RecurrentActivation`]'s.
     UnknownActivation {
+        /// The layer.
+        layer: u32,
         /// Code in the file.
         found: u8,
     },
-    /// The file's `(IN, H, OUT)` differ from the sizes the caller asked for (or `H = 0`).
+    /// A layer's maths code is not one of [`Maths`]'.
+    UnknownMaths {
+        /// The layer.
+        layer: u32,
+        /// Code in the file.
+        found: u8,
+    },
+    /// A layer's input size is not the hidden size of the layer below (or `IN` for layer 0),
+    /// or its hidden size is 0.
+    BrokenLayerChain {
+        /// The layer.
+        layer: u32,
+        /// Its `(input, hidden)` in the file.
+        found: [u32; 2],
+        /// The input it must have (the size below it).
+        below: u32,
+    },
+    /// The file's `(IN, H, OUT)` differ from the sizes the caller asked for (one-layer
+    /// [`decode`]).
     DimensionMismatch {
         /// `(IN, H, OUT)` expected by the caller.
         expected: [u32; 3],
         /// `(IN, H, OUT)` in the file.
         found: [u32; 3],
+    },
+    /// The file has another number of recurrent layers than the model type.
+    LayerCountMismatch {
+        /// Layers of the model type.
+        expected: u32,
+        /// Layers in the file.
+        found: u32,
+    },
+    /// A layer's kind or `(input, hidden)` differ from the model type's.
+    LayerMismatch {
+        /// The layer.
+        layer: u32,
+        /// `(kind code, input, hidden)` of the model type.
+        expected: [u32; 3],
+        /// `(kind code, input, hidden)` in the file.
+        found: [u32; 3],
+    },
+    /// The head's `OUT` differs from the model type's.
+    OutputMismatch {
+        /// `OUT` of the model type.
+        expected: u32,
+        /// `OUT` in the file.
+        found: u32,
     },
     /// The bytes end before the header or the data the header announces (`needed`
     /// saturates at `usize::MAX` for absurd dimensions).
@@ -157,7 +310,8 @@ pub enum FormatError {
     },
     /// A weight is NaN or infinite (on import: in the file; on export: in the model).
     NonFinite {
-        /// Flat index of the first offending weight in file order (0 = `W_ih[0][0][0]`).
+        /// Flat index of the first offending weight in file order (0 = layer 0's
+        /// `W_ih[0][0][0]`).
         index: usize,
     },
     /// The output buffer given to [`encode`] is too short.
@@ -167,6 +321,9 @@ pub enum FormatError {
         /// Bytes available.
         found: usize,
     },
+    /// The model type cannot be written (more than [`MAX_LAYERS`] layers, or a layer the
+    /// format has no kind for).
+    Unrepresentable,
 }
 
 impl fmt::Display for FormatError {
@@ -178,34 +335,77 @@ impl fmt::Display for FormatError {
             ),
             Self::UnsupportedVersion { found } => write!(
                 f,
-                "model file format version {found} is not supported (this kernel reads version {VERSION}); re-export it"
+                "model file format version {found} is not supported (this kernel reads versions 1 and {VERSION}); re-export it"
             ),
             Self::UnknownDtype { found } => {
                 write!(f, "unknown dtype code {found} (only 1 = f32 little-endian)")
             }
-            Self::UnknownGateOrder { found } => {
-                write!(f, "unknown gate order code {found} (only 0 = i, f, g, o)")
-            }
-            Self::UnknownActivation { found } => write!(
+            Self::UnsupportedLayerCount { found } => write!(
                 f,
-                "unknown recurrent activation code {found} (0 sigmoid, 1 hard sigmoid Keras 2, 2 hard sigmoid Keras 3)"
+                "model file describes {found} recurrent layers (this kernel reads 1 to {MAX_LAYERS})"
+            ),
+            Self::UnknownLayerKind { layer, found } => {
+                write!(
+                    f,
+                    "layer {layer}: unknown layer kind code {found} (only 0 = LSTM)"
+                )
+            }
+            Self::UnknownGateOrder { layer, found } => write!(
+                f,
+                "layer {layer}: unknown gate order code {found} (only 0 = i, f, g, o)"
+            ),
+            Self::UnknownActivation { layer, found } => write!(
+                f,
+                "layer {layer}: unknown recurrent activation code {found} (0 sigmoid, 1 hard sigmoid Keras 2, 2 hard sigmoid Keras 3)"
+            ),
+            Self::UnknownMaths { layer, found } => {
+                write!(
+                    f,
+                    "layer {layer}: unknown maths code {found} (0 exact, 1 fast)"
+                )
+            }
+            Self::BrokenLayerChain {
+                layer,
+                found,
+                below,
+            } => write!(
+                f,
+                "layer {layer} has (input, hidden) = ({}, {}); its input must be {below} (the size below it) and hidden at least 1",
+                found[0], found[1]
             ),
             Self::DimensionMismatch { expected, found } => write!(
                 f,
                 "model file has (IN, H, OUT) = ({}, {}, {}), expected ({}, {}, {}); rebuild with matching sizes or re-export the model",
                 found[0], found[1], found[2], expected[0], expected[1], expected[2]
             ),
+            Self::LayerCountMismatch { expected, found } => write!(
+                f,
+                "model file has {found} recurrent layers, the model type {expected}; rebuild with matching layers or re-export the model"
+            ),
+            Self::LayerMismatch {
+                layer,
+                expected,
+                found,
+            } => write!(
+                f,
+                "layer {layer}: the file has (kind, input, hidden) = ({}, {}, {}), the model type ({}, {}, {})",
+                found[0], found[1], found[2], expected[0], expected[1], expected[2]
+            ),
+            Self::OutputMismatch { expected, found } => write!(
+                f,
+                "model file's head has {found} outputs, the model type {expected}"
+            ),
             Self::Truncated { needed, found } if found < HEADER_LEN => write!(
                 f,
-                "model file truncated: {found} bytes, too short for the {HEADER_LEN}-byte header (a complete file has at least {needed})"
+                "model file truncated: {found} bytes, too short for the header (a complete file has at least {needed})"
             ),
             Self::Truncated { needed, found } => write!(
                 f,
-                "model file truncated or its header corrupted: {found} bytes, the header's dimensions announce {needed}"
+                "model file truncated or its header corrupted: {found} bytes, the header announces {needed}"
             ),
             Self::TrailingBytes { expected, found } => write!(
                 f,
-                "model file has {found} bytes, the header's dimensions announce {expected}: extra bytes after the checksum, or a corrupted header"
+                "model file has {found} bytes, the header announces {expected}: extra bytes after the checksum, or a corrupted header"
             ),
             Self::ChecksumMismatch { stored, computed } => write!(
                 f,
@@ -217,6 +417,10 @@ impl fmt::Display for FormatError {
             Self::BufferTooSmall { needed, found } => write!(
                 f,
                 "output buffer has {found} bytes, the model file needs {needed}"
+            ),
+            Self::Unrepresentable => write!(
+                f,
+                "the model cannot be written in this format (more than {MAX_LAYERS} layers or a layer kind without a code)"
             ),
         }
     }
@@ -253,19 +457,10 @@ pub const fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-/// Number of `f32` parameters of a `LstmModel<IN, H, OUT>`: `4H(IN + H + 1) + OUT·H + OUT`.
-/// `None` on overflow.
+/// Number of `f32` parameters of an [`LstmModel<IN, H, OUT>`](LstmModel):
+/// `4H(IN + H + 1) + OUT·H + OUT`. `None` on overflow.
 pub const fn param_count(input: usize, hidden: usize, output: usize) -> Option<usize> {
-    let lstm = match input.checked_add(hidden) {
-        Some(s) => match s.checked_add(1) {
-            Some(s) => match s.checked_mul(hidden) {
-                Some(p) => p.checked_mul(4),
-                None => None,
-            },
-            None => None,
-        },
-        None => None,
-    };
+    let lstm = LayerKind::Lstm.params(input, hidden);
     let head = match hidden.checked_add(1) {
         Some(s) => s.checked_mul(output),
         None => None,
@@ -276,16 +471,26 @@ pub const fn param_count(input: usize, hidden: usize, output: usize) -> Option<u
     }
 }
 
-/// Length in bytes of the file for a `LstmModel<IN, H, OUT>`: `32 + 4 · param_count`.
-/// `None` on overflow.
+/// Length in bytes of the version-2 file of an [`LstmModel<IN, H, OUT>`](LstmModel):
+/// `48 + 4 · param_count`. `None` on overflow.
 pub const fn encoded_len(input: usize, hidden: usize, output: usize) -> Option<usize> {
     match param_count(input, hidden, output) {
-        Some(p) => match p.checked_mul(4) {
-            Some(b) => b.checked_add(HEADER_LEN + CRC_LEN),
-            None => None,
-        },
+        Some(p) => file_len(1, p),
         None => None,
     }
+}
+
+/// Length of a version-2 file with `layers` layers and `params` weights.
+const fn file_len(layers: usize, params: usize) -> Option<usize> {
+    match params.checked_mul(4) {
+        Some(b) => b.checked_add(HEADER_LEN + CRC_LEN + LAYER_ENTRY_LEN * layers),
+        None => None,
+    }
+}
+
+/// Length in bytes of the file of any model type `M` (a [`Model`]): `32 + 16 L + 4 P`.
+pub fn model_file_len<M: Tensors<f32>>() -> usize {
+    file_len(M::LAYERS, M::param_count()).unwrap_or(usize::MAX)
 }
 
 /// `u32` at `at` (caller guarantees `at + 4 <= bytes.len()`).
@@ -293,20 +498,60 @@ const fn read_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
 
-/// Writes `model` in the format of the [module docs](self) into the start of `out` and
-/// returns the number of bytes written ([`encoded_len`]`(IN, H, OUT)`; bytes after that
-/// are untouched).
+/// The layer table of a model type, from its [`Tensors`] walk (each layer's `W_ih` gives its
+/// gate count, input and hidden size) and its settings.
+fn layer_table<R: Recurrent<IN, H, f32>, const IN: usize, const H: usize>(
+    rnn: &R,
+) -> Result<([LayerEntry; MAX_LAYERS], usize), FormatError> {
+    let mut layers = [EMPTY_ENTRY; MAX_LAYERS];
+    let mut n = 0;
+    for i in 0..R::COUNT {
+        let Some(t) = R::info(i) else {
+            return Err(FormatError::Unrepresentable);
+        };
+        if t.kind != TensorKind::InputWeights {
+            continue;
+        }
+        let kind = match t.dims[1] {
+            4 => LayerKind::Lstm,
+            _ => return Err(FormatError::Unrepresentable),
+        };
+        let (Some(slot), Some(settings)) = (layers.get_mut(n), rnn.settings(t.layer)) else {
+            return Err(FormatError::Unrepresentable);
+        };
+        *slot = LayerEntry {
+            kind,
+            gate_order: GateOrder::Ifgo,
+            settings,
+            input: t.dims[0] as u32,
+            hidden: t.dims[2] as u32,
+        };
+        n += 1;
+    }
+    if n == 0 || n != R::LAYERS {
+        return Err(FormatError::Unrepresentable);
+    }
+    Ok((layers, n))
+}
+
+/// Writes `model` in the version-2 format of the [module docs](self) into the start of `out`
+/// and returns the number of bytes written ([`model_file_len`]; bytes after that are
+/// untouched).
 ///
 /// # Errors
 /// - [`FormatError::BufferTooSmall`] if `out` is shorter than the file (nothing written).
 /// - [`FormatError::NonFinite`] if a weight is NaN or infinite (import would refuse the
 ///   file; `out` may then hold a partial file, so do not save it).
-pub fn encode<const IN: usize, const H: usize, const OUT: usize>(
-    model: &LstmModel<IN, H, OUT, f32>,
+/// - [`FormatError::Unrepresentable`] for a model with more than [`MAX_LAYERS`] layers.
+pub fn encode<R, const IN: usize, const H: usize, const OUT: usize>(
+    model: &Model<R, IN, H, OUT, f32>,
     out: &mut [u8],
-) -> Result<usize, FormatError> {
-    // Sizes that overflow cannot exist as a `Model` in memory, but stay total anyway.
-    let needed = encoded_len(IN, H, OUT).unwrap_or(usize::MAX);
+) -> Result<usize, FormatError>
+where
+    R: Recurrent<IN, H, f32>,
+{
+    let (layers, n) = layer_table(&model.rnn)?;
+    let needed = model_file_len::<Model<R, IN, H, OUT, f32>>();
     let Some(file) = out.get_mut(..needed) else {
         return Err(FormatError::BufferTooSmall {
             needed,
@@ -314,21 +559,30 @@ pub fn encode<const IN: usize, const H: usize, const OUT: usize>(
         });
     };
     let (body, crc_out) = file.split_at_mut(needed - CRC_LEN);
-    let (header, data) = body.split_at_mut(HEADER_LEN);
+    let (header, data) = body.split_at_mut(HEADER_LEN + LAYER_ENTRY_LEN * n);
+    header.fill(0);
     header[..8].copy_from_slice(&MAGIC);
     for (at, v) in [
         (8, VERSION),
         (12, IN as u32),
-        (16, H as u32),
-        (20, OUT as u32),
+        (16, OUT as u32),
+        (20, n as u32),
     ] {
         header[at..at + 4].copy_from_slice(&v.to_le_bytes());
     }
     header[24] = 1; // Dtype::F32Le
-    header[25] = 0; // GateOrder::Ifgo
-    header[26] = model.rnn.activation.code();
-    header[27] = 0;
-    let values = (0..<LstmModel<IN, H, OUT, f32> as Tensors<f32>>::COUNT)
+    for (e, l) in header[HEADER_LEN..]
+        .chunks_exact_mut(LAYER_ENTRY_LEN)
+        .zip(&layers)
+    {
+        e[0] = l.kind.code();
+        e[1] = 0; // GateOrder::Ifgo
+        e[2] = l.settings.activation.code();
+        e[3] = l.settings.maths.code();
+        e[4..8].copy_from_slice(&l.input.to_le_bytes());
+        e[8..12].copy_from_slice(&l.hidden.to_le_bytes());
+    }
+    let values = (0..<Model<R, IN, H, OUT, f32> as Tensors<f32>>::COUNT)
         .flat_map(|t| model.tensor(t).iter().copied());
     for (index, (chunk, v)) in data.chunks_exact_mut(4).zip(values).enumerate() {
         if !v.is_finite() {
@@ -345,7 +599,7 @@ pub fn encode<const IN: usize, const H: usize, const OUT: usize>(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModelBytes<'a> {
     header: Header,
-    /// The weight bytes, `4 · param_count` long.
+    /// The weight bytes, `4 · P` long.
     data: &'a [u8],
 }
 
@@ -355,12 +609,12 @@ impl<'a> ModelBytes<'a> {
         self.header
     }
 
-    /// Number of weights (`4H(IN + H + 1) + OUT·H + OUT`).
+    /// Number of weights.
     pub const fn len(&self) -> usize {
         self.data.len() / 4
     }
 
-    /// True if the file holds no weights (never, since `H >= 1`).
+    /// True if the file holds no weights (never, since every layer has `hidden >= 1`).
     pub const fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
@@ -381,8 +635,12 @@ impl<'a> ModelBytes<'a> {
     }
 }
 
+/// The raw codes of one layer before they are checked: `(kind, gate order, activation,
+/// maths, input, hidden)`.
+type RawLayer = (u8, u8, u8, u8, u32, u32);
+
 /// Validates a model file in place (every check of the [module docs](self) except the
-/// comparison with expected sizes) without copying the weights.
+/// comparison with a model type) without copying the weights.
 ///
 /// # Errors
 /// The first failing check, as listed in the module docs.
@@ -398,12 +656,12 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
     }
     if bytes.len() < 12 {
         return Err(FormatError::Truncated {
-            needed: HEADER_LEN + CRC_LEN,
+            needed: HEADER_LEN + LAYER_ENTRY_LEN + CRC_LEN,
             found: bytes.len(),
         });
     }
     let version = read_u32(bytes, 8);
-    if version != VERSION {
+    if version != 1 && version != VERSION {
         return Err(FormatError::UnsupportedVersion { found: version });
     }
     if bytes.len() < HEADER_LEN {
@@ -412,18 +670,80 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
             found: bytes.len(),
         });
     }
-    let dims = [
-        read_u32(bytes, 12),
-        read_u32(bytes, 16),
-        read_u32(bytes, 20),
-    ];
     let dtype = match bytes[24] {
         1 => Dtype::F32Le,
         found => return Err(FormatError::UnknownDtype { found }),
     };
-    let needed = match encoded_len(dims[0] as usize, dims[1] as usize, dims[2] as usize) {
-        Some(n) => n,
-        None => usize::MAX,
+    let input = read_u32(bytes, 12);
+    // Raw layer table and the start of the weights.
+    let mut raw: [RawLayer; MAX_LAYERS] = [(0, 0, 0, 0, 0, 0); MAX_LAYERS];
+    let (output, n, data_at) = if version == 1 {
+        raw[0] = (0, bytes[25], bytes[26], 0, input, read_u32(bytes, 16));
+        (read_u32(bytes, 20), 1, V1_HEADER_LEN)
+    } else {
+        let n = read_u32(bytes, 20);
+        if n == 0 || n as usize > MAX_LAYERS {
+            return Err(FormatError::UnsupportedLayerCount { found: n });
+        }
+        let n = n as usize;
+        let table_end = HEADER_LEN + LAYER_ENTRY_LEN * n;
+        if bytes.len() < table_end {
+            return Err(FormatError::Truncated {
+                needed: table_end + CRC_LEN,
+                found: bytes.len(),
+            });
+        }
+        let mut k = 0;
+        while k < n {
+            let e = HEADER_LEN + LAYER_ENTRY_LEN * k;
+            raw[k] = (
+                bytes[e],
+                bytes[e + 1],
+                bytes[e + 2],
+                bytes[e + 3],
+                read_u32(bytes, e + 4),
+                read_u32(bytes, e + 8),
+            );
+            k += 1;
+        }
+        (read_u32(bytes, 16), n, table_end)
+    };
+    // The length the sizes announce (saturating: absurd sizes are "truncated").
+    let mut params: usize = 0;
+    let mut ok = true;
+    let mut k = 0;
+    while k < n {
+        // An unknown kind is reported after the CRC; count it as an LSTM for the length.
+        match LayerKind::Lstm.params(raw[k].4 as usize, raw[k].5 as usize) {
+            Some(p) => match params.checked_add(p) {
+                Some(s) => params = s,
+                None => ok = false,
+            },
+            None => ok = false,
+        }
+        k += 1;
+    }
+    let top = raw[n - 1].5 as usize;
+    match top.checked_add(1) {
+        Some(s) => match s.checked_mul(output as usize) {
+            Some(h) => match params.checked_add(h) {
+                Some(p) => params = p,
+                None => ok = false,
+            },
+            None => ok = false,
+        },
+        None => ok = false,
+    }
+    let needed = if !ok {
+        usize::MAX
+    } else {
+        match params.checked_mul(4) {
+            Some(b) => match b.checked_add(data_at + CRC_LEN) {
+                Some(l) => l,
+                None => usize::MAX,
+            },
+            None => usize::MAX,
+        }
     };
     if bytes.len() < needed {
         return Err(FormatError::Truncated {
@@ -443,21 +763,46 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
     if stored != computed {
         return Err(FormatError::ChecksumMismatch { stored, computed });
     }
-    let gate_order = match bytes[25] {
-        0 => GateOrder::Ifgo,
-        found => return Err(FormatError::UnknownGateOrder { found }),
-    };
-    let activation = match RecurrentActivation::from_code(bytes[26]) {
-        Some(a) => a,
-        None => return Err(FormatError::UnknownActivation { found: bytes[26] }),
-    };
-    if dims[1] == 0 {
-        return Err(FormatError::DimensionMismatch {
-            expected: [dims[0], 1, dims[2]],
-            found: dims,
-        });
+    let mut layers = [EMPTY_ENTRY; MAX_LAYERS];
+    let mut below = input;
+    let mut k = 0;
+    while k < n {
+        let (kind, order, act, maths, li, lh) = raw[k];
+        let layer = k as u32;
+        let Some(kind) = LayerKind::from_code(kind) else {
+            return Err(FormatError::UnknownLayerKind { layer, found: kind });
+        };
+        let gate_order = match order {
+            0 => GateOrder::Ifgo,
+            found => return Err(FormatError::UnknownGateOrder { layer, found }),
+        };
+        let Some(activation) = RecurrentActivation::from_code(act) else {
+            return Err(FormatError::UnknownActivation { layer, found: act });
+        };
+        let Some(maths) = Maths::from_code(maths) else {
+            return Err(FormatError::UnknownMaths {
+                layer,
+                found: maths,
+            });
+        };
+        if li != below || lh == 0 {
+            return Err(FormatError::BrokenLayerChain {
+                layer,
+                found: [li, lh],
+                below,
+            });
+        }
+        layers[k] = LayerEntry {
+            kind,
+            gate_order,
+            settings: LayerSettings { activation, maths },
+            input: li,
+            hidden: lh,
+        };
+        below = lh;
+        k += 1;
     }
-    let data = body.split_at(HEADER_LEN).1;
+    let data = body.split_at(data_at).1;
     let mut index = 0;
     while index < data.len() / 4 {
         if !f32::from_bits(read_u32(data, 4 * index)).is_finite() {
@@ -468,39 +813,51 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
     Ok(ModelBytes {
         header: Header {
             version,
-            input: dims[0],
-            hidden: dims[1],
-            output: dims[2],
+            input,
+            output,
             dtype,
-            gate_order,
-            activation,
+            layer_count: n,
+            layers,
         },
         data,
     })
 }
 
-/// Imports a `LstmModel<IN, H, OUT>` (`f32`) from a complete file: [`parse`], then the
-/// dimensions must equal `(IN, H, OUT)`. Round trip with [`encode`] is bit-exact.
+/// Imports an [`LstmModel<IN, H, OUT>`](LstmModel) (`f32`, one LSTM layer) from a complete
+/// file of either version: [`parse`], then the file must have one layer of sizes
+/// `(IN, H)` and `OUT` outputs. The layer's activation and maths come from the file (maths
+/// [`Maths::Exact`] for version 1). Round trip with [`encode`] is bit-exact.
 ///
 /// `const fn`: in a `static` initialiser it runs at compile time and the weights land in
 /// flash (see the [module docs](self)); at run time the returned model is a RAM copy.
 ///
 /// # Errors
-/// Those of [`parse`], then [`FormatError::DimensionMismatch`].
+/// Those of [`parse`], then [`FormatError::DimensionMismatch`] (also for a stack: its
+/// `H` is the bottom layer's, and a stack never matches: use [`decode_into`]).
 pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
 ) -> Result<LstmModel<IN, H, OUT, f32>, FormatError> {
     let file = tri!(parse(bytes));
     let h = file.header;
+    let l0 = h.layers[0];
     let expected = [IN as u32, H as u32, OUT as u32];
-    if h.input as usize != IN || h.hidden as usize != H || h.output as usize != OUT {
-        return Err(FormatError::DimensionMismatch {
-            expected,
-            found: [h.input, h.hidden, h.output],
-        });
+    let found = [h.input, l0.hidden, h.output];
+    if h.layer_count != 1
+        || h.input as usize != IN
+        || l0.hidden as usize != H
+        || h.output as usize != OUT
+    {
+        if h.layer_count != 1 {
+            return Err(FormatError::LayerCountMismatch {
+                expected: 1,
+                found: h.layer_count as u32,
+            });
+        }
+        return Err(FormatError::DimensionMismatch { expected, found });
     }
     let d = file.data;
-    let mut m = LstmModel::<IN, H, OUT, f32>::zeroed(h.activation);
+    let mut m = LstmModel::<IN, H, OUT, f32>::zeroed(l0.settings.activation);
+    m.rnn.maths = l0.settings.maths;
     let mut at = 0; // byte offset into d
     let mut k = 0;
     while k < IN {
@@ -559,11 +916,82 @@ pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
     Ok(m)
 }
 
+/// Imports any model (a stack of layers and a head) from a complete file of either version
+/// into `model`: [`parse`], then the file's layer table must equal the model type's (layer
+/// count, each layer's kind and `(input, hidden)`, `OUT`); the weights and every layer's
+/// activation and maths are then written into `model`. On an error `model` is untouched
+/// (every check runs before the first write).
+///
+/// # Errors
+/// Those of [`parse`], then [`FormatError::LayerCountMismatch`],
+/// [`FormatError::LayerMismatch`] or [`FormatError::OutputMismatch`].
+pub fn decode_into<R, const IN: usize, const H: usize, const OUT: usize>(
+    bytes: &[u8],
+    model: &mut Model<R, IN, H, OUT, f32>,
+) -> Result<(), FormatError>
+where
+    R: Recurrent<IN, H, f32>,
+{
+    let file = parse(bytes)?;
+    let h = file.header;
+    let (want, n) = layer_table(&model.rnn)?;
+    if h.layer_count != n {
+        return Err(FormatError::LayerCountMismatch {
+            expected: n as u32,
+            found: h.layer_count as u32,
+        });
+    }
+    for (k, (w, f)) in want.iter().zip(h.layers()).enumerate() {
+        let shape = |e: &LayerEntry| [u32::from(e.kind.code()), e.input, e.hidden];
+        if shape(w) != shape(f) {
+            return Err(FormatError::LayerMismatch {
+                layer: k as u32,
+                expected: shape(w),
+                found: shape(f),
+            });
+        }
+    }
+    if h.output as usize != OUT {
+        return Err(FormatError::OutputMismatch {
+            expected: OUT as u32,
+            found: h.output,
+        });
+    }
+    let mut values = file.values();
+    for t in 0..<Model<R, IN, H, OUT, f32> as Tensors<f32>>::COUNT {
+        for (d, v) in model.tensor_mut(t).iter_mut().zip(&mut values) {
+            *d = v;
+        }
+    }
+    for (k, e) in h.layers().iter().enumerate() {
+        model.rnn.set_settings(k, e.settings);
+    }
+    Ok(())
+}
+
+/// [`decode_into`] a zero model built by `zero` (e.g. `|| Model::new(stack, Dense::zeroed())`).
+///
+/// # Errors
+/// Those of [`decode_into`].
+pub fn decode_with<R, const IN: usize, const H: usize, const OUT: usize>(
+    bytes: &[u8],
+    zero: impl FnOnce() -> Model<R, IN, H, OUT, f32>,
+) -> Result<Model<R, IN, H, OUT, f32>, FormatError>
+where
+    R: Recurrent<IN, H, f32>,
+{
+    let mut m = zero();
+    decode_into(bytes, &mut m)?;
+    Ok(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const LEN: usize = 4 * (4 * 3 * (2 + 3 + 1) + 2 * 3 + 2) + 32;
+    const LEN: usize = 4 * (4 * 3 * (2 + 3 + 1) + 2 * 3 + 2) + 48;
+    /// The same model in a version-1 file.
+    const V1_LEN: usize = LEN - 16;
 
     /// A `LstmModel<2, 3, 2>` whose weights are distinct, non-trivial values
     /// (`sin(7 i) * 2^(i mod 5)`, so exponents and signs vary).
@@ -600,8 +1028,8 @@ mod tests {
     }
 
     #[test]
-    fn encoded_length_is_32_bytes_plus_four_per_weight() {
-        assert_eq!(encoded_len(1, 10, 1), Some(1996));
+    fn encoded_length_is_48_bytes_plus_four_per_weight() {
+        assert_eq!(encoded_len(1, 10, 1), Some(2012));
         assert_eq!(encoded_len(2, 3, 2), Some(LEN));
         assert_eq!(encoded_len(usize::MAX, 2, 1), None);
     }
@@ -627,15 +1055,21 @@ mod tests {
     fn the_header_is_laid_out_as_documented() {
         let buf = encoded();
         assert_eq!(&buf[..8], b"\x89LSTM\r\n\x1a");
+        // Version 2, IN = 2, OUT = 2, one layer, dtype f32, reserved.
         assert_eq!(
             &buf[8..28],
-            &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 2, 0]
+            &[2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]
+        );
+        // Layer 0: LSTM, i f g o, Keras 3 hard sigmoid, exact maths, input 2, hidden 3.
+        assert_eq!(
+            &buf[28..44],
+            &[0, 0, 2, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]
         );
         // First weight W_ih[0][0][0] = sin(0) * 1 = 0; second = sin(7) * 2.
-        assert_eq!(&buf[28..32], &0.0_f32.to_le_bytes());
-        assert_eq!(&buf[32..36], &(libm::sinf(7.0) * 2.0).to_le_bytes());
+        assert_eq!(&buf[44..48], &0.0_f32.to_le_bytes());
+        assert_eq!(&buf[48..52], &(libm::sinf(7.0) * 2.0).to_le_bytes());
         let file = parse(&buf).unwrap();
-        assert_eq!(file.len(), (LEN - 32) / 4);
+        assert_eq!(file.len(), (LEN - 48) / 4);
         assert_eq!(file.value(1), Some(libm::sinf(7.0) * 2.0));
         assert_eq!(file.value(file.len()), None);
         assert!(file.values().eq(sample_values()));
@@ -643,7 +1077,7 @@ mod tests {
 
     fn sample_values() -> impl Iterator<Item = f32> {
         let m = sample();
-        let mut all = [0.0_f32; (LEN - 32) / 4];
+        let mut all = [0.0_f32; (LEN - 48) / 4];
         let mut i = 0;
         for t in 0..5 {
             for &v in m.tensor(t) {
@@ -655,10 +1089,11 @@ mod tests {
     }
 
     #[test]
-    fn decoding_at_compile_time_puts_the_model_in_a_static() {
+    fn a_version_1_file_decodes_at_compile_time_into_a_static() {
+        const LEN: usize = V1_LEN;
         const BYTES: [u8; LEN] = {
-            // `encode` is not const, so write a zero model's file by hand: header, zero
-            // weights, CRC computed by the const `crc32`.
+            // `encode` is not const (and writes version 2), so write a zero model's
+            // version-1 file by hand: header, zero weights, CRC computed by the const `crc32`.
             let mut b = [0u8; LEN];
             let mut i = 0;
             while i < 8 {
@@ -705,11 +1140,11 @@ mod tests {
     #[test]
     fn a_file_from_another_format_version_is_refused() {
         let mut buf = encoded();
-        buf[8] = 2;
+        buf[8] = 3;
         reseal(&mut buf);
         assert_eq!(
             decode::<2, 3, 2>(&buf),
-            Err(FormatError::UnsupportedVersion { found: 2 })
+            Err(FormatError::UnsupportedVersion { found: 3 })
         );
     }
 
@@ -726,7 +1161,7 @@ mod tests {
     }
 
     #[test]
-    fn a_header_with_zero_hidden_units_is_refused() {
+    fn a_header_with_zero_hidden_units_is_refused_in_both_versions() {
         let mut b = [0u8; 36];
         b[..8].copy_from_slice(&MAGIC);
         b[8] = 1;
@@ -734,13 +1169,150 @@ mod tests {
         b[20] = 1;
         b[24] = 1;
         reseal(&mut b);
-        assert!(matches!(
-            parse(&b),
-            Err(FormatError::DimensionMismatch {
-                found: [1, 0, 1],
-                ..
+        let zero_hidden = FormatError::BrokenLayerChain {
+            layer: 0,
+            found: [1, 0],
+            below: 1,
+        };
+        assert_eq!(parse(&b), Err(zero_hidden));
+        let mut b = [0u8; 52];
+        b[..8].copy_from_slice(&MAGIC);
+        b[8] = 2;
+        b[12] = 1; // IN = 1, OUT = 1, one layer of (1, 0)
+        b[16] = 1;
+        b[20] = 1;
+        b[24] = 1;
+        b[32] = 1;
+        reseal(&mut b);
+        assert_eq!(parse(&b), Err(zero_hidden));
+    }
+
+    /// A stack round-trips bit-exactly with its per-layer settings; the layer table says
+    /// what each layer is; a file for other layers is refused by layer.
+    #[test]
+    fn a_three_layer_stack_round_trips_and_mismatches_name_the_layer() {
+        use crate::{Dense, Lstm, Lstm3, Maths, Model, Stack};
+        type Net = Model<Lstm3<2, 3, 4, 3>, 2, 3, 2>;
+        let zero = || -> Net {
+            let a = RecurrentActivation::Sigmoid;
+            Model::new(
+                Stack::new(
+                    Lstm::zeroed(a),
+                    Stack::new(Lstm::zeroed(a), Lstm::zeroed(a)),
+                ),
+                Dense::zeroed(),
+            )
+        };
+        let mut m = zero();
+        m.rnn.upper.lower.activation = RecurrentActivation::HardSigmoidKeras2;
+        m.rnn.upper.upper.maths = Maths::Fast;
+        let mut i = 0;
+        for t in 0..<Net as Tensors<f32>>::COUNT {
+            for v in m.tensor_mut(t) {
+                *v = libm::sinf(3.0 * i as f32);
+                i += 1;
+            }
+        }
+        let len = model_file_len::<Net>();
+        assert_eq!(len, 32 + 16 * 3 + 4 * i);
+        let mut buf = [0u8; 4096];
+        assert_eq!(encode(&m, &mut buf), Ok(len));
+        let file = parse(&buf[..len]).unwrap();
+        let shapes: [(u32, u32); 3] = core::array::from_fn(|k| {
+            let l = file.header().layers()[k];
+            (l.input, l.hidden)
+        });
+        assert_eq!(shapes, [(2, 3), (3, 4), (4, 3)]);
+        let back = decode_with(&buf[..len], zero).unwrap();
+        for t in 0..<Net as Tensors<f32>>::COUNT {
+            let same = back
+                .tensor(t)
+                .iter()
+                .zip(m.tensor(t))
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "tensor {t}");
+        }
+        assert_eq!(
+            back.rnn.upper.lower.activation,
+            RecurrentActivation::HardSigmoidKeras2
+        );
+        assert_eq!(back.rnn.upper.upper.maths, Maths::Fast);
+        // The one-layer decoder refuses the stack by its layer count.
+        assert_eq!(
+            decode::<2, 3, 2>(&buf[..len]),
+            Err(FormatError::LayerCountMismatch {
+                expected: 1,
+                found: 3
             })
-        ));
+        );
+        // A stack of other sizes is refused at the first differing layer.
+        type Other = Model<Lstm3<2, 3, 5, 3>, 2, 3, 2>;
+        let mut other: Other = Model::new(
+            Stack::new(
+                Lstm::zeroed(RecurrentActivation::Sigmoid),
+                Stack::new(
+                    Lstm::zeroed(RecurrentActivation::Sigmoid),
+                    Lstm::zeroed(RecurrentActivation::Sigmoid),
+                ),
+            ),
+            Dense::zeroed(),
+        );
+        let before = other;
+        assert_eq!(
+            decode_into(&buf[..len], &mut other),
+            Err(FormatError::LayerMismatch {
+                layer: 1,
+                expected: [0, 3, 5],
+                found: [0, 3, 4]
+            })
+        );
+        assert_eq!(other, before, "a refused file changes nothing");
+        // A layer whose input is not the size below it is refused by layer: layers
+        // (1, 1) and (2, 1), one output: 12 + 16 + 2 weights, zero.
+        let mut broken = [0u8; 28 + 32 + 4 * 30 + 4];
+        broken[..8].copy_from_slice(&MAGIC);
+        for (at, v) in [
+            (8, 2_u32),
+            (12, 1),
+            (16, 1),
+            (20, 2),
+            (32, 1),
+            (36, 1),
+            (48, 2),
+            (52, 1),
+        ] {
+            broken[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        broken[24] = 1;
+        reseal(&mut broken);
+        assert_eq!(
+            parse(&broken),
+            Err(FormatError::BrokenLayerChain {
+                layer: 1,
+                found: [2, 1],
+                below: 1
+            })
+        );
+    }
+
+    /// A version-1 file of a model (written byte by byte as version 1 was) loads to the same
+    /// model as its version-2 file.
+    #[test]
+    fn a_version_1_file_still_loads_with_its_activation() {
+        let m = sample();
+        let mut v1 = [0u8; V1_LEN];
+        v1[..8].copy_from_slice(&MAGIC);
+        for (at, v) in [(8, 1_u32), (12, 2), (16, 3), (20, 2)] {
+            v1[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        v1[24] = 1;
+        v1[26] = m.rnn.activation.code();
+        let v2 = encoded();
+        v1[28..V1_LEN - 4].copy_from_slice(&v2[44..LEN - 4]);
+        reseal(&mut v1);
+        let back = decode::<2, 3, 2>(&v1).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(parse(&v1).unwrap().header().version, 1);
     }
 
     #[test]
@@ -797,7 +1369,7 @@ mod tests {
     #[test]
     fn a_nan_weight_in_a_file_is_refused_with_its_index() {
         let mut buf = encoded();
-        buf[28 + 4 * 5..28 + 4 * 6].copy_from_slice(&f32::NAN.to_le_bytes());
+        buf[44 + 4 * 5..44 + 4 * 6].copy_from_slice(&f32::NAN.to_le_bytes());
         reseal(&mut buf);
         assert_eq!(
             decode::<2, 3, 2>(&buf),
@@ -808,11 +1380,11 @@ mod tests {
     #[test]
     fn an_unknown_activation_code_is_refused() {
         let mut buf = encoded();
-        buf[26] = 9;
+        buf[28 + 2] = 9;
         reseal(&mut buf);
         assert_eq!(
             decode::<2, 3, 2>(&buf),
-            Err(FormatError::UnknownActivation { found: 9 })
+            Err(FormatError::UnknownActivation { layer: 0, found: 9 })
         );
     }
 
@@ -830,11 +1402,11 @@ mod tests {
     #[test]
     fn an_unknown_gate_order_code_is_refused() {
         let mut buf = encoded();
-        buf[25] = 1;
+        buf[28 + 1] = 1;
         reseal(&mut buf);
         assert_eq!(
             decode::<2, 3, 2>(&buf),
-            Err(FormatError::UnknownGateOrder { found: 1 })
+            Err(FormatError::UnknownGateOrder { layer: 0, found: 1 })
         );
     }
 
@@ -859,7 +1431,7 @@ mod tests {
         assert_eq!(
             encode(&m, &mut buf),
             Err(FormatError::NonFinite {
-                index: (LEN - 32) / 4 - 1
+                index: (LEN - 48) / 4 - 1
             })
         );
     }
@@ -878,8 +1450,30 @@ mod tests {
             FormatError::BadMagic,
             FormatError::UnsupportedVersion { found: 2 },
             FormatError::UnknownDtype { found: 2 },
-            FormatError::UnknownGateOrder { found: 2 },
-            FormatError::UnknownActivation { found: 9 },
+            FormatError::UnknownGateOrder { layer: 0, found: 2 },
+            FormatError::UnknownActivation { layer: 1, found: 9 },
+            FormatError::UnknownMaths { layer: 0, found: 7 },
+            FormatError::UnknownLayerKind { layer: 0, found: 7 },
+            FormatError::UnsupportedLayerCount { found: 9 },
+            FormatError::BrokenLayerChain {
+                layer: 1,
+                found: [3, 4],
+                below: 5,
+            },
+            FormatError::LayerCountMismatch {
+                expected: 2,
+                found: 1,
+            },
+            FormatError::LayerMismatch {
+                layer: 1,
+                expected: [0, 5, 5],
+                found: [0, 5, 4],
+            },
+            FormatError::OutputMismatch {
+                expected: 3,
+                found: 1,
+            },
+            FormatError::Unrepresentable,
             FormatError::DimensionMismatch {
                 expected: [1, 10, 1],
                 found: [1, 20, 1],

@@ -84,7 +84,7 @@ pub use lstm::{Lstm, LstmTape, StepRecord};
 pub use model::{Grads, LstmGrads, LstmModel, Model};
 pub use optim::{Adam, AdamConfig, AdamUpdate, EpsPlacement, Sgd};
 pub use real::Real;
-pub use recurrent::{Recurrent, Tape};
+pub use recurrent::{LayerSettings, Recurrent, Tape};
 pub use stack::{Lstm2, Lstm3, Stack};
 pub use state::{BatchState, LstmState, StreamState};
 pub use tensors::{TensorInfo, TensorKind, Tensors};

@@ -4,7 +4,7 @@
 use crate::activation::{Maths, RecurrentActivation};
 use crate::backend::{Float, Kernels};
 use crate::real::Real;
-use crate::recurrent::{Recurrent, Tape};
+use crate::recurrent::{LayerSettings, Recurrent, Tape};
 use crate::state::LstmState;
 use crate::tensors::{TensorInfo, Tensors};
 use crate::weights::LstmWeights;
@@ -210,6 +210,22 @@ impl<const IN: usize, const H: usize, F: Float> Recurrent<IN, H, F> for Lstm<IN,
             *dx = [F::ZERO; IN];
             K::gemv_acc(dx, w.w_ih_flat(), dzf);
         }
+    }
+
+    fn settings(&self, layer: usize) -> Option<LayerSettings> {
+        (layer == 0).then_some(LayerSettings {
+            activation: self.activation,
+            maths: self.maths,
+        })
+    }
+
+    fn set_settings(&mut self, layer: usize, s: LayerSettings) -> bool {
+        if layer != 0 {
+            return false;
+        }
+        self.activation = s.activation;
+        self.maths = s.maths;
+        true
     }
 
     fn init_keras(&mut self, uniform: &mut impl FnMut() -> F, normal: &mut impl FnMut() -> F) {

@@ -15,6 +15,7 @@
 
 use heapless::Vec;
 
+use crate::activation::{Maths, RecurrentActivation};
 use crate::backend::{Float, Kernels};
 use crate::error::WindowTooLong;
 use crate::state::{BatchState, StreamState};
@@ -58,6 +59,16 @@ impl<const T: usize, R> Default for Tape<T, R> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The run-time choices of one recurrent layer (what a model file stores per layer besides
+/// its sizes and weights).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LayerSettings {
+    /// Activation of the gates (`σ` of i, f, o for the LSTM).
+    pub activation: RecurrentActivation,
+    /// How the transcendental activations are evaluated.
+    pub maths: Maths,
 }
 
 /// A recurrent layer (or a stack of them) from `IN` inputs to `H` outputs per step, over the
@@ -107,6 +118,12 @@ pub trait Recurrent<const IN: usize, const H: usize, F: Float>: Tensors<F> {
         grads: &mut Self::Grads,
         dx: Option<&mut [F; IN]>,
     );
+
+    /// The settings of recurrent layer `layer` (0 = bottom; `None` past the top).
+    fn settings(&self, layer: usize) -> Option<LayerSettings>;
+
+    /// Sets the settings of recurrent layer `layer`; `false` (nothing changed) past the top.
+    fn set_settings(&mut self, layer: usize, settings: LayerSettings) -> bool;
 
     /// Keras' default initialisation of every layer, bottom first (for an LSTM layer:
     /// [`crate::LstmWeights::init_keras`]). `uniform` returns `U[0, 1)` samples, `normal`

@@ -12,7 +12,7 @@
 
 use crate::backend::{Float, Kernels};
 use crate::lstm::Lstm;
-use crate::recurrent::Recurrent;
+use crate::recurrent::{LayerSettings, Recurrent};
 use crate::state::StreamState;
 use crate::tensors::{TensorInfo, Tensors};
 
@@ -146,6 +146,20 @@ where
             &mut grads.lower,
             dx,
         );
+    }
+
+    fn settings(&self, layer: usize) -> Option<LayerSettings> {
+        match layer.checked_sub(A::LAYERS) {
+            None => self.lower.settings(layer),
+            Some(k) => self.upper.settings(k),
+        }
+    }
+
+    fn set_settings(&mut self, layer: usize, s: LayerSettings) -> bool {
+        match layer.checked_sub(A::LAYERS) {
+            None => self.lower.set_settings(layer, s),
+            Some(k) => self.upper.set_settings(k, s),
+        }
     }
 
     fn init_keras(&mut self, uniform: &mut impl FnMut() -> F, normal: &mut impl FnMut() -> F) {

@@ -82,7 +82,11 @@ pub fn training_lines(sink: &mut impl Sink, o: &Outcome, model: &DeviceModel) ->
         Hex(&[o.train_accuracy])
     ));
     accuracy_line(sink, "train val", &o.val);
-    let mut file = [0u8; 1996];
+    const FILE_LEN: usize = match lstm_kernel::io::encoded_len(IN, H, OUT) {
+        Some(n) => n,
+        None => 0,
+    };
+    let mut file = [0u8; FILE_LEN];
     let crc = match lstm_kernel::io::encode(model, &mut file) {
         Ok(n) => {
             let c = &file[n - 4..n];
