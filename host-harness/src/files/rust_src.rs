@@ -1,13 +1,18 @@
 //! `export --format rust`: the model as Rust source, a `static` built by a `const fn`, so
 //! a firmware that `include!`s it keeps the weights in flash (`.rodata`) with no RAM copy
-//! and no import code.
+//! and no import code. Any stack of LSTM layers: the kernel's [`Tensors`] walk says which
+//! tensors there are and where they go.
 //!
 //! The generated file defines (paths are absolute, so it can be `include!`d anywhere that
 //! depends on `lstm-kernel`):
-//! - `pub const IN`, `H`, `OUT`: the sizes;
-//! - `pub static MODEL: ::lstm_kernel::LstmModel<IN, H, OUT>`: built from
-//!   `Model::zeroed(activation)` by assigning whole tensors (no struct literals, so new
-//!   kernel fields keep their `zeroed` defaults);
+//! - `pub const IN`, `H` (the top layer's hidden units), `OUT`: the sizes; `LAYERS`;
+//! - `pub type Rnn`: `::lstm_kernel::Lstm<IN, H>` for one layer, else right-nested
+//!   `::lstm_kernel::Stack<Lstm<IN, H0>, Stack<Lstm<H0, H1>, .., H1>, H0>`;
+//! - `pub static MODEL: ::lstm_kernel::Model<Rnn, IN, H, OUT>` (for one layer this is
+//!   `LstmModel<IN, H, OUT>`), built by `const fn`s that start from `Lstm::zeroed` and
+//!   `Dense::zeroed` and assign whole tensors (no struct literals, so new kernel fields keep
+//!   their `zeroed` defaults), one `const fn layer_k()` per layer with its activation and
+//!   maths;
 //! - with validation data: `pub const STEPS`, `pub const VAL_SEQUENCES`,
 //!   `pub static VAL_X: [[[f32; IN]; STEPS]; VAL_SEQUENCES]` and
 //!   `pub static VAL_Y: [f32; VAL_SEQUENCES]` (targets `0.0`/`1.0`).
@@ -18,7 +23,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
-use lstm_kernel::{LstmModel, RecurrentActivation};
+use lstm_kernel::{Model, Recurrent, TensorKind, Tensors};
 
 /// Validation sequences to embed: inputs `[n][steps][IN]` and targets `[n]`.
 #[derive(Clone, Copy, Debug)]
@@ -27,20 +32,6 @@ pub struct ValData<'a, const IN: usize, const STEPS: usize> {
     pub xs: &'a [[[f32; IN]; STEPS]],
     /// Targets, `[n]`.
     pub ys: &'a [f32],
-}
-
-/// The Rust path of a recurrent activation.
-fn activation_path(a: RecurrentActivation) -> Result<&'static str> {
-    Ok(match a {
-        RecurrentActivation::Sigmoid => "::lstm_kernel::RecurrentActivation::Sigmoid",
-        RecurrentActivation::HardSigmoidKeras2 => {
-            "::lstm_kernel::RecurrentActivation::HardSigmoidKeras2"
-        }
-        RecurrentActivation::HardSigmoidKeras3 => {
-            "::lstm_kernel::RecurrentActivation::HardSigmoidKeras3"
-        }
-        other => bail!("recurrent activation {other:?} has no Rust-source export yet"),
-    })
 }
 
 /// Writes `values` as a Rust array literal on one line, e.g. `[0.5, -1e-7]`.
@@ -77,12 +68,16 @@ fn matrix(out: &mut String, values: &[f32], cols: usize, indent: &str) -> Result
 /// `origin` (e.g. the file it was exported from) and, optionally, validation data.
 ///
 /// # Errors
-/// A weight or a validation value is not finite, or the activation has no Rust name.
-pub fn rust_source<const IN: usize, const H: usize, const OUT: usize, const STEPS: usize>(
-    model: &LstmModel<IN, H, OUT, f32>,
+/// A weight or a validation value is not finite.
+pub fn rust_source<R, const IN: usize, const H: usize, const OUT: usize, const STEPS: usize>(
+    model: &Model<R, IN, H, OUT, f32>,
     origin: &str,
     val: Option<ValData<'_, IN, STEPS>>,
-) -> Result<String> {
+) -> Result<String>
+where
+    R: Recurrent<IN, H, f32>,
+{
+    type M<R, const IN: usize, const H: usize, const OUT: usize> = Model<R, IN, H, OUT, f32>;
     let mut s = String::new();
     let origin = origin.replace('\n', " ");
     writeln!(
@@ -95,16 +90,41 @@ pub fn rust_source<const IN: usize, const H: usize, const OUT: usize, const STEP
     )?;
     writeln!(
         s,
-        "// Layout: lstm_kernel::LstmWeights (w_ih [IN][4][H], w_hh [H][4][H], b [4][H]; gates i, f, g, o)"
+        "// Layout: lstm_kernel::LstmWeights per layer (w_ih [in][4][h], w_hh [h][4][h], b [4][h]; gates i, f, g, o)"
     )?;
     writeln!(s, "// and lstm_kernel::Dense (w [OUT][H], b [OUT]).")?;
     writeln!(s)?;
+    // Layer sizes from the walk: (input, hidden) of every layer's W_ih.
+    let mut sizes = Vec::new();
+    for i in 0..<M<R, IN, H, OUT> as Tensors<f32>>::COUNT {
+        if let Some(t) = <M<R, IN, H, OUT> as Tensors<f32>>::info(i)
+            && t.kind == TensorKind::InputWeights
+        {
+            sizes.push((t.dims[0], t.dims[2]));
+        }
+    }
+    let layer_type = |k: usize| {
+        let (a, b) = sizes[k];
+        format!("::lstm_kernel::Lstm<{a}, {b}>")
+    };
+    let mut rnn = layer_type(sizes.len() - 1);
+    for k in (0..sizes.len() - 1).rev() {
+        rnn = format!(
+            "::lstm_kernel::Stack<{}, {rnn}, {}>",
+            layer_type(k),
+            sizes[k].1
+        );
+    }
     writeln!(s, "/// Inputs per step of [`MODEL`].")?;
     writeln!(s, "pub const IN: usize = {IN};")?;
-    writeln!(s, "/// Hidden units of [`MODEL`].")?;
+    writeln!(s, "/// Hidden units of [`MODEL`]'s top layer.")?;
     writeln!(s, "pub const H: usize = {H};")?;
     writeln!(s, "/// Outputs (logits) of [`MODEL`].")?;
     writeln!(s, "pub const OUT: usize = {OUT};")?;
+    writeln!(s, "/// Recurrent layers of [`MODEL`].")?;
+    writeln!(s, "pub const LAYERS: usize = {};", sizes.len())?;
+    writeln!(s, "/// The recurrent layers' type (bottom layer first).")?;
+    writeln!(s, "pub type Rnn = {rnn};")?;
     writeln!(s)?;
     writeln!(
         s,
@@ -112,8 +132,52 @@ pub fn rust_source<const IN: usize, const H: usize, const OUT: usize, const STEP
     )?;
     writeln!(
         s,
-        "pub static MODEL: ::lstm_kernel::LstmModel<IN, H, OUT> = build_model();"
+        "pub static MODEL: ::lstm_kernel::Model<Rnn, IN, H, OUT> = build_model();"
     )?;
+    // One const fn per layer, from the walk's tensors (3 per LSTM layer), then the head.
+    let mut i = 0;
+    for (k, &(a, b)) in sizes.iter().enumerate() {
+        let Some(st) = model.rnn.settings(k) else {
+            bail!("layer {k} has no settings");
+        };
+        writeln!(s)?;
+        writeln!(
+            s,
+            "#[allow(clippy::excessive_precision, clippy::approx_constant)]"
+        )?;
+        writeln!(s, "const fn layer_{k}() -> {} {{", layer_type(k))?;
+        writeln!(
+            s,
+            "    let mut l = ::lstm_kernel::Lstm::<{a}, {b}>::zeroed(::lstm_kernel::RecurrentActivation::{});",
+            st.activation.variant()
+        )?;
+        writeln!(
+            s,
+            "    l.maths = ::lstm_kernel::Maths::{};",
+            match st.maths {
+                lstm_kernel::Maths::Exact => "Exact",
+                lstm_kernel::Maths::Fast => "Fast",
+            }
+        )?;
+        for field in ["w_ih", "w_hh"] {
+            writeln!(s, "    l.weights.{field} = [")?;
+            for r in model.tensor(i).chunks(4 * b) {
+                s.push_str("        ");
+                matrix(&mut s, r, b, "        ")?;
+                s.push_str(",\n");
+            }
+            s.push_str("    ];\n");
+            i += 1;
+        }
+        s.push_str("    l.weights.b = ");
+        matrix(&mut s, model.tensor(i), b, "    ")?;
+        s.push_str(";\n    l\n}\n");
+        i += 1;
+    }
+    let mut nest = format!("layer_{}()", sizes.len() - 1);
+    for k in (0..sizes.len() - 1).rev() {
+        nest = format!("::lstm_kernel::Stack::new(layer_{k}(), {nest})");
+    }
     writeln!(s)?;
     writeln!(
         s,
@@ -121,33 +185,19 @@ pub fn rust_source<const IN: usize, const H: usize, const OUT: usize, const STEP
     )?;
     writeln!(
         s,
-        "const fn build_model() -> ::lstm_kernel::LstmModel<IN, H, OUT> {{"
+        "const fn build_model() -> ::lstm_kernel::Model<Rnn, IN, H, OUT> {{"
     )?;
     writeln!(
         s,
-        "    let mut m = ::lstm_kernel::LstmModel::<IN, H, OUT>::zeroed({});",
-        activation_path(model.rnn.activation)?
+        "    let mut head = ::lstm_kernel::Dense::<H, OUT>::zeroed();"
     )?;
-    let w = &model.rnn.weights;
-    s.push_str("    m.rnn.weights.w_ih = [\n");
-    for k in 0..IN {
-        s.push_str("        ");
-        matrix(&mut s, w.w_ih[k].as_flattened(), H, "        ")?;
-        s.push_str(",\n");
-    }
-    s.push_str("    ];\n    m.rnn.weights.w_hh = [\n");
-    for k in 0..H {
-        s.push_str("        ");
-        matrix(&mut s, w.w_hh[k].as_flattened(), H, "        ")?;
-        s.push_str(",\n");
-    }
-    s.push_str("    ];\n    m.rnn.weights.b = ");
-    matrix(&mut s, w.b.as_flattened(), H, "    ")?;
-    s.push_str(";\n    m.head.w = ");
-    matrix(&mut s, model.head.w.as_flattened(), H, "    ")?;
-    s.push_str(";\n    m.head.b = ");
-    row(&mut s, &model.head.b)?;
-    s.push_str(";\n    m\n}\n");
+    s.push_str("    head.w = ");
+    matrix(&mut s, model.tensor(i), H, "    ")?;
+    s.push_str(";\n    head.b = ");
+    row(&mut s, model.tensor(i + 1))?;
+    writeln!(s, ";")?;
+    writeln!(s, "    ::lstm_kernel::Model::new({nest}, head)")?;
+    s.push_str("}\n");
     if let Some(v) = val {
         if v.xs.len() != v.ys.len() {
             bail!(
@@ -193,6 +243,7 @@ pub fn rust_source<const IN: usize, const H: usize, const OUT: usize, const STEP
 mod tests {
     use super::*;
     use lstm_kernel::Tensors;
+    use lstm_kernel::{LstmModel, RecurrentActivation};
 
     fn sample() -> LstmModel<2, 3, 2> {
         let mut m = LstmModel::<2, 3, 2>::zeroed(RecurrentActivation::HardSigmoidKeras2);
@@ -214,7 +265,7 @@ mod tests {
 
     /// Every float literal between `build_model` and the end of the file, in order.
     fn literals(src: &str) -> Vec<f32> {
-        let body = &src[src.find("const fn build_model").unwrap()..];
+        let body = &src[src.find("const fn layer_0").unwrap()..];
         let body = &body[body.find('\n').unwrap()..];
         body.split(|c: char| !(c.is_ascii_alphanumeric() || "+-._".contains(c)))
             .filter(|t| t.starts_with(|c: char| c.is_ascii_digit() || c == '-'))
@@ -226,7 +277,7 @@ mod tests {
     #[test]
     fn the_generated_source_holds_every_weight_bit_exactly_in_file_order() {
         let m = sample();
-        let src = rust_source::<2, 3, 2, 4>(&m, "test", None).unwrap();
+        let src = rust_source::<_, 2, 3, 2, 4>(&m, "test", None).unwrap();
         let got = literals(&src);
         let want: Vec<f32> = (0..<LstmModel<2, 3, 2> as Tensors<f32>>::COUNT)
             .flat_map(|t| m.tensor(t).to_vec())
@@ -236,7 +287,8 @@ mod tests {
             assert_eq!(g.to_bits(), w.to_bits(), "{g:?} vs {w:?}");
         }
         assert!(src.contains("HardSigmoidKeras2"));
-        assert!(src.contains("pub static MODEL: ::lstm_kernel::LstmModel<IN, H, OUT>"));
+        assert!(src.contains("pub static MODEL: ::lstm_kernel::Model<Rnn, IN, H, OUT>"));
+        assert!(src.contains("pub type Rnn = ::lstm_kernel::Lstm<2, 3>;"));
     }
 
     #[test]
@@ -244,7 +296,7 @@ mod tests {
         let xs = [[[1.0_f32, 0.0]; 4], [[0.0, 0.5]; 4]];
         let ys = [1.0_f32, 0.0];
         let val = ValData { xs: &xs, ys: &ys };
-        let src = rust_source::<2, 3, 2, 4>(&sample(), "test", Some(val)).unwrap();
+        let src = rust_source::<_, 2, 3, 2, 4>(&sample(), "test", Some(val)).unwrap();
         assert!(src.contains("pub const STEPS: usize = 4;"));
         assert!(src.contains("pub const VAL_SEQUENCES: usize = 2;"));
         assert!(src.contains("    [[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]],\n"));
@@ -255,7 +307,52 @@ mod tests {
     fn a_model_with_a_nan_weight_is_not_exported_as_source() {
         let mut m = sample();
         m.rnn.weights.b[2][1] = f32::NAN;
-        let e = rust_source::<2, 3, 2, 4>(&m, "test", None).unwrap_err();
+        let e = rust_source::<_, 2, 3, 2, 4>(&m, "test", None).unwrap_err();
         assert!(e.to_string().contains("not finite"), "{e}");
+    }
+
+    /// A 3-layer stack: every weight of the walk appears once, in walk order, bit for bit,
+    /// each layer's settings are written, and the type nests the layers bottom first.
+    #[test]
+    fn a_stack_is_written_layer_by_layer_in_walk_order() {
+        use lstm_kernel::{Dense, Lstm, Lstm3, Maths, Model, Stack};
+        type Net = Model<Lstm3<2, 3, 4, 2>, 2, 2, 1>;
+        let a = RecurrentActivation::Sigmoid;
+        let mut m: Net = Model::new(
+            Stack::new(
+                Lstm::zeroed(a),
+                Stack::new(Lstm::zeroed(a), Lstm::zeroed(a)),
+            ),
+            Dense::zeroed(),
+        );
+        m.rnn.upper.lower.maths = Maths::Fast;
+        m.rnn.upper.upper.activation = RecurrentActivation::HardSigmoidKeras3;
+        let mut i = 0_u32;
+        for t in 0..<Net as Tensors<f32>>::COUNT {
+            for v in m.tensor_mut(t) {
+                *v = (i as f32 * 0.7).sin() / 3.0 + if i.is_multiple_of(5) { 1e-30 } else { 0.0 };
+                i += 1;
+            }
+        }
+        let src = rust_source::<_, 2, 2, 1, 4>(&m, "test", None).unwrap();
+        let want: Vec<f32> = (0..<Net as Tensors<f32>>::COUNT)
+            .flat_map(|t| m.tensor(t).to_vec())
+            .collect();
+        let got = literals(&src);
+        assert_eq!(got.len(), want.len());
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(g, w)| g.to_bits() == w.to_bits())
+        );
+        assert!(src.contains(
+            "pub type Rnn = ::lstm_kernel::Stack<::lstm_kernel::Lstm<2, 3>, ::lstm_kernel::Stack<::lstm_kernel::Lstm<3, 4>, ::lstm_kernel::Lstm<4, 2>, 4>, 3>;"
+        ));
+        assert!(src.contains("const fn layer_2() -> ::lstm_kernel::Lstm<4, 2>"));
+        assert!(src.contains("l.maths = ::lstm_kernel::Maths::Fast;"));
+        assert!(src.contains("RecurrentActivation::HardSigmoidKeras3"));
+        assert!(src.contains(
+            "::lstm_kernel::Model::new(::lstm_kernel::Stack::new(layer_0(), ::lstm_kernel::Stack::new(layer_1(), layer_2())), head)"
+        ));
     }
 }

@@ -1,66 +1,80 @@
 //! safetensors files with PyTorch names and layouts (export and import) and Keras layouts
-//! (import).
+//! (import), for any stack of LSTM layers and a dense head (the kernel's [`Tensors`] walk
+//! says which tensors a model has; this module only names them).
 //!
-//! # PyTorch (`torch.nn.LSTM` + `torch.nn.Linear`): written and read
-//! The tensors of a module with attributes `lstm = nn.LSTM(IN, H, batch_first=True)` and
-//! `linear = nn.Linear(H, OUT)`, i.e. its `state_dict()`:
+//! # PyTorch (`torch.nn.LSTM(num_layers = L)` + `torch.nn.Linear`): written and read
+//! The tensors of a module with attributes `lstm = nn.LSTM(IN, H, num_layers=L,
+//! batch_first=True)` and `linear = nn.Linear(H, OUT)`, i.e. its `state_dict()`; `k` is the
+//! layer (0 = bottom), `in_k` its input size (`IN` for layer 0), `H_k` its hidden size:
 //!
 //! | name | shape | content |
 //! |---|---|---|
-//! | `lstm.weight_ih_l0` | `[4H, IN]` | rows in gate order i, f, g, o |
-//! | `lstm.weight_hh_l0` | `[4H, H]` | |
-//! | `lstm.bias_ih_l0` | `[4H]` | on export: the kernel's whole bias `b` |
-//! | `lstm.bias_hh_l0` | `[4H]` | on export: zeros (the kernel keeps one bias `b = b_ih + b_hh`) |
+//! | `lstm.weight_ih_l{k}` | `[4H_k, in_k]` | rows in gate order i, f, g, o |
+//! | `lstm.weight_hh_l{k}` | `[4H_k, H_k]` | |
+//! | `lstm.bias_ih_l{k}` | `[4H_k]` | on export: the kernel's whole bias `b` |
+//! | `lstm.bias_hh_l{k}` | `[4H_k]` | on export: zeros (the kernel keeps one bias `b = b_ih + b_hh`) |
 //! | `linear.weight` | `[OUT, H]` | |
 //! | `linear.bias` | `[OUT]` | |
 //!
-//! On import the `lstm.` prefix is optional (a bare `nn.LSTM` state dict names them
-//! `weight_ih_l0`, ...), and the biases are summed; if `bias_hh` is all zeros, `bias_ih` is
-//! taken as is, so export + import is bit-exact (even for `-0.0`).
+//! (PyTorch's `nn.LSTM` has one `H` for every layer; stacks of other sizes are written with
+//! the same names.) On import the `lstm.` prefix is optional (a bare `nn.LSTM` state dict
+//! names them `weight_ih_l0`, ...), and the biases are summed; if `bias_hh` is all zeros,
+//! `bias_ih` is taken as is, so export + import is bit-exact (even for `-0.0`).
 //!
 //! Load in Python: `model.load_state_dict(safetensors.torch.load_file(path))`.
 //!
-//! # Keras (`keras.layers.LSTM` + `keras.layers.Dense`): read
+//! # Keras (`L` stacked `keras.layers.LSTM` + `keras.layers.Dense`): read
+//! Layer `k` is named `lstm` (k = 0) or `lstm_{k}` (Keras' automatic names):
+//!
 //! | name | shape |
 //! |---|---|
-//! | `lstm.kernel` | `[IN, 4H]` (gate order i, f, c, o) |
-//! | `lstm.recurrent_kernel` | `[H, 4H]` |
-//! | `lstm.bias` | `[4H]` |
+//! | `lstm{_k}.kernel` | `[in_k, 4H_k]` (gate order i, f, c, o) |
+//! | `lstm{_k}.recurrent_kernel` | `[H_k, 4H_k]` |
+//! | `lstm{_k}.bias` | `[4H_k]` |
 //! | `dense.kernel` | `[H, OUT]` |
 //! | `dense.bias` | `[OUT]` |
 //!
 //! `/` may replace the `.` (`lstm/kernel`). docs/embedded.md shows how to write such a
-//! file from Keras 3 (layers named `lstm` and `dense`, `safetensors.numpy.save_file`).
+//! file from Keras 3 (`safetensors.numpy.save_file`).
 //!
 //! # Metadata (the JSON header's `__metadata__`)
-//! Written: `format: pt`, `producer: lstm-harness`, `recurrent_activation` (`sigmoid`,
-//! `hard-sigmoid-keras2`, `hard-sigmoid-keras3`), `gate_order: i,f,g,o`,
-//! `layout: torch`. Read: `recurrent_activation` if present (an unknown name is refused);
-//! if absent, `sigmoid` (PyTorch's only choice; Keras 3's default).
+//! Written: `format: pt`, `producer: lstm-harness`, `gate_order: i,f,g,o`, `layout: torch`,
+//! `num_layers`, and `recurrent_activation` and `maths` (the kernel's names,
+//! `RecurrentActivation::name`, `Maths::name`) when every layer has the same, else
+//! `recurrent_activation_l{k}` and `maths_l{k}` per layer. Read:
+//! - `recurrent_activation` / `recurrent_activation_l{k}` (the per-layer key wins; absent:
+//!   `sigmoid`, PyTorch's only choice and Keras 3's default), `maths` / `maths_l{k}`
+//!   (absent: `exact`); an unknown name is refused with the accepted names (Keras'
+//!   `hard_sigmoid` is ambiguous between its Keras 2 and Keras 3 formulas: name it);
+//! - `gate_order`: a permutation of `i, f, g, o` (`c` for `g`, as Keras writes it) is
+//!   honoured, e.g. ONNX's `i,o,f,c` is reordered on import; anything else is refused;
+//! - `go_backwards: true` (or `reverse`, `bidirectional`): refused by name (the kernel runs
+//!   layers forward only; a reversed layer would run the wrong way); so are PyTorch's
+//!   `*_reverse` tensors of a bidirectional LSTM.
 //!
 //! # Refusals
-//! Every tensor must be `F32`, have the shape above for the expected `(IN, H, OUT)`, and be
-//! finite; a missing tensor, an unknown one (e.g. `lstm.weight_ih_l1` of a second layer,
-//! or a projection `weight_hr_l0`), or a mix of the two layouts is refused with a message
-//! naming the tensor. Nothing is half-loaded: the model is built only after every check.
+//! Every tensor must be `F32`, have the shape above for the expected model, and be finite; a
+//! missing tensor, a mix of the two layouts, or any unused tensor is refused with a message
+//! naming it (every unused tensor, not only the first, with the likely rename when a head
+//! has another name, e.g. `fc.weight` -> `linear.weight`). A file with more or fewer layers
+//! than the model type is refused with both counts. Nothing is half-loaded: the model is
+//! written only after every check.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Result, anyhow, bail};
-use lstm_kernel::{Dense, LstmModel, LstmWeights, RecurrentActivation};
+use lstm_kernel::{LstmModel, Maths, Model, Recurrent, RecurrentActivation, TensorKind, Tensors};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize};
 
-use crate::model::activation_name;
-
 /// Metadata key holding the recurrent activation's name.
 pub const ACTIVATION_KEY: &str = "recurrent_activation";
+/// Metadata key holding the maths' name.
+pub const MATHS_KEY: &str = "maths";
 
-/// The recurrent activation of a name written by [`activation_name`].
+/// The recurrent activation of a name written by the kernel's `RecurrentActivation::name`.
 pub fn activation_from_name(name: &str) -> Option<RecurrentActivation> {
-    RecurrentActivation::ALL
-        .into_iter()
-        .find(|&a| activation_name(a) == Some(name))
+    RecurrentActivation::from_name(name)
 }
 
 /// A safetensors error as a message. Its `Display` already includes its cause (`invalid
@@ -74,29 +88,59 @@ fn le_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
+/// `[rows, cols]` row-major to `[cols, rows]`.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    (0..cols)
+        .flat_map(|c| (0..rows).map(move |r| (r, c)))
+        .map(|(r, c)| m[r * cols + c])
+        .collect()
+}
+
 /// The safetensors bytes of `model` with PyTorch names and layouts (module docs).
 ///
 /// # Errors
-/// A weight is not finite, or the activation has no name.
-pub fn to_torch_bytes<const IN: usize, const H: usize, const OUT: usize>(
-    model: &LstmModel<IN, H, OUT, f32>,
-) -> Result<Vec<u8>> {
-    let w = &model.rnn.weights;
-    let (mut wih, mut whh, mut b) = (
-        vec![0.0; 4 * H * IN],
-        vec![0.0; 4 * H * H],
-        vec![0.0; 4 * H],
-    );
-    w.to_torch(&mut wih, &mut whh, &mut b)?;
-    let zeros = vec![0.0_f32; 4 * H];
-    let tensors: [(&str, Vec<usize>, &[f32]); 6] = [
-        ("lstm.weight_ih_l0", vec![4 * H, IN], &wih),
-        ("lstm.weight_hh_l0", vec![4 * H, H], &whh),
-        ("lstm.bias_ih_l0", vec![4 * H], &b),
-        ("lstm.bias_hh_l0", vec![4 * H], &zeros),
-        ("linear.weight", vec![OUT, H], model.head.w.as_flattened()),
-        ("linear.bias", vec![OUT], &model.head.b),
-    ];
+/// A weight is not finite.
+pub fn to_torch_bytes<R, const IN: usize, const H: usize, const OUT: usize>(
+    model: &Model<R, IN, H, OUT, f32>,
+) -> Result<Vec<u8>>
+where
+    R: Recurrent<IN, H, f32>,
+{
+    type M<R, const IN: usize, const H: usize, const OUT: usize> = Model<R, IN, H, OUT, f32>;
+    let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+    for i in 0..<M<R, IN, H, OUT> as Tensors<f32>>::COUNT {
+        let Some(t) = <M<R, IN, H, OUT> as Tensors<f32>>::info(i) else {
+            bail!("tensor {i} of the model has no description");
+        };
+        let v = model.tensor(i);
+        let [a, g, h] = t.dims;
+        let k = t.layer;
+        match t.kind {
+            TensorKind::InputWeights => tensors.push((
+                format!("lstm.weight_ih_l{k}"),
+                vec![g * h, a],
+                transpose(v, a, g * h),
+            )),
+            TensorKind::RecurrentWeights => tensors.push((
+                format!("lstm.weight_hh_l{k}"),
+                vec![g * h, a],
+                transpose(v, a, g * h),
+            )),
+            TensorKind::Bias => {
+                tensors.push((format!("lstm.bias_ih_l{k}"), vec![v.len()], v.to_vec()));
+                tensors.push((
+                    format!("lstm.bias_hh_l{k}"),
+                    vec![v.len()],
+                    vec![0.0; v.len()],
+                ));
+            }
+            TensorKind::HeadWeights => {
+                tensors.push(("linear.weight".into(), vec![a, g], v.to_vec()));
+            }
+            TensorKind::HeadBias => tensors.push(("linear.bias".into(), vec![a], v.to_vec())),
+            other => bail!("tensor kind {other:?} has no PyTorch name yet"),
+        }
+    }
     for (name, _, values) in &tensors {
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             bail!("tensor {name} element {i} is not finite: refusing to export");
@@ -104,7 +148,7 @@ pub fn to_torch_bytes<const IN: usize, const H: usize, const OUT: usize>(
     }
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
-        .map(|(n, s, v)| (n.to_string(), s.clone(), le_bytes(v)))
+        .map(|(n, s, v)| (n.clone(), s.clone(), le_bytes(v)))
         .collect();
     let views = bytes
         .iter()
@@ -115,19 +159,37 @@ pub fn to_torch_bytes<const IN: usize, const H: usize, const OUT: usize>(
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    let Some(activation) = activation_name(model.rnn.activation) else {
-        bail!(
-            "recurrent activation {:?} has no file name yet",
-            model.rnn.activation
-        );
-    };
-    let metadata = BTreeMap::from([
+    let mut metadata = BTreeMap::from([
         ("format".to_string(), "pt".to_string()),
         ("producer".to_string(), "lstm-harness".to_string()),
-        (ACTIVATION_KEY.to_string(), activation.to_string()),
         ("gate_order".to_string(), "i,f,g,o".to_string()),
         ("layout".to_string(), "torch".to_string()),
+        ("num_layers".to_string(), R::LAYERS.to_string()),
     ]);
+    let settings: Vec<_> = (0..R::LAYERS)
+        .filter_map(|k| model.rnn.settings(k))
+        .collect();
+    let uniform = |f: &dyn Fn(&lstm_kernel::LayerSettings) -> &'static str| {
+        settings.windows(2).all(|w| f(&w[0]) == f(&w[1]))
+    };
+    for (key, name) in [
+        (
+            ACTIVATION_KEY,
+            &(|s: &lstm_kernel::LayerSettings| s.activation.name())
+                as &dyn Fn(&lstm_kernel::LayerSettings) -> &'static str,
+        ),
+        (MATHS_KEY, &|s: &lstm_kernel::LayerSettings| s.maths.name()),
+    ] {
+        if uniform(name) {
+            if let Some(s) = settings.first() {
+                metadata.insert(key.to_string(), name(s).to_string());
+            }
+        } else {
+            for (k, s) in settings.iter().enumerate() {
+                metadata.insert(format!("{key}_l{k}"), name(s).to_string());
+            }
+        }
+    }
     with_sorted_metadata(&serialize(views, None).map_err(st_error)?, metadata)
 }
 
@@ -179,15 +241,84 @@ pub enum Layout {
     Keras,
 }
 
+/// What a tensor name stands for: its layout, the layer (`None` for the head) and the
+/// tensor's role in that layout (`weight_ih`, `kernel`, `weight`, ...).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    layout: Layout,
+    layer: Option<usize>,
+    role: &'static str,
+}
+
+impl PartialOrd for Layout {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Layout {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (*self as u8).cmp(&(*other as u8))
+    }
+}
+
+/// The [`Key`] of a tensor name, if it is one this module reads.
+fn key_of(name: &str) -> Option<Key> {
+    let dotted = name.replace('/', ".");
+    // PyTorch: [lstm.]weight_ih_l{k} ..., linear.weight, linear.bias.
+    let bare = dotted.strip_prefix("lstm.").unwrap_or(&dotted);
+    for role in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] {
+        if let Some(k) = bare
+            .strip_prefix(role)
+            .and_then(|r| r.strip_prefix("_l"))
+            .and_then(|k| k.parse::<usize>().ok())
+        {
+            return Some(Key {
+                layout: Layout::Torch,
+                layer: Some(k),
+                role,
+            });
+        }
+    }
+    let head = |layout, role| {
+        Some(Key {
+            layout,
+            layer: None,
+            role,
+        })
+    };
+    match dotted.as_str() {
+        "linear.weight" => return head(Layout::Torch, "weight"),
+        "linear.bias" => return head(Layout::Torch, "bias"),
+        "dense.kernel" => return head(Layout::Keras, "kernel"),
+        "dense.bias" => return head(Layout::Keras, "bias"),
+        _ => {}
+    }
+    // Keras: lstm.kernel (layer 0), lstm_{k}.kernel, ...
+    let (layer, role) = dotted.split_once('.')?;
+    let k = match layer {
+        "lstm" => 0,
+        other => other.strip_prefix("lstm_")?.parse::<usize>().ok()?,
+    };
+    let role = ["kernel", "recurrent_kernel", "bias"]
+        .into_iter()
+        .find(|&r| r == role)?;
+    Some(Key {
+        layout: Layout::Keras,
+        layer: Some(k),
+        role,
+    })
+}
+
 /// A validated tensor: its values (row-major) after the dtype, shape and finiteness checks.
 fn take(
-    found: &BTreeMap<&'static str, (String, TensorView<'_>)>,
-    key: &'static str,
+    found: &BTreeMap<Key, (String, TensorView<'_>)>,
+    key: &Key,
     shape: &[usize],
 ) -> Result<Vec<f32>> {
     let (name, view) = found
         .get(key)
-        .ok_or_else(|| anyhow!("tensor {key} is missing"))?;
+        .ok_or_else(|| anyhow!("tensor {} is missing", expected_name(key)))?;
     if view.dtype() != Dtype::F32 {
         bail!(
             "tensor {name} has dtype {:?}, expected F32 (convert with .float() / astype('float32'))",
@@ -211,142 +342,296 @@ fn take(
     Ok(values)
 }
 
-/// The canonical key (torch names with the `lstm.` prefix, keras names with `.`) of a
-/// tensor name, and its layout; `None` if the name is not one this module reads.
-fn canonical(name: &str) -> Option<(&'static str, Layout)> {
-    const TORCH: [&str; 6] = [
-        "lstm.weight_ih_l0",
-        "lstm.weight_hh_l0",
-        "lstm.bias_ih_l0",
-        "lstm.bias_hh_l0",
-        "linear.weight",
-        "linear.bias",
-    ];
-    const KERAS: [&str; 5] = [
-        "lstm.kernel",
-        "lstm.recurrent_kernel",
-        "lstm.bias",
-        "dense.kernel",
-        "dense.bias",
-    ];
-    let dotted = name.replace('/', ".");
-    let key = if dotted.starts_with("weight_") || dotted.starts_with("bias_") {
-        format!("lstm.{dotted}") // a bare nn.LSTM state dict
-    } else {
-        dotted
-    };
-    let torch = TORCH
-        .iter()
-        .find(|&&k| k == key)
-        .map(|&k| (k, Layout::Torch));
-    torch.or_else(|| {
-        KERAS
-            .iter()
-            .find(|&&k| k == key)
-            .map(|&k| (k, Layout::Keras))
-    })
+/// The name this module writes (torch) or expects (keras) for a key.
+fn expected_name(key: &Key) -> String {
+    match (key.layout, key.layer) {
+        (Layout::Torch, Some(k)) => format!("lstm.{}_l{k}", key.role),
+        (Layout::Torch, None) => format!("linear.{}", key.role),
+        (Layout::Keras, Some(0)) => format!("lstm/{}", key.role),
+        (Layout::Keras, Some(k)) => format!("lstm_{k}/{}", key.role),
+        (Layout::Keras, None) => format!("dense/{}", key.role),
+    }
 }
 
-/// Reads a `LstmModel<IN, H, OUT>` from safetensors bytes in either layout (module docs).
-/// Returns the model and the layout found.
+/// The file's gate order as the index, in the file, of each of the kernel's gates i, f, g, o
+/// (module docs: a permutation of `i, f, g|c, o`).
+fn gate_order(meta: &BTreeMap<String, String>) -> Result<[usize; 4]> {
+    let Some(order) = meta.get("gate_order") else {
+        return Ok([0, 1, 2, 3]);
+    };
+    let letters: Vec<String> = order
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase().replace('c', "g"))
+        .collect();
+    let mut at = [usize::MAX; 4];
+    for (pos, l) in letters.iter().enumerate() {
+        let gate = ["i", "f", "g", "o"].iter().position(|g| g == l);
+        match gate {
+            Some(q) if at[q] == usize::MAX && letters.len() == 4 => at[q] = pos,
+            _ => bail!(
+                "gate_order {order:?} in the file's metadata is not a permutation of i, f, g, o \
+                 (PyTorch and this kernel: i,f,g,o; Keras: i,f,c,o; ONNX: i,o,f,c)"
+            ),
+        }
+    }
+    Ok(at)
+}
+
+/// Reorders the gate blocks of a `[rows][4][h]` tensor (flat) from the file's order to the
+/// kernel's: block `q` of every row becomes the file's block `at[q]`.
+fn reorder_gates(v: &mut [f32], h: usize, at: [usize; 4]) {
+    if at == [0, 1, 2, 3] || h == 0 {
+        return;
+    }
+    for row in v.chunks_exact_mut(4 * h) {
+        let old = row.to_vec();
+        for (q, &from) in at.iter().enumerate() {
+            row[q * h..(q + 1) * h].copy_from_slice(&old[from * h..(from + 1) * h]);
+        }
+    }
+}
+
+/// The metadata value for layer `k`: `{key}_l{k}` if present, else `{key}`.
+fn layer_meta<'a>(meta: &'a BTreeMap<String, String>, key: &str, k: usize) -> Option<&'a String> {
+    meta.get(&format!("{key}_l{k}")).or_else(|| meta.get(key))
+}
+
+/// Refuses metadata the kernel cannot honour (module docs).
+fn check_direction(meta: &BTreeMap<String, String>) -> Result<()> {
+    for key in ["go_backwards", "reverse", "bidirectional"] {
+        for (k, v) in meta {
+            let is_key = k == key || k.strip_prefix(key).is_some_and(|r| r.starts_with("_l"));
+            if is_key && !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "") {
+                bail!(
+                    "metadata {k}: {v} asks for a layer that runs backwards in time; this \
+                     kernel runs layers forward only (refusing rather than running it the \
+                     wrong way)"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The message for tensors no expected name matched: all of them, with a rename
+/// suggestion for a head under another name.
+fn unused_message(unused: &[String], head_missing: bool, layout: Option<Layout>) -> String {
+    let mut msg = format!(
+        "the file has {} tensor(s) this model does not use: {}",
+        unused.len(),
+        unused.join(", ")
+    );
+    if unused.iter().any(|n| n.contains("_reverse")) {
+        msg.push_str(
+            "; *_reverse tensors belong to a bidirectional LSTM, which this kernel does not run",
+        );
+    }
+    if head_missing {
+        let prefixes: BTreeSet<&str> = unused
+            .iter()
+            .filter_map(|n| {
+                let d = n.rsplit_once(['.', '/'])?;
+                matches!(d.1, "weight" | "bias" | "kernel").then_some(d.0)
+            })
+            .collect();
+        for p in prefixes {
+            let hint = match layout {
+                Some(Layout::Keras) => format!(
+                    "; if {p} is the head, rename {p}/kernel, {p}/bias to dense/kernel, dense/bias"
+                ),
+                _ => format!(
+                    "; if {p} is the head, rename {p}.weight, {p}.bias to linear.weight, linear.bias"
+                ),
+            };
+            msg.push_str(&hint);
+        }
+    }
+    msg.push_str(
+        " (this loader reads PyTorch lstm.weight_ih_l{k} ... linear.bias or Keras \
+         lstm{_k}/kernel ... dense/bias; projections and other modules are refused)",
+    );
+    msg
+}
+
+/// Reads an [`LstmModel<IN, H, OUT>`](LstmModel) from safetensors bytes in either layout
+/// (module docs). Returns the model and the layout found.
 ///
 /// # Errors
-/// Not a safetensors file; a tensor missing, unknown, duplicated (`weight_ih_l0` and
-/// `lstm.weight_ih_l0`), not `F32`, of the wrong shape or not finite; a mix of layouts; an
-/// unknown `recurrent_activation`. The message names the tensor.
+/// Those of [`read_into`].
 pub fn from_bytes<const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
 ) -> Result<(LstmModel<IN, H, OUT, f32>, Layout)> {
+    let mut m = LstmModel::<IN, H, OUT, f32>::zeroed(RecurrentActivation::Sigmoid);
+    let layout = read_into(bytes, &mut m)?;
+    Ok((m, layout))
+}
+
+/// Reads any model (a stack of LSTM layers and a head, the type of `model`) from
+/// safetensors bytes in either layout (module docs) into `model`, and returns the layout
+/// found. `model` is written only if every check passes.
+///
+/// # Errors
+/// Not a safetensors file; a tensor missing, unused, duplicated (`weight_ih_l0` and
+/// `lstm.weight_ih_l0`), not `F32`, of the wrong shape or not finite; a mix of layouts; more
+/// or fewer layers than the model; metadata the kernel cannot honour (an unknown
+/// activation or maths, a gate order that is not a permutation, a reversed layer). The
+/// message names the tensor or the key.
+pub fn read_into<R, const IN: usize, const H: usize, const OUT: usize>(
+    bytes: &[u8],
+    model: &mut Model<R, IN, H, OUT, f32>,
+) -> Result<Layout>
+where
+    R: Recurrent<IN, H, f32> + Clone,
+{
+    type M<R, const IN: usize, const H: usize, const OUT: usize> = Model<R, IN, H, OUT, f32>;
     let invalid = |e| st_error(e).context("not a valid safetensors file");
     let st = SafeTensors::deserialize(bytes).map_err(invalid)?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
-    let mut found: BTreeMap<&'static str, (String, TensorView<'_>)> = BTreeMap::new();
-    let mut layout = None;
+    let meta: BTreeMap<String, String> = meta
+        .metadata()
+        .clone()
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default();
+    check_direction(&meta)?;
+    let order = gate_order(&meta)?;
+    let mut found: BTreeMap<Key, (String, TensorView<'_>)> = BTreeMap::new();
+    let mut layout: Option<(Layout, String)> = None;
+    let mut unused = Vec::new();
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
     names.sort();
+    let mut file_layers = 0;
     for name in &names {
-        let Some((key, l)) = canonical(name) else {
-            bail!(
-                "tensor {name} is not part of a single-layer LSTM + dense head (this loader \
-                 reads PyTorch lstm.weight_ih_l0 ... linear.bias or Keras lstm.kernel ... \
-                 dense.bias; a second layer, projections or other modules are refused)"
-            );
+        let Some(key) = key_of(name) else {
+            unused.push(name.clone());
+            continue;
         };
-        match layout {
-            None => layout = Some((l, name.clone())),
-            Some((first, ref first_name)) if first != l => {
-                bail!("tensor {name} ({l:?} layout) mixed with {first_name} ({first:?} layout)")
-            }
+        match &layout {
+            None => layout = Some((key.layout, name.clone())),
+            Some((first, first_name)) if *first != key.layout => bail!(
+                "tensor {name} ({:?} layout) mixed with {first_name} ({first:?} layout)",
+                key.layout
+            ),
             _ => {}
         }
+        if let Some(k) = key.layer {
+            file_layers = file_layers.max(k + 1);
+        }
         let view = st.tensor(name).map_err(st_error)?;
-        if let Some((other, _)) = found.insert(key, (name.clone(), view)) {
-            bail!("tensors {other} and {name} are the same tensor {key}");
+        if let Some((other, _)) = found.insert(key.clone(), (name.clone(), view)) {
+            bail!(
+                "tensors {other} and {name} are the same tensor {}",
+                expected_name(&key)
+            );
         }
     }
-    let Some((layout, _)) = layout else {
+    let layout = layout.map(|l| l.0);
+    let head_missing = !found.keys().any(|k| k.layer.is_none());
+    if !unused.is_empty() {
+        bail!("{}", unused_message(&unused, head_missing, layout));
+    }
+    let Some(layout) = layout else {
         bail!("the file holds no tensors");
     };
-    let activation = match meta.metadata().as_ref().and_then(|m| m.get(ACTIVATION_KEY)) {
-        None => RecurrentActivation::Sigmoid,
-        Some(name) => activation_from_name(name)
-            .ok_or_else(|| anyhow!("unknown {ACTIVATION_KEY} {name:?} in the file's metadata"))?,
-    };
-    let (weights, head) = match layout {
-        Layout::Torch => {
-            let wih = take(&found, "lstm.weight_ih_l0", &[4 * H, IN])?;
-            let whh = take(&found, "lstm.weight_hh_l0", &[4 * H, H])?;
-            let bih = take(&found, "lstm.bias_ih_l0", &[4 * H])?;
-            let bhh = take(&found, "lstm.bias_hh_l0", &[4 * H])?;
-            let lw = take(&found, "linear.weight", &[OUT, H])?;
-            let lb = take(&found, "linear.bias", &[OUT])?;
-            let mut weights = if bhh.iter().all(|&v| v == 0.0) {
-                // b = bias_ih exactly (adding zeros would turn -0.0 into 0.0).
-                let zeros = vec![0.0; 4 * H];
-                let mut w = LstmWeights::from_torch(&wih, &whh, &zeros, &zeros)?;
-                w.b_flat_mut().copy_from_slice(&bih);
-                w
-            } else {
-                LstmWeights::from_torch(&wih, &whh, &bih, &bhh)?
-            };
-            weights.b_flat_mut().iter().try_for_each(|b| {
-                if b.is_finite() {
-                    Ok(())
+    if file_layers != R::LAYERS {
+        bail!(
+            "the file has {file_layers} recurrent layer(s), the model {} (rebuild the model with \
+             --layers {file_layers}, or export the matching file)",
+            R::LAYERS
+        );
+    }
+    // Per-layer settings from the metadata.
+    let mut settings = Vec::new();
+    for k in 0..R::LAYERS {
+        let activation = match layer_meta(&meta, ACTIVATION_KEY, k) {
+            None => RecurrentActivation::Sigmoid,
+            Some(name) => activation_from_name(name).ok_or_else(|| {
+                let names: Vec<_> = RecurrentActivation::ALL.iter().map(|a| a.name()).collect();
+                anyhow!(
+                    "unknown {ACTIVATION_KEY} {name:?} in the file's metadata (layer {k}); \
+                     accepted: {} (Keras' hard_sigmoid is clip(0.2x + 0.5) in Keras 1/2 and \
+                     relu6(x + 3)/6 in Keras 3: name the one the model was trained with)",
+                    names.join(", ")
+                )
+            })?,
+        };
+        let maths = match layer_meta(&meta, MATHS_KEY, k) {
+            None => Maths::Exact,
+            Some(name) => Maths::from_name(name).ok_or_else(|| {
+                anyhow!("unknown {MATHS_KEY} {name:?} in the file's metadata (layer {k}); accepted: exact, fast")
+            })?,
+        };
+        settings.push(lstm_kernel::LayerSettings { activation, maths });
+    }
+    // Every tensor of the model's walk, converted to the kernel's layout, into a copy.
+    let mut out = model.clone();
+    for i in 0..<M<R, IN, H, OUT> as Tensors<f32>>::COUNT {
+        let Some(t) = <M<R, IN, H, OUT> as Tensors<f32>>::info(i) else {
+            bail!("tensor {i} of the model has no description");
+        };
+        let [a, g, h] = t.dims;
+        let key = |role| Key {
+            layout,
+            layer: (!t.kind.is_head()).then_some(t.layer),
+            role,
+        };
+        let values = match (layout, t.kind) {
+            (Layout::Torch, TensorKind::InputWeights) => {
+                let mut v = transpose(&take(&found, &key("weight_ih"), &[g * h, a])?, g * h, a);
+                reorder_gates(&mut v, h, order);
+                v
+            }
+            (Layout::Torch, TensorKind::RecurrentWeights) => {
+                let mut v = transpose(&take(&found, &key("weight_hh"), &[g * h, a])?, g * h, a);
+                reorder_gates(&mut v, h, order);
+                v
+            }
+            (Layout::Torch, TensorKind::Bias) => {
+                let bih = take(&found, &key("bias_ih"), &[a * g])?;
+                let bhh = take(&found, &key("bias_hh"), &[a * g])?;
+                // b = bias_ih exactly when bias_hh is zero (adding zeros would turn -0.0
+                // into 0.0).
+                let mut v: Vec<f32> = if bhh.iter().all(|&x| x == 0.0) {
+                    bih
                 } else {
-                    Err(anyhow!("bias_ih_l0 + bias_hh_l0 overflows f32"))
+                    bih.iter().zip(&bhh).map(|(x, y)| x + y).collect()
+                };
+                if v.iter().any(|x| !x.is_finite()) {
+                    bail!("bias_ih_l{} + bias_hh_l{} overflows f32", t.layer, t.layer);
                 }
-            })?;
-            (weights, dense_from_rows(&lw, &lb))
-        }
-        Layout::Keras => {
-            let k = take(&found, "lstm.kernel", &[IN, 4 * H])?;
-            let rk = take(&found, "lstm.recurrent_kernel", &[H, 4 * H])?;
-            let b = take(&found, "lstm.bias", &[4 * H])?;
-            let dk = take(&found, "dense.kernel", &[H, OUT])?;
-            let db = take(&found, "dense.bias", &[OUT])?;
-            // Dense kernel [H, OUT] is the transpose of the head's [OUT, H].
-            let rows: Vec<f32> = (0..OUT)
-                .flat_map(|o| (0..H).map(move |j| (o, j)))
-                .map(|(o, j)| dk[j * OUT + o])
-                .collect();
-            (
-                LstmWeights::from_keras(&k, &rk, &b)?,
-                dense_from_rows(&rows, &db),
-            )
-        }
-    };
-    let mut model = LstmModel::<IN, H, OUT, f32>::zeroed(activation);
-    model.rnn.weights = weights;
-    model.head = head;
-    Ok((model, layout))
-}
-
-/// A head from `[OUT, H]` rows and `[OUT]` bias (lengths already checked).
-fn dense_from_rows<const H: usize, const OUT: usize>(w: &[f32], b: &[f32]) -> Dense<H, OUT, f32> {
-    let mut d = Dense::<H, OUT, f32>::zeroed();
-    d.w.as_flattened_mut().copy_from_slice(w);
-    d.b.copy_from_slice(b);
-    d
+                reorder_gates(&mut v, g, order);
+                v
+            }
+            (Layout::Torch, TensorKind::HeadWeights) => take(&found, &key("weight"), &[a, g])?,
+            (Layout::Torch, TensorKind::HeadBias) => take(&found, &key("bias"), &[a])?,
+            (Layout::Keras, TensorKind::InputWeights) => {
+                let mut v = take(&found, &key("kernel"), &[a, g * h])?;
+                reorder_gates(&mut v, h, order);
+                v
+            }
+            (Layout::Keras, TensorKind::RecurrentWeights) => {
+                let mut v = take(&found, &key("recurrent_kernel"), &[a, g * h])?;
+                reorder_gates(&mut v, h, order);
+                v
+            }
+            (Layout::Keras, TensorKind::Bias) => {
+                let mut v = take(&found, &key("bias"), &[a * g])?;
+                reorder_gates(&mut v, g, order);
+                v
+            }
+            (Layout::Keras, TensorKind::HeadWeights) => {
+                // Dense kernel [H, OUT] is the transpose of the head's [OUT, H].
+                transpose(&take(&found, &key("kernel"), &[g, a])?, g, a)
+            }
+            (Layout::Keras, TensorKind::HeadBias) => take(&found, &key("bias"), &[a])?,
+            (_, other) => bail!("tensor kind {other:?} has no file name yet"),
+        };
+        out.tensor_mut(i).copy_from_slice(&values);
+    }
+    for (k, s) in settings.into_iter().enumerate() {
+        out.rnn.set_settings(k, s);
+    }
+    *model = out;
+    Ok(layout)
 }
 
 #[cfg(test)]
@@ -449,7 +734,15 @@ mod tests {
         let n = usize::try_from(u64::from_le_bytes(first[..8].try_into().unwrap())).unwrap();
         assert_eq!(n % 8, 0, "header padded to the data alignment");
         let header = std::str::from_utf8(&first[8..8 + n]).unwrap();
-        let keys = ["format", "gate_order", "layout", "producer", ACTIVATION_KEY];
+        let keys = [
+            "format",
+            "gate_order",
+            "layout",
+            MATHS_KEY,
+            "num_layers",
+            "producer",
+            ACTIVATION_KEY,
+        ];
         let at: Vec<usize> = keys
             .iter()
             .map(|k| header.find(&format!("\"{k}\"")).unwrap())
@@ -539,7 +832,7 @@ mod tests {
         let mut ts = torch_tensors(&model());
         ts.push(("lstm.weight_ih_l1".into(), vec![40, 10], vec![0.0; 400]));
         let e = err(&file(&ts, None));
-        assert!(e.contains("lstm.weight_ih_l1"), "{e}");
+        assert!(e.contains("2 recurrent layer(s), the model 1"), "{e}");
     }
 
     #[test]
@@ -613,5 +906,172 @@ mod tests {
         m.rnn.weights.w_hh[2][1][3] = f32::INFINITY;
         let e = format!("{:#}", to_torch_bytes(&m).unwrap_err());
         assert!(e.contains("lstm.weight_hh_l0"), "{e}");
+    }
+
+    type Stack2 = lstm_kernel::Lstm2<1, HIDDEN, 6>;
+    type StackModel = Model<Stack2, 1, 6, 2>;
+
+    fn stack_model() -> StackModel {
+        let mut m: StackModel = Model::new(
+            lstm_kernel::Stack::new(
+                lstm_kernel::Lstm::zeroed(RecurrentActivation::Sigmoid),
+                lstm_kernel::Lstm::zeroed(RecurrentActivation::HardSigmoidKeras3),
+            ),
+            lstm_kernel::Dense::zeroed(),
+        );
+        let mut i = 0_u32;
+        for t in 0..<StackModel as Tensors<f32>>::COUNT {
+            for v in m.tensor_mut(t) {
+                *v = (i as f32 * 0.37).sin();
+                i += 1;
+            }
+        }
+        m
+    }
+
+    fn zero_stack() -> StackModel {
+        Model::new(
+            lstm_kernel::Stack::new(
+                lstm_kernel::Lstm::zeroed(RecurrentActivation::Sigmoid),
+                lstm_kernel::Lstm::zeroed(RecurrentActivation::Sigmoid),
+            ),
+            lstm_kernel::Dense::zeroed(),
+        )
+    }
+
+    #[test]
+    fn a_two_layer_stack_round_trips_with_nn_lstm_names_and_per_layer_activations() {
+        let m = stack_model();
+        let bytes = to_torch_bytes(&m).unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(st.tensor("lstm.weight_ih_l1").unwrap().shape(), [24, 10]);
+        assert_eq!(st.tensor("lstm.weight_hh_l1").unwrap().shape(), [24, 6]);
+        let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
+        let meta = meta.metadata().clone().unwrap();
+        assert_eq!(meta["recurrent_activation_l1"], "hard-sigmoid-keras3");
+        assert_eq!(meta["num_layers"], "2");
+        let mut back = zero_stack();
+        assert_eq!(read_into(&bytes, &mut back).unwrap(), Layout::Torch);
+        assert_eq!(back, m);
+        // The one-layer model refuses it by layer count.
+        let e = err(&bytes);
+        assert!(e.contains("2 recurrent layer(s), the model 1"), "{e}");
+    }
+
+    #[test]
+    fn stacked_keras_layers_named_lstm_and_lstm_1_load() {
+        let m = stack_model();
+        let (lo, up) = (&m.rnn.lower.weights, &m.rnn.upper.weights);
+        let dk: Vec<f32> = (0..6)
+            .flat_map(|j| (0..2).map(move |o| (o, j)))
+            .map(|(o, j)| m.head.w[o][j])
+            .collect();
+        let ts: Vec<Tensor> = vec![
+            ("lstm/kernel".into(), vec![1, 40], lo.w_ih_flat().to_vec()),
+            (
+                "lstm/recurrent_kernel".into(),
+                vec![10, 40],
+                lo.w_hh_flat().to_vec(),
+            ),
+            ("lstm/bias".into(), vec![40], lo.b_flat().to_vec()),
+            (
+                "lstm_1/kernel".into(),
+                vec![10, 24],
+                up.w_ih_flat().to_vec(),
+            ),
+            (
+                "lstm_1/recurrent_kernel".into(),
+                vec![6, 24],
+                up.w_hh_flat().to_vec(),
+            ),
+            ("lstm_1/bias".into(), vec![24], up.b_flat().to_vec()),
+            ("dense/kernel".into(), vec![6, 2], dk),
+            ("dense/bias".into(), vec![2], m.head.b.to_vec()),
+        ];
+        let mut back = zero_stack();
+        let bytes = file(
+            &ts,
+            Some(("recurrent_activation_l1", "hard-sigmoid-keras3")),
+        );
+        assert_eq!(read_into(&bytes, &mut back).unwrap(), Layout::Keras);
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn an_onnx_gate_order_is_honoured_by_reordering_the_gate_blocks() {
+        let m = model();
+        // Rewrite every [4H, ..] tensor's blocks from i, f, g, o to ONNX's i, o, f, c.
+        let onnx = [0, 3, 1, 2]; // file block p holds our gate onnx[p]
+        let ts: Vec<Tensor> = torch_tensors(&m)
+            .into_iter()
+            .map(|(n, shape, v)| {
+                if !n.starts_with("lstm.") {
+                    return (n, shape, v);
+                }
+                let rows = shape[0] / 4;
+                let cols = v.len() / shape[0];
+                let block = rows * cols;
+                let mut out = Vec::with_capacity(v.len());
+                for &q in &onnx {
+                    out.extend_from_slice(&v[q * block..(q + 1) * block]);
+                }
+                (n, shape, out)
+            })
+            .collect();
+        let back = load(&file(&ts, Some(("gate_order", "i,o,f,c")))).unwrap();
+        assert_eq!(back, m);
+        // Without the field the same bytes would be another (wrong) model.
+        assert_ne!(load(&file(&ts, None)).unwrap(), m);
+        let e = err(&file(&ts, Some(("gate_order", "i,f,f,o"))));
+        assert!(e.contains("not a permutation") && e.contains("ONNX"), "{e}");
+    }
+
+    #[test]
+    fn a_reversed_layer_is_refused_by_name() {
+        let ts = torch_tensors(&model());
+        let e = err(&file(&ts, Some(("go_backwards", "true"))));
+        assert!(
+            e.contains("go_backwards") && e.contains("forward only"),
+            "{e}"
+        );
+        assert!(load(&file(&ts, Some(("go_backwards", "false")))).is_ok());
+        let mut bi = ts.clone();
+        bi.push((
+            "lstm.weight_ih_l0_reverse".into(),
+            vec![40, 1],
+            vec![0.0; 40],
+        ));
+        let e = err(&file(&bi, None));
+        assert!(
+            e.contains("lstm.weight_ih_l0_reverse") && e.contains("bidirectional"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn keras_hard_sigmoid_is_refused_with_the_accepted_names() {
+        let ts = torch_tensors(&model());
+        let e = err(&file(&ts, Some((ACTIVATION_KEY, "hard_sigmoid"))));
+        for name in ["sigmoid", "hard-sigmoid-keras2", "hard-sigmoid-keras3"] {
+            assert!(e.contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_unused_tensor_is_listed_with_the_head_rename_suggested() {
+        let mut ts = torch_tensors(&model());
+        for t in &mut ts {
+            t.0 = t.0.replace("linear.", "fc.");
+        }
+        ts.push(("extra.scale".into(), vec![1], vec![1.0]));
+        let e = err(&file(&ts, None));
+        for n in [
+            "fc.weight",
+            "fc.bias",
+            "extra.scale",
+            "rename fc.weight, fc.bias to linear.weight, linear.bias",
+        ] {
+            assert!(e.contains(n), "{n} not in: {e}");
+        }
     }
 }
