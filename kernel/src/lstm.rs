@@ -98,6 +98,14 @@ impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
     }
 }
 
+/// Zero weights, sigmoid gates, exact maths ([`Lstm::zeroed`] with the default activation):
+/// the starting value a decoder fills (stacks of these are `Default` too).
+impl<const IN: usize, const H: usize, F: Real> Default for Lstm<IN, H, F> {
+    fn default() -> Self {
+        Self::zeroed(RecurrentActivation::Sigmoid)
+    }
+}
+
 /// The layer's parameters: [`LstmWeights`]' walk.
 impl<const IN: usize, const H: usize, F: Real> Tensors<F> for Lstm<IN, H, F> {
     type Grads = LstmWeights<IN, H, F>;

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use lstm_kernel::{Dense, Lstm, Lstm2, Lstm3, Model, Recurrent};
 
 use crate::data::{Dataset, SEQ_LEN};
 use crate::files::rust_src::{ValData, rust_source};
-use crate::files::{Format, binfile, load, safetensors, save};
+use crate::files::{Format, binfile, load_into, safetensors, save};
 use crate::fsutil::check_output;
+use crate::model::HIDDEN;
 use crate::progress::{outln, unless_stdout_closed};
 
 /// Arguments of `lstm-harness export`.
@@ -35,6 +37,11 @@ pub struct ExportArgs {
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
+
+    /// Stacked LSTM(10) layers of the post's model in MODEL (1 to 3; the file's layer table
+    /// must match).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub layers: u8,
 }
 
 impl ExportArgs {
@@ -50,7 +57,17 @@ impl ExportArgs {
         if self.val_data_seed.is_some() && self.format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
-        let (model, _) = load(&self.model)?;
+        match self.layers {
+            1 => self.export::<Lstm<1, HIDDEN>>(),
+            2 => self.export::<Lstm2<1, HIDDEN, HIDDEN>>(),
+            _ => self.export::<Lstm3<1, HIDDEN, HIDDEN, HIDDEN>>(),
+        }
+    }
+
+    /// [`Self::run`] for the post's model with recurrent layers `R`.
+    fn export<R: Recurrent<1, HIDDEN, f32> + Default + Clone>(&self) -> Result<()> {
+        let mut model: Model<R, 1, HIDDEN, 1> = Model::new(R::default(), Dense::zeroed());
+        load_into(&self.model, &mut model)?;
         let bytes = match self.format {
             Format::Bin => binfile::to_bytes(&model)?,
             Format::Safetensors => safetensors::to_torch_bytes(&model)?,
@@ -102,6 +119,7 @@ mod tests {
                 out: d.join("out"),
                 val_data_seed: None,
                 force,
+                layers: 1,
             }
             .run()
             .unwrap_err();
@@ -109,6 +127,60 @@ mod tests {
             assert!(e.contains("--out") && e.contains("is a directory"), "{e}");
         }
         assert_eq!(fs::read_dir(d.join("out")).unwrap().count(), 0);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// A 2-layer model file goes through every export format with `--layers 2` and comes
+    /// back bit-exact from the binary and safetensors outputs; `--layers 1` refuses it with
+    /// both layer counts and writes nothing.
+    #[test]
+    fn a_two_layer_model_exports_with_layers_2_and_is_refused_with_layers_1() {
+        type Two = Model<Lstm2<1, HIDDEN, HIDDEN>, 1, HIDDEN, 1>;
+        let d = std::env::temp_dir().join(format!("lstm-cli-export-2l-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let mut m: Two = Model::new(Default::default(), Dense::zeroed());
+        let (mut u, mut n) = (0.1_f32, 0.3_f32);
+        m.init_keras(
+            &mut || {
+                u = (u + 0.618_034) % 1.0;
+                u
+            },
+            &mut || {
+                n = (n * 7.3) % 2.0 - 1.0;
+                n
+            },
+        );
+        let src = d.join("two.bin");
+        fs::write(&src, binfile::to_bytes(&m).unwrap()).unwrap();
+        let args = |format, out: &str, layers| ExportArgs {
+            model: src.clone(),
+            format,
+            out: d.join(out),
+            val_data_seed: None,
+            force: false,
+            layers,
+        };
+        for (format, out) in [
+            (Format::Bin, "o.bin"),
+            (Format::Safetensors, "o.safetensors"),
+            (Format::Rust, "o.rs"),
+        ] {
+            args(format, out, 2).run().unwrap();
+        }
+        for out in ["o.bin", "o.safetensors"] {
+            let mut back: Two = Model::new(Default::default(), Dense::zeroed());
+            load_into(&d.join(out), &mut back).unwrap();
+            assert_eq!(back, m, "{out}");
+        }
+        let rs = fs::read_to_string(d.join("o.rs")).unwrap();
+        assert!(rs.contains("pub const LAYERS: usize = 2;"));
+        let e = format!(
+            "{:#}",
+            args(Format::Bin, "refused.bin", 1).run().unwrap_err()
+        );
+        assert!(e.contains("2 recurrent layers, the model type 1"), "{e}");
+        assert!(!d.join("refused.bin").exists());
         fs::remove_dir_all(&d).unwrap();
     }
 }

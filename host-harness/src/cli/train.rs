@@ -209,6 +209,7 @@ mod tests {
             out: out.to_path_buf(),
             val_data_seed: None,
             force,
+            layers: 1,
         };
         export(Format::Rust, &rs, false).run().unwrap();
         assert!(export(Format::Rust, &rs, false).run().is_err());

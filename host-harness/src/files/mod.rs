@@ -95,6 +95,29 @@ pub fn load(path: &Path) -> Result<(HarnessModel, Format)> {
     Ok((model, format))
 }
 
+/// Loads any model type (e.g. a stack of the post's layers) from a binary or safetensors
+/// file into `model`, which is written only if the file is accepted.
+///
+/// # Errors
+/// As [`load`]; a file with another layer table than the model type is refused with both.
+pub fn load_into<R, const IN: usize, const H: usize, const OUT: usize>(
+    path: &Path,
+    model: &mut lstm_kernel::Model<R, IN, H, OUT, f32>,
+) -> Result<Format>
+where
+    R: lstm_kernel::Recurrent<IN, H, f32> + Clone,
+{
+    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
+    let format = detect(path, &bytes)?;
+    match format {
+        Format::Bin => binfile::read_into(&bytes, model),
+        Format::Safetensors => safetensors::read_into(&bytes, model).map(|_| ()),
+        Format::Rust => bail!("Rust source is an export format only"),
+    }
+    .with_context(|| format!("cannot load {}", path.display()))?;
+    Ok(format)
+}
+
 /// Writes `bytes` to `path` so that nothing a user saved is lost or half-written: the
 /// bytes go to a temporary file in the same directory first. Without `force`, an existing
 /// `path` is refused (the new file is hard-linked into place, which fails atomically if
