@@ -14,12 +14,16 @@
 //!   inputs.
 //! - [`alloc_free`]: zero heap allocations in every hot operation.
 //! - [`refusals`]: typed errors that change nothing.
+//! - [`properties`]: property tests (`proptest`), one layer and a 2-layer stack: windows
+//!   cut anywhere == one stream, independent and permutable batch rows, reset == fresh,
+//!   bit-exact model-file round trip, no panic on random or corrupted files.
 
 mod alloc_free;
 mod common;
 mod forward_parity;
 mod grad_parity;
 mod gradcheck;
+mod properties;
 mod refusals;
 mod simd_vs_scalar;
 mod stack_gradcheck;
