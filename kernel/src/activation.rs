@@ -632,6 +632,8 @@ mod tests {
     }
 
     #[test]
+    // ~70 M activations (every 61st f32 of each sign): over a day under Miri.
+    #[cfg_attr(miri, ignore = "whole-f32-range sweep: too slow under Miri")]
     fn fast_activations_max_abs_error_over_the_whole_f32_range() {
         // Reference: f64 libm (correctly rounded to well below f32 precision).
         let mut worst_t = 0.0_f64;
@@ -660,6 +662,8 @@ mod tests {
     }
 
     #[test]
+    // ~70 M activations (every 61st f32 of each sign): over a day under Miri.
+    #[cfg_attr(miri, ignore = "whole-f32-range sweep: too slow under Miri")]
     fn exp_activations_max_abs_error_over_the_whole_f32_range() {
         // Reference: the libm specification (`expf`-based sigmoid, `tanhf`).
         let mut worst_t = 0.0_f32;
@@ -760,6 +764,8 @@ mod tests {
     /// The tuned rational `P(f) / P(-f)` against `2^f` on the reduced interval `|f| <= 1/2`,
     /// evaluated in `f64` with the `f32` coefficients: the documented `2.3e-6` relative.
     #[test]
+    // 100,001 libm `exp2` calls in f64: about 4 CPU minutes under Miri.
+    #[cfg_attr(miri, ignore = "100,001-point f64 sweep: too slow under Miri")]
     fn exp2_pade_relative_error_on_the_reduced_interval() {
         let (c0, c1) = (f64::from(PADE_C0), f64::from(PADE_C1));
         let mut worst = 0.0_f64;
@@ -852,12 +858,16 @@ mod lanes {
     }
 
     #[test]
+    // ~44 M lanes (every 97th f32 of each sign): over a day under Miri.
+    #[cfg_attr(miri, ignore = "whole-f32-range sweep: too slow under Miri")]
     fn simd_sigmoid_max_abs_error_vs_libm_is_below_3e7() {
         let worst = max_abs_error(simd_sigmoid, sigmoid::<f32>);
         assert!(worst < 3e-7, "sigmoid max abs error {worst:e}");
     }
 
     #[test]
+    // ~44 M lanes (every 97th f32 of each sign): over a day under Miri.
+    #[cfg_attr(miri, ignore = "whole-f32-range sweep: too slow under Miri")]
     fn simd_tanh_max_abs_error_vs_libm_is_below_3e7() {
         let worst = max_abs_error(simd_tanh, tanh::<f32>);
         assert!(worst < 3e-7, "tanh max abs error {worst:e}");
@@ -868,6 +878,8 @@ mod lanes {
     /// `exp_sigmoid` / `exp_tanh` that `Maths::Exact` runs in the scalar kernels; with FMA
     /// they differ by the fused roundings only.
     #[test]
+    // Two whole-range sweeps (~44 M lanes each): days under Miri.
+    #[cfg_attr(miri, ignore = "whole-f32-range sweeps: too slow under Miri")]
     fn simd_exact_lanes_are_the_scalar_exp_activations() {
         let exp_sigmoid = |x: f32| x.sigmoid_exact();
         let exp_tanh = |x: f32| x.tanh_exact();
@@ -882,6 +894,8 @@ mod lanes {
     }
 
     #[test]
+    // Four whole-range sweeps (~44 M lanes each): days under Miri.
+    #[cfg_attr(miri, ignore = "whole-f32-range sweeps: too slow under Miri")]
     fn simd_fast_activations_stay_within_their_documented_bounds_and_match_scalar() {
         let fast_sigmoid = |x: f32| x.sigmoid_fast();
         let fast_tanh = |x: f32| x.tanh_fast();
