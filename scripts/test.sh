@@ -7,6 +7,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "format"
 cargo fmt --all --check
+cargo fmt --manifest-path kernel/fuzz/Cargo.toml --check
 step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "tests (default target, SIMD kernels)"
@@ -36,3 +37,9 @@ cargo build -p lstm-kernel --release --target thumbv7em-none-eabihf
 cargo build -p lstm-kernel --release --target thumbv6m-none-eabi
 step "embedded: host-trained model and on-device learning on Cortex-M under QEMU (scripts/embedded.sh)"
 ./scripts/embedded.sh
+step "fuzz: decoding any model file returns a typed error or a model, 60 s (scripts/fuzz.sh; nightly only)"
+if rustup toolchain list | grep -q '^nightly'; then
+    ./scripts/fuzz.sh 60
+else
+    echo "no nightly toolchain: fuzzing skipped (rustup toolchain install nightly enables it)"
+fi

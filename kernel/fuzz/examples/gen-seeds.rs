@@ -1,0 +1,137 @@
+//! Writes the seed corpus of the `decode` fuzz target into `corpus/decode/seed-*`
+//! (deterministic: rerunning rewrites the same bytes). From `kernel/fuzz`:
+//!
+//! ```sh
+//! cargo run --example gen-seeds
+//! ```
+//!
+//! Seeds: valid version-2 files for the target's model types, one per recurrent
+//! activation (and both maths), a 2-layer stack, a version-1 file, a truncated file and a
+//! file with a flipped CRC bit. Weights vary in sign and exponent and include -0, the
+//! smallest subnormal and +-f32::MAX, so the bit-exact round trip is exercised.
+
+use std::path::Path;
+
+use lstm_kernel::io::{self, FormatError};
+use lstm_kernel::{
+    Dense, Lstm, Lstm2, LstmModel, Maths, Model, Recurrent, RecurrentActivation, Stack, Tensors,
+};
+
+/// Weight `i` of a seed.
+fn weight(i: usize) -> f32 {
+    match i % 41 {
+        3 => -0.0,
+        11 => f32::from_bits(1), // smallest subnormal
+        19 => f32::MAX,
+        27 => -f32::MAX,
+        35 => f32::MIN_POSITIVE,
+        _ => ((7 * i) as f32).sin() * 2f32.powi((i % 9) as i32 - 4),
+    }
+}
+
+fn filled<R: Recurrent<IN, H, f32>, const IN: usize, const H: usize, const OUT: usize>(
+    mut m: Model<R, IN, H, OUT>,
+) -> Model<R, IN, H, OUT> {
+    let mut i = 0;
+    for t in 0..<Model<R, IN, H, OUT> as Tensors<f32>>::COUNT {
+        for v in m.tensor_mut(t) {
+            *v = weight(i);
+            i += 1;
+        }
+    }
+    m
+}
+
+fn encoded<R: Recurrent<IN, H, f32>, const IN: usize, const H: usize, const OUT: usize>(
+    m: &Model<R, IN, H, OUT>,
+) -> Vec<u8> {
+    let mut buf = vec![0u8; io::model_file_len::<Model<R, IN, H, OUT>>()];
+    let n = io::encode(m, &mut buf).expect("encode");
+    assert_eq!(n, buf.len());
+    buf
+}
+
+fn one<const IN: usize, const H: usize, const OUT: usize>(
+    activation: RecurrentActivation,
+    maths: Maths,
+) -> Vec<u8> {
+    let m: LstmModel<IN, H, OUT> = filled(Model::new(
+        Lstm::zeroed(activation).with_maths(maths),
+        Dense::zeroed(),
+    ));
+    let bytes = encoded(&m);
+    assert_eq!(io::decode::<IN, H, OUT>(&bytes), Ok(m));
+    bytes
+}
+
+fn main() {
+    use Maths::{Exact, Fast};
+    use RecurrentActivation::{HardSigmoidKeras2, HardSigmoidKeras3, Sigmoid};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/decode");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut seeds: Vec<(&str, Vec<u8>)> = Vec::new();
+
+    // One LSTM layer, the target's three sizes, each recurrent activation.
+    let post = one::<1, 10, 1>(Sigmoid, Exact); // the post's model, 2,012 bytes
+    seeds.push(("seed-v2-1-10-1-sigmoid", post));
+    let small = one::<2, 3, 2>(HardSigmoidKeras2, Fast);
+    seeds.push(("seed-v2-2-3-2-hard-sigmoid-keras2-fast", small.clone()));
+    seeds.push((
+        "seed-v2-3-5-1-hard-sigmoid-keras3",
+        one::<3, 5, 1>(HardSigmoidKeras3, Exact),
+    ));
+
+    // A 2-layer stack (3 -> 5 -> 4) + Dense(4 -> 1), per-layer settings.
+    type Net = Model<Lstm2<3, 5, 4>, 3, 4, 1>;
+    let net: Net = filled(Model::new(
+        Stack::new(
+            Lstm::zeroed(HardSigmoidKeras3).with_maths(Fast),
+            Lstm::zeroed(Sigmoid),
+        ),
+        Dense::zeroed(),
+    ));
+    let stack = encoded(&net);
+    assert_eq!(io::decode_with(&stack, || net), Ok(net));
+    seeds.push(("seed-v2-stack-3-5-4-1", stack));
+
+    // Version 1 (read only, so written by hand): 28-byte header, the same weights, CRC.
+    let m = io::decode::<2, 3, 2>(&small).unwrap();
+    let mut v1 = vec![0u8; small.len() - 16];
+    v1[..8].copy_from_slice(&io::MAGIC);
+    for (at, v) in [(8, 1_u32), (12, 2), (16, 3), (20, 2)] {
+        v1[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    v1[24] = 1; // f32
+    v1[26] = HardSigmoidKeras2.code();
+    let n = v1.len();
+    v1[io::V1_HEADER_LEN..n - 4].copy_from_slice(&small[44..small.len() - 4]);
+    let crc = io::crc32(&v1[..n - 4]);
+    v1[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    let mut exact = m;
+    exact.rnn.maths = Exact; // version 1 has no maths byte
+    assert_eq!(io::decode::<2, 3, 2>(&v1), Ok(exact));
+    seeds.push(("seed-v1-2-3-2-hard-sigmoid-keras2", v1));
+
+    // Refused files: truncated inside the weights, and a flipped bit in the CRC.
+    let truncated = small[..200].to_vec();
+    assert!(matches!(
+        io::parse(&truncated),
+        Err(FormatError::Truncated { found: 200, .. })
+    ));
+    seeds.push(("seed-bad-truncated-2-3-2", truncated));
+    let mut bad_crc = small.clone();
+    *bad_crc.last_mut().unwrap() ^= 0x01;
+    assert!(matches!(
+        io::parse(&bad_crc),
+        Err(FormatError::ChecksumMismatch { .. })
+    ));
+    seeds.push(("seed-bad-crc-2-3-2", bad_crc));
+
+    let mut total = 0;
+    for (name, bytes) in &seeds {
+        std::fs::write(dir.join(name), bytes).unwrap();
+        println!("{:>5} B  corpus/decode/{name}", bytes.len());
+        total += bytes.len();
+    }
+    println!("{total:>5} B  in {} seeds", seeds.len());
+}
