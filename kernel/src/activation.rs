@@ -197,6 +197,14 @@ impl Maths {
         Self::ALL.into_iter().find(|m| m.name() == name)
     }
 
+    /// The Rust name of the variant inside the enum (`Exact`, `Fast`), for generated source.
+    pub const fn variant(self) -> &'static str {
+        match self {
+            Self::Exact => "Exact",
+            Self::Fast => "Fast",
+        }
+    }
+
     /// The byte that stands for the variant in the binary model file (0 exact, 1 fast).
     pub const fn code(self) -> u8 {
         match self {

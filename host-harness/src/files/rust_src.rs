@@ -154,10 +154,7 @@ where
         writeln!(
             s,
             "    l.maths = ::lstm_kernel::Maths::{};",
-            match st.maths {
-                lstm_kernel::Maths::Exact => "Exact",
-                lstm_kernel::Maths::Fast => "Fast",
-            }
+            st.maths.variant()
         )?;
         for field in ["w_ih", "w_hh"] {
             writeln!(s, "    l.weights.{field} = [")?;
