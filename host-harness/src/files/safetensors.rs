@@ -169,24 +169,18 @@ where
     let settings: Vec<_> = (0..R::LAYERS)
         .filter_map(|k| model.rnn.settings(k))
         .collect();
-    let uniform = |f: &dyn Fn(&lstm_kernel::LayerSettings) -> &'static str| {
-        settings.windows(2).all(|w| f(&w[0]) == f(&w[1]))
-    };
-    for (key, name) in [
-        (
-            ACTIVATION_KEY,
-            &(|s: &lstm_kernel::LayerSettings| s.activation.name())
-                as &dyn Fn(&lstm_kernel::LayerSettings) -> &'static str,
-        ),
-        (MATHS_KEY, &|s: &lstm_kernel::LayerSettings| s.maths.name()),
-    ] {
-        if uniform(name) {
-            if let Some(s) = settings.first() {
-                metadata.insert(key.to_string(), name(s).to_string());
+    let activations: Vec<&str> = settings.iter().map(|s| s.activation.name()).collect();
+    let maths: Vec<&str> = settings.iter().map(|s| s.maths.name()).collect();
+    for (key, names) in [(ACTIVATION_KEY, activations), (MATHS_KEY, maths)] {
+        // One key when every layer agrees, else one per layer (module docs).
+        match names.as_slice() {
+            [first, rest @ ..] if rest.iter().all(|n| n == first) => {
+                metadata.insert(key.to_string(), first.to_string());
             }
-        } else {
-            for (k, s) in settings.iter().enumerate() {
-                metadata.insert(format!("{key}_l{k}"), name(s).to_string());
+            _ => {
+                for (k, n) in names.iter().enumerate() {
+                    metadata.insert(format!("{key}_l{k}"), n.to_string());
+                }
             }
         }
     }
@@ -233,7 +227,7 @@ fn with_sorted_metadata(file: &[u8], metadata: BTreeMap<String, String>) -> Resu
 }
 
 /// Which naming scheme a file uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Layout {
     /// PyTorch `nn.LSTM` + `nn.Linear` names.
     Torch,
@@ -248,18 +242,6 @@ struct Key {
     layout: Layout,
     layer: Option<usize>,
     role: &'static str,
-}
-
-impl PartialOrd for Layout {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Layout {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (*self as u8).cmp(&(*other as u8))
-    }
 }
 
 /// The [`Key`] of a tensor name, if it is one this module reads.
