@@ -186,8 +186,18 @@ fn analytic(p: &Problem, loss: Loss) -> (NetGrads, State, Vec<[f64; IN]>) {
     (grads, d0, dxs)
 }
 
-fn fd(plus: f64, minus: f64) -> f64 {
-    (plus - minus) / (2.0 * EPS)
+/// The central difference of `loss` in the one scalar that `at` reaches in a copy of `p`.
+fn central(p: &Problem, loss: Loss, at: impl Fn(&mut Problem) -> &mut f64) -> f64 {
+    let mut q = Problem {
+        xs: p.xs.clone(),
+        ys: p.ys.clone(),
+        ..*p
+    };
+    *at(&mut q) += EPS;
+    let up = loss_of(&q, loss);
+    *at(&mut q) -= 2.0 * EPS;
+    let down = loss_of(&q, loss);
+    (up - down) / (2.0 * EPS)
 }
 
 fn check(loss: Loss, seed: u64) {
@@ -201,50 +211,21 @@ fn check(loss: Loss, seed: u64) {
     for i in 0..<Net as Tensors<f64>>::COUNT {
         let info = <Net as Tensors<f64>>::info(i).unwrap();
         for k in 0..info.len() {
-            let mut q = Problem {
-                xs: p.xs.clone(),
-                ys: p.ys.clone(),
-                ..p
-            };
-            q.net.tensor_mut(i)[k] += EPS;
-            let up = loss_of(&q, loss);
-            q.net.tensor_mut(i)[k] -= 2.0 * EPS;
-            let down = loss_of(&q, loss);
+            let fd = central(&p, loss, |q| &mut q.net.tensor_mut(i)[k]);
             let what = format_args!("layer {} {} [{k}]", info.layer, info.kind.name());
-            cmp.value(what, grads.tensor(i)[k], fd(up, down));
+            cmp.value(what, grads.tensor(i)[k], fd);
         }
     }
-    let analytic_state = state_values(d0);
-    for (slot, want) in analytic_state.iter().enumerate() {
-        for k in 0..want.len() {
-            let mut q = Problem {
-                xs: p.xs.clone(),
-                ys: p.ys.clone(),
-                ..p
-            };
-            state_slots(&mut q.start)[slot][k] += EPS;
-            let up = loss_of(&q, loss);
-            state_slots(&mut q.start)[slot][k] -= 2.0 * EPS;
-            let down = loss_of(&q, loss);
-            cmp.value(
-                format_args!("initial state slot {slot} [{k}]"),
-                want[k],
-                fd(up, down),
-            );
+    for (slot, want) in state_values(d0).iter().enumerate() {
+        for (k, &w) in want.iter().enumerate() {
+            let fd = central(&p, loss, |q| &mut state_slots(&mut q.start)[slot][k]);
+            cmp.value(format_args!("initial state slot {slot} [{k}]"), w, fd);
         }
     }
     for t in 0..p.xs.len() {
         for k in 0..IN {
-            let mut q = Problem {
-                xs: p.xs.clone(),
-                ys: p.ys.clone(),
-                ..p
-            };
-            q.xs[t][k] += EPS;
-            let up = loss_of(&q, loss);
-            q.xs[t][k] -= 2.0 * EPS;
-            let down = loss_of(&q, loss);
-            cmp.value(format_args!("dL/dx t {t} [{k}]"), dxs[t][k], fd(up, down));
+            let fd = central(&p, loss, |q| &mut q.xs[t][k]);
+            cmp.value(format_args!("dL/dx t {t} [{k}]"), dxs[t][k], fd);
         }
     }
     cmp.finish();

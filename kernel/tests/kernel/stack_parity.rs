@@ -24,7 +24,7 @@ use lstm_kernel::{
 };
 use serde_json::Value;
 
-use crate::common::{Compare, load_oracle, widen};
+use crate::common::{Compare, arr, cast, load_oracle, widen};
 
 /// The numbers of a nested JSON list, flattened row-major.
 fn flat(v: &Value) -> Vec<f64> {
@@ -38,15 +38,6 @@ fn flat(v: &Value) -> Vec<f64> {
 /// `v[i]` of a JSON list.
 fn at(v: &Value, i: usize) -> &Value {
     &v[i]
-}
-
-fn cast<F: Float>(v: &[f64]) -> Vec<F> {
-    v.iter().map(|&x| F::from_f64(x)).collect()
-}
-
-fn arr<F: Float, const N: usize>(v: &[f64]) -> [F; N] {
-    assert_eq!(v.len(), N, "oracle vector has the wrong length");
-    core::array::from_fn(|i| F::from_f64(v[i]))
 }
 
 /// One LSTM layer from `weight_ih{suffix}` ... `bias_hh{suffix}` in a torch-layout block.
