@@ -117,8 +117,8 @@ impl LstmKernels<f64> for Simd {
 }
 
 /// The scalar types the kernel's layers run on: [`Real`] numerics, [`Activate`] maths, and
-/// every kernel on the [`DefaultBackend`] backend. A blanket trait (`f32`, `f64`), so generic code
-/// writes one bound instead of three.
+/// every kernel on the [`DefaultBackend`] backend. Implemented for `f32` and `f64`, so generic
+/// code writes one bound instead of three.
 pub trait Float: Real + Activate {
     /// [`DefaultBackend`], seen as the kernels of `Self` (always the same type; the associated type
     /// only carries the bound `DefaultBackend: Kernels<Self>` into generic code).

@@ -832,8 +832,9 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
 /// flash (see the [module docs](self)); at run time the returned model is a RAM copy.
 ///
 /// # Errors
-/// Those of [`parse`], then [`FormatError::DimensionMismatch`] (also for a stack: its
-/// `H` is the bottom layer's, and a stack never matches: use [`decode_into`]).
+/// Those of [`parse`], then [`FormatError::LayerCountMismatch`] for a file of several layers
+/// (decode stacks with [`decode_into`]) or [`FormatError::DimensionMismatch`] for other
+/// sizes.
 pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
 ) -> Result<LstmModel<IN, H, OUT, f32>, FormatError> {

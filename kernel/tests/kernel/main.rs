@@ -14,6 +14,10 @@
 //!   inputs.
 //! - [`alloc_free`]: zero heap allocations in every hot operation.
 //! - [`refusals`]: typed errors that change nothing.
+//! - [`stack_parity`]: 2-layer forward against torch/Keras; 2-layer softmax CE and
+//!   many-to-many MSE gradients (every parameter, every layer's `h0`, `c0`).
+//! - [`stack_gradcheck`]: finite differences through a 3-layer stack (parameters, initial
+//!   states, inputs) and chained truncated BPTT through it.
 //! - [`properties`]: property tests (`proptest`), one layer and a 2-layer stack: windows
 //!   cut anywhere == one stream, independent and permutable batch rows, reset == fresh,
 //!   bit-exact model-file round trip, no panic on random or corrupted files.
