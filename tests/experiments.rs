@@ -10,12 +10,13 @@
 //! The epoch counts are the post's, except `stateful-per-step`, which is judged after its
 //! first epoch as the post reports 1.0 there. Over seeds 0..20 and all three recurrent
 //! activations the same outcomes held (measured with `lstm-harness experiments --seed S`);
-//! these tests pin the default seed so they are deterministic.
+//! these tests pin the default seed so they are deterministic. Two stacked layers reach
+//! the same outcomes (seed 42; `experiments --layers 2`).
 
 use lstm_harness::cli::experiments::DEFAULT_SEED;
 use lstm_harness::data::Dataset;
 use lstm_harness::experiment::{
-    CHANCE_AT_MOST, Experiment, ExperimentConfig, ExperimentReport, LEARNS_AT, Quiet, run,
+    CHANCE_AT_MOST, Experiment, ExperimentConfig, ExperimentReport, LEARNS_AT, Quiet, run_layers,
     train_stateful_per_step,
 };
 use lstm_harness::model::HarnessModel;
@@ -26,14 +27,24 @@ fn run_experiment(
     epochs: usize,
     activation: RecurrentActivation,
 ) -> ExperimentReport {
+    run_stacked(experiment, epochs, activation, 1)
+}
+
+/// [`run_experiment`] with `layers` stacked `LSTM(10)` layers.
+fn run_stacked(
+    experiment: Experiment,
+    epochs: usize,
+    activation: RecurrentActivation,
+    layers: usize,
+) -> ExperimentReport {
     let data = Dataset::generate(DEFAULT_SEED);
     let config = ExperimentConfig {
         epochs,
         activation,
         ..ExperimentConfig::new(experiment, DEFAULT_SEED)
     };
-    match run(&config, &data, &mut Quiet) {
-        Ok((report, _)) => report,
+    match run_layers(&config, layers, &data, &mut Quiet) {
+        Ok(report) => report,
         Err(e) => panic!("{} failed: {e:#}", experiment.name()),
     }
 }
@@ -46,9 +57,10 @@ fn assert_learns(report: &ExperimentReport) {
     let acc = last_val_acc(report);
     assert!(
         acc >= LEARNS_AT,
-        "{} ({}) should learn: val_acc {acc:.4} < {LEARNS_AT}; epochs: {:#?}",
+        "{} ({}, {} layers) should learn: val_acc {acc:.4} < {LEARNS_AT}; epochs: {:#?}",
         report.name,
         report.recurrent_activation,
+        report.layers,
         report.epochs
     );
 }
@@ -57,9 +69,10 @@ fn assert_stays_near_chance(report: &ExperimentReport) {
     let acc = last_val_acc(report);
     assert!(
         acc <= CHANCE_AT_MOST,
-        "{} ({}) should not learn: val_acc {acc:.4} > {CHANCE_AT_MOST}",
+        "{} ({}, {} layers) should not learn: val_acc {acc:.4} > {CHANCE_AT_MOST}",
         report.name,
-        report.recurrent_activation
+        report.recurrent_activation,
+        report.layers
     );
 }
 
@@ -127,6 +140,24 @@ fn every_outcome_also_holds_with_the_posts_keras2_hard_sigmoid() {
     assert_stays_near_chance(&run_experiment(Experiment::StatelessPerStep, 3, act));
     assert_stays_near_chance(&run_experiment(Experiment::StatelessWindows, 15, act));
     assert_stays_near_chance(&run_experiment(Experiment::StatefulWindows, 15, act));
+}
+
+/// The post's conclusions do not depend on depth: a stack of two `LSTM(10)` layers learns
+/// exactly where the single layer does (stateful per step, whole sequences) and stays near
+/// chance where it does (windows of 10, stateless per step). Same seed, epochs and bars.
+#[test]
+fn every_outcome_also_holds_with_two_stacked_layers() {
+    let act = RecurrentActivation::Sigmoid;
+    let two = |e, epochs| {
+        let r = run_stacked(e, epochs, act, 2);
+        assert_eq!(r.layers, 2);
+        r
+    };
+    assert_learns(&two(Experiment::StatefulPerStep, 1));
+    assert_learns(&two(Experiment::StatelessFullSequence, 15));
+    assert_stays_near_chance(&two(Experiment::StatelessPerStep, 3));
+    assert_stays_near_chance(&two(Experiment::StatelessWindows, 15));
+    assert_stays_near_chance(&two(Experiment::StatefulWindows, 15));
 }
 
 /// Streams a sequence through the model one step at a time, as a device would.

@@ -5,6 +5,7 @@
 use lstm_harness::cli::experiments::DEFAULT_SEED;
 use lstm_harness::data::Dataset;
 use lstm_harness::experiment::{Experiment, ExperimentConfig, LEARNS_AT, Quiet, run};
+use lstm_harness::model::OneLayer;
 use lstm_kernel::Maths;
 
 #[test]
@@ -14,7 +15,7 @@ fn stateful_per_step_learns_with_fast_activations() {
         maths: Maths::Fast,
         ..ExperimentConfig::new(Experiment::StatefulPerStep, DEFAULT_SEED)
     };
-    let (report, model) = run(&config, &data, &mut Quiet).expect("training converges");
+    let (report, model) = run::<OneLayer>(&config, &data, &mut Quiet).expect("training converges");
     assert_eq!(
         model.rnn.maths,
         Maths::Fast,

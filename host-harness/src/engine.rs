@@ -16,10 +16,10 @@
 //! which is what Keras reports for an epoch.
 
 use anyhow::{Context, Result, bail};
-use lstm_kernel::{BatchState, LstmState, LstmTape, Recurrent, SampleLoss, bce_loss};
+use lstm_kernel::{BatchState, Recurrent, SampleLoss, StreamState, Tape, bce_loss};
 
 use crate::data::{SEQ_LEN, Sample, Sequence, Step};
-use crate::model::{HIDDEN, HarnessAdam, HarnessGrads, HarnessModel};
+use crate::model::{HIDDEN, PostAdam, PostGrads, PostLayers, PostModel};
 
 /// Sample-weighted running mean of per-sample loss (nats) and accuracy (`[0, 1]`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -75,8 +75,11 @@ pub enum Carry {
     Stateless,
 }
 
-/// The longest window a training pass records (a whole sequence).
-type SeqTape = LstmTape<SEQ_LEN, 1, HIDDEN>;
+/// The longest window a training pass records (a whole sequence) for layers `R`.
+type SeqTape<R> = Tape<SEQ_LEN, <R as Recurrent<1, HIDDEN, f32>>::Record>;
+
+/// One stream's state of layers `R` (every layer's `(h, c)` for LSTMs).
+type State<R> = <R as Recurrent<1, HIDDEN, f32>>::State;
 
 /// One training pass over `samples` (each at most [`SEQ_LEN`] steps) in order, in batches
 /// of `B` (the last one partial if `samples.len()` is not a multiple of `B`).
@@ -89,17 +92,17 @@ type SeqTape = LstmTape<SEQ_LEN, 1, HIDDEN>;
 /// `B == 0`; stateful with `samples.len()` not a multiple of `B` (Keras refuses this too);
 /// a sample longer than [`SEQ_LEN`]; a non-finite gradient (training diverged; the model is
 /// left as it was before that batch).
-pub fn train_batched<const B: usize>(
-    model: &mut HarnessModel,
-    adam: &mut HarnessAdam,
+pub fn train_batched<R: PostLayers, const B: usize>(
+    model: &mut PostModel<R>,
+    adam: &mut PostAdam<R>,
     samples: &[Sample<'_>],
-    mut carry: Option<&mut BatchState<B, LstmState<HIDDEN>>>,
+    mut carry: Option<&mut BatchState<B, State<R>>>,
     counters: &mut Counters,
     on_batch: &mut dyn FnMut(usize),
 ) -> Result<Mean> {
     check_batching::<B>(samples.len(), carry.is_some())?;
-    let mut tape = SeqTape::new();
-    let mut grads = HarnessGrads::zeroed();
+    let mut tape = SeqTape::<R>::new();
+    let mut grads = PostGrads::<R>::zeroed();
     let mut mean = Mean::default();
     for batch in samples.chunks(B) {
         grads.zero();
@@ -107,7 +110,7 @@ pub fn train_batched<const B: usize>(
         for (row, sample) in batch.iter().enumerate() {
             let mut state = match carry.as_deref() {
                 Some(states) => states.rows[row],
-                None => LstmState::zeroed(),
+                None => State::<R>::zeroed(),
             };
             let loss = model.train_sample_bce(
                 sample.xs,
@@ -136,10 +139,10 @@ pub fn train_batched<const B: usize>(
 ///
 /// # Errors
 /// `B == 0`; stateful with `samples.len()` not a multiple of `B`.
-pub fn eval_batched<const B: usize>(
-    model: &HarnessModel,
+pub fn eval_batched<R: PostLayers, const B: usize>(
+    model: &PostModel<R>,
     samples: &[Sample<'_>],
-    mut carry: Option<&mut BatchState<B, LstmState<HIDDEN>>>,
+    mut carry: Option<&mut BatchState<B, State<R>>>,
 ) -> Result<Mean> {
     check_batching::<B>(samples.len(), carry.is_some())?;
     let mut mean = Mean::default();
@@ -147,7 +150,7 @@ pub fn eval_batched<const B: usize>(
         for (row, sample) in batch.iter().enumerate() {
             let mut state = match carry.as_deref() {
                 Some(states) => states.rows[row],
-                None => LstmState::zeroed(),
+                None => State::<R>::zeroed(),
             };
             let logits = forward(model, sample.xs, &mut state);
             if let Some(states) = carry.as_deref_mut() {
@@ -161,11 +164,11 @@ pub fn eval_batched<const B: usize>(
 
 /// Streams `xs` from `state` (which ends as the final state) and returns the head's logit
 /// after the last step (of `state.h` if `xs` is empty).
-pub fn forward(model: &HarnessModel, xs: &[Step], state: &mut LstmState<HIDDEN>) -> [f32; 1] {
+pub fn forward<R: PostLayers>(model: &PostModel<R>, xs: &[Step], state: &mut State<R>) -> [f32; 1] {
     for x in xs {
         model.rnn.step(x, state);
     }
-    model.head.forward(&state.h)
+    model.head.forward(R::output(state))
 }
 
 fn check_batching<const B: usize>(samples: usize, stateful: bool) -> Result<()> {
@@ -188,19 +191,19 @@ fn check_batching<const B: usize>(samples: usize, stateful: bool) -> Result<()> 
 ///
 /// # Errors
 /// A non-finite gradient (training diverged; the model keeps its last finite update).
-pub fn train_per_step(
-    model: &mut HarnessModel,
-    adam: &mut HarnessAdam,
+pub fn train_per_step<R: PostLayers>(
+    model: &mut PostModel<R>,
+    adam: &mut PostAdam<R>,
     sequences: &[Sequence],
     carry: Carry,
     counters: &mut Counters,
     on_sequence: &mut dyn FnMut(usize),
 ) -> Result<Mean> {
-    let mut tape = LstmTape::<1, 1, HIDDEN>::new();
-    let mut grads = HarnessGrads::zeroed();
+    let mut tape = Tape::<1, _>::new();
+    let mut grads = PostGrads::<R>::zeroed();
     let mut mean = Mean::default();
     for s in sequences {
-        let mut state = LstmState::zeroed();
+        let mut state = State::<R>::zeroed();
         for x in s.xs.chunks(1) {
             if carry == Carry::Stateless {
                 state.reset();
@@ -221,10 +224,14 @@ pub fn train_per_step(
 /// The evaluation pass matching [`train_per_step`] (the post's `test_on_batch` loop): the
 /// loss and accuracy of every step's output against the sequence's target, averaged over
 /// all steps of all sequences.
-pub fn eval_per_step(model: &HarnessModel, sequences: &[Sequence], carry: Carry) -> Mean {
+pub fn eval_per_step<R: PostLayers>(
+    model: &PostModel<R>,
+    sequences: &[Sequence],
+    carry: Carry,
+) -> Mean {
     let mut mean = Mean::default();
     for s in sequences {
-        let mut state = LstmState::zeroed();
+        let mut state = State::<R>::zeroed();
         for x in &s.xs {
             if carry == Carry::Stateless {
                 state.reset();
@@ -240,8 +247,8 @@ pub fn eval_per_step(model: &HarnessModel, sequences: &[Sequence], carry: Carry)
 mod tests {
     use super::*;
     use crate::data::{Dataset, WINDOW_LEN, windows};
-    use crate::model::{keras_adam, keras_model};
-    use lstm_kernel::RecurrentActivation;
+    use crate::model::{HarnessModel, keras_adam, keras_model};
+    use lstm_kernel::{LstmState, RecurrentActivation};
 
     fn model() -> HarnessModel {
         keras_model(9, RecurrentActivation::Sigmoid)
@@ -265,7 +272,7 @@ mod tests {
         let train = windows(d.train(), WINDOW_LEN);
         let (mut m, mut adam, mut counters) = (model(), keras_adam(), Counters::default());
         let mut sizes = Vec::new();
-        train_batched::<64>(&mut m, &mut adam, &train, None, &mut counters, &mut |n| {
+        train_batched::<_, 64>(&mut m, &mut adam, &train, None, &mut counters, &mut |n| {
             sizes.push(n)
         })
         .unwrap();
@@ -335,7 +342,7 @@ mod tests {
         // and ~200x below the measured difference.
         assert!(max_diff > 1e-5, "max |c_carried - c_reset| = {max_diff}");
         // Batch 0 itself starts from zeros either way.
-        let stateless = eval_batched::<110>(&m, &train[..110], None).unwrap();
+        let stateless = eval_batched::<_, 110>(&m, &train[..110], None).unwrap();
         let mut fresh = Box::new(BatchState::<110, LstmState<HIDDEN>>::zeroed());
         assert_eq!(
             eval_batched(&m, &train[..110], Some(&mut fresh)).unwrap(),

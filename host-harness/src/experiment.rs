@@ -9,7 +9,7 @@
 //! | `stateless-full-sequence` | whole 20-step sequences, stateless, batch 64 | 15 | (control) learns |
 //!
 //! Every experiment starts from the same Keras-initialised model of its seed
-//! ([`keras_model`]) and a fresh Keras Adam; no shuffling. After each epoch's training the
+//! ([`keras_model_of`]) and a fresh Keras Adam; no shuffling. After each epoch's training the
 //! validation split is evaluated with the epoch's final weights, batched like the training.
 //!
 //! **Stateful resets** (`stateful-windows`): all row states are reset to zero at the start
@@ -26,14 +26,17 @@
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
-use lstm_kernel::{BatchState, LstmState, Maths, RecurrentActivation};
+use lstm_kernel::{BatchState, Maths, Recurrent, RecurrentActivation};
 use serde::Serialize;
 
 use crate::data::{Dataset, SEQ_LEN, WINDOW_LEN, windows};
 use crate::engine::{
     Carry, Counters, Mean, eval_batched, eval_per_step, train_batched, train_per_step,
 };
-use crate::model::{HIDDEN, HarnessModel, activation_name, keras_adam, keras_model};
+use crate::model::{
+    HIDDEN, PostLayers, PostModel, activation_name, keras_adam_of, keras_model_of, set_layers,
+    with_layers,
+};
 
 /// Batch size of the stateless batched experiments (the post's 64).
 pub const STATELESS_BATCH: usize = 64;
@@ -234,6 +237,8 @@ pub struct ExperimentReport {
     pub data_seed: u64,
     /// `sigmoid`, `hard-sigmoid-keras2` or `hard-sigmoid-keras3`.
     pub recurrent_activation: &'static str,
+    /// Stacked `LSTM(10)` layers (1 is the post's model).
+    pub layers: usize,
     /// What the post reported.
     pub post_result: &'static str,
 }
@@ -290,17 +295,33 @@ pub struct Quiet;
 
 impl Observer for Quiet {}
 
-/// Runs one experiment on `data` and returns its report and the trained model.
+/// Runs one experiment with `layers` stacked `LSTM(10)` layers (1 to
+/// [`crate::model::MAX_LAYERS`]; 1 is the post's model) and returns its report (the trained
+/// model's type depends on `layers`, so it is not returned; use [`run`] for that).
+///
+/// # Errors
+/// `layers` is out of range (the message names it); otherwise as [`run`].
+pub fn run_layers(
+    config: &ExperimentConfig,
+    layers: usize,
+    data: &Dataset,
+    observer: &mut dyn Observer,
+) -> Result<ExperimentReport> {
+    with_layers!(layers, R => run::<R>(config, data, observer).map(|(report, _)| report))
+}
+
+/// Runs one experiment on `data` with the post's model built on layers `R` (e.g.
+/// [`crate::model::OneLayer`], [`crate::model::TwoLayers`]) and returns its report and the trained model.
 ///
 /// # Errors
 /// The recurrent activation has no name for the report (a kernel variant newer than this
 /// harness; checked before training), training diverged (a non-finite gradient; not seen
 /// with these settings), or the observer's `epoch_finished` failed.
-pub fn run(
+pub fn run<R: PostLayers>(
     config: &ExperimentConfig,
     data: &Dataset,
     observer: &mut dyn Observer,
-) -> Result<(ExperimentReport, HarnessModel)> {
+) -> Result<(ExperimentReport, PostModel<R>)> {
     let exp = config.experiment;
     let recurrent_activation = activation_name(config.activation).ok_or_else(|| {
         anyhow!(
@@ -308,9 +329,9 @@ pub fn run(
             config.activation
         )
     })?;
-    let mut model = keras_model(config.seed, config.activation);
-    model.rnn.maths = config.maths;
-    let mut adam = keras_adam();
+    let mut model = keras_model_of::<R>(config.seed, config.activation);
+    set_layers(&mut model, |s| s.maths = config.maths);
+    let mut adam = keras_adam_of::<R>();
     let window_len = match exp {
         Experiment::StatelessFullSequence => SEQ_LEN,
         _ => WINDOW_LEN,
@@ -322,7 +343,10 @@ pub fn run(
             windows(data.val(), window_len),
         ),
     };
-    let mut states = Box::new(BatchState::<STATEFUL_BATCH, LstmState<HIDDEN>>::zeroed());
+    let mut states = Box::new(BatchState::<
+        STATEFUL_BATCH,
+        <R as Recurrent<1, HIDDEN, f32>>::State,
+    >::zeroed());
     let mut counters = Counters::default();
     // Grown per epoch: `config.epochs` may come from a user, so it never sizes an allocation.
     let mut epochs = Vec::new();
@@ -335,7 +359,7 @@ pub fn run(
         let (m, a, c) = (&mut model, &mut adam, &mut counters);
         let train_mean: Mean = match exp {
             Experiment::StatelessWindows | Experiment::StatelessFullSequence => {
-                train_batched::<STATELESS_BATCH>(m, a, &train, None, c, &mut advance)?
+                train_batched::<_, STATELESS_BATCH>(m, a, &train, None, c, &mut advance)?
             }
             Experiment::StatefulWindows => {
                 states.reset_all();
@@ -352,7 +376,7 @@ pub fn run(
         train_seconds += epoch_train_seconds;
         let val_mean = match exp {
             Experiment::StatelessWindows | Experiment::StatelessFullSequence => {
-                eval_batched::<STATELESS_BATCH>(&model, &val, None)?
+                eval_batched::<_, STATELESS_BATCH>(&model, &val, None)?
             }
             Experiment::StatefulWindows => {
                 states.reset_all();
@@ -399,6 +423,7 @@ pub fn run(
         seed: config.seed,
         data_seed: data.seed(),
         recurrent_activation,
+        layers: R::LAYERS,
         post_result: exp.post_result(),
     };
     Ok((report, model))
@@ -411,13 +436,13 @@ pub fn run(
 ///
 /// # Errors
 /// Training diverged (a non-finite gradient).
-pub fn train_stateful_per_step(
+pub fn train_stateful_per_step<R: PostLayers>(
     data: &Dataset,
     epochs: usize,
     seed: u64,
     activation: RecurrentActivation,
     observer: &mut dyn Observer,
-) -> Result<(ExperimentReport, HarnessModel)> {
+) -> Result<(ExperimentReport, PostModel<R>)> {
     let config = ExperimentConfig {
         epochs,
         activation,
@@ -429,6 +454,7 @@ pub fn train_stateful_per_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{HarnessModel, TwoLayers, keras_model};
 
     #[test]
     fn experiment_names_are_the_cli_names_in_the_posts_order() {
@@ -457,7 +483,7 @@ mod tests {
             epochs: 2,
             ..ExperimentConfig::new(Experiment::StatelessFullSequence, 5)
         };
-        let (report, model) = run(&config, &data, &mut Quiet).unwrap();
+        let (report, model): (_, HarnessModel) = run(&config, &data, &mut Quiet).unwrap();
         assert_eq!(report.epochs.len(), 2);
         assert_eq!(report.epochs[1].epoch, 2);
         // 1000 sequences in batches of 64: 15 full + 1 of 40, per epoch.
@@ -475,8 +501,8 @@ mod tests {
             epochs: 1,
             ..ExperimentConfig::new(Experiment::StatefulWindows, 8)
         };
-        let (a, ma) = run(&config, &data, &mut Quiet).unwrap();
-        let (b, mb) = run(&config, &data, &mut Quiet).unwrap();
+        let (a, ma) = run::<TwoLayers>(&config, &data, &mut Quiet).unwrap();
+        let (b, mb) = run::<TwoLayers>(&config, &data, &mut Quiet).unwrap();
         assert_eq!(ma, mb);
         assert_eq!(a.epochs[0].val_loss, b.epochs[0].val_loss);
     }

@@ -2,8 +2,8 @@
 //! Examples of Stateful LSTMs" (Philippe Rémy) on the kernel, and the `lstm-harness` CLI.
 //!
 //! - [`data`]: the post's 1200 × 20 data set ([`data::Dataset::generate`]) and its windows.
-//! - [`model`]: the post's `LSTM(10) + Dense(1)` ([`model::HarnessModel`]), Keras init and
-//!   Adam.
+//! - [`model`]: the post's `LSTM(10) + Dense(1)` ([`model::HarnessModel`]), or 2 or 3
+//!   stacked `LSTM(10)` layers ([`model::PostModel`]), Keras init and Adam.
 //! - [`engine`]: batched (stateless/stateful) and per-step training and evaluation passes.
 //! - [`experiment`]: the named experiments ([`experiment::run`],
 //!   [`experiment::train_stateful_per_step`]) and their reports.
@@ -14,10 +14,12 @@
 //! ```no_run
 //! use lstm_harness::data::Dataset;
 //! use lstm_harness::experiment::{Experiment, ExperimentConfig, Quiet, run};
+//! use lstm_harness::model::TwoLayers;
 //!
 //! let data = Dataset::generate(42);
 //! let config = ExperimentConfig::new(Experiment::StatefulPerStep, 42);
-//! let (report, model) = run(&config, &data, &mut Quiet)?;
+//! // The post's model on two stacked LSTM(10) layers; `OneLayer` is the post's own.
+//! let (report, model) = run::<TwoLayers>(&config, &data, &mut Quiet)?;
 //! println!("val acc {:?}", report.last().map(|e| e.val_acc));
 //! # let _ = model;
 //! # Ok::<(), anyhow::Error>(())

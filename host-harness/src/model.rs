@@ -1,29 +1,95 @@
-//! The post's model on the kernel: `LSTM(10)` + `Dense(1)` on logits, trained with BCE and
-//! Keras' Adam, initialised like Keras from seeded streams.
+//! The post's model on the kernel: `LSTM(10)` (or a stack of 2 or 3 of them) + `Dense(1)` on
+//! logits, trained with BCE and Keras' Adam, initialised like Keras from seeded streams.
 
-use lstm_kernel::{Adam, AdamConfig, LstmGrads, LstmModel, RecurrentActivation, Tensors};
+use lstm_kernel::{
+    Adam, AdamConfig, Dense, Grads, LayerSettings, Lstm, Lstm2, Lstm3, Model, Recurrent,
+    RecurrentActivation, Tensors,
+};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use crate::rng::{Stream, stream};
 
-/// Hidden units of the post's `LSTM(10)`.
+/// Hidden units of the post's `LSTM(10)` (of every layer of a stack).
 pub const HIDDEN: usize = 10;
 
-/// `Model<IN = 1, H = 10, OUT = 1, f32>`: one input per step, one logit out (491 parameters).
-pub type HarnessModel = LstmModel<1, HIDDEN, 1, f32>;
+/// What the harness needs of the post's recurrent layers: a [`Recurrent`] from 1 input to
+/// [`HIDDEN`] outputs over `f32`, constructible with zero weights ([`Default`]), and
+/// comparable. [`OneLayer`], [`TwoLayers`] and [`ThreeLayers`] are the ones the CLI offers
+/// (`--layers 1|2|3`).
+pub trait PostLayers:
+    Recurrent<1, HIDDEN, f32> + Default + Clone + PartialEq + core::fmt::Debug
+{
+}
+
+impl<R: Recurrent<1, HIDDEN, f32> + Default + Clone + PartialEq + core::fmt::Debug> PostLayers
+    for R
+{
+}
+
+/// The post's `LSTM(10)`.
+pub type OneLayer = Lstm<1, HIDDEN>;
+/// Two stacked `LSTM(10)` layers (`1 -> 10 -> 10`), PyTorch `nn.LSTM(num_layers=2)`.
+pub type TwoLayers = Lstm2<1, HIDDEN, HIDDEN>;
+/// Three stacked `LSTM(10)` layers (`1 -> 10 -> 10 -> 10`).
+pub type ThreeLayers = Lstm3<1, HIDDEN, HIDDEN, HIDDEN>;
+
+/// The largest number of stacked layers the harness builds ([`with_layers!`], `--layers`).
+pub const MAX_LAYERS: usize = 3;
+
+/// `with_layers!(n, R => expr)`: evaluates `expr` (a `Result`) with the type name `R` bound
+/// to the layers of an `n`-layer post's model ([`OneLayer`], [`TwoLayers`],
+/// [`ThreeLayers`]): the one place a run-time layer count becomes a type. Any other `n` is
+/// an error naming it and the accepted range.
+macro_rules! with_layers {
+    ($layers:expr, $R:ident => $body:expr) => {
+        match $layers {
+            1 => {
+                type $R = $crate::model::OneLayer;
+                $body
+            }
+            2 => {
+                type $R = $crate::model::TwoLayers;
+                $body
+            }
+            3 => {
+                type $R = $crate::model::ThreeLayers;
+                $body
+            }
+            n => Err(::anyhow::anyhow!(
+                "{n} layers: the post's model takes 1 to {} stacked LSTM(10) layers",
+                $crate::model::MAX_LAYERS
+            )),
+        }
+    };
+}
+pub(crate) use with_layers;
+
+/// The post's model with recurrent layers `R`: one input per step, one logit out.
+pub type PostModel<R> = Model<R, 1, HIDDEN, 1, f32>;
+
+/// Gradients (and Adam moments) shaped like [`PostModel<R>`].
+pub type PostGrads<R> = Grads<<R as Tensors<f32>>::Grads, HIDDEN, 1, f32>;
+
+/// Adam over [`PostModel<R>`]'s parameters.
+pub type PostAdam<R> = Adam<PostGrads<R>, f32>;
+
+/// `Model<Lstm<1, 10>, 1, 10, 1, f32>`: the post's one-layer model (491 parameters).
+pub type HarnessModel = PostModel<OneLayer>;
 
 /// Gradients (and Adam moments) shaped like [`HarnessModel`].
-pub type HarnessGrads = LstmGrads<1, HIDDEN, 1, f32>;
+pub type HarnessGrads = PostGrads<OneLayer>;
 
 /// Adam over [`HarnessModel`]'s parameters.
-pub type HarnessAdam = Adam<HarnessGrads, f32>;
+pub type HarnessAdam = PostAdam<OneLayer>;
 
-/// A model with Keras' default initialisation (Glorot-uniform kernels, orthogonal recurrent
-/// kernel, zero bias with forget-gate bias 1, Glorot-uniform dense kernel) drawn from the
-/// [`Stream::InitUniform`] and [`Stream::InitNormal`] streams of `seed`.
-pub fn keras_model(seed: u64, activation: RecurrentActivation) -> HarnessModel {
-    let mut model = HarnessModel::zeroed(activation);
+/// A model with Keras' default initialisation (per layer, bottom first: Glorot-uniform
+/// kernel, orthogonal recurrent kernel, zero bias with forget-gate bias 1; then the
+/// Glorot-uniform dense kernel) drawn from the [`Stream::InitUniform`] and
+/// [`Stream::InitNormal`] streams of `seed`, with `activation` in every layer.
+pub fn keras_model_of<R: PostLayers>(seed: u64, activation: RecurrentActivation) -> PostModel<R> {
+    let mut model: PostModel<R> = Model::new(R::default(), Dense::zeroed());
+    set_layers(&mut model, |s| s.activation = activation);
     let mut uniform_rng = stream(seed, Stream::InitUniform);
     let mut normal_rng = stream(seed, Stream::InitNormal);
     model.init_keras(&mut || uniform_rng.random::<f32>(), &mut || {
@@ -32,18 +98,38 @@ pub fn keras_model(seed: u64, activation: RecurrentActivation) -> HarnessModel {
     model
 }
 
-/// Adam with Keras' defaults (`lr 1e-3, β1 0.9, β2 0.999, eps 1e-7`, Keras eps placement)
-/// and zero moments.
-pub fn keras_adam() -> HarnessAdam {
-    Adam::new(AdamConfig::keras(), HarnessGrads::zeroed())
+/// [`keras_model_of`] for the post's one-layer model.
+pub fn keras_model(seed: u64, activation: RecurrentActivation) -> HarnessModel {
+    keras_model_of::<OneLayer>(seed, activation)
 }
 
-/// Whether `a` and `b` are the same model bit for bit: same activation and every one of the
-/// [`Tensors::COUNT`] tensors with the same bits (`-0.0` differs from `0.0`, a NaN equals
-/// the same NaN).
-pub fn same_bits(a: &HarnessModel, b: &HarnessModel) -> bool {
-    a.rnn.activation == b.rnn.activation
-        && (0..<HarnessModel as Tensors<f32>>::COUNT).all(|t| {
+/// Applies `change` to the [`LayerSettings`] of every recurrent layer of `model`.
+pub fn set_layers<R: PostLayers>(model: &mut PostModel<R>, change: impl Fn(&mut LayerSettings)) {
+    for layer in 0..R::LAYERS {
+        if let Some(mut s) = model.rnn.settings(layer) {
+            change(&mut s);
+            model.rnn.set_settings(layer, s);
+        }
+    }
+}
+
+/// Adam with Keras' defaults (`lr 1e-3, β1 0.9, β2 0.999, eps 1e-7`, Keras eps placement)
+/// and zero moments, for [`PostModel<R>`].
+pub fn keras_adam_of<R: PostLayers>() -> PostAdam<R> {
+    Adam::new(AdamConfig::keras(), PostGrads::<R>::zeroed())
+}
+
+/// [`keras_adam_of`] for the post's one-layer model.
+pub fn keras_adam() -> HarnessAdam {
+    keras_adam_of::<OneLayer>()
+}
+
+/// Whether `a` and `b` are the same model bit for bit: the same settings in every layer and
+/// every one of the [`Tensors::COUNT`] tensors with the same bits (`-0.0` differs from
+/// `0.0`, a NaN equals the same NaN).
+pub fn same_bits<R: PostLayers>(a: &PostModel<R>, b: &PostModel<R>) -> bool {
+    (0..R::LAYERS).all(|l| a.rnn.settings(l) == b.rnn.settings(l))
+        && (0..<PostModel<R> as Tensors<f32>>::COUNT).all(|t| {
             let (x, y) = (a.tensor(t), b.tensor(t));
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
         })
@@ -53,12 +139,7 @@ pub fn same_bits(a: &HarnessModel, b: &HarnessModel) -> bool {
 /// `hard-sigmoid-keras3`; `None` for a variant added to the (non-exhaustive) kernel enum
 /// that this harness does not name yet.
 pub fn activation_name(activation: RecurrentActivation) -> Option<&'static str> {
-    match activation {
-        RecurrentActivation::Sigmoid => Some("sigmoid"),
-        RecurrentActivation::HardSigmoidKeras2 => Some("hard-sigmoid-keras2"),
-        RecurrentActivation::HardSigmoidKeras3 => Some("hard-sigmoid-keras3"),
-        _ => None,
-    }
+    Some(activation.name())
 }
 
 #[cfg(test)]
@@ -88,6 +169,35 @@ mod tests {
         }
         let other = keras_model(1, RecurrentActivation::HardSigmoidKeras3);
         assert!(!same_bits(&a, &other));
+    }
+
+    #[test]
+    fn a_stack_gets_the_activation_in_every_layer_and_same_bits_sees_each_layer() {
+        let a = keras_model_of::<ThreeLayers>(4, RecurrentActivation::HardSigmoidKeras2);
+        for l in 0..3 {
+            let s = a.rnn.settings(l).unwrap();
+            assert_eq!(
+                s.activation,
+                RecurrentActivation::HardSigmoidKeras2,
+                "layer {l}"
+            );
+        }
+        assert_eq!(
+            a,
+            keras_model_of::<ThreeLayers>(4, RecurrentActivation::HardSigmoidKeras2)
+        );
+        // Every layer is initialised (none left at the zero default): each layer's forget
+        // bias is 1 and its kernel is not all zero.
+        for t in 0..<PostModel<ThreeLayers> as Tensors<f32>>::COUNT {
+            assert!(
+                a.tensor(t).iter().any(|&v| v != 0.0)
+                    || t + 1 == <PostModel<ThreeLayers> as Tensors<f32>>::COUNT,
+                "tensor {t} is all zero"
+            );
+        }
+        let mut b = a;
+        set_layers(&mut b, |s| s.maths = lstm_kernel::Maths::Fast);
+        assert!(!same_bits(&a, &b), "a changed layer setting went unseen");
     }
 
     #[test]

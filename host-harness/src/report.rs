@@ -10,13 +10,14 @@ use crate::files::save;
 
 /// The summary table, one row per report.
 ///
-/// Columns: experiment, setup, epochs, last-epoch train and validation accuracy, the post's
+/// Columns: experiment, setup, stacked layers, epochs, last-epoch train and validation accuracy, the post's
 /// figure, whether the outcome matches the post, wall time (s), µs per optimizer update,
 /// µs per LSTM time step (both of training time), optimizer updates per second.
 pub fn summary_table(reports: &[ExperimentReport]) -> String {
     let headers = [
         "experiment",
         "setup",
+        "layers",
         "epochs",
         "train acc",
         "val acc",
@@ -27,7 +28,7 @@ pub fn summary_table(reports: &[ExperimentReport]) -> String {
         "us/lstm step",
         "updates/s",
     ];
-    let rows: Vec<[String; 11]> = reports
+    let rows: Vec<[String; 12]> = reports
         .iter()
         .map(|r| {
             let (train_acc, val_acc) = r.last().map_or(("-".into(), "-".into()), |e| {
@@ -41,6 +42,7 @@ pub fn summary_table(reports: &[ExperimentReport]) -> String {
             [
                 r.name.to_string(),
                 r.setup.to_string(),
+                r.layers.to_string(),
                 r.epochs.len().to_string(),
                 train_acc,
                 val_acc,
@@ -108,14 +110,14 @@ pub fn write_json(path: &Path, reports: &[ExperimentReport], force: bool) -> Res
 mod tests {
     use super::*;
     use crate::data::Dataset;
-    use crate::experiment::{Experiment, ExperimentConfig, Quiet, run};
+    use crate::experiment::{Experiment, ExperimentConfig, Quiet, run_layers};
 
     fn one_epoch_report() -> ExperimentReport {
         let config = ExperimentConfig {
             epochs: 1,
             ..ExperimentConfig::new(Experiment::StatelessFullSequence, 3)
         };
-        run(&config, &Dataset::generate(3), &mut Quiet).unwrap().0
+        run_layers(&config, 2, &Dataset::generate(3), &mut Quiet).unwrap()
     }
 
     #[test]
@@ -133,11 +135,13 @@ mod tests {
             "train_steps_per_second",
             "seed",
             "recurrent_activation",
+            "layers",
         ] {
             assert!(e.get(key).is_some(), "missing {key}: {e}");
         }
         assert_eq!(e["name"], "stateless-full-sequence");
         assert_eq!(e["recurrent_activation"], "sigmoid");
+        assert_eq!(e["layers"], 2);
         assert_eq!(e["train_steps"], 16);
         let epoch = &e["epochs"][0];
         for key in ["train_loss", "train_acc", "val_loss", "val_acc", "seconds"] {

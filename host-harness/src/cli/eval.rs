@@ -10,7 +10,8 @@ use lstm_kernel::Maths;
 use super::experiments::DEFAULT_SEED;
 use crate::data::Dataset;
 use crate::engine::{Carry, eval_per_step};
-use crate::files::load;
+use crate::files::{Format, load_into};
+use crate::model::{PostLayers, PostModel, set_layers, with_layers};
 use crate::progress::outln;
 
 /// The `--maths` values (how the LSTM's activations are evaluated).
@@ -37,6 +38,11 @@ pub struct EvalArgs {
     /// How the activations are evaluated.
     #[arg(long, value_enum, value_name = "M", default_value_t = MathsArg::Exact)]
     pub maths: MathsArg,
+
+    /// Stacked LSTM(10) layers in MODEL: 1 (the post's model) to 3 (the file's layer
+    /// table must match; a mismatch is refused with both counts).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::layers_parser())]
+    pub layers: u8,
 }
 
 impl EvalArgs {
@@ -46,13 +52,21 @@ impl EvalArgs {
     /// the latter also as `eval accuracy steps <correct>/<steps>`.
     ///
     /// # Errors
-    /// The file cannot be read or is refused.
+    /// The file cannot be read or is refused (also when its layer count is not
+    /// `--layers`).
     pub fn run(self) -> Result<()> {
-        let (mut model, format) = load(&self.model)?;
-        model.rnn.maths = match self.maths {
+        with_layers!(self.layers, R => self.eval::<R>())
+    }
+
+    /// [`Self::run`] for the post's model on layers `R`.
+    fn eval<R: PostLayers>(&self) -> Result<()> {
+        let mut model = PostModel::<R>::new(R::default(), lstm_kernel::Dense::zeroed());
+        let format: Format = load_into(&self.model, &mut model)?;
+        let maths = match self.maths {
             MathsArg::Exact => Maths::Exact,
             MathsArg::Fast => Maths::Fast,
         };
+        set_layers(&mut model, |s| s.maths = maths);
         let data = Dataset::generate(self.seed);
         let mean = eval_per_step(&model, data.val(), Carry::Stateful);
         outln!(

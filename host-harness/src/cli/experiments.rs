@@ -9,9 +9,9 @@ use clap::Args;
 
 use super::ActivationArg;
 use crate::data::Dataset;
-use crate::experiment::{Experiment, ExperimentConfig, run};
+use crate::experiment::{Experiment, ExperimentConfig, run_layers};
 use crate::fsutil::check_output;
-use crate::model::activation_name;
+use crate::model::{HIDDEN, activation_name};
 use crate::progress::{Console, outln, unless_stdout_closed, write_stdout};
 use crate::report::{summary_table, write_json};
 
@@ -48,6 +48,10 @@ pub struct ExperimentsArgs {
     /// and PyTorch); the post used old Keras' hard sigmoid (`hard-sigmoid-keras2`).
     #[arg(long, value_enum, value_name = "A", default_value_t = ActivationArg::Sigmoid)]
     pub recurrent_activation: ActivationArg,
+
+    /// Stacked LSTM(10) layers under the Dense(1) head: 1 (the post's model) to 3.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::layers_parser())]
+    pub layers: u8,
 }
 
 impl ExperimentsArgs {
@@ -88,9 +92,11 @@ impl ExperimentsArgs {
                 ..ExperimentConfig::new(experiment, self.seed)
             };
             say(outln!(
-                "\n== {}: {} ({} epochs, seed {}, {} recurrent activation; the post: {})",
+                "\n== {}: {} ({} x LSTM({HIDDEN}), {} epochs, seed {}, {} recurrent activation; \
+                 the post: {})",
                 experiment.name(),
                 experiment.setup(),
+                self.layers,
                 config.epochs,
                 self.seed,
                 activation_name(config.activation)
@@ -102,7 +108,7 @@ impl ExperimentsArgs {
             } else {
                 Console::new()
             };
-            let (report, _model) = run(&config, &data, &mut console)?;
+            let report = run_layers(&config, self.layers.into(), &data, &mut console)?;
             reports.push(report);
         }
         say(outln!(

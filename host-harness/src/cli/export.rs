@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use lstm_kernel::{Dense, Lstm, Lstm2, Lstm3, Model, Recurrent};
+use lstm_kernel::{Dense, Model};
 
 use crate::data::{Dataset, SEQ_LEN};
 use crate::files::rust_src::{ValData, rust_source};
 use crate::files::{Format, binfile, load_into, safetensors, save};
 use crate::fsutil::check_output;
-use crate::model::HIDDEN;
+use crate::model::{PostLayers, PostModel, with_layers};
 use crate::progress::{outln, unless_stdout_closed};
 
 /// Arguments of `lstm-harness export`.
@@ -40,7 +40,7 @@ pub struct ExportArgs {
 
     /// Stacked LSTM(10) layers of the post's model in MODEL (1 to 3; the file's layer table
     /// must match).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::layers_parser())]
     pub layers: u8,
 }
 
@@ -57,16 +57,12 @@ impl ExportArgs {
         if self.val_data_seed.is_some() && self.format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
-        match self.layers {
-            1 => self.export::<Lstm<1, HIDDEN>>(),
-            2 => self.export::<Lstm2<1, HIDDEN, HIDDEN>>(),
-            _ => self.export::<Lstm3<1, HIDDEN, HIDDEN, HIDDEN>>(),
-        }
+        with_layers!(self.layers, R => self.export::<R>())
     }
 
     /// [`Self::run`] for the post's model with recurrent layers `R`.
-    fn export<R: Recurrent<1, HIDDEN, f32> + Default + Clone>(&self) -> Result<()> {
-        let mut model: Model<R, 1, HIDDEN, 1> = Model::new(R::default(), Dense::zeroed());
+    fn export<R: PostLayers>(&self) -> Result<()> {
+        let mut model: PostModel<R> = Model::new(R::default(), Dense::zeroed());
         load_into(&self.model, &mut model)?;
         let bytes = match self.format {
             Format::Bin => binfile::to_bytes(&model)?,
@@ -135,7 +131,7 @@ mod tests {
     /// both layer counts and writes nothing.
     #[test]
     fn a_two_layer_model_exports_with_layers_2_and_is_refused_with_layers_1() {
-        type Two = Model<Lstm2<1, HIDDEN, HIDDEN>, 1, HIDDEN, 1>;
+        type Two = PostModel<crate::model::TwoLayers>;
         let d = std::env::temp_dir().join(format!("lstm-cli-export-2l-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();

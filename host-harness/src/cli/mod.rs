@@ -22,6 +22,12 @@ fn epochs_parser() -> clap::builder::RangedI64ValueParser<u32> {
     clap::value_parser!(u32).range(1..=i64::from(MAX_EPOCHS))
 }
 
+/// The `--layers` parser: stacked LSTM(10) layers of the post's model, 1 to
+/// [`crate::model::MAX_LAYERS`] (clap reports anything else).
+fn layers_parser() -> clap::builder::RangedI64ValueParser<u8> {
+    clap::value_parser!(u8).range(1..=crate::model::MAX_LAYERS as i64)
+}
+
 /// Host harness for the stateful-LSTM kernel.
 #[derive(Debug, Parser)]
 #[command(name = "lstm-harness", version, about, long_about = None)]

@@ -1,5 +1,6 @@
 //! `lstm-harness train`: train the post's `stateful-per-step` model (the experiment API's
-//! [`train_stateful_per_step`]) and save it as a binary model file and/or safetensors.
+//! [`train_stateful_per_step`]), with 1 to 3 stacked `LSTM(10)` layers, and save it as a
+//! binary model file and/or safetensors.
 
 use std::path::{Path, PathBuf};
 
@@ -10,8 +11,9 @@ use super::ActivationArg;
 use super::experiments::DEFAULT_SEED;
 use crate::data::Dataset;
 use crate::experiment::train_stateful_per_step;
-use crate::files::{binfile, safetensors, save};
+use crate::files::{binfile, load_into, safetensors, save};
 use crate::fsutil::check_output;
+use crate::model::{PostLayers, PostModel, same_bits, with_layers};
 use crate::progress::{Console, outln, unless_stdout_closed};
 
 /// Arguments of `lstm-harness train`.
@@ -41,6 +43,10 @@ pub struct TrainArgs {
     /// Overwrite existing output files.
     #[arg(long)]
     pub force: bool,
+
+    /// Stacked LSTM(10) layers under the Dense(1) head: 1 (the post's model) to 3.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::layers_parser())]
+    pub layers: u8,
 }
 
 impl TrainArgs {
@@ -68,8 +74,13 @@ impl TrainArgs {
         if let Some(p) = &self.safetensors {
             check_output("--safetensors", p, self.force)?;
         }
+        with_layers!(self.layers, R => self.train::<R>())
+    }
+
+    /// [`Self::run`] after the output checks, for the post's model on layers `R`.
+    fn train<R: PostLayers>(&self) -> Result<()> {
         let data = Dataset::generate(self.seed);
-        let (report, model) = train_stateful_per_step(
+        let (report, model) = train_stateful_per_step::<R>(
             &data,
             self.epochs as usize,
             self.seed,
@@ -78,7 +89,8 @@ impl TrainArgs {
         )?;
         if let Some(last) = report.last() {
             unless_stdout_closed(outln!(
-                "trained stateful-per-step: {} epochs, {} updates, val_acc {:.4}",
+                "trained stateful-per-step ({} x LSTM(10)): {} epochs, {} updates, val_acc {:.4}",
+                self.layers,
                 self.epochs,
                 report.train_steps,
                 last.val_acc
@@ -115,9 +127,10 @@ fn same_path(a: &Path, b: &Path) -> bool {
 }
 
 /// Reloads `path` and requires the same bits as `model`.
-fn check_round_trip(path: &Path, model: &crate::model::HarnessModel) -> Result<()> {
-    let (back, _) = crate::files::load(path)?;
-    if !crate::model::same_bits(&back, model) {
+fn check_round_trip<R: PostLayers>(path: &Path, model: &PostModel<R>) -> Result<()> {
+    let mut back = PostModel::<R>::new(R::default(), lstm_kernel::Dense::zeroed());
+    load_into(path, &mut back)?;
+    if !same_bits(&back, model) {
         bail!("{} does not read back bit-exactly", path.display());
     }
     Ok(())
@@ -129,6 +142,7 @@ mod tests {
     use crate::cli::eval::{EvalArgs, MathsArg};
     use crate::cli::export::ExportArgs;
     use crate::files::{Format, load};
+    use crate::model::TwoLayers;
     use std::fs;
 
     #[test]
@@ -149,6 +163,7 @@ mod tests {
                 epochs: 1,
                 recurrent_activation: ActivationArg::Sigmoid,
                 force,
+                layers: 1,
             }
             .run()
             .unwrap_err();
@@ -164,6 +179,7 @@ mod tests {
             epochs: 1,
             recurrent_activation: ActivationArg::Sigmoid,
             force: true,
+            layers: 1,
         }
         .run()
         .unwrap_err();
@@ -184,6 +200,7 @@ mod tests {
             epochs: 1,
             recurrent_activation: ActivationArg::Sigmoid,
             force: false,
+            layers: 1,
         };
         args().run().unwrap();
         let (a, fa) = load(&bin).unwrap();
@@ -199,6 +216,7 @@ mod tests {
             model: st.clone(),
             seed: 7,
             maths: MathsArg::Fast,
+            layers: 1,
         }
         .run()
         .unwrap();
@@ -230,6 +248,46 @@ mod tests {
         .run()
         .unwrap();
         assert_eq!(fs::read(&bin2).unwrap(), before);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// `train --layers 2` writes a 2-layer model in both formats that reads back bit-exactly,
+    /// `eval --layers 2` scores it, and `eval` with the wrong layer count refuses it naming
+    /// both counts.
+    #[test]
+    fn a_two_layer_model_trains_saves_and_evaluates_with_layers_2_only() {
+        let d = std::env::temp_dir().join(format!("lstm-cli-train-2l-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let (bin, st) = (d.join("m2.bin"), d.join("m2.safetensors"));
+        TrainArgs {
+            bin: Some(bin.clone()),
+            safetensors: Some(st.clone()),
+            seed: 7,
+            epochs: 1,
+            recurrent_activation: ActivationArg::Sigmoid,
+            force: false,
+            layers: 2,
+        }
+        .run()
+        .unwrap();
+        let mut a = PostModel::<TwoLayers>::new(Default::default(), lstm_kernel::Dense::zeroed());
+        let mut b = a;
+        load_into(&bin, &mut a).unwrap();
+        load_into(&st, &mut b).unwrap();
+        assert!(same_bits(&a, &b));
+        let eval = |model: &Path, layers| EvalArgs {
+            model: model.to_path_buf(),
+            seed: 7,
+            maths: MathsArg::Exact,
+            layers,
+        };
+        eval(&bin, 2).run().unwrap();
+        eval(&st, 2).run().unwrap();
+        for layers in [1, 3] {
+            let e = format!("{:#}", eval(&bin, layers).run().unwrap_err());
+            assert!(e.contains("2 recurrent layers"), "--layers {layers}: {e}");
+        }
         fs::remove_dir_all(&d).unwrap();
     }
 }
