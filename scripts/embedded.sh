@@ -4,13 +4,15 @@
 # targets, llvm-tools; nightly extras if nightly is installed).
 #
 #  1. The harness trains `stateful-per-step` (seed 42), saves .bin + .safetensors, re-loads
-#     both (eval), exports Rust source with the 200 validation sequences of seed 42.
+#     both (eval), exports Rust source with the 200 validation sequences of seed 42; the
+#     same for the 2-layer model (`--layers 2`).
 #  2. Host references (same no_std code and kernels as the firmware) + the host check that
 #     on-device training converges in one epoch.
 #  3. Firmware exit-status self-tests (forced failure, forced panic -> status 1).
-#  4. Cortex-M4F (mps2-an386): inference over the 200 sequences with 4 kernel variants and
-#     learning on the device (1000 sequences, 20,000 Adam updates); outputs compared with
-#     the host; accuracy compared with `lstm-harness eval`.
+#  4. Cortex-M4F (mps2-an386): inference over the 200 sequences with 2 kernel variants,
+#     the same for the 2-layer model (bin infer-stack), and learning on the device (1000
+#     sequences, 20,000 Adam updates); outputs compared with the host; accuracy compared
+#     with `lstm-harness eval`.
 #  5. Measurements: sizes, instructions per step (QEMU plugin), stack (painted; static with
 #     nightly -Z emit-stack-sizes), no-panic reachability with its positive control.
 #  6. The same inference firmware on Cortex-M0 (microbit, 16K RAM) and Cortex-M55 (mps3-an547).
@@ -77,6 +79,19 @@ eval_fast=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-fast.txt")
 cmp "$MODEL_DIR/model.bin" "$OUT/model-from-st.bin" || fail "bin -> safetensors -> bin is not byte-identical"
 echo "bin -> safetensors -> bin: byte-identical"
 "$H" export "$MODEL_DIR/model.bin" --format rust --val-data-seed "$SEED" --out "$MODEL_DIR/model.rs" --force
+# The 2-layer model (LSTM(10) -> LSTM(10) -> Dense(1)): the same steps with --layers 2.
+"$H" train --layers 2 --seed "$SEED" --bin "$MODEL_DIR/model2.bin" --safetensors "$MODEL_DIR/model2.safetensors" --force
+"$H" eval --layers 2 "$MODEL_DIR/model2.bin" --seed "$SEED" | tee "$LOG/eval2-bin.txt"
+"$H" eval --layers 2 "$MODEL_DIR/model2.safetensors" --seed "$SEED" | tee "$LOG/eval2-st.txt"
+"$H" eval --layers 2 "$MODEL_DIR/model2.bin" --seed "$SEED" --maths fast | tee "$LOG/eval2-fast.txt"
+eval2_exact=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval2-bin.txt")
+eval2_fast=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval2-fast.txt")
+[ -n "$eval2_exact" ] && [ "$eval2_exact" = "$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval2-st.txt")" ] ||
+  fail "eval of the 2-layer .bin and .safetensors differ"
+"$H" export "$MODEL_DIR/model2.safetensors" --layers 2 --format bin --out "$OUT/model2-from-st.bin" --force
+cmp "$MODEL_DIR/model2.bin" "$OUT/model2-from-st.bin" || fail "2 layers: bin -> safetensors -> bin is not byte-identical"
+echo "2 layers: bin -> safetensors -> bin: byte-identical"
+"$H" export "$MODEL_DIR/model2.bin" --layers 2 --format rust --val-data-seed "$SEED" --out "$MODEL_DIR/model2.rs" --force
 export FW_MODEL_DIR="$MODEL_DIR"
 
 step "embedded workspace: cargo fmt --check and clippy -D warnings (host crate and firmware)"
@@ -137,6 +152,19 @@ fw_acc_fast=$(awk '/^infer scalar-fast accuracy steps/{print $5}' "$LOG/m4-infer
 [ "$fw_acc_fast" = "$eval_fast" ] || fail "firmware fast accuracy $fw_acc_fast != lstm-harness eval --maths fast $eval_fast"
 fig "accuracy M4F inference (per step, 200 x 20): exact $fw_acc, fast $fw_acc_fast; lstm-harness eval: $eval_exact, $eval_fast"
 
+step "Cortex-M4F: the 2-layer model (bin infer-stack), inference over the 200 validation sequences"
+ELF_S="$EMB/target/thumbv7em-none-eabihf/release/infer-stack"
+cargo run -q --release --bin infer-stack > "$LOG/m4-infer-stack.txt" || { tail -20 "$LOG/m4-infer-stack.txt"; fail "M4F 2-layer inference firmware"; }
+grep -v ' seq ' "$LOG/m4-infer-stack.txt"
+grep -q '^check stack2 model runtime-import equal' "$LOG/m4-infer-stack.txt" || fail "2-layer model: run-time import differs from the flash copy"
+# Same tolerance and reasons as for the one-layer model.
+python3 "$TOOLS/cmp_lines.py" "stack2" 1e-5 "$LOG/host-infer.txt" "$LOG/m4-infer-stack.txt" || fail "M4F 2-layer outputs differ from the host's"
+fw2_acc=$(awk '/^stack2 scalar-exact accuracy steps/{print $5}' "$LOG/m4-infer-stack.txt")
+fw2_acc_fast=$(awk '/^stack2 scalar-fast accuracy steps/{print $5}' "$LOG/m4-infer-stack.txt")
+[ "$fw2_acc" = "$eval2_exact" ] || fail "2-layer firmware accuracy $fw2_acc != lstm-harness eval --layers 2 $eval2_exact"
+[ "$fw2_acc_fast" = "$eval2_fast" ] || fail "2-layer firmware fast accuracy $fw2_acc_fast != lstm-harness eval --layers 2 --maths fast $eval2_fast"
+fig "accuracy M4F 2-layer inference (per step, 200 x 20): exact $fw2_acc, fast $fw2_acc_fast; lstm-harness eval --layers 2: $eval2_exact, $eval2_fast"
+
 step "Cortex-M4F: learning on the device (1000 sequences, 20,000 per-step Adam updates)"
 t0=$(date +%s%N)
 cargo run -q --release --bin train > "$LOG/m4-train.txt" || { tail -20 "$LOG/m4-train.txt"; fail "M4F training firmware"; }
@@ -174,6 +202,7 @@ measure_infer() { # ELF LABEL
   done
 }
 measure_infer "$ELF_I" release
+measure_infer "$ELF_S" stack2
 qemu_count "$ELF_T" > "$LOG/insns-train.txt"
 read -r mn mx mean <<<"$(stats "$LOG/insns-train.txt" 2 21)"
 fig "instructions per training step (window 1, forward + BPTT + Adam on 491 weights): mean $mean (min $mn, max $mx)"
@@ -185,12 +214,22 @@ done
 awk '$1=="measure" && $2=="stack" && $3=="train-step" {print "stack painted training step " $4 " (release): " $5 " B"}' "$LOG/m4-train.txt" | tee -a "$FIG"
 awk '$1=="measure" && $2=="bytes" {print "bytes (size_of): " substr($0, 15)}' "$LOG/m4-infer.txt" "$LOG/m4-train.txt" | tee -a "$FIG"
 state_bytes=$(awk '$1=="measure" && $2=="bytes" && $3=="state" {print $4}' "$LOG/m4-infer.txt")
+for v in "${VARIANTS[@]}"; do
+  fig "stack painted step $v, 2 layers (release): $(awk -v v="$v" '$1=="measure" && $3=="step" && $4==v {print $5}' "$LOG/m4-infer-stack.txt") B"
+done
+fig "bytes (size_of), 2 layers: $(awk '$1=="measure" && $2=="bytes" {print substr($0, 15)}' "$LOG/m4-infer-stack.txt")"
 
 "$LLVM_BIN/llvm-size" -A "$ELF_I" > "$LOG/size-infer.txt"
 data_bss=$(awk '$1==".data" || $1==".bss" {s+=$2} END{print s+0}' "$LOG/size-infer.txt")
 text=$(awk '$1==".text" {print $2}' "$LOG/size-infer.txt")
 rodata=$(awk '$1==".rodata" {print $2}' "$LOG/size-infer.txt")
 fig "infer firmware (release): .text $text B, .rodata $rodata B, .data + .bss $data_bss B (RAM outside the stack)"
+"$LLVM_BIN/llvm-size" -A "$ELF_S" > "$LOG/size-infer-stack.txt"
+fig "infer-stack firmware, 2 layers (release): .text $(awk '$1==".text" {print $2}' "$LOG/size-infer-stack.txt") B, .rodata $(awk '$1==".rodata" {print $2}' "$LOG/size-infer-stack.txt") B, .data + .bss $(awk '$1==".data" || $1==".bss" {s+=$2} END{print s+0}' "$LOG/size-infer-stack.txt") B"
+read -r saddr ssize <<<"$("$LLVM_BIN/llvm-nm" -C -S "$ELF_S" | awk '$4 ~ /^fw_common::trained_stack::MODEL(::h[0-9a-f]+)?$/ {print $1, $2}')"
+[ -n "${saddr:-}" ] || fail "symbol fw_common::trained_stack::MODEL not found"
+[ $((16#$saddr)) -lt $((0x20000000)) ] || fail "the 2-layer model's weights are not in flash"
+fig "weights, 2 layers: MODEL $((16#$ssize)) B at 0x$saddr: 100% in flash"
 # The weights: the MODEL static must be in flash (below the RAM origin 0x2000_0000).
 read -r maddr msize <<<"$("$LLVM_BIN/llvm-nm" -C -S "$ELF_I" | awk '$4 ~ /^fw_common::trained::MODEL(::h[0-9a-f]+)?$/ {print $1, $2}')"
 [ -n "${maddr:-}" ] || fail "symbol fw_common::trained::MODEL not found"
@@ -202,17 +241,21 @@ for root in step_scalar; do
   fig "kernel code reachable from $root (release): $(awk '/^code bytes/{print $NF}' "$LOG/code-$root.txt") B"
 done
 code_scalar=$(awk '/^code bytes/{print $NF}' "$LOG/code-step_scalar.txt")
+python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$ELF_S" 'variants::step_stacked$' > "$LOG/code-step_stacked.txt"
+fig "kernel code reachable from step_stacked, 2 layers (release): $(awk '/^code bytes/{print $NF}' "$LOG/code-step_stacked.txt") B"
 
 step "no panic path reachable from the step and training functions (and the positive control)"
 python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" 'fw_common::variants::step_scalar$' | tail -1 ||
   fail "a panic path is reachable from the inference step"
 python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_T" 'Trainer>?::train_step$' | tail -1 ||
   fail "a panic path is reachable from the training step"
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_S" 'fw_common::variants::step_stacked$' | tail -1 ||
+  fail "a panic path is reachable from the 2-layer inference step"
 if python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" '__cortex_m_rt_main$' > "$LOG/reach-control.txt"; then
   fail "positive control: the check found no panic path from main (which unwraps), so it cannot fail"
 fi
 echo "positive control: $(tail -1 "$LOG/reach-control.txt" | cut -c1-120)..."
-fig "no-panic: inference step and training step reach no panic path (control: main does)"
+fig "no-panic: inference steps (1 and 2 layers) and training step reach no panic path (control: main does)"
 
 if [ "$HAVE_NIGHTLY" -eq 1 ]; then
   step "static stack (nightly -Z emit-stack-sizes) and painted stack of the same build"
@@ -231,6 +274,14 @@ if [ "$HAVE_NIGHTLY" -eq 1 ]; then
     [ "$painted" -le "$static" ] || fail "painted stack $painted > static bound $static for $root"
     eval "STATIC_$kind=$static"
   done
+  cargo +nightly rustc -q --release --bin infer-stack --target-dir "$EMB/target/nightly" -- -Z emit-stack-sizes
+  timeout 300 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
+    -semihosting-config enable=on,target=native -kernel "$NELF/infer-stack" > "$LOG/m4-infer-stack-nightly.txt" || fail "nightly 2-layer build run"
+  python3 "$TOOLS/elfcheck.py" stack "$LLVM_BIN/llvm-objdump" "$NLLVM/llvm-readobj" "$NELF/infer-stack" 'variants::step_stacked$' > "$LOG/stack-step_stacked.txt" || { cat "$LOG/stack-step_stacked.txt"; fail "static stack of step_stacked"; }
+  static=$(awk '/^static worst-case/{print $NF}' "$LOG/stack-step_stacked.txt")
+  painted=$(awk '$1=="measure" && $3=="step" && $4=="scalar-exact" {print $5}' "$LOG/m4-infer-stack-nightly.txt")
+  fig "stack step stacked, 2 layers (release, nightly build): static worst case $static B, painted $painted B"
+  [ "$painted" -le "$static" ] || fail "painted stack $painted > static bound $static for step_stacked"
   python3 "$TOOLS/elfcheck.py" stack "$LLVM_BIN/llvm-objdump" "$NLLVM/llvm-readobj" "$NELF/train" 'Trainer>?::train_step$' > "$LOG/stack-train.txt" || { cat "$LOG/stack-train.txt"; fail "static stack of train_step"; }
   fig "stack training step window 1 (release, nightly build): static worst case $(awk '/^static worst-case/{print $NF}' "$LOG/stack-train.txt") B"
 else
@@ -260,6 +311,11 @@ guard "step stack, painted (release)" "$painted_scalar" 400 B
 guard "kernel code reachable from the step (release)" "$code_scalar" 4096 B
 guard "instructions per step, exact" "$INSN_release_scalar_exact" 6000 insns
 guard "instructions per step, fast" "$INSN_release_scalar_fast" 2500 insns
+# The 2-layer model's figures when it was added (7,612 / 5,948 instructions, 188 B stack),
+# plus about 5 %: regression guards, not issue targets.
+guard "2 layers: instructions per step, exact" "$INSN_stack2_scalar_exact" 8000 insns
+guard "2 layers: instructions per step, fast" "$INSN_stack2_scalar_fast" 6250 insns
+guard "2 layers: step stack, painted (release)" "$(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m4-infer-stack.txt")" 400 B
 
 t_end=$(date +%s)
 fig "scripts/embedded.sh wall time: $((t_end - t_start)) s"

@@ -3,11 +3,11 @@
 //! against the sequence's target, like the harness's `eval_per_step` (Keras
 //! `test_on_batch` per step, then `reset_states()` per sequence).
 
-use lstm_kernel::LstmState;
+use lstm_kernel::StreamState;
 use lstm_kernel::loss::binary_accuracy;
 
 use crate::task::STEPS;
-use crate::{H, IN, OUT};
+use crate::{IN, OUT};
 
 /// Correct predictions of a validation run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,20 +36,22 @@ impl Accuracy {
 /// Runs `step` over every sequence of `xs` (`[sequences][STEPS][IN]`) with targets
 /// `labels` (`[sequences]`, `0.0`/`1.0`; extra entries of the longer slice are ignored),
 /// resetting the state between sequences. `on_sequence(i, logits)` receives each
-/// sequence's 20 logits. `step` is the model's streaming step (so callers choose the kernels).
-pub fn validate<S, R>(
+/// sequence's 20 logits. `step` is the model's streaming step (so callers choose the kernels
+/// and the model: one layer with `LstmState`, a stack with its nested state `St`).
+pub fn validate<St, S, R>(
     xs: &[[[f32; IN]; STEPS]],
     labels: &[f32],
     mut step: S,
     mut on_sequence: R,
 ) -> Accuracy
 where
-    S: FnMut(&[f32; IN], &mut LstmState<H>) -> [f32; OUT],
+    St: StreamState,
+    S: FnMut(&[f32; IN], &mut St) -> [f32; OUT],
     R: FnMut(usize, &[f32; STEPS]),
 {
     let mut acc = Accuracy::default();
     for (i, (seq, &y)) in xs.iter().zip(labels).enumerate() {
-        let mut state = LstmState::zeroed();
+        let mut state = St::zeroed();
         let mut logits = [0.0; STEPS];
         for (x, z) in seq.iter().zip(logits.iter_mut()) {
             *z = step(x, &mut state)[0];

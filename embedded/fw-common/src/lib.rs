@@ -8,8 +8,11 @@
 //! - [`variants`]: the step functions (kernels x activation policy) measured and compared.
 //! - [`report`]: the text lines both sides print, so CI can compare them.
 //! - `trained` (feature `trained`): the model trained and exported by `lstm-harness`.
+//! - `trained_stack` (feature `trained`): the same task trained by `lstm-harness train
+//!   --layers 2`: two stacked `LSTM(10)` layers.
 //!
-//! The model is the post's `LSTM(10) + Dense(1)`: `LstmModel<1, 10, 1>` ([`DeviceModel`]).
+//! The model is the post's `LSTM(10) + Dense(1)`: `LstmModel<1, 10, 1>` ([`DeviceModel`]);
+//! its 2-layer version is [`StackedModel`].
 #![no_std]
 #![deny(missing_docs)]
 
@@ -20,6 +23,8 @@ pub mod task;
 pub mod train;
 #[cfg(feature = "trained")]
 pub mod trained;
+#[cfg(feature = "trained")]
+pub mod trained_stack;
 pub mod variants;
 
 /// Inputs per step of the post's model.
@@ -32,12 +37,22 @@ pub const OUT: usize = 1;
 /// The post's model, `LstmModel<IN = 1, H = 10, OUT = 1>` (`f32`, 491 parameters).
 pub type DeviceModel = lstm_kernel::LstmModel<IN, H, OUT>;
 
-/// True if `a` and `b` hold the same bits in every weight and the same activation (a
-/// stricter test than `==`, which equates `0.0` and `-0.0`).
-pub fn same_bits(a: &DeviceModel, b: &DeviceModel) -> bool {
+/// The 2-layer version: `LSTM(10) -> LSTM(10) -> Dense(1)` (`f32`, 1,331 parameters), PyTorch
+/// `nn.LSTM(1, 10, num_layers=2)` + `nn.Linear(10, 1)`.
+pub type StackedModel = lstm_kernel::Model<lstm_kernel::Lstm2<IN, H, H>, IN, H, OUT>;
+
+/// One stream's state of [`StackedModel`]: both layers' `(h, c)`.
+pub type StackedState = <lstm_kernel::Lstm2<IN, H, H> as lstm_kernel::Recurrent<IN, H, f32>>::State;
+
+/// True if `a` and `b` hold the same bits in every weight and the same settings in every
+/// layer (a stricter test than `==`, which equates `0.0` and `-0.0`).
+pub fn same_bits<R: lstm_kernel::Recurrent<IN, H, f32>>(
+    a: &lstm_kernel::Model<R, IN, H, OUT>,
+    b: &lstm_kernel::Model<R, IN, H, OUT>,
+) -> bool {
     use lstm_kernel::Tensors;
-    a.rnn.activation == b.rnn.activation
-        && (0..<DeviceModel as Tensors<f32>>::COUNT).all(|t| {
+    (0..R::LAYERS).all(|l| a.rnn.settings(l) == b.rnn.settings(l))
+        && (0..<lstm_kernel::Model<R, IN, H, OUT> as Tensors<f32>>::COUNT).all(|t| {
             let (x, y) = (a.tensor(t), b.tensor(t));
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
         })

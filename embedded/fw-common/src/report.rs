@@ -106,7 +106,7 @@ pub fn training_lines(sink: &mut impl Sink, o: &Outcome, model: &DeviceModel) ->
 
 /// Validates `step` over `xs`/`ys` (see [`crate::infer::validate`]) and prints one
 /// [`sequence_line`] per sequence, then the [`accuracy_line`].
-pub fn validation_report<S>(
+pub fn validation_report<St, S>(
     sink: &mut impl Sink,
     tag: &str,
     xs: &[[[f32; IN]; STEPS]],
@@ -114,7 +114,8 @@ pub fn validation_report<S>(
     step: S,
 ) -> Accuracy
 where
-    S: FnMut(&[f32; IN], &mut lstm_kernel::LstmState<H>) -> [f32; OUT],
+    St: lstm_kernel::StreamState,
+    S: FnMut(&[f32; IN], &mut St) -> [f32; OUT],
 {
     let a = crate::infer::validate(xs, ys, step, |i, logits| {
         sequence_line(sink, tag, i, ys[i], logits)

@@ -1,5 +1,6 @@
 //! The inference variants the firmware measures and CI compares with the host: the
-//! kernel's default `f32` kernels with exact and with fast activations.
+//! kernel's default `f32` kernels with exact and with fast activations, for the post's
+//! model ([`VARIANTS`]) and its 2-layer version ([`STACKED_VARIANTS`]).
 //!
 //! On Cortex-M the default kernels are [`Scalar`] (`lstm_kernel::backend::DefaultBackend`: `wide` has no vector
 //! registers there, and the register-blocked `Simd` step would cost ~70 KB of flash and
@@ -11,7 +12,7 @@
 
 use lstm_kernel::LstmState;
 
-use crate::{DeviceModel, H, IN, OUT};
+use crate::{DeviceModel, H, IN, OUT, StackedModel, StackedState};
 
 /// A streaming step: `(model, x_t, state) -> logits`.
 pub type StepFn = fn(&DeviceModel, &[f32; IN], &mut LstmState<H>) -> [f32; OUT];
@@ -27,6 +28,22 @@ pub fn step_scalar(model: &DeviceModel, x: &[f32; IN], state: &mut LstmState<H>)
 pub const VARIANTS: [(&str, bool, StepFn); 2] = [
     ("scalar-exact", false, step_scalar),
     ("scalar-fast", true, step_scalar),
+];
+
+/// A streaming step of the 2-layer model.
+pub type StackedStepFn = fn(&StackedModel, &[f32; IN], &mut StackedState) -> [f32; OUT];
+
+/// The default step of the 2-layer model (`model.step`: layer 0, layer 1, then the head),
+/// activations as each layer's `maths` says.
+#[inline(never)]
+pub fn step_stacked(model: &StackedModel, x: &[f32; IN], state: &mut StackedState) -> [f32; OUT] {
+    model.step(x, state)
+}
+
+/// `(name, uses fast maths, step)` of the 2-layer model, in the order the firmware runs them.
+pub const STACKED_VARIANTS: [(&str, bool, StackedStepFn); 2] = [
+    ("scalar-exact", false, step_stacked),
+    ("scalar-fast", true, step_stacked),
 ];
 
 #[cfg(test)]
