@@ -235,7 +235,8 @@ pub struct ExperimentReport {
     pub seed: u64,
     /// Seed the data was generated from.
     pub data_seed: u64,
-    /// `sigmoid`, `hard-sigmoid-keras2` or `hard-sigmoid-keras3`.
+    /// `sigmoid`, `hard-sigmoid-keras2` or `hard-sigmoid-keras3` (`mixed` if the layers of
+    /// a model given to [`run_from`] differ).
     pub recurrent_activation: &'static str,
     /// Stacked `LSTM(10)` layers (1 is the post's model).
     pub layers: usize,
@@ -322,15 +323,37 @@ pub fn run<R: PostLayers>(
     data: &Dataset,
     observer: &mut dyn Observer,
 ) -> Result<(ExperimentReport, PostModel<R>)> {
-    let exp = config.experiment;
-    let recurrent_activation = activation_name(config.activation).ok_or_else(|| {
-        anyhow!(
-            "recurrent activation {:?} has no name in this harness yet",
-            config.activation
-        )
-    })?;
     let mut model = keras_model_of::<R>(config.seed, config.activation);
     set_layers(&mut model, |s| s.maths = config.maths);
+    run_from(config, data, model, observer)
+}
+
+/// [`run`] starting from `model` as given (its weights and every layer's activation and
+/// maths; `config.activation`, `config.maths` and `config.seed` are not used): fine-tuning
+/// a trained or imported model (e.g. a PyTorch `nn.LSTM(1, 10, num_layers=2)`) with the
+/// experiment's BPTT regime, with a fresh Keras Adam. The report's `recurrent_activation`
+/// is the layers' common activation, or `mixed`.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_from<R: PostLayers>(
+    config: &ExperimentConfig,
+    data: &Dataset,
+    mut model: PostModel<R>,
+    observer: &mut dyn Observer,
+) -> Result<(ExperimentReport, PostModel<R>)> {
+    let exp = config.experiment;
+    let activations: Vec<_> = (0..R::LAYERS)
+        .filter_map(|l| model.rnn.settings(l))
+        .map(|s| s.activation)
+        .collect();
+    let recurrent_activation = match activations.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|a| a == first) => activation_name(*first)
+            .ok_or_else(|| {
+                anyhow!("recurrent activation {first:?} has no name in this harness yet")
+            })?,
+        _ => "mixed",
+    };
     let mut adam = keras_adam_of::<R>();
     let window_len = match exp {
         Experiment::StatelessFullSequence => SEQ_LEN,
@@ -505,6 +528,27 @@ mod tests {
         let (b, mb) = run::<TwoLayers>(&config, &data, &mut Quiet).unwrap();
         assert_eq!(ma, mb);
         assert_eq!(a.epochs[0].val_loss, b.epochs[0].val_loss);
+    }
+
+    #[test]
+    fn run_from_continues_from_the_given_model_and_reports_its_settings() {
+        let data = Dataset::generate(6);
+        let config = ExperimentConfig {
+            epochs: 1,
+            ..ExperimentConfig::new(Experiment::StatelessFullSequence, 6)
+        };
+        let (_, trained) = run::<TwoLayers>(&config, &data, &mut Quiet).unwrap();
+        // Fine-tuning the trained model is not training a fresh one: its first epoch starts
+        // from a lower loss.
+        let (fresh, _) = run::<TwoLayers>(&config, &data, &mut Quiet).unwrap();
+        let (tuned, again) = run_from(&config, &data, trained, &mut Quiet).unwrap();
+        assert!(tuned.epochs[0].train_loss < fresh.epochs[0].train_loss);
+        assert_ne!(again, trained, "the weights moved");
+        let mut mixed = trained;
+        mixed.rnn.upper.activation = RecurrentActivation::HardSigmoidKeras3;
+        let (r, _) = run_from(&config, &data, mixed, &mut Quiet).unwrap();
+        assert_eq!(r.recurrent_activation, "mixed");
+        assert_eq!(tuned.recurrent_activation, "sigmoid");
     }
 
     #[test]

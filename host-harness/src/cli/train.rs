@@ -1,6 +1,7 @@
-//! `lstm-harness train`: train the post's `stateful-per-step` model (the experiment API's
-//! [`train_stateful_per_step`]), with 1 to 3 stacked `LSTM(10)` layers, and save it as a
-//! binary model file and/or safetensors.
+//! `lstm-harness train`: train the post's model (1 to 3 stacked `LSTM(10)` layers) with one
+//! of the experiments' regimes (default `stateful-per-step`, the post's), from Keras'
+//! initialisation or from a model file (`--init`: fine-tuning an imported or trained
+//! model), and save it as a binary model file and/or safetensors.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use clap::Args;
 use super::ActivationArg;
 use super::experiments::DEFAULT_SEED;
 use crate::data::Dataset;
-use crate::experiment::train_stateful_per_step;
+use crate::experiment::{Experiment, ExperimentConfig, run, run_from};
 use crate::files::{binfile, load_into, safetensors, save};
 use crate::fsutil::check_output;
 use crate::model::{PostLayers, PostModel, same_bits, with_layers};
@@ -32,13 +33,34 @@ pub struct TrainArgs {
     #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
 
-    /// Epochs of per-step training (the post: 2; 1 already reaches accuracy 1.0); 1 to 10000.
+    /// Epochs of training (the post's per-step training: 2; 1 already reaches accuracy
+    /// 1.0); 1 to 10000.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = super::epochs_parser())]
     pub epochs: u32,
 
-    /// Activation of the input, forget and output gates.
+    /// Activation of the input, forget and output gates (of a model trained from Keras'
+    /// initialisation; an `--init` model keeps its own).
     #[arg(long, value_enum, value_name = "A", default_value_t = ActivationArg::Sigmoid)]
     pub recurrent_activation: ActivationArg,
+
+    /// How to train: the regime of one of the experiments. `stateful-per-step` (the post's:
+    /// one update per step, the state carried through each sequence, gradients through one
+    /// step and every layer) or `stateless-full-sequence` (BPTT through all 20 steps and
+    /// every layer, batch 64); the other three are the post's negative results.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "NAME",
+        default_value = "stateful-per-step"
+    )]
+    pub experiment: Experiment,
+
+    /// Start from this model file instead of Keras' initialisation (fine-tuning): binary or
+    /// safetensors with PyTorch or Keras names, e.g. a PyTorch `nn.LSTM(1, 10,
+    /// num_layers=2)` + `nn.Linear(10, 1)` state dict for `--layers 2`. Its layer count must
+    /// be `--layers`; its activations are kept.
+    #[arg(long, value_name = "PATH", conflicts_with = "recurrent_activation")]
+    pub init: Option<PathBuf>,
 
     /// Overwrite existing output files.
     #[arg(long)]
@@ -80,17 +102,29 @@ impl TrainArgs {
     /// [`Self::run`] after the output checks, for the post's model on layers `R`.
     fn train<R: PostLayers>(&self) -> Result<()> {
         let data = Dataset::generate(self.seed);
-        let (report, model) = train_stateful_per_step::<R>(
-            &data,
-            self.epochs as usize,
-            self.seed,
-            self.recurrent_activation.into(),
-            &mut Console::keep_going(),
-        )?;
+        let config = ExperimentConfig {
+            epochs: self.epochs as usize,
+            activation: self.recurrent_activation.into(),
+            ..ExperimentConfig::new(self.experiment, self.seed)
+        };
+        let mut console = Console::keep_going();
+        let (report, model) = match &self.init {
+            Some(path) => {
+                let mut start = PostModel::<R>::new(R::default(), lstm_kernel::Dense::zeroed());
+                load_into(path, &mut start)?;
+                run_from(&config, &data, start, &mut console)?
+            }
+            None => run::<R>(&config, &data, &mut console)?,
+        };
         if let Some(last) = report.last() {
             unless_stdout_closed(outln!(
-                "trained stateful-per-step ({} x LSTM(10)): {} epochs, {} updates, val_acc {:.4}",
+                "trained {} ({} x LSTM(10), from {}): {} epochs, {} updates, val_acc {:.4}",
+                self.experiment.name(),
                 self.layers,
+                self.init.as_ref().map_or_else(
+                    || "Keras' initialisation".into(),
+                    |p| p.display().to_string()
+                ),
                 self.epochs,
                 report.train_steps,
                 last.val_acc
@@ -164,6 +198,8 @@ mod tests {
                 recurrent_activation: ActivationArg::Sigmoid,
                 force,
                 layers: 1,
+                experiment: Experiment::StatefulPerStep,
+                init: None,
             }
             .run()
             .unwrap_err();
@@ -180,6 +216,8 @@ mod tests {
             recurrent_activation: ActivationArg::Sigmoid,
             force: true,
             layers: 1,
+            experiment: Experiment::StatefulPerStep,
+            init: None,
         }
         .run()
         .unwrap_err();
@@ -201,6 +239,8 @@ mod tests {
             recurrent_activation: ActivationArg::Sigmoid,
             force: false,
             layers: 1,
+            experiment: Experiment::StatefulPerStep,
+            init: None,
         };
         args().run().unwrap();
         let (a, fa) = load(&bin).unwrap();
@@ -268,6 +308,8 @@ mod tests {
             recurrent_activation: ActivationArg::Sigmoid,
             force: false,
             layers: 2,
+            experiment: Experiment::StatefulPerStep,
+            init: None,
         }
         .run()
         .unwrap();
