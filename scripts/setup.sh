@@ -4,5 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup component add rustfmt clippy
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi
+# Miri for scripts/test.sh's Miri step, if a nightly toolchain is installed (the step is
+# skipped without it, and also if the component cannot be downloaded).
+if rustup toolchain list | grep -q '^nightly'; then
+    rustup +nightly component add miri rust-src ||
+        echo "setup: miri not available for this nightly: the Miri step will be skipped"
+fi
 # Cortex-M under QEMU (apt packages, thumb targets, llvm-tools): scripts/embedded.sh needs them.
 ./scripts/embedded-setup.sh

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%4d s] %s\n' "$SECONDS" "$*"; }
 
 step "format"
 cargo fmt --all --check
