@@ -12,18 +12,17 @@ step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "tests (default target, SIMD kernels)"
 cargo test --workspace
-step "kernel tests built for this CPU (-C target-cpu=native: the AVX/FMA/AVX-512 code paths, SIMD vs scalar, the oracles)"
+step "kernel tests built for this CPU (-C target-cpu=native: the AVX2/FMA/AVX-512 paths) with the scalar reference kernels as the default"
+# One pass for two things, each kernel test binary costing ~2 min to build on 2 cores:
+# - the SIMD code paths of this CPU: the tests that call `Simd` explicitly (SIMD vs scalar at
+#   18 sizes, the oracles, which run both kernels by name, the lanes and primitives);
+# - `Scalar` as the default kernels (feature scalar-reference, as on Cortex-M) under the
+#   tests that use the default (properties, allocation checks, stateful batches); the step
+#   above ran those on the default `Simd`.
 # An explicit --target keeps RUSTFLAGS off the build scripts and proc macros (serde_derive,
-# syn, ...), so those are reused from the step above instead of rebuilt; the kernel and its
-# dependencies go to target/<triple>/. Doc tests are skipped here (the step above ran them;
-# they do not touch the SIMD paths).
+# syn, ...), so those are reused from the step above. Doc tests ran above.
 host="$(rustc -vV | sed -n 's/^host: //p')"
-RUSTFLAGS="-C target-cpu=native" cargo test -p lstm-kernel --target "$host" --lib --tests
-step "the oracle tests with the scalar reference kernels as the default (feature scalar-reference)"
-# Most oracles also run both kernels explicitly (`_with::<Scalar>`); this pass covers the
-# rest (properties, allocation checks, stateful batches) on `Scalar`. The unit tests and doc
-# tests do not depend on the default kernels.
-cargo test -p lstm-kernel --features scalar-reference --test kernel
+RUSTFLAGS="-C target-cpu=native" cargo test -p lstm-kernel --target "$host" --features scalar-reference --lib --tests
 step "Miri: the kernel's unit tests under the interpreter (undefined behaviour, uninitialised reads; wide's SSE2 intrinsics included), if a nightly with Miri is installed"
 if cargo +nightly miri --version >/dev/null 2>&1; then
     cargo +nightly miri setup --print-sysroot >/dev/null # builds its sysroot once (rust-src)
