@@ -328,7 +328,10 @@ mod tests {
         eval(&st, 2).run().unwrap();
         for layers in [1, 3] {
             let e = format!("{:#}", eval(&bin, layers).run().unwrap_err());
-            assert!(e.contains("2 recurrent layers"), "--layers {layers}: {e}");
+            assert!(
+                e.contains("2 recurrent layers") && e.contains("pass --layers 2"),
+                "--layers {layers}: {e}"
+            );
         }
         fs::remove_dir_all(&d).unwrap();
     }

@@ -2,7 +2,7 @@
 //! little-endian `f32`, CRC-32) read from and written to disk.
 
 use anyhow::{Context, Result};
-use lstm_kernel::io::{decode, decode_into, encode, model_file_len};
+use lstm_kernel::io::{FormatError, decode, decode_into, encode, model_file_len};
 use lstm_kernel::{LstmModel, Model, Recurrent};
 
 /// The file's bytes for `model` (any stack; format version 2).
@@ -37,7 +37,8 @@ pub fn from_bytes<const IN: usize, const H: usize, const OUT: usize>(
 /// the model type's); `model` is untouched on an error.
 ///
 /// # Errors
-/// Every refusal of `lstm_kernel::io::decode_into`, with its message.
+/// Every refusal of `lstm_kernel::io::decode_into`, with its message; a file with another
+/// layer count than the model type also says which `--layers` reads it.
 pub fn read_into<R, const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
     model: &mut Model<R, IN, H, OUT, f32>,
@@ -45,5 +46,10 @@ pub fn read_into<R, const IN: usize, const H: usize, const OUT: usize>(
 where
     R: Recurrent<IN, H, f32>,
 {
-    Ok(decode_into(bytes, model)?)
+    decode_into(bytes, model).map_err(|e| match e {
+        FormatError::LayerCountMismatch { found, .. } => {
+            anyhow::anyhow!("{e} (pass --layers {found} to read it)")
+        }
+        e => e.into(),
+    })
 }

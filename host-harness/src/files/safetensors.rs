@@ -516,8 +516,8 @@ where
     };
     if file_layers != R::LAYERS {
         bail!(
-            "the file has {file_layers} recurrent layer(s), the model {} (rebuild the model with \
-             --layers {file_layers}, or export the matching file)",
+            "the file has {file_layers} recurrent layer(s), the model {} (pass --layers \
+             {file_layers} to read it)",
             R::LAYERS
         );
     }
