@@ -67,6 +67,7 @@ impl ExportArgs {
         let bytes = match self.format {
             Format::Bin => binfile::to_bytes(&model)?,
             Format::Safetensors => safetensors::to_torch_bytes(&model)?,
+            Format::SafetensorsKeras => safetensors::to_keras_bytes(&model)?,
             Format::Rust => {
                 let data = self.val_data_seed.map(Dataset::generate);
                 let (xs, ys): (Vec<_>, Vec<f32>) = data
@@ -160,11 +161,12 @@ mod tests {
         for (format, out) in [
             (Format::Bin, "o.bin"),
             (Format::Safetensors, "o.safetensors"),
+            (Format::SafetensorsKeras, "o.keras.safetensors"),
             (Format::Rust, "o.rs"),
         ] {
             args(format, out, 2).run().unwrap();
         }
-        for out in ["o.bin", "o.safetensors"] {
+        for out in ["o.bin", "o.safetensors", "o.keras.safetensors"] {
             let mut back: Two = Model::new(Default::default(), Dense::zeroed());
             load_into(&d.join(out), &mut back).unwrap();
             assert_eq!(back, m, "{out}");

@@ -23,6 +23,9 @@ pub enum Format {
     Bin,
     /// safetensors with PyTorch names (extension `.safetensors`).
     Safetensors,
+    /// safetensors with Keras names (`lstm.kernel`, ..., `dense.bias`; export only: on
+    /// import the layout is detected from the names, as [`Format::Safetensors`]).
+    SafetensorsKeras,
     /// Rust source defining a `static MODEL` (extension `.rs`; export only).
     Rust,
 }
@@ -88,7 +91,9 @@ pub fn load(path: &Path) -> Result<(HarnessModel, Format)> {
     let format = detect(path, &bytes)?;
     let model = match format {
         Format::Bin => binfile::from_bytes(&bytes),
-        Format::Safetensors => safetensors::from_bytes(&bytes).map(|(m, _)| m),
+        Format::Safetensors | Format::SafetensorsKeras => {
+            safetensors::from_bytes(&bytes).map(|(m, _)| m)
+        }
         Format::Rust => bail!("Rust source is an export format only"),
     }
     .with_context(|| format!("cannot load {}", path.display()))?;
@@ -111,7 +116,9 @@ where
     let format = detect(path, &bytes)?;
     match format {
         Format::Bin => binfile::read_into(&bytes, model),
-        Format::Safetensors => safetensors::read_into(&bytes, model).map(|_| ()),
+        Format::Safetensors | Format::SafetensorsKeras => {
+            safetensors::read_into(&bytes, model).map(|_| ())
+        }
         Format::Rust => bail!("Rust source is an export format only"),
     }
     .with_context(|| format!("cannot load {}", path.display()))?;

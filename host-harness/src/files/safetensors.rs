@@ -1,5 +1,5 @@
-//! safetensors files with PyTorch names and layouts (export and import) and Keras layouts
-//! (import), for any stack of LSTM layers and a dense head (the kernel's [`Tensors`] walk
+//! safetensors files with PyTorch names and layouts and with Keras names and layouts (both
+//! exported and imported), for any stack of LSTM layers and a dense head (the kernel's [`Tensors`] walk
 //! says which tensors a model has; this module only names them).
 //!
 //! # PyTorch (`torch.nn.LSTM(num_layers = L)` + `torch.nn.Linear`): written and read
@@ -23,7 +23,7 @@
 //!
 //! Load in Python: `model.load_state_dict(safetensors.torch.load_file(path))`.
 //!
-//! # Keras (`L` stacked `keras.layers.LSTM` + `keras.layers.Dense`): read
+//! # Keras (`L` stacked `keras.layers.LSTM` + `keras.layers.Dense`): written and read
 //! Layer `k` is named `lstm` (k = 0) or `lstm_{k}` (Keras' automatic names):
 //!
 //! | name | shape |
@@ -38,7 +38,8 @@
 //! file from Keras 3 (`safetensors.numpy.save_file`).
 //!
 //! # Metadata (the JSON header's `__metadata__`)
-//! Written: `format: pt`, `producer: lstm-harness`, `gate_order: i,f,g,o`, `layout: torch`,
+//! Written: `format: pt`, `producer: lstm-harness`, `gate_order: i,f,g,o`, `layout: torch`
+//! (Keras layout: `format: np`, `gate_order: i,f,c,o`, `layout: keras`),
 //! `num_layers`, and `recurrent_activation` and `maths` (the kernel's names,
 //! `RecurrentActivation::name`, `Maths::name`) when every layer has the same, else
 //! `recurrent_activation_l{k}` and `maths_l{k}` per layer. Read:
@@ -106,8 +107,37 @@ pub fn to_torch_bytes<R, const IN: usize, const H: usize, const OUT: usize>(
 where
     R: Recurrent<IN, H, f32>,
 {
+    to_bytes(model, Layout::Torch)
+}
+
+/// The safetensors bytes of `model` with Keras names and layouts (module docs): the
+/// tensors `keras.layers.LSTM` and `Dense` hold, for `layer.set_weights` or a `.weights.h5`
+/// converter.
+///
+/// # Errors
+/// A weight is not finite.
+pub fn to_keras_bytes<R, const IN: usize, const H: usize, const OUT: usize>(
+    model: &Model<R, IN, H, OUT, f32>,
+) -> Result<Vec<u8>>
+where
+    R: Recurrent<IN, H, f32>,
+{
+    to_bytes(model, Layout::Keras)
+}
+
+/// A tensor as written: name, shape, values (row-major).
+type Named = (String, Vec<usize>, Vec<f32>);
+
+/// Every tensor `model` is written as in `layout`.
+fn named_tensors<R, const IN: usize, const H: usize, const OUT: usize>(
+    model: &Model<R, IN, H, OUT, f32>,
+    layout: Layout,
+) -> Result<Vec<Named>>
+where
+    R: Recurrent<IN, H, f32>,
+{
     type M<R, const IN: usize, const H: usize, const OUT: usize> = Model<R, IN, H, OUT, f32>;
-    let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+    let mut tensors: Vec<Named> = Vec::new();
     for i in 0..<M<R, IN, H, OUT> as Tensors<f32>>::COUNT {
         let Some(t) = <M<R, IN, H, OUT> as Tensors<f32>>::info(i) else {
             bail!("tensor {i} of the model has no description");
@@ -115,18 +145,24 @@ where
         let v = model.tensor(i);
         let [a, g, h] = t.dims;
         let k = t.layer;
-        match t.kind {
-            TensorKind::InputWeights => tensors.push((
+        // Keras' automatic layer names: `lstm`, `lstm_1`, ...
+        let keras_layer = if k == 0 {
+            "lstm".to_string()
+        } else {
+            format!("lstm_{k}")
+        };
+        match (layout, t.kind) {
+            (Layout::Torch, TensorKind::InputWeights) => tensors.push((
                 format!("lstm.weight_ih_l{k}"),
                 vec![g * h, a],
                 transpose(v, a, g * h),
             )),
-            TensorKind::RecurrentWeights => tensors.push((
+            (Layout::Torch, TensorKind::RecurrentWeights) => tensors.push((
                 format!("lstm.weight_hh_l{k}"),
                 vec![g * h, a],
                 transpose(v, a, g * h),
             )),
-            TensorKind::Bias => {
+            (Layout::Torch, TensorKind::Bias) => {
                 tensors.push((format!("lstm.bias_ih_l{k}"), vec![v.len()], v.to_vec()));
                 tensors.push((
                     format!("lstm.bias_hh_l{k}"),
@@ -134,13 +170,45 @@ where
                     vec![0.0; v.len()],
                 ));
             }
-            TensorKind::HeadWeights => {
+            (Layout::Torch, TensorKind::HeadWeights) => {
                 tensors.push(("linear.weight".into(), vec![a, g], v.to_vec()));
             }
-            TensorKind::HeadBias => tensors.push(("linear.bias".into(), vec![a], v.to_vec())),
-            other => bail!("tensor kind {other:?} has no PyTorch name yet"),
+            (Layout::Torch, TensorKind::HeadBias) => {
+                tensors.push(("linear.bias".into(), vec![a], v.to_vec()));
+            }
+            // The kernel's `[K][4][H]` storage is Keras' `[K, 4H]` (gate order i, f, c, o).
+            (Layout::Keras, TensorKind::InputWeights) => {
+                tensors.push((format!("{keras_layer}.kernel"), vec![a, g * h], v.to_vec()));
+            }
+            (Layout::Keras, TensorKind::RecurrentWeights) => tensors.push((
+                format!("{keras_layer}.recurrent_kernel"),
+                vec![a, g * h],
+                v.to_vec(),
+            )),
+            (Layout::Keras, TensorKind::Bias) => {
+                tensors.push((format!("{keras_layer}.bias"), vec![v.len()], v.to_vec()));
+            }
+            (Layout::Keras, TensorKind::HeadWeights) => {
+                tensors.push(("dense.kernel".into(), vec![g, a], transpose(v, a, g)));
+            }
+            (Layout::Keras, TensorKind::HeadBias) => {
+                tensors.push(("dense.bias".into(), vec![a], v.to_vec()));
+            }
+            (_, other) => bail!("tensor kind {other:?} has no {layout:?} name yet"),
         }
     }
+    Ok(tensors)
+}
+
+/// The safetensors bytes of `model` in `layout`, with the metadata of the module docs.
+fn to_bytes<R, const IN: usize, const H: usize, const OUT: usize>(
+    model: &Model<R, IN, H, OUT, f32>,
+    layout: Layout,
+) -> Result<Vec<u8>>
+where
+    R: Recurrent<IN, H, f32>,
+{
+    let tensors = named_tensors(model, layout)?;
     for (name, _, values) in &tensors {
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             bail!("tensor {name} element {i} is not finite: refusing to export");
@@ -159,11 +227,15 @@ where
             ))
         })
         .collect::<Result<Vec<_>>>()?;
+    let (format, gate_order, layout_name) = match layout {
+        Layout::Torch => ("pt", "i,f,g,o", "torch"),
+        Layout::Keras => ("np", "i,f,c,o", "keras"),
+    };
     let mut metadata = BTreeMap::from([
-        ("format".to_string(), "pt".to_string()),
+        ("format".to_string(), format.to_string()),
         ("producer".to_string(), "lstm-harness".to_string()),
-        ("gate_order".to_string(), "i,f,g,o".to_string()),
-        ("layout".to_string(), "torch".to_string()),
+        ("gate_order".to_string(), gate_order.to_string()),
+        ("layout".to_string(), layout_name.to_string()),
         ("num_layers".to_string(), R::LAYERS.to_string()),
     ]);
     let settings: Vec<_> = (0..R::LAYERS)
@@ -938,6 +1010,58 @@ mod tests {
         // The one-layer model refuses it by layer count.
         let e = err(&bytes);
         assert!(e.contains("2 recurrent layer(s), the model 1"), "{e}");
+    }
+
+    /// The Keras writer: the names and shapes of stacked `keras.layers.LSTM` + `Dense`
+    /// (`lstm`, `lstm_1`; kernels `[in, 4H]` as stored, the dense kernel transposed), the
+    /// values of the hand-built Keras file below, and a bit-exact round trip.
+    #[test]
+    fn a_two_layer_stack_round_trips_with_keras_names() {
+        let m = stack_model();
+        let bytes = to_keras_bytes(&m).unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "dense.bias",
+                "dense.kernel",
+                "lstm.bias",
+                "lstm.kernel",
+                "lstm.recurrent_kernel",
+                "lstm_1.bias",
+                "lstm_1.kernel",
+                "lstm_1.recurrent_kernel"
+            ]
+        );
+        assert_eq!(st.tensor("lstm.kernel").unwrap().shape(), [1, 40]);
+        assert_eq!(st.tensor("lstm_1.kernel").unwrap().shape(), [10, 24]);
+        assert_eq!(
+            st.tensor("lstm_1.recurrent_kernel").unwrap().shape(),
+            [6, 24]
+        );
+        assert_eq!(st.tensor("dense.kernel").unwrap().shape(), [6, 2]);
+        // dense.kernel[j][o] = head.w[o][j] (Keras `Dense.kernel` is `[H, OUT]`).
+        let dk = st.tensor("dense.kernel").unwrap();
+        let dk: Vec<f32> = dk
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        assert_eq!(dk[1], m.head.w[1][0]);
+        assert_eq!(dk[2], m.head.w[0][1]);
+        let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
+        let meta = meta.metadata().clone().unwrap();
+        assert_eq!(meta["layout"], "keras");
+        assert_eq!(meta["gate_order"], "i,f,c,o");
+        let mut back = zero_stack();
+        assert_eq!(read_into(&bytes, &mut back).unwrap(), Layout::Keras);
+        assert_eq!(back, m);
+        // Keras and PyTorch exports of one model are two files of the same model.
+        let mut via_torch = zero_stack();
+        read_into(&to_torch_bytes(&m).unwrap(), &mut via_torch).unwrap();
+        assert_eq!(via_torch, back);
     }
 
     #[test]
