@@ -85,6 +85,49 @@ pub fn stack_top() -> usize {
     &raw const _stack_start as usize
 }
 
+/// A streaming step of some model with state `S`: `(model, x_t, state) -> logits`.
+pub type Step<M, S> = fn(&M, &[f32; fw_common::IN], &mut S) -> [f32; fw_common::OUT];
+
+/// Stack bytes one call of `step` uses from the zero state (painted; call before anything is
+/// printed). Inlined so the painting stops below the caller's frame.
+#[inline(always)]
+pub fn step_stack<M, S: lstm_kernel::StreamState>(
+    model: &M,
+    x: &[f32; fw_common::IN],
+    step: Step<M, S>,
+) -> usize {
+    let sp = cortex_m::register::msp::read() as usize;
+    paint_below_sp();
+    let mut state = S::zeroed();
+    core::hint::black_box(step(model, core::hint::black_box(x), &mut state));
+    core::hint::black_box(&state);
+    stack_used_below(sp)
+}
+
+/// The instruction-count markers of a firmware (the QEMU plugin reports the instructions
+/// between consecutive marker calls): one empty pair (the marker overhead), then for each
+/// `(name, fast, step)` of `variants`, each step of `xs` from the zero state between its own
+/// pair, on `model_for(fast)`.
+pub fn count_steps<M: 'static, S: lstm_kernel::StreamState>(
+    variants: &[(&str, bool, Step<M, S>)],
+    model_for: fn(bool) -> &'static M,
+    xs: &[[f32; fw_common::IN]],
+) {
+    insn_marker(0);
+    insn_marker(1);
+    let mut tag = 2;
+    for &(_, fast, step) in variants {
+        let model = model_for(fast);
+        let mut state = S::zeroed();
+        for x in xs {
+            insn_marker(tag);
+            core::hint::black_box(step(model, core::hint::black_box(x), &mut state));
+            insn_marker(tag + 1);
+            tag += 2;
+        }
+    }
+}
+
 /// Defines the `HardFault` handler: print the faulting PC and exit with status 1 (the
 /// default handler loops forever, which CI would only see as a timeout).
 #[macro_export]

@@ -13,11 +13,11 @@ use core::hint::black_box;
 use cortex_m_rt::entry;
 use fw_common::report::{Sink, validation_report};
 use fw_common::trained::{MODEL, MODEL_BIN, MODEL_FAST, MODEL_FROM_BIN, VAL_X, VAL_Y};
-use fw_common::variants::{StepFn, VARIANTS};
+use fw_common::variants::VARIANTS;
 use fw_common::{DeviceModel, H, IN, OUT, same_bits};
 use lstm_kernel::{LstmState, io};
 use panic_semihosting as _;
-use qemu_fw::{Semihosting, insn_marker, paint_below_sp, stack_used_below};
+use qemu_fw::{Semihosting, count_steps, step_stack};
 
 qemu_fw::fault_handlers!();
 
@@ -25,41 +25,15 @@ fn model_for(fast: bool) -> &'static DeviceModel {
     black_box(if fast { &MODEL_FAST } else { &MODEL })
 }
 
-/// Stack bytes one call of `step` uses (painted; run before anything is printed).
-#[inline(always)]
-fn step_stack(model: &DeviceModel, step: StepFn) -> usize {
-    let sp = cortex_m::register::msp::read() as usize;
-    paint_below_sp();
-    let mut state = LstmState::zeroed();
-    black_box(step(model, black_box(&VAL_X[0][0]), &mut state));
-    black_box(&state);
-    stack_used_below(sp)
-}
-
 #[entry]
 fn main() -> ! {
     let mut out = Semihosting;
     let mut stacks = [0usize; VARIANTS.len()];
     for (s, (_, fast, step)) in stacks.iter_mut().zip(VARIANTS) {
-        *s = step_stack(model_for(fast), step);
+        *s = step_stack(model_for(fast), &VAL_X[0][0], step);
     }
-
-    // Instruction counts (the QEMU plugin reports the instructions between consecutive
-    // marker calls): one empty pair (the marker overhead), then the 20 steps of validation
-    // sequence 0 for each variant, in VARIANTS order.
-    insn_marker(0);
-    insn_marker(1);
-    let mut tag = 2;
-    for (_, fast, step) in VARIANTS {
-        let model = model_for(fast);
-        let mut state = LstmState::zeroed();
-        for x in &VAL_X[0] {
-            insn_marker(tag);
-            black_box(step(model, black_box(x), &mut state));
-            insn_marker(tag + 1);
-            tag += 2;
-        }
-    }
+    // Instruction counts: the 20 steps of validation sequence 0 for each variant.
+    count_steps(&VARIANTS, model_for, &VAL_X[0]);
 
     // The two flash copies (generated source, compile-time decoded binary) and a run-time
     // import into RAM must be the same model, bit for bit.

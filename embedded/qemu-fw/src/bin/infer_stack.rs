@@ -15,11 +15,11 @@ use core::hint::black_box;
 use cortex_m_rt::entry;
 use fw_common::report::{Sink, validation_report};
 use fw_common::trained_stack::{MODEL, MODEL_BIN, MODEL_FAST, VAL_X, VAL_Y};
-use fw_common::variants::{STACKED_VARIANTS, StackedStepFn};
+use fw_common::variants::STACKED_VARIANTS;
 use fw_common::{StackedModel, StackedState, same_bits};
-use lstm_kernel::{Dense, Model, StreamState, io};
+use lstm_kernel::{Dense, Model, io};
 use panic_semihosting as _;
-use qemu_fw::{Semihosting, insn_marker, paint_below_sp, stack_used_below};
+use qemu_fw::{Semihosting, count_steps, step_stack};
 
 qemu_fw::fault_handlers!();
 
@@ -27,40 +27,15 @@ fn model_for(fast: bool) -> &'static StackedModel {
     black_box(if fast { &MODEL_FAST } else { &MODEL })
 }
 
-/// Stack bytes one call of `step` uses (painted; run before anything is printed).
-#[inline(always)]
-fn step_stack(model: &StackedModel, step: StackedStepFn) -> usize {
-    let sp = cortex_m::register::msp::read() as usize;
-    paint_below_sp();
-    let mut state = StackedState::zeroed();
-    black_box(step(model, black_box(&VAL_X[0][0]), &mut state));
-    black_box(&state);
-    stack_used_below(sp)
-}
-
 #[entry]
 fn main() -> ! {
     let mut out = Semihosting;
     let mut stacks = [0usize; STACKED_VARIANTS.len()];
     for (s, (_, fast, step)) in stacks.iter_mut().zip(STACKED_VARIANTS) {
-        *s = step_stack(model_for(fast), step);
+        *s = step_stack(model_for(fast), &VAL_X[0][0], step);
     }
-
-    // Instruction counts, as in the `infer` firmware: one empty marker pair (the overhead),
-    // then the 20 steps of validation sequence 0 for each variant.
-    insn_marker(0);
-    insn_marker(1);
-    let mut tag = 2;
-    for (_, fast, step) in STACKED_VARIANTS {
-        let model = model_for(fast);
-        let mut state = StackedState::zeroed();
-        for x in &VAL_X[0] {
-            insn_marker(tag);
-            black_box(step(model, black_box(x), &mut state));
-            insn_marker(tag + 1);
-            tag += 2;
-        }
-    }
+    // Instruction counts: the 20 steps of validation sequence 0 for each variant.
+    count_steps(&STACKED_VARIANTS, model_for, &VAL_X[0]);
 
     // The flash copy (generated source) and a run-time import of the binary file into RAM
     // must be the same model, bit for bit.
