@@ -51,7 +51,9 @@ pub fn check_output(flag: &str, path: &Path, force: bool) -> Result<()> {
     if path.is_dir() {
         bail!("cannot write {flag} {shown}: it is a directory; give a file path");
     }
-    if path.exists() && !force {
+    // `symlink_metadata`, not `exists`: a dangling symbolic link is an existing entry too
+    // (saving refuses to replace it without --force), but `exists` follows it and says no.
+    if path.symlink_metadata().is_ok() && !force {
         bail!("{flag} {shown} exists; pass --force to overwrite it");
     }
     let file_name = path
@@ -128,6 +130,20 @@ mod tests {
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    /// A dangling symbolic link is an existing output: refused before any work without
+    /// `--force` (saving would refuse it after training otherwise).
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_symlink_output_is_refused_before_any_work_without_force() {
+        let d = scratch_dir("dangling");
+        let link = d.join("lnk");
+        std::os::unix::fs::symlink(d.join("nowhere"), &link).unwrap();
+        let e = check_output("--bin", &link, false).unwrap_err().to_string();
+        assert!(e.contains("exists") && e.contains("--force"), "{e}");
+        check_output("--bin", &link, true).unwrap();
+        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

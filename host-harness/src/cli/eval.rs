@@ -70,7 +70,8 @@ impl EvalArgs {
         let data = Dataset::generate(self.seed);
         let mean = eval_per_step(&model, data.val(), Carry::Stateful);
         outln!(
-            "{} ({format:?}): val_loss {} val_acc {:.4} on the validation split of seed {}",
+            "{} ({format:?}): val_loss {} val_acc {:.4} on the validation split of seed {} \
+             (every step of its 200 sequences, each streamed from the zero state)",
             self.model.display(),
             loss_text(mean.loss()),
             mean.accuracy(),

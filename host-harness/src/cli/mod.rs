@@ -52,7 +52,8 @@ impl Cli {
 pub enum Command {
     /// Reproduce the experiments of "Self-explanatory Examples of Stateful LSTMs".
     Experiments(experiments::ExperimentsArgs),
-    /// Train the stateful-per-step model and save it (binary and/or safetensors).
+    /// Train the post's model (1 to 3 layers; from Keras' initialisation or a file) with an
+    /// experiment's regime and save it (binary and/or safetensors).
     Train(train::TrainArgs),
     /// Score a saved model on freshly generated validation data.
     Eval(eval::EvalArgs),
