@@ -297,7 +297,14 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
     let before = String::from_utf8_lossy(&eval.stdout).to_string();
     assert!(before.contains("(Safetensors)"), "{before}");
 
-    let refused = harness(&["eval", t]);
+    // Without --layers the file's own count is used (the safetensors names say 2 layers).
+    let detected = harness(&["eval", t]);
+    assert!(
+        detected.status.success() && detected.stdout == eval.stdout,
+        "{}",
+        String::from_utf8_lossy(&detected.stderr)
+    );
+    let refused = harness(&["eval", "--layers", "1", t]);
     assert!(!refused.status.success());
     let e = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -333,6 +340,9 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
     );
     let eval = harness(&["eval", "--layers", "2", tuned.to_str().unwrap()]);
     let after = String::from_utf8_lossy(&eval.stdout);
+    // The binary file's layer table says 2 layers too.
+    let detected = harness(&["eval", tuned.to_str().unwrap()]);
+    assert_eq!(detected.stdout, eval.stdout);
     assert!(
         after.contains("val_acc 1.0000"),
         "before: {before}\nafter: {after}"

@@ -39,13 +39,24 @@ pub struct EvalArgs {
     #[arg(long, value_enum, value_name = "M", default_value_t = MathsArg::Exact)]
     pub maths: MathsArg,
 
-    /// Stacked LSTM(10) layers in MODEL: 1 (the post's model) to 3 (the file's layer
-    /// table must match; a mismatch is refused with both counts).
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::layers_parser())]
-    pub layers: u8,
+    /// Stacked LSTM(10) layers in MODEL, 1 to 3 [default: the file's own count, read from
+    /// its layer table or tensor names]; a file with another count is refused with both.
+    #[arg(long, value_name = "N", value_parser = super::layers_parser())]
+    pub layers: Option<u8>,
 }
 
 impl EvalArgs {
+    /// `--layers`, or the file's own count when it is not given.
+    ///
+    /// # Errors
+    /// The file cannot be read or is not a model file.
+    fn layer_count(&self) -> Result<usize> {
+        match self.layers {
+            Some(n) => Ok(n.into()),
+            None => crate::files::layer_count(&self.model),
+        }
+    }
+
     /// Loads the model, runs the stateful per-step validation (state reset between
     /// sequences, every step scored, like `experiments`) and prints loss (5 significant
     /// digits, [`loss_text`]) and accuracy,
@@ -55,7 +66,7 @@ impl EvalArgs {
     /// The file cannot be read or is refused (also when its layer count is not
     /// `--layers`).
     pub fn run(self) -> Result<()> {
-        with_layers!(self.layers, R => self.eval::<R>())
+        with_layers!(self.layer_count()?, R => self.eval::<R>())
     }
 
     /// [`Self::run`] for the post's model on layers `R`.

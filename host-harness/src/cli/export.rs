@@ -38,13 +38,24 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Stacked LSTM(10) layers of the post's model in MODEL (1 to 3; the file's layer table
-    /// must match).
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::layers_parser())]
-    pub layers: u8,
+    /// Stacked LSTM(10) layers in MODEL, 1 to 3 [default: the file's own count, read from
+    /// its layer table or tensor names]; a file with another count is refused with both.
+    #[arg(long, value_name = "N", value_parser = super::layers_parser())]
+    pub layers: Option<u8>,
 }
 
 impl ExportArgs {
+    /// `--layers`, or the file's own count when it is not given.
+    ///
+    /// # Errors
+    /// The file cannot be read or is not a model file.
+    fn layer_count(&self) -> Result<usize> {
+        match self.layers {
+            Some(n) => Ok(n.into()),
+            None => crate::files::layer_count(&self.model),
+        }
+    }
+
     /// Loads the model and writes it in the chosen format (atomically; an existing file
     /// only with `--force`).
     ///
@@ -57,7 +68,7 @@ impl ExportArgs {
         if self.val_data_seed.is_some() && self.format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
-        with_layers!(self.layers, R => self.export::<R>())
+        with_layers!(self.layer_count()?, R => self.export::<R>())
     }
 
     /// [`Self::run`] for the post's model with recurrent layers `R`.
@@ -116,7 +127,7 @@ mod tests {
                 out: d.join("out"),
                 val_data_seed: None,
                 force,
-                layers: 1,
+                layers: Some(1),
             }
             .run()
             .unwrap_err();
@@ -156,7 +167,7 @@ mod tests {
             out: d.join(out),
             val_data_seed: None,
             force: false,
-            layers,
+            layers: Some(layers),
         };
         for (format, out) in [
             (Format::Bin, "o.bin"),

@@ -69,9 +69,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Stacked LSTM(10) layers under the Dense(1) head: 1 (the post's model) to 3.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::layers_parser())]
-    pub layers: u8,
+    /// Stacked LSTM(10) layers under the Dense(1) head, 1 to 3 [default: the `--init` file's
+    /// own count, else 1 (the post's model)].
+    #[arg(long, value_name = "N", value_parser = super::layers_parser())]
+    pub layers: Option<u8>,
 }
 
 impl TrainArgs {
@@ -99,7 +100,12 @@ impl TrainArgs {
         if let Some(p) = &self.safetensors {
             check_output("--safetensors", p, self.force)?;
         }
-        with_layers!(self.layers, R => self.train::<R>())
+        let layers = match (self.layers, &self.init) {
+            (Some(n), _) => n.into(),
+            (None, Some(init)) => crate::files::layer_count(init)?,
+            (None, None) => 1,
+        };
+        with_layers!(layers, R => self.train::<R>())
     }
 
     /// [`Self::run`] after the output checks, for the post's model on layers `R`.
@@ -132,7 +138,7 @@ impl TrainArgs {
                  validation accuracy {:.4}; streamed per-step validation accuracy {:.4} \
                  ({}/{} steps, what eval reports)",
                 self.experiment.name(),
-                self.layers,
+                R::LAYERS,
                 self.init.as_ref().map_or_else(
                     || "Keras' initialisation".into(),
                     |p| p.display().to_string()
@@ -213,7 +219,7 @@ mod tests {
                 epochs: Some(1),
                 recurrent_activation: ActivationArg::Sigmoid,
                 force,
-                layers: 1,
+                layers: Some(1),
                 experiment: Experiment::StatefulPerStep,
                 init: None,
             }
@@ -231,7 +237,7 @@ mod tests {
             epochs: Some(1),
             recurrent_activation: ActivationArg::Sigmoid,
             force: true,
-            layers: 1,
+            layers: Some(1),
             experiment: Experiment::StatefulPerStep,
             init: None,
         }
@@ -254,7 +260,7 @@ mod tests {
             epochs: Some(1),
             recurrent_activation: ActivationArg::Sigmoid,
             force: false,
-            layers: 1,
+            layers: Some(1),
             experiment: Experiment::StatefulPerStep,
             init: None,
         };
@@ -272,7 +278,7 @@ mod tests {
             model: st.clone(),
             seed: 7,
             maths: MathsArg::Fast,
-            layers: 1,
+            layers: Some(1),
         }
         .run()
         .unwrap();
@@ -283,7 +289,7 @@ mod tests {
             out: out.to_path_buf(),
             val_data_seed: None,
             force,
-            layers: 1,
+            layers: Some(1),
         };
         export(Format::Rust, &rs, false).run().unwrap();
         assert!(export(Format::Rust, &rs, false).run().is_err());
@@ -323,7 +329,7 @@ mod tests {
             epochs: Some(1),
             recurrent_activation: ActivationArg::Sigmoid,
             force: false,
-            layers: 2,
+            layers: Some(2),
             experiment: Experiment::StatefulPerStep,
             init: None,
         }
@@ -338,7 +344,7 @@ mod tests {
             model: model.to_path_buf(),
             seed: 7,
             maths: MathsArg::Exact,
-            layers,
+            layers: Some(layers),
         };
         eval(&bin, 2).run().unwrap();
         eval(&st, 2).run().unwrap();

@@ -125,6 +125,24 @@ where
     Ok(format)
 }
 
+/// The number of recurrent layers of the model in `path` (binary: its layer table;
+/// safetensors: the layers its tensor names refer to), so the CLI can pick the model type
+/// when `--layers` is not given.
+///
+/// # Errors
+/// As [`load`] for reading and format detection; the header is not a valid model file.
+pub fn layer_count(path: &Path) -> Result<usize> {
+    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
+    match detect(path, &bytes)? {
+        Format::Bin => lstm_kernel::io::parse(&bytes)
+            .map(|f| f.header().layer_count())
+            .map_err(anyhow::Error::from),
+        Format::Safetensors | Format::SafetensorsKeras => safetensors::layer_count(&bytes),
+        Format::Rust => bail!("Rust source is an export format only"),
+    }
+    .with_context(|| format!("cannot load {}", path.display()))
+}
+
 /// Writes `bytes` to `path` so that nothing a user saved is lost or half-written: the
 /// bytes go to a temporary file in the same directory first. Without `force`, an existing
 /// `path` is refused (the new file is hard-linked into place, which fails atomically if

@@ -520,6 +520,23 @@ pub fn from_bytes<const IN: usize, const H: usize, const OUT: usize>(
     Ok((m, layout))
 }
 
+/// The number of recurrent layers a safetensors file holds (the highest layer any tensor
+/// name of either layout refers to, plus one), so a caller can pick the model type.
+///
+/// # Errors
+/// Not a safetensors file.
+pub fn layer_count(bytes: &[u8]) -> Result<usize> {
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| st_error(e).context("not a valid safetensors file"))?;
+    Ok(st
+        .names()
+        .into_iter()
+        .filter_map(|n| key_of(n)?.layer)
+        .map(|k| k + 1)
+        .max()
+        .unwrap_or(0))
+}
+
 /// Reads any model (a stack of LSTM layers and a head, the type of `model`) from
 /// safetensors bytes in either layout (module docs) into `model`, and returns the layout
 /// found. `model` is written only if every check passes.
