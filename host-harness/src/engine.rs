@@ -163,7 +163,7 @@ pub fn eval_batched<R: PostLayers, const B: usize>(
 }
 
 /// Streams `xs` from `state` (which ends as the final state) and returns the head's logit
-/// after the last step (of `state.h` if `xs` is empty).
+/// after the last step (of the state's output `h` if `xs` is empty).
 pub fn forward<R: PostLayers>(model: &PostModel<R>, xs: &[Step], state: &mut State<R>) -> [f32; 1] {
     for x in xs {
         model.rnn.step(x, state);

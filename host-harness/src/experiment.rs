@@ -25,7 +25,7 @@
 
 use std::time::Instant;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use lstm_kernel::{BatchState, Maths, Recurrent, RecurrentActivation};
 use serde::Serialize;
 
@@ -34,8 +34,7 @@ use crate::engine::{
     Carry, Counters, Mean, eval_batched, eval_per_step, train_batched, train_per_step,
 };
 use crate::model::{
-    HIDDEN, PostLayers, PostModel, activation_name, keras_adam_of, keras_model_of, set_layers,
-    with_layers,
+    HIDDEN, PostLayers, PostModel, keras_adam_of, keras_model_of, set_layers, with_layers,
 };
 
 /// Batch size of the stateless batched experiments (the post's 64).
@@ -315,9 +314,8 @@ pub fn run_layers(
 /// [`crate::model::OneLayer`], [`crate::model::TwoLayers`]) and returns its report and the trained model.
 ///
 /// # Errors
-/// The recurrent activation has no name for the report (a kernel variant newer than this
-/// harness; checked before training), training diverged (a non-finite gradient; not seen
-/// with these settings), or the observer's `epoch_finished` failed.
+/// Training diverged (a non-finite gradient; not seen with these settings), or the
+/// observer's `epoch_finished` failed.
 pub fn run<R: PostLayers>(
     config: &ExperimentConfig,
     data: &Dataset,
@@ -348,10 +346,7 @@ pub fn run_from<R: PostLayers>(
         .map(|s| s.activation)
         .collect();
     let recurrent_activation = match activations.as_slice() {
-        [first, rest @ ..] if rest.iter().all(|a| a == first) => activation_name(*first)
-            .ok_or_else(|| {
-                anyhow!("recurrent activation {first:?} has no name in this harness yet")
-            })?,
+        [first, rest @ ..] if rest.iter().all(|a| a == first) => first.name(),
         _ => "mixed",
     };
     let mut adam = keras_adam_of::<R>();

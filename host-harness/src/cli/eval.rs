@@ -46,17 +46,6 @@ pub struct EvalArgs {
 }
 
 impl EvalArgs {
-    /// `--layers`, or the file's own count when it is not given.
-    ///
-    /// # Errors
-    /// The file cannot be read or is not a model file.
-    fn layer_count(&self) -> Result<usize> {
-        match self.layers {
-            Some(n) => Ok(n.into()),
-            None => crate::files::layer_count(&self.model),
-        }
-    }
-
     /// Loads the model, runs the stateful per-step validation (state reset between
     /// sequences, every step scored, like `experiments`) and prints loss (5 significant
     /// digits, [`loss_text`]) and accuracy,
@@ -66,7 +55,7 @@ impl EvalArgs {
     /// The file cannot be read or is refused (also when its layer count is not
     /// `--layers`).
     pub fn run(self) -> Result<()> {
-        with_layers!(self.layer_count()?, R => self.eval::<R>())
+        with_layers!(crate::files::layers_or_file(self.layers, &self.model)?, R => self.eval::<R>())
     }
 
     /// [`Self::run`] for the post's model on layers `R`.

@@ -45,17 +45,6 @@ pub struct ExportArgs {
 }
 
 impl ExportArgs {
-    /// `--layers`, or the file's own count when it is not given.
-    ///
-    /// # Errors
-    /// The file cannot be read or is not a model file.
-    fn layer_count(&self) -> Result<usize> {
-        match self.layers {
-            Some(n) => Ok(n.into()),
-            None => crate::files::layer_count(&self.model),
-        }
-    }
-
     /// Loads the model and writes it in the chosen format (atomically; an existing file
     /// only with `--force`).
     ///
@@ -68,7 +57,7 @@ impl ExportArgs {
         if self.val_data_seed.is_some() && self.format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
-        with_layers!(self.layer_count()?, R => self.export::<R>())
+        with_layers!(crate::files::layers_or_file(self.layers, &self.model)?, R => self.export::<R>())
     }
 
     /// [`Self::run`] for the post's model with recurrent layers `R`.

@@ -100,10 +100,9 @@ impl TrainArgs {
         if let Some(p) = &self.safetensors {
             check_output("--safetensors", p, self.force)?;
         }
-        let layers = match (self.layers, &self.init) {
-            (Some(n), _) => n.into(),
-            (None, Some(init)) => crate::files::layer_count(init)?,
-            (None, None) => 1,
+        let layers = match &self.init {
+            Some(init) => crate::files::layers_or_file(self.layers, init)?,
+            None => self.layers.map_or(1, usize::from),
         };
         with_layers!(layers, R => self.train::<R>())
     }

@@ -143,6 +143,18 @@ pub fn layer_count(path: &Path) -> Result<usize> {
     .with_context(|| format!("cannot load {}", path.display()))
 }
 
+/// `given` (a `--layers` value), or else the layer count of the model in `path`
+/// ([`layer_count`]).
+///
+/// # Errors
+/// As [`layer_count`], when `given` is `None`.
+pub fn layers_or_file(given: Option<u8>, path: &Path) -> Result<usize> {
+    match given {
+        Some(n) => Ok(n.into()),
+        None => layer_count(path),
+    }
+}
+
 /// Writes `bytes` to `path` so that nothing a user saved is lost or half-written: the
 /// bytes go to a temporary file in the same directory first. Without `force`, an existing
 /// `path` is refused (the new file is hard-linked into place, which fails atomically if
