@@ -1,7 +1,7 @@
 //! The one place that maps the target to the default backend.
 //!
 //! A backend is a marker type ([`Scalar`], [`Simd`]) that implements every kernel trait:
-//! the slice [`Primitives`] and each cell's kernels ([`LstmKernels`]). [`Kernels`] names
+//! the slice [`Primitives`] and each cell's kernels ([`LstmKernels`], [`GruKernels`]). [`Kernels`] names
 //! that whole set; [`DefaultBackend`] is the backend the entry points without a `_with` suffix run
 //! (`Lstm::step`, `Model::forward_window`, `Adam::step`, ...):
 //!
@@ -14,17 +14,20 @@
 //! kernel trait to [`Kernels`] (and to [`Simd`]'s `f64` forwarding below).
 
 use crate::activation::{Activate, Maths, RecurrentActivation};
+use crate::cell::gru::GruKernels;
 use crate::cell::lstm::LstmKernels;
 pub use crate::primitives::{AdamUpdate, Primitives, Scalar, Simd};
 use crate::real::Real;
+use crate::cell::gru::GruVariant;
+use crate::gru_weights::GruWeights;
 use crate::state::LstmState;
 use crate::weights::LstmWeights;
 
 /// Every kernel a backend provides for the scalar type `F` (a blanket trait: any type with
 /// all of them has it).
-pub trait Kernels<F: Real + Activate>: Primitives<F> + LstmKernels<F> {}
+pub trait Kernels<F: Real + Activate>: Primitives<F> + LstmKernels<F> + GruKernels<F> {}
 
-impl<F: Real + Activate, K: Primitives<F> + LstmKernels<F>> Kernels<F> for K {}
+impl<F: Real + Activate, K: Primitives<F> + LstmKernels<F> + GruKernels<F>> Kernels<F> for K {}
 
 /// The default backend on this target (table in the [module docs](self)).
 #[cfg(all(
@@ -113,6 +116,36 @@ impl LstmKernels<f64> for Simd {
         dz: &mut [f64],
     ) {
         <Scalar as LstmKernels<f64>>::cell_backward(act, gates, c_prev, tanh_c, dh, dc, dz);
+    }
+}
+
+/// See the `Primitives<f64>` forwarding above: the scalar GRU cell (its fused steps; the
+/// element-wise map and the backward are the trait's, on the forwarded primitives).
+impl GruKernels<f64> for Simd {
+    #[inline(always)]
+    fn gru_step<const IN: usize, const H: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        variant: GruVariant,
+        w: &GruWeights<IN, H, f64>,
+        x: &[f64; IN],
+        h_prev: &[f64; H],
+        h: &mut [f64; H],
+        gates: &mut [[f64; H]; 3],
+        hn: &mut [f64; H],
+    ) {
+        <Scalar as GruKernels<f64>>::gru_step(act, maths, variant, w, x, h_prev, h, gates, hn);
+    }
+    #[inline(always)]
+    fn gru_step_state<const IN: usize, const H: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        variant: GruVariant,
+        w: &GruWeights<IN, H, f64>,
+        x: &[f64; IN],
+        h: &mut [f64; H],
+    ) {
+        <Scalar as GruKernels<f64>>::gru_step_state(act, maths, variant, w, x, h);
     }
 }
 

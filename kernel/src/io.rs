@@ -16,8 +16,8 @@
 //! | 20 | 4 | `L`, `u32` | recurrent layers, `1 ..= MAX_LAYERS` ([`MAX_LAYERS`] = 8) |
 //! | 24 | 1 | dtype | `1` = IEEE-754 `f32`, little-endian ([`Dtype`]) |
 //! | 25 | 3 | reserved | written `0`, ignored |
-//! | 28 + 16k | 16 | layer `k` (bottom first) | kind `u8` (`0` = LSTM, [`LayerKind`]), gate order `u8` (`0` = i, f, g, o, [`GateOrder`]), recurrent activation `u8` ([`RecurrentActivation::code`]), maths `u8` ([`Maths::code`]), input `u32` (`IN` for layer 0, the hidden size of layer `k - 1` above it), hidden `u32` (>= 1), reserved `u32` (written 0, ignored) |
-//! | 28 + 16L | `4 P` | weights | `P` values in the model's [`Tensors`] walk order: per layer `W_ih` `[in][4][h]` (Keras `kernel` layout), `W_hh` `[h][4][h]` (Keras `recurrent_kernel`), `b` `[4][h]` (= PyTorch `bias_ih + bias_hh`), then head `W` `[OUT][H]` (PyTorch `Linear.weight`, `H` the top layer's hidden size), head `b` `[OUT]` |
+//! | 28 + 16k | 16 | layer `k` (bottom first) | kind `u8` ([`LayerKind::code`]: `0` = LSTM, `1` = GRU reset-after, `2` = GRU reset-before), gate order `u8` (`0` = PyTorch's: i, f, g, o or r, z, n, [`GateOrder`]), recurrent activation `u8` ([`RecurrentActivation::code`]), maths `u8` ([`Maths::code`]), input `u32` (`IN` for layer 0, the hidden size of layer `k - 1` above it), hidden `u32` (>= 1), reserved `u32` (written 0, ignored) |
+//! | 28 + 16L | `4 P` | weights | `P` values in the model's [`Tensors`] walk order: per LSTM layer `W_ih` `[in][4][h]` (Keras `kernel` layout), `W_hh` `[h][4][h]` (Keras `recurrent_kernel`), `b` `[4][h]` (= PyTorch `bias_ih + bias_hh`); per GRU layer `W_ih` `[in][3][h]`, `W_hh` `[h][3][h]`, `b` `[3][h]`, `b_hn` `[h]` ([`crate::GruWeights`]); then head `W` `[OUT][H]` (PyTorch `Linear.weight`, `H` the top layer's hidden size), head `b` `[OUT]` |
 //! | 28 + 16L + 4P | 4 | CRC-32, `u32` | over every byte before it (IEEE 802.3 / zlib / PNG CRC: reflected polynomial `0xEDB88320`, initial `0xFFFFFFFF`, final XOR `0xFFFFFFFF`) |
 //!
 //! Total length: `32 + 16 L + 4 P` bytes; for one LSTM layer [`encoded_len`]`(IN, H, OUT)`,
@@ -60,6 +60,7 @@ use core::fmt;
 
 use crate::activation::{Maths, RecurrentActivation};
 use crate::model::{LstmModel, Model};
+pub use crate::recurrent::LayerKind;
 use crate::recurrent::{LayerSettings, Recurrent};
 use crate::tensors::{TensorKind, Tensors};
 
@@ -90,51 +91,9 @@ pub enum Dtype {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GateOrder {
-    /// i, f, g, o: PyTorch's order, equal to Keras' i, f, c, o (code `0`).
-    Ifgo,
-}
-
-/// The cell type of a recurrent layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum LayerKind {
-    /// LSTM, 4 gates (code `0`).
-    Lstm,
-}
-
-impl LayerKind {
-    /// The kind's file code.
-    pub const fn code(self) -> u8 {
-        match self {
-            Self::Lstm => 0,
-        }
-    }
-    /// The kind of a file code; `None` for an unknown code.
-    pub const fn from_code(code: u8) -> Option<Self> {
-        match code {
-            0 => Some(Self::Lstm),
-            _ => None,
-        }
-    }
-    /// Gates per unit (the `G` of `[K][G][H]`).
-    pub const fn gates(self) -> usize {
-        match self {
-            Self::Lstm => 4,
-        }
-    }
-    /// Parameters of a layer of this kind: `G·H·(input + H + 1)`; `None` on overflow.
-    pub const fn params(self, input: usize, hidden: usize) -> Option<usize> {
-        match input.checked_add(hidden) {
-            Some(s) => match s.checked_add(1) {
-                Some(s) => match s.checked_mul(hidden) {
-                    Some(p) => p.checked_mul(self.gates()),
-                    None => None,
-                },
-                None => None,
-            },
-            None => None,
-        }
-    }
+    /// PyTorch's order of the layer's cell (code `0`): i, f, g, o for the LSTM (equal to
+    /// Keras' i, f, c, o), r, z, n for the GRU (Keras stores z, r, h).
+    Pytorch,
 }
 
 /// One entry of the layer table.
@@ -154,7 +113,7 @@ pub struct LayerEntry {
 
 const EMPTY_ENTRY: LayerEntry = LayerEntry {
     kind: LayerKind::Lstm,
-    gate_order: GateOrder::Ifgo,
+    gate_order: GateOrder::Pytorch,
     settings: LayerSettings {
         activation: RecurrentActivation::Sigmoid,
         maths: Maths::Exact,
@@ -347,7 +306,7 @@ impl fmt::Display for FormatError {
             Self::UnknownLayerKind { layer, found } => {
                 write!(
                     f,
-                    "layer {layer}: unknown layer kind code {found} (only 0 = LSTM)"
+                    "layer {layer}: unknown layer kind code {found} (known: 0 = lstm, 1 = gru, 2 = gru-reset-before)"
                 )
             }
             Self::UnknownGateOrder { layer, found } => write!(
@@ -386,11 +345,24 @@ impl fmt::Display for FormatError {
                 layer,
                 expected,
                 found,
-            } => write!(
-                f,
-                "layer {layer}: the file has (kind, input, hidden) = ({}, {}, {}), the model type ({}, {}, {})",
-                found[0], found[1], found[2], expected[0], expected[1], expected[2]
-            ),
+            } => {
+                let name = |code: u32| {
+                    u8::try_from(code)
+                        .ok()
+                        .and_then(LayerKind::from_code)
+                        .map_or("?", LayerKind::name)
+                };
+                write!(
+                    f,
+                    "layer {layer}: the file has (kind, input, hidden) = ({}, {}, {}), the model type ({}, {}, {})",
+                    name(found[0]),
+                    found[1],
+                    found[2],
+                    name(expected[0]),
+                    expected[1],
+                    expected[2]
+                )
+            }
             Self::OutputMismatch { expected, found } => write!(
                 f,
                 "model file's head has {found} outputs, the model type {expected}"
@@ -498,8 +470,8 @@ const fn read_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
 
-/// The layer table of a model type, from its [`Tensors`] walk (each layer's `W_ih` gives its
-/// gate count, input and hidden size) and its settings.
+/// The layer table of a model, from its [`Tensors`] walk (each layer's `W_ih` gives its
+/// input and hidden size), its kinds and its settings.
 fn layer_table<R: Recurrent<IN, H, f32>, const IN: usize, const H: usize>(
     rnn: &R,
 ) -> Result<([LayerEntry; MAX_LAYERS], usize), FormatError> {
@@ -512,16 +484,17 @@ fn layer_table<R: Recurrent<IN, H, f32>, const IN: usize, const H: usize>(
         if t.kind != TensorKind::InputWeights {
             continue;
         }
-        let kind = match t.dims[1] {
-            4 => LayerKind::Lstm,
-            _ => return Err(FormatError::Unrepresentable),
-        };
-        let (Some(slot), Some(settings)) = (layers.get_mut(n), rnn.settings(t.layer)) else {
+        let (Some(slot), Some(settings), Some(kind)) =
+            (layers.get_mut(n), rnn.settings(t.layer), rnn.kind(t.layer))
+        else {
             return Err(FormatError::Unrepresentable);
         };
+        if kind.gates() != t.dims[1] {
+            return Err(FormatError::Unrepresentable);
+        }
         *slot = LayerEntry {
             kind,
-            gate_order: GateOrder::Ifgo,
+            gate_order: GateOrder::Pytorch,
             settings,
             input: t.dims[0] as u32,
             hidden: t.dims[2] as u32,
@@ -576,7 +549,7 @@ where
         .zip(&layers)
     {
         e[0] = l.kind.code();
-        e[1] = 0; // GateOrder::Ifgo
+        e[1] = 0; // GateOrder::Pytorch
         e[2] = l.settings.activation.code();
         e[3] = l.settings.maths.code();
         e[4..8].copy_from_slice(&l.input.to_le_bytes());
@@ -714,7 +687,11 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
     let mut k = 0;
     while k < n {
         // An unknown kind is reported after the CRC; count it as an LSTM for the length.
-        match LayerKind::Lstm.params(raw[k].4 as usize, raw[k].5 as usize) {
+        let kind = match LayerKind::from_code(raw[k].0) {
+            Some(kind) => kind,
+            None => LayerKind::Lstm,
+        };
+        match kind.params(raw[k].4 as usize, raw[k].5 as usize) {
             Some(p) => match params.checked_add(p) {
                 Some(s) => params = s,
                 None => ok = false,
@@ -773,7 +750,7 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
             return Err(FormatError::UnknownLayerKind { layer, found: kind });
         };
         let gate_order = match order {
-            0 => GateOrder::Ifgo,
+            0 => GateOrder::Pytorch,
             found => return Err(FormatError::UnknownGateOrder { layer, found }),
         };
         let Some(activation) = RecurrentActivation::from_code(act) else {
@@ -855,6 +832,13 @@ pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
             });
         }
         return Err(FormatError::DimensionMismatch { expected, found });
+    }
+    if !matches!(l0.kind, LayerKind::Lstm) {
+        return Err(FormatError::LayerMismatch {
+            layer: 0,
+            expected: [LayerKind::Lstm.code() as u32, IN as u32, H as u32],
+            found: [l0.kind.code() as u32, l0.input, l0.hidden],
+        });
     }
     let d = file.data;
     let mut m = LstmModel::<IN, H, OUT, f32>::zeroed(l0.settings.activation);
@@ -944,7 +928,8 @@ where
     }
     for (k, (w, f)) in want.iter().zip(h.layers()).enumerate() {
         let shape = |e: &LayerEntry| [u32::from(e.kind.code()), e.input, e.hidden];
-        if shape(w) != shape(f) {
+        // A GRU layer takes either GRU variant from the file; another cell type is refused.
+        if !w.kind.same_cell(f.kind) || (w.input, w.hidden) != (f.input, f.hidden) {
             return Err(FormatError::LayerMismatch {
                 layer: k as u32,
                 expected: shape(w),
@@ -966,6 +951,7 @@ where
     }
     for (k, e) in h.layers().iter().enumerate() {
         model.rnn.set_settings(k, e.settings);
+        model.rnn.set_kind(k, e.kind);
     }
     Ok(())
 }

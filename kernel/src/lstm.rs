@@ -4,7 +4,7 @@
 use crate::activation::{Maths, RecurrentActivation};
 use crate::backend::{Float, Kernels};
 use crate::real::Real;
-use crate::recurrent::{LayerSettings, Recurrent, Tape};
+use crate::recurrent::{LayerKind, LayerSettings, Recurrent, Tape};
 use crate::state::LstmState;
 use crate::tensors::{TensorInfo, Tensors};
 use crate::weights::LstmWeights;
@@ -234,6 +234,14 @@ impl<const IN: usize, const H: usize, F: Float> Recurrent<IN, H, F> for Lstm<IN,
         self.activation = s.activation;
         self.maths = s.maths;
         true
+    }
+
+    fn kind(&self, layer: usize) -> Option<LayerKind> {
+        (layer == 0).then_some(LayerKind::Lstm)
+    }
+
+    fn set_kind(&mut self, layer: usize, kind: LayerKind) -> bool {
+        layer == 0 && kind == LayerKind::Lstm
     }
 
     fn init_keras(&mut self, uniform: &mut impl FnMut() -> F, normal: &mut impl FnMut() -> F) {

@@ -11,12 +11,14 @@
 //!   [`Recurrent::backward_window_dx`] also writes `dL/dx_t` for every step, so a layer can
 //!   sit on another (a [`crate::Stack`] does exactly that, step by step).
 //!
-//! Layer: above [`crate::backend`]; implemented by [`crate::Lstm`] and [`crate::Stack`].
+//! Layer: above [`crate::backend`]; implemented by [`crate::Lstm`], [`crate::Gru`] and
+//! [`crate::Stack`].
 
 use heapless::Vec;
 
 use crate::activation::{Maths, RecurrentActivation};
 use crate::backend::{Float, Kernels};
+use crate::cell::gru::GruVariant;
 use crate::error::WindowTooLong;
 use crate::state::{BatchState, StreamState};
 use crate::tensors::Tensors;
@@ -69,6 +71,99 @@ pub struct LayerSettings {
     pub activation: RecurrentActivation,
     /// How the transcendental activations are evaluated.
     pub maths: Maths,
+}
+
+/// The cell type of a recurrent layer (with the GRU's variant): what a model file's layer
+/// table stores as the layer kind, and the names the harness's `--cell` takes. The one
+/// list of cell kinds, with their file codes, names and gate counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LayerKind {
+    /// LSTM, 4 gates i, f, g, o (file code `0`, name `lstm`).
+    Lstm,
+    /// GRU, 3 gates r, z, n: [`GruVariant::ResetAfter`] is code `1`, name `gru` (PyTorch,
+    /// Keras `reset_after=True`); [`GruVariant::ResetBefore`] code `2`, name
+    /// `gru-reset-before` (Keras `reset_after=False`).
+    Gru(GruVariant),
+}
+
+impl LayerKind {
+    /// Every kind, in code order.
+    pub const ALL: [Self; 3] = [
+        Self::Lstm,
+        Self::Gru(GruVariant::ResetAfter),
+        Self::Gru(GruVariant::ResetBefore),
+    ];
+
+    /// The kind's file code.
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Lstm => 0,
+            Self::Gru(GruVariant::ResetAfter) => 1,
+            Self::Gru(GruVariant::ResetBefore) => 2,
+        }
+    }
+
+    /// The kind of a file code; `None` for an unknown code.
+    pub const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::Lstm),
+            1 => Some(Self::Gru(GruVariant::ResetAfter)),
+            2 => Some(Self::Gru(GruVariant::ResetBefore)),
+            _ => None,
+        }
+    }
+
+    /// The kind's name: `lstm`, `gru`, `gru-reset-before`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Lstm => "lstm",
+            Self::Gru(GruVariant::ResetAfter) => "gru",
+            Self::Gru(GruVariant::ResetBefore) => "gru-reset-before",
+        }
+    }
+
+    /// The kind of a name ([`Self::name`]); `None` for any other string.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Gates per unit (the `G` of `[K][G][H]`): 4 for the LSTM, 3 for the GRU.
+    pub const fn gates(self) -> usize {
+        match self {
+            Self::Lstm => 4,
+            Self::Gru(_) => 3,
+        }
+    }
+
+    /// Whether two kinds are the same cell type (a GRU of either variant is a GRU).
+    pub const fn same_cell(self, other: Self) -> bool {
+        matches!(
+            (self, other),
+            (Self::Lstm, Self::Lstm) | (Self::Gru(_), Self::Gru(_))
+        )
+    }
+
+    /// Parameters of a layer of this kind: `G·H·(input + H + 1)`, plus `H` for the GRU's
+    /// `b_hn`; `None` on overflow.
+    pub const fn params(self, input: usize, hidden: usize) -> Option<usize> {
+        let extra = match self {
+            Self::Lstm => 0,
+            Self::Gru(_) => hidden,
+        };
+        match input.checked_add(hidden) {
+            Some(s) => match s.checked_add(1) {
+                Some(s) => match s.checked_mul(hidden) {
+                    Some(p) => match p.checked_mul(self.gates()) {
+                        Some(p) => p.checked_add(extra),
+                        None => None,
+                    },
+                    None => None,
+                },
+                None => None,
+            },
+            None => None,
+        }
+    }
 }
 
 /// A recurrent layer (or a stack of them) from `IN` inputs to `H` outputs per step, over the
@@ -124,6 +219,14 @@ pub trait Recurrent<const IN: usize, const H: usize, F: Float>: Tensors<F> {
 
     /// Sets the settings of recurrent layer `layer`; `false` (nothing changed) past the top.
     fn set_settings(&mut self, layer: usize, settings: LayerSettings) -> bool;
+
+    /// The cell kind of recurrent layer `layer` (0 = bottom; `None` past the top).
+    fn kind(&self, layer: usize) -> Option<LayerKind>;
+
+    /// Sets the kind of recurrent layer `layer` where the layer can be it (a GRU layer
+    /// takes either GRU variant); `false` (nothing changed) for another cell type or past
+    /// the top.
+    fn set_kind(&mut self, layer: usize, kind: LayerKind) -> bool;
 
     /// Keras' default initialisation of every layer, bottom first (for an LSTM layer:
     /// [`crate::LstmWeights::init_keras`]). `uniform` returns `U[0, 1)` samples, `normal`

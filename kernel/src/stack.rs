@@ -12,7 +12,7 @@
 
 use crate::backend::{Float, Kernels};
 use crate::lstm::Lstm;
-use crate::recurrent::{LayerSettings, Recurrent};
+use crate::recurrent::{LayerKind, LayerSettings, Recurrent};
 use crate::state::StreamState;
 use crate::tensors::{TensorInfo, Tensors};
 
@@ -159,6 +159,20 @@ where
         match layer.checked_sub(A::LAYERS) {
             None => self.lower.set_settings(layer, s),
             Some(k) => self.upper.set_settings(k, s),
+        }
+    }
+
+    fn kind(&self, layer: usize) -> Option<LayerKind> {
+        match layer.checked_sub(A::LAYERS) {
+            None => self.lower.kind(layer),
+            Some(k) => self.upper.kind(k),
+        }
+    }
+
+    fn set_kind(&mut self, layer: usize, kind: LayerKind) -> bool {
+        match layer.checked_sub(A::LAYERS) {
+            None => self.lower.set_kind(layer, kind),
+            Some(k) => self.upper.set_kind(k, kind),
         }
     }
 

@@ -1,4 +1,5 @@
-//! Recurrent state: [`LstmState`] for one stream of one LSTM layer, the [`StreamState`]
+//! Recurrent state: [`LstmState`] for one stream of one LSTM layer, [`GruState`] for a GRU
+//! layer, the [`StreamState`]
 //! interface every layer's (and stack's) state implements, and [`BatchState`] for `B`
 //! independent streams.
 
@@ -55,6 +56,39 @@ impl<const H: usize, F: Real> StreamState for LstmState<H, F> {
 }
 
 impl<const H: usize, F: Real> Default for LstmState<H, F> {
+    fn default() -> Self {
+        Self::zeroed()
+    }
+}
+
+/// The recurrent state of one stream of one GRU layer: the hidden state `h` `[H]` (a GRU
+/// has one state vector; Keras' `GRU.states` is `[h]`). Also the gradient `dL/dh` that
+/// backward returns for a window's initial state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GruState<const H: usize, F = f32> {
+    /// Hidden state `h_t`, `[H]`; also the GRU's output at step t.
+    pub h: [F; H],
+}
+
+impl<const H: usize, F: Real> GruState<H, F> {
+    /// The zero state (Keras' and PyTorch's default initial state).
+    pub const fn zeroed() -> Self {
+        Self { h: [F::ZERO; H] }
+    }
+
+    /// Resets `h` to zero (Keras `reset_states()` for one stream).
+    pub fn reset(&mut self) {
+        *self = Self::zeroed();
+    }
+}
+
+impl<const H: usize, F: Real> StreamState for GruState<H, F> {
+    fn zeroed() -> Self {
+        Self::zeroed()
+    }
+}
+
+impl<const H: usize, F: Real> Default for GruState<H, F> {
     fn default() -> Self {
         Self::zeroed()
     }

@@ -9,7 +9,8 @@
 
 /// What a tensor is, and so its layout (row-major, the kernel's storage order). `G` is the
 /// number of gates of the layer's cell (4 for the LSTM: i, f, g, o in PyTorch's order,
-/// Keras' i, f, c, o being the same), `IN` the layer's inputs, `H` its hidden units.
+/// Keras' i, f, c, o being the same; 3 for the GRU: r, z, n in PyTorch's order, Keras
+/// storing z, r, h), `IN` the layer's inputs, `H` its hidden units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TensorKind {
@@ -20,8 +21,13 @@ pub enum TensorKind {
     /// `weight_hh_l{k}` `[G·H, H]` is its transpose.
     RecurrentWeights,
     /// The gate bias `[G][H]`: for the LSTM one bias, Keras' `bias` = PyTorch's
-    /// `bias_ih_l{k} + bias_hh_l{k}`.
+    /// `bias_ih_l{k} + bias_hh_l{k}`; for the GRU the input bias with the recurrent bias of
+    /// the r and z gates folded in (`b_ir + b_hr`, `b_iz + b_hz`, `b_in`).
     Bias,
+    /// The part of the recurrent bias that cannot be folded into [`Self::Bias`]: the GRU's
+    /// `b_hn` `[H]` (PyTorch `bias_hh_l{k}[2H..3H]`, Keras `bias[1][2H..3H]`), which sits
+    /// inside `r ⊙ (W_hn h + b_hn)`. Stored as `[1, H, 1]`.
+    RecurrentBias,
     /// The dense head's weight `[OUT][H]` (PyTorch `Linear.weight`; Keras' `Dense.kernel`
     /// `[H, OUT]` is its transpose).
     HeadWeights,
@@ -30,13 +36,14 @@ pub enum TensorKind {
 }
 
 impl TensorKind {
-    /// The tensor's short name, unique within a layer: `w_ih`, `w_hh`, `b`, `w`, `b`
-    /// (head). Field names of the kernel's structs.
+    /// The tensor's short name, unique within a layer: `w_ih`, `w_hh`, `b`, `b_hn`, `w`,
+    /// `b` (head). Field names of the kernel's structs.
     pub const fn name(self) -> &'static str {
         match self {
             Self::InputWeights => "w_ih",
             Self::RecurrentWeights => "w_hh",
             Self::Bias => "b",
+            Self::RecurrentBias => "b_hn",
             Self::HeadWeights => "w",
             Self::HeadBias => "b",
         }
@@ -57,7 +64,7 @@ pub struct TensorInfo {
     /// What the tensor is (its layout follows).
     pub kind: TensorKind,
     /// Storage shape, row-major, outermost first, padded with trailing 1s: `[IN, G, H]`,
-    /// `[H, G, H]`, `[G, H, 1]`, `[OUT, H, 1]`, `[OUT, 1, 1]`.
+    /// `[H, G, H]`, `[G, H, 1]`, `[1, H, 1]` (GRU `b_hn`), `[OUT, H, 1]`, `[OUT, 1, 1]`.
     pub dims: [usize; 3],
 }
 

@@ -235,7 +235,7 @@ impl<const IN: usize, const H: usize, F: Real> Tensors<F> for LstmWeights<IN, H,
     }
 }
 
-fn check<F>(tensor: &'static str, s: &[F], expected: usize) -> Result<(), ShapeError> {
+pub(crate) fn check<F>(tensor: &'static str, s: &[F], expected: usize) -> Result<(), ShapeError> {
     if s.len() == expected {
         Ok(())
     } else {
@@ -248,7 +248,7 @@ fn check<F>(tensor: &'static str, s: &[F], expected: usize) -> Result<(), ShapeE
 }
 
 /// `dst[c][r] = src[r][c]` for `src` with `cols` columns (row-major both).
-fn transpose_into<F: Copy>(src: &[F], cols: usize, dst: &mut [F]) {
+pub(crate) fn transpose_into<F: Copy>(src: &[F], cols: usize, dst: &mut [F]) {
     if cols == 0 {
         return;
     }
@@ -272,7 +272,7 @@ pub(crate) fn fill_uniform<F: Real>(dst: &mut [F], limit: F, uniform: &mut impl 
 
 /// Modified Gram-Schmidt on the rows (each `cols` long) of a row-major matrix with
 /// `rows <= cols`. A row that collapses to (near) zero is left as is.
-fn orthonormalize_rows<F: Real>(m: &mut [F], cols: usize) {
+pub(crate) fn orthonormalize_rows<F: Real>(m: &mut [F], cols: usize) {
     if cols == 0 {
         return;
     }

@@ -18,6 +18,12 @@
 //!   many-to-many MSE gradients (every parameter, every layer's `h0`, `c0`).
 //! - [`stack_gradcheck`]: finite differences through a 3-layer stack (parameters, initial
 //!   states, inputs) and chained truncated BPTT through it.
+//! - [`gru_parity`]: the GRU against torch `nn.GRU`, Keras 3 `GRU` (both `reset_after`
+//!   variants, hard sigmoid), Keras stateful batches, and the BCE / many-to-many MSE
+//!   gradients of `grads_v2.json` (a), (d) in both layouts.
+//! - [`gru_checks`]: GRU finite differences (both variants, every activation, mixed
+//!   GRU/LSTM stacks), chained TBPTT, SIMD == scalar up to (32, 128), edge inputs, no
+//!   allocation.
 //! - [`properties`]: property tests (`proptest`), one layer and a 2-layer stack: windows
 //!   cut anywhere == one stream, independent and permutable batch rows, reset == fresh,
 //!   bit-exact model-file round trip, no panic on random or corrupted files.
@@ -27,6 +33,8 @@ mod common;
 mod forward_parity;
 mod grad_parity;
 mod gradcheck;
+mod gru_checks;
+mod gru_parity;
 mod properties;
 mod refusals;
 mod simd_vs_scalar;
