@@ -402,3 +402,47 @@ fn gru_stepping_windows_training_and_adam_never_allocate() {
         assert_eq!(info.count_total, 0, "{variant:?}: {} allocations", info.count_total);
     }
 }
+
+/// A GRU model file keeps every weight bit and each layer's variant, activation and maths;
+/// decoding it into an LSTM type (or an LSTM file into a GRU type) is refused by kind.
+#[test]
+fn gru_model_files_round_trip_with_their_variant_and_refuse_another_cell() {
+    use lstm_kernel::io::{self, FormatError, LayerKind};
+    let mut rng = Rand::new(47);
+    for variant in GruVariant::ALL {
+        type Rnn = Stack<Gru<2, 5, f32>, Lstm<5, 3, f32>, 5>;
+        let rnn: Rnn = Stack::new(
+            gru(&mut rng, variant, RecurrentActivation::HardSigmoidKeras2).with_maths(Maths::Fast),
+            Lstm::default(),
+        );
+        let mut head = Dense::<3, 2, f32>::zeroed();
+        rng.fill(head.w.as_flattened_mut(), 1.0);
+        let model = Model::new(rnn, head);
+        let mut buf = vec![0u8; io::model_file_len::<Model<Rnn, 2, 3, 2, f32>>()];
+        let n = io::encode(&model, &mut buf).unwrap();
+        assert_eq!(n, buf.len());
+        let header = io::parse(&buf).unwrap().header();
+        assert_eq!(header.layers()[0].kind, LayerKind::Gru(variant));
+        assert_eq!(header.layers()[1].kind, LayerKind::Lstm);
+        // Into a zero model of the same type whose GRU has the other variant: the file's wins.
+        let mut back = Model::new(Stack::new(Gru::default(), Lstm::default()), Dense::zeroed());
+        back.rnn.lower.variant = GruVariant::ALL[1 - variant as usize];
+        io::decode_into(&buf, &mut back).unwrap();
+        assert_eq!(back, model, "{variant:?}: round trip");
+        let mut wrong: Model<Stack<Lstm<2, 5, f32>, Lstm<5, 3, f32>, 5>, 2, 3, 2, f32> =
+            Model::new(Stack::default(), Dense::zeroed());
+        let before = wrong;
+        let e = io::decode_into(&buf, &mut wrong).unwrap_err();
+        assert!(matches!(e, FormatError::LayerMismatch { layer: 0, .. }), "{e:?}");
+        assert!(e.to_string().contains("gru"), "{e}");
+        assert_eq!(wrong, before, "a refused file changes nothing");
+    }
+    // The one-layer const decoder is for LSTM files only.
+    let g = Model::new(Gru::<1, 4, f32>::default(), Dense::<4, 1, f32>::zeroed());
+    let mut buf = vec![0u8; io::model_file_len::<Model<Gru<1, 4, f32>, 1, 4, 1, f32>>()];
+    io::encode(&g, &mut buf).unwrap();
+    assert!(matches!(
+        io::decode::<1, 4, 1>(&buf),
+        Err(FormatError::LayerMismatch { .. })
+    ));
+}
