@@ -11,7 +11,8 @@
 //! first epoch as the post reports 1.0 there. Over seeds 0..20 and all three recurrent
 //! activations the same outcomes held (measured with `lstm-harness experiments --seed S`);
 //! these tests pin the default seed so they are deterministic. Two stacked layers reach
-//! the same outcomes (seed 42; `experiments --layers 2`).
+//! the same outcomes (seed 42; `experiments --layers 2`), and so does the GRU, in both
+//! variants (`experiments --cell gru|gru-reset-before`).
 
 use lstm_harness::cli::experiments::DEFAULT_SEED;
 use lstm_harness::data::Dataset;
@@ -20,7 +21,7 @@ use lstm_harness::experiment::{
     train_stateful_per_step,
 };
 use lstm_harness::model::HarnessModel;
-use lstm_kernel::{LstmState, RecurrentActivation};
+use lstm_kernel::{GruVariant, LayerKind, LstmState, RecurrentActivation};
 
 fn run_experiment(
     experiment: Experiment,
@@ -37,10 +38,22 @@ fn run_stacked(
     activation: RecurrentActivation,
     layers: usize,
 ) -> ExperimentReport {
+    run_cell(experiment, epochs, activation, layers, LayerKind::Lstm)
+}
+
+/// [`run_stacked`] with `layers` stacked layers of `cell`.
+fn run_cell(
+    experiment: Experiment,
+    epochs: usize,
+    activation: RecurrentActivation,
+    layers: usize,
+    cell: LayerKind,
+) -> ExperimentReport {
     let data = Dataset::generate(DEFAULT_SEED);
     let config = ExperimentConfig {
         epochs,
         activation,
+        cell,
         ..ExperimentConfig::new(experiment, DEFAULT_SEED)
     };
     match run_layers(&config, layers, &data, &mut Quiet) {
@@ -57,8 +70,9 @@ fn assert_learns(report: &ExperimentReport) {
     let acc = last_val_acc(report);
     assert!(
         acc >= LEARNS_AT,
-        "{} ({}, {} layers) should learn: val_acc {acc:.4} < {LEARNS_AT}; epochs: {:#?}",
+        "{} ({} {}, {} layers) should learn: val_acc {acc:.4} < {LEARNS_AT}; epochs: {:#?}",
         report.name,
+        report.cell,
         report.recurrent_activation,
         report.layers,
         report.epochs
@@ -69,8 +83,9 @@ fn assert_stays_near_chance(report: &ExperimentReport) {
     let acc = last_val_acc(report);
     assert!(
         acc <= CHANCE_AT_MOST,
-        "{} ({}, {} layers) should not learn: val_acc {acc:.4} > {CHANCE_AT_MOST}",
+        "{} ({} {}, {} layers) should not learn: val_acc {acc:.4} > {CHANCE_AT_MOST}",
         report.name,
+        report.cell,
         report.recurrent_activation,
         report.layers
     );
@@ -158,6 +173,33 @@ fn every_outcome_also_holds_with_two_stacked_layers() {
     assert_stays_near_chance(&two(Experiment::StatelessPerStep, 3));
     assert_stays_near_chance(&two(Experiment::StatelessWindows, 15));
     assert_stays_near_chance(&two(Experiment::StatefulWindows, 15));
+}
+
+/// The post's conclusions hold for the GRU too (both variants, one layer and a stack of
+/// two; measured with `lstm-harness experiments --cell gru|gru-reset-before --layers 1|2`,
+/// seed 42): it learns where the LSTM learns (stateful per step, whole sequences) and stays
+/// near chance where the LSTM does (windows of 10, stateless per step). Same seed, epochs
+/// and bars as the LSTM.
+#[test]
+fn every_outcome_also_holds_for_the_gru_in_both_variants() {
+    let act = RecurrentActivation::Sigmoid;
+    for (variant, layers) in [
+        (GruVariant::ResetAfter, 1),
+        (GruVariant::ResetBefore, 1),
+        (GruVariant::ResetAfter, 2),
+    ] {
+        let cell = LayerKind::Gru(variant);
+        let run = |e, epochs| {
+            let r = run_cell(e, epochs, act, layers, cell);
+            assert_eq!((r.cell, r.layers), (cell.name(), layers));
+            r
+        };
+        assert_learns(&run(Experiment::StatefulPerStep, 1));
+        assert_learns(&run(Experiment::StatelessFullSequence, 15));
+        assert_stays_near_chance(&run(Experiment::StatelessPerStep, 3));
+        assert_stays_near_chance(&run(Experiment::StatelessWindows, 15));
+        assert_stays_near_chance(&run(Experiment::StatefulWindows, 15));
+    }
 }
 
 /// Streams a sequence through the model one step at a time, as a device would.

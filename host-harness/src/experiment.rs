@@ -26,7 +26,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use lstm_kernel::{BatchState, Maths, Recurrent, RecurrentActivation};
+use lstm_kernel::{BatchState, LayerKind, Maths, Recurrent, RecurrentActivation};
 use serde::Serialize;
 
 use crate::data::{Dataset, SEQ_LEN, WINDOW_LEN, windows};
@@ -34,7 +34,8 @@ use crate::engine::{
     Carry, Counters, Mean, eval_batched, eval_per_step, train_batched, train_per_step,
 };
 use crate::model::{
-    HIDDEN, PostLayers, PostModel, keras_adam_of, keras_model_of, set_layers, with_layers,
+    HIDDEN, PostLayers, PostModel, cell_of, keras_adam_of, keras_model_of, set_cell, set_layers,
+    with_layers,
 };
 
 /// Batch size of the stateless batched experiments (the post's 64).
@@ -153,6 +154,9 @@ pub struct ExperimentConfig {
     /// How the LSTM evaluates its activations (default exact; `Fast` is the kernel's
     /// opt-in rational approximation, see `lstm_kernel::activation`).
     pub maths: Maths,
+    /// The recurrent cell of every layer: the post's LSTM (default) or a GRU of either
+    /// variant.
+    pub cell: LayerKind,
 }
 
 impl ExperimentConfig {
@@ -164,6 +168,7 @@ impl ExperimentConfig {
             seed,
             activation: RecurrentActivation::Sigmoid,
             maths: Maths::Exact,
+            cell: LayerKind::Lstm,
         }
     }
 }
@@ -237,8 +242,10 @@ pub struct ExperimentReport {
     /// `sigmoid`, `hard-sigmoid-keras2` or `hard-sigmoid-keras3` (`mixed` if the layers of
     /// a model given to [`run_from`] differ).
     pub recurrent_activation: &'static str,
-    /// Stacked `LSTM(10)` layers (1 is the post's model).
+    /// Stacked `LSTM(10)` or `GRU(10)` layers (1 is the post's model).
     pub layers: usize,
+    /// The layers' cell: `lstm`, `gru` or `gru-reset-before` (`LayerKind::name`).
+    pub cell: &'static str,
     /// What the post reported.
     pub post_result: &'static str,
 }
@@ -295,9 +302,9 @@ pub struct Quiet;
 
 impl Observer for Quiet {}
 
-/// Runs one experiment with `layers` stacked `LSTM(10)` layers (1 to
-/// [`crate::model::MAX_LAYERS`]; 1 is the post's model) and returns its report (the trained
-/// model's type depends on `layers`, so it is not returned; use [`run`] for that).
+/// Runs one experiment with `layers` stacked layers of `config.cell` (1 to
+/// [`crate::model::MAX_LAYERS`]; one LSTM is the post's model) and returns its report (the
+/// trained model's type depends on both, so it is not returned; use [`run`] for that).
 ///
 /// # Errors
 /// `layers` is out of range (the message names it); otherwise as [`run`].
@@ -307,7 +314,7 @@ pub fn run_layers(
     data: &Dataset,
     observer: &mut dyn Observer,
 ) -> Result<ExperimentReport> {
-    with_layers!(layers, R => run::<R>(config, data, observer).map(|(report, _)| report))
+    with_layers!(config.cell, layers, R => run::<R>(config, data, observer).map(|(report, _)| report))
 }
 
 /// Runs one experiment on `data` with the post's model built on layers `R` (e.g.
@@ -323,6 +330,7 @@ pub fn run<R: PostLayers>(
 ) -> Result<(ExperimentReport, PostModel<R>)> {
     let mut model = keras_model_of::<R>(config.seed, config.activation);
     set_layers(&mut model, |s| s.maths = config.maths);
+    set_cell(&mut model, config.cell)?;
     run_from(config, data, model, observer)
 }
 
@@ -341,6 +349,7 @@ pub fn run_from<R: PostLayers>(
     observer: &mut dyn Observer,
 ) -> Result<(ExperimentReport, PostModel<R>)> {
     let exp = config.experiment;
+    let cell = cell_of(&model)?.name();
     let activations: Vec<_> = (0..R::LAYERS)
         .filter_map(|l| model.rnn.settings(l))
         .map(|s| s.activation)
@@ -442,6 +451,7 @@ pub fn run_from<R: PostLayers>(
         data_seed: data.seed(),
         recurrent_activation,
         layers: R::LAYERS,
+        cell,
         post_result: exp.post_result(),
     };
     Ok((report, model))

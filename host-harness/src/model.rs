@@ -1,9 +1,10 @@
-//! The post's model on the kernel: `LSTM(10)` (or a stack of 2 or 3 of them) + `Dense(1)` on
-//! logits, trained with BCE and Keras' Adam, initialised like Keras from seeded streams.
+//! The post's model on the kernel: `LSTM(10)` or `GRU(10)` (or a stack of 2 or 3 of them) +
+//! `Dense(1)` on logits, trained with BCE and Keras' Adam, initialised like Keras from seeded streams.
 
+use anyhow::{Result, bail};
 use lstm_kernel::{
-    Adam, AdamConfig, Dense, Grads, LayerSettings, Lstm, Lstm2, Lstm3, Model, Recurrent,
-    RecurrentActivation, Tensors,
+    Adam, AdamConfig, Dense, Grads, Gru, LayerKind, LayerSettings, Lstm, Lstm2, Lstm3, Model,
+    Recurrent, RecurrentActivation, Stack, Tensors,
 };
 use rand::RngExt;
 use rand_distr::StandardNormal;
@@ -34,34 +35,87 @@ pub type TwoLayers = Lstm2<1, HIDDEN, HIDDEN>;
 /// Three stacked `LSTM(10)` layers (`1 -> 10 -> 10 -> 10`).
 pub type ThreeLayers = Lstm3<1, HIDDEN, HIDDEN, HIDDEN>;
 
+/// The post's model with a `GRU(10)` in place of the `LSTM(10)`.
+pub type OneGru = Gru<1, HIDDEN>;
+/// Two stacked `GRU(10)` layers, PyTorch `nn.GRU(1, 10, num_layers=2)`.
+pub type TwoGrus = Stack<Gru<1, HIDDEN>, Gru<HIDDEN, HIDDEN>, HIDDEN>;
+/// Three stacked `GRU(10)` layers.
+pub type ThreeGrus = Stack<Gru<1, HIDDEN>, TwoGrusAbove, HIDDEN>;
+/// Two `GRU(10)` layers fed by 10 inputs (the upper part of [`ThreeGrus`]).
+pub type TwoGrusAbove = Stack<Gru<HIDDEN, HIDDEN>, Gru<HIDDEN, HIDDEN>, HIDDEN>;
+
 /// The largest number of stacked layers the harness builds ([`with_layers!`], `--layers`).
 pub const MAX_LAYERS: usize = 3;
 
-/// `with_layers!(n, R => expr)`: evaluates `expr` (a `Result`) with the type name `R` bound
-/// to the layers of an `n`-layer post's model ([`OneLayer`], [`TwoLayers`],
-/// [`ThreeLayers`]): the one place a run-time layer count becomes a type. Any other `n` is
-/// an error naming it and the accepted range.
+/// `with_layers!(cell, n, R => expr)`: evaluates `expr` (a `Result`) with the type name `R`
+/// bound to the layers of an `n`-layer post's model of cell `cell` (a
+/// [`LayerKind`]: [`OneLayer`], [`TwoLayers`], [`ThreeLayers`] for the LSTM, [`OneGru`],
+/// [`TwoGrus`], [`ThreeGrus`] for either GRU variant, which is a run-time setting the
+/// caller applies with [`set_cell`]): the one place a run-time architecture becomes a type.
+/// Any other `n` is an error naming it and the accepted range.
 macro_rules! with_layers {
-    ($layers:expr, $R:ident => $body:expr) => {
-        match $layers {
-            1 => {
+    ($cell:expr, $layers:expr, $R:ident => $body:expr) => {
+        match ($cell, $layers) {
+            (::lstm_kernel::LayerKind::Lstm, 1) => {
                 type $R = $crate::model::OneLayer;
                 $body
             }
-            2 => {
+            (::lstm_kernel::LayerKind::Lstm, 2) => {
                 type $R = $crate::model::TwoLayers;
                 $body
             }
-            3 => {
+            (::lstm_kernel::LayerKind::Lstm, 3) => {
                 type $R = $crate::model::ThreeLayers;
                 $body
             }
-            n => Err(::anyhow::anyhow!(
-                "{n} layers: the post's model takes 1 to {} stacked LSTM(10) layers",
-                $crate::model::MAX_LAYERS
+            (::lstm_kernel::LayerKind::Gru(_), 1) => {
+                type $R = $crate::model::OneGru;
+                $body
+            }
+            (::lstm_kernel::LayerKind::Gru(_), 2) => {
+                type $R = $crate::model::TwoGrus;
+                $body
+            }
+            (::lstm_kernel::LayerKind::Gru(_), 3) => {
+                type $R = $crate::model::ThreeGrus;
+                $body
+            }
+            (cell, n) => Err(::anyhow::anyhow!(
+                "{n} layers: the post's model takes 1 to {} stacked {}(10) layers",
+                $crate::model::MAX_LAYERS,
+                cell.name()
             )),
         }
     };
+}
+
+/// Sets every layer of `model` to `cell` (for a GRU stack, its variant).
+///
+/// # Errors
+/// A layer of another cell type than `cell` (the model type was built for another cell).
+pub fn set_cell<R: PostLayers>(model: &mut PostModel<R>, cell: LayerKind) -> Result<()> {
+    for layer in 0..R::LAYERS {
+        if !model.rnn.set_kind(layer, cell) {
+            let has = model.rnn.kind(layer).map_or("?", LayerKind::name);
+            bail!("layer {layer} is a {has} layer, not {}", cell.name());
+        }
+    }
+    Ok(())
+}
+
+/// The cell of `model`'s layers: the common [`LayerKind`] of every layer.
+///
+/// # Errors
+/// The layers differ (the post's models are one cell throughout).
+pub fn cell_of<R: PostLayers>(model: &PostModel<R>) -> Result<LayerKind> {
+    let kinds: Vec<LayerKind> = (0..R::LAYERS).filter_map(|l| model.rnn.kind(l)).collect();
+    match kinds.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|k| k == first) => Ok(*first),
+        _ => {
+            let names: Vec<_> = kinds.iter().map(|k| k.name()).collect();
+            bail!("the layers are of different cells ({})", names.join(", "))
+        }
+    }
 }
 pub(crate) use with_layers;
 
@@ -128,7 +182,7 @@ pub fn keras_adam() -> HarnessAdam {
 /// every one of the [`Tensors::COUNT`] tensors with the same bits (`-0.0` differs from
 /// `0.0`, a NaN equals the same NaN).
 pub fn same_bits<R: PostLayers>(a: &PostModel<R>, b: &PostModel<R>) -> bool {
-    (0..R::LAYERS).all(|l| a.rnn.settings(l) == b.rnn.settings(l))
+    (0..R::LAYERS).all(|l| a.rnn.settings(l) == b.rnn.settings(l) && a.rnn.kind(l) == b.rnn.kind(l))
         && (0..<PostModel<R> as Tensors<f32>>::COUNT).all(|t| {
             let (x, y) = (a.tensor(t), b.tensor(t));
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())

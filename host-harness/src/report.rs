@@ -10,13 +10,14 @@ use crate::files::save;
 
 /// The summary table, one row per report.
 ///
-/// Columns: experiment, setup, stacked layers, epochs, last-epoch train and validation accuracy, the post's
+/// Columns: experiment, setup, cell, stacked layers, epochs, last-epoch train and validation accuracy, the post's
 /// figure, whether the outcome matches the post, wall time (s), µs per optimizer update,
 /// µs per LSTM time step (both of training time), optimizer updates per second.
 pub fn summary_table(reports: &[ExperimentReport]) -> String {
     let headers = [
         "experiment",
         "setup",
+        "cell",
         "layers",
         "epochs",
         "train acc",
@@ -28,7 +29,7 @@ pub fn summary_table(reports: &[ExperimentReport]) -> String {
         "us/lstm step",
         "updates/s",
     ];
-    let rows: Vec<[String; 12]> = reports
+    let rows: Vec<[String; 13]> = reports
         .iter()
         .map(|r| {
             let (train_acc, val_acc) = r.last().map_or(("-".into(), "-".into()), |e| {
@@ -42,6 +43,7 @@ pub fn summary_table(reports: &[ExperimentReport]) -> String {
             [
                 r.name.to_string(),
                 r.setup.to_string(),
+                r.cell.to_string(),
                 r.layers.to_string(),
                 r.epochs.len().to_string(),
                 train_acc,

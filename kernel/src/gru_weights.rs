@@ -115,7 +115,13 @@ impl<const IN: usize, const H: usize, F: Real> GruWeights<IN, H, F> {
         let mut w = Self::zeroed();
         transpose_into(weight_ih, IN, w.w_ih_flat_mut());
         transpose_into(weight_hh, H, w.w_hh_flat_mut());
-        for (i, ((d, &a), &b)) in w.b_flat_mut().iter_mut().zip(bias_ih).zip(bias_hh).enumerate() {
+        for (i, ((d, &a), &b)) in w
+            .b_flat_mut()
+            .iter_mut()
+            .zip(bias_ih)
+            .zip(bias_hh)
+            .enumerate()
+        {
             *d = if i < 2 * H { a + b } else { a };
         }
         for (d, &b) in w.b_hn.iter_mut().zip(bias_hh.iter().skip(2 * H)) {
@@ -176,7 +182,11 @@ impl<const IN: usize, const H: usize, F: Real> GruWeights<IN, H, F> {
         };
         let mut w = Self::zeroed();
         permute_keras_rows(kernel, &mut w.w_ih_flat_mut().chunks_exact_mut(3 * H), H);
-        permute_keras_rows(recurrent_kernel, &mut w.w_hh_flat_mut().chunks_exact_mut(3 * H), H);
+        permute_keras_rows(
+            recurrent_kernel,
+            &mut w.w_hh_flat_mut().chunks_exact_mut(3 * H),
+            H,
+        );
         let (input, recurrent) = bias.split_at(3 * H);
         for (q, &kb) in KERAS_BLOCK.iter().enumerate() {
             for (j, d) in w.b[q].iter_mut().enumerate() {
@@ -366,7 +376,8 @@ mod tests {
         const H: usize = 2;
         // kernel[k][col]: col = block * H + j, value = 10 * block + j (+ 100 k).
         let kernel: [f64; 6] = core::array::from_fn(|c| (10 * (c / H) + c % H) as f64);
-        let rec: [f64; 12] = core::array::from_fn(|i| (100 * (i / 6) + 10 * (i % 6 / H) + i % H) as f64);
+        let rec: [f64; 12] =
+            core::array::from_fn(|i| (100 * (i / 6) + 10 * (i % 6 / H) + i % H) as f64);
         let bias2: [f64; 12] = core::array::from_fn(|i| i as f64);
         let (w, v) = GruWeights::<1, H, f64>::from_keras(&kernel, &rec, &bias2).unwrap();
         assert_eq!(v, GruVariant::ResetAfter);

@@ -78,8 +78,8 @@ pub mod weights;
 
 pub use activation::{Activate, Maths, RecurrentActivation};
 pub use backend::Float;
-pub use dense::Dense;
 pub use cell::gru::GruVariant;
+pub use dense::Dense;
 pub use error::{NonFiniteGradient, RowOutOfRange, ShapeError, WindowTooLong};
 pub use gru::{Gru, GruRecord, GruTape};
 pub use gru_weights::{GruGate, GruWeights};

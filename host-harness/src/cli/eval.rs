@@ -39,10 +39,16 @@ pub struct EvalArgs {
     #[arg(long, value_enum, value_name = "M", default_value_t = MathsArg::Exact)]
     pub maths: MathsArg,
 
-    /// Stacked LSTM(10) layers in MODEL, 1 to 3 [default: the file's own count, read from
-    /// its layer table or tensor names]; a file with another count is refused with both.
+    /// Stacked LSTM(10) or GRU(10) layers in MODEL, 1 to 3 [default: the file's own count,
+    /// read from its layer table or tensor names]; a file with another count is refused
+    /// with both.
     #[arg(long, value_name = "N", value_parser = super::layers_parser())]
     pub layers: Option<u8>,
+
+    /// The cell of MODEL's layers [default: the file's, from its layer table or tensor
+    /// names]; a file of another cell (or GRU variant) is refused with both.
+    #[arg(long, value_enum, value_name = "CELL")]
+    pub cell: Option<super::CellArg>,
 }
 
 impl EvalArgs {
@@ -55,13 +61,16 @@ impl EvalArgs {
     /// The file cannot be read or is refused (also when its layer count is not
     /// `--layers`).
     pub fn run(self) -> Result<()> {
-        with_layers!(crate::files::layers_or_file(self.layers, &self.model)?, R => self.eval::<R>())
+        let cell = super::cell_or_file(self.cell, &self.model)?;
+        let layers = crate::files::layers_or_file(self.layers, &self.model)?;
+        with_layers!(cell, layers, R => self.eval::<R>())
     }
 
     /// [`Self::run`] for the post's model on layers `R`.
     fn eval<R: PostLayers>(&self) -> Result<()> {
         let mut model = PostModel::<R>::new(R::default(), lstm_kernel::Dense::zeroed());
         let format: Format = load_into(&self.model, &mut model)?;
+        super::check_cell(self.cell, crate::model::cell_of(&model)?, &self.model)?;
         let maths = match self.maths {
             MathsArg::Exact => Maths::Exact,
             MathsArg::Fast => Maths::Fast,

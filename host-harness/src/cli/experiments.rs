@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
-use super::ActivationArg;
+use super::{ActivationArg, CellArg};
 use crate::data::Dataset;
 use crate::experiment::{Experiment, ExperimentConfig, run_layers};
 use crate::fsutil::check_output;
@@ -49,9 +49,15 @@ pub struct ExperimentsArgs {
     #[arg(long, value_enum, value_name = "A", default_value_t = ActivationArg::Sigmoid)]
     pub recurrent_activation: ActivationArg,
 
-    /// Stacked LSTM(10) layers under the Dense(1) head: 1 (the post's model) to 3.
+    /// Stacked LSTM(10) (or GRU(10)) layers under the Dense(1) head: 1 (the post's model)
+    /// to 3.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::layers_parser())]
     pub layers: u8,
+
+    /// The recurrent cell of every layer: the post's LSTM, or a GRU (`gru`: PyTorch /
+    /// Keras reset_after=True; `gru-reset-before`: Keras reset_after=False).
+    #[arg(long, value_enum, value_name = "CELL", default_value_t = CellArg::Lstm)]
+    pub cell: CellArg,
 }
 
 impl ExperimentsArgs {
@@ -89,14 +95,16 @@ impl ExperimentsArgs {
                     .epochs
                     .map_or(experiment.default_epochs(), |e| e as usize),
                 activation: self.recurrent_activation.into(),
+                cell: self.cell.into(),
                 ..ExperimentConfig::new(experiment, self.seed)
             };
             say(outln!(
-                "\n== {}: {} ({} x LSTM({HIDDEN}), {} epochs, seed {}, {} recurrent activation; \
+                "\n== {}: {} ({} x {}({HIDDEN}), {} epochs, seed {}, {} recurrent activation; \
                  the post: {})",
                 experiment.name(),
                 experiment.setup(),
                 self.layers,
+                config.cell.name(),
                 config.epochs,
                 self.seed,
                 activation_name(config.activation)

@@ -38,10 +38,16 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Stacked LSTM(10) layers in MODEL, 1 to 3 [default: the file's own count, read from
-    /// its layer table or tensor names]; a file with another count is refused with both.
+    /// Stacked LSTM(10) or GRU(10) layers in MODEL, 1 to 3 [default: the file's own count,
+    /// read from its layer table or tensor names]; a file with another count is refused
+    /// with both.
     #[arg(long, value_name = "N", value_parser = super::layers_parser())]
     pub layers: Option<u8>,
+
+    /// The cell of MODEL's layers [default: the file's, from its layer table or tensor
+    /// names]; a file of another cell (or GRU variant) is refused with both.
+    #[arg(long, value_enum, value_name = "CELL")]
+    pub cell: Option<super::CellArg>,
 }
 
 impl ExportArgs {
@@ -57,13 +63,16 @@ impl ExportArgs {
         if self.val_data_seed.is_some() && self.format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
-        with_layers!(crate::files::layers_or_file(self.layers, &self.model)?, R => self.export::<R>())
+        let cell = super::cell_or_file(self.cell, &self.model)?;
+        let layers = crate::files::layers_or_file(self.layers, &self.model)?;
+        with_layers!(cell, layers, R => self.export::<R>())
     }
 
     /// [`Self::run`] for the post's model with recurrent layers `R`.
     fn export<R: PostLayers>(&self) -> Result<()> {
         let mut model: PostModel<R> = Model::new(R::default(), Dense::zeroed());
         load_into(&self.model, &mut model)?;
+        super::check_cell(self.cell, crate::model::cell_of(&model)?, &self.model)?;
         let bytes = match self.format {
             Format::Bin => binfile::to_bytes(&model)?,
             Format::Safetensors => safetensors::to_torch_bytes(&model)?,
@@ -117,6 +126,7 @@ mod tests {
                 val_data_seed: None,
                 force,
                 layers: Some(1),
+                cell: None,
             }
             .run()
             .unwrap_err();
@@ -157,6 +167,7 @@ mod tests {
             val_data_seed: None,
             force: false,
             layers: Some(layers),
+            cell: None,
         };
         for (format, out) in [
             (Format::Bin, "o.bin"),

@@ -11,7 +11,7 @@ pub mod train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
-use lstm_kernel::RecurrentActivation;
+use lstm_kernel::{GruVariant, LayerKind, RecurrentActivation};
 
 /// The largest `--epochs` accepted by `experiments` and `train` (one epoch of the slowest
 /// experiment takes about a second; more than this is a typo, not an experiment).
@@ -98,6 +98,59 @@ impl From<ActivationArg> for RecurrentActivation {
     }
 }
 
+/// The `--cell` values: the recurrent cell of every layer of the post's model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CellArg {
+    /// LSTM (the post's; gates i, f, g, o).
+    #[default]
+    Lstm,
+    /// GRU with the reset gate after the recurrent product: PyTorch `nn.GRU`, Keras
+    /// `GRU(reset_after=True)` (Keras 3's default).
+    Gru,
+    /// GRU with the reset gate before the recurrent product: Keras `GRU(reset_after=False)`.
+    GruResetBefore,
+}
+
+impl From<CellArg> for LayerKind {
+    fn from(c: CellArg) -> Self {
+        match c {
+            CellArg::Lstm => Self::Lstm,
+            CellArg::Gru => Self::Gru(GruVariant::ResetAfter),
+            CellArg::GruResetBefore => Self::Gru(GruVariant::ResetBefore),
+        }
+    }
+}
+
+/// `given` (a `--cell` value), or else the cell of the model in `path`
+/// ([`crate::files::cell_of_file`]).
+///
+/// # Errors
+/// As [`crate::files::cell_of_file`], when `given` is `None`.
+fn cell_or_file(given: Option<CellArg>, path: &std::path::Path) -> Result<LayerKind> {
+    match given {
+        Some(c) => Ok(c.into()),
+        None => crate::files::cell_of_file(path),
+    }
+}
+
+/// Refuses a model whose cell differs from a `--cell` the user gave (a file's GRU variant
+/// is read from the file, so `--cell gru` on a reset-before file would otherwise be
+/// silently overridden).
+///
+/// # Errors
+/// `given` is `Some` and differs from `found`; the message names both.
+fn check_cell(given: Option<CellArg>, found: LayerKind, path: &std::path::Path) -> Result<()> {
+    match given.map(LayerKind::from) {
+        Some(want) if want != found => anyhow::bail!(
+            "{}: the model's layers are {}, --cell says {} (omit --cell to take the file's)",
+            path.display(),
+            found.name(),
+            want.name()
+        ),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +161,14 @@ mod tests {
         for a in ActivationArg::value_variants() {
             let name = a.to_possible_value().map(|v| v.get_name().to_string());
             assert_eq!(name.as_deref(), activation_name((*a).into()));
+        }
+    }
+
+    #[test]
+    fn cell_values_are_the_kernel_kind_names() {
+        for c in CellArg::value_variants() {
+            let name = c.to_possible_value().map(|v| v.get_name().to_string());
+            assert_eq!(name.as_deref(), Some(LayerKind::from(*c).name()));
         }
     }
 

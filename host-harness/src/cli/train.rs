@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::Args;
+use lstm_kernel::{GruVariant, LayerKind};
 
 use super::ActivationArg;
 use super::experiments::DEFAULT_SEED;
@@ -69,10 +70,16 @@ pub struct TrainArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Stacked LSTM(10) layers under the Dense(1) head, 1 to 3 [default: the `--init` file's
-    /// own count, else 1 (the post's model)].
+    /// Stacked LSTM(10) or GRU(10) layers under the Dense(1) head, 1 to 3 [default: the
+    /// `--init` file's own count, else 1 (the post's model)].
     #[arg(long, value_name = "N", value_parser = super::layers_parser())]
     pub layers: Option<u8>,
+
+    /// The recurrent cell of every layer: `lstm` (the post's), `gru` (PyTorch `nn.GRU`,
+    /// Keras reset_after=True) or `gru-reset-before` (Keras reset_after=False; PyTorch has
+    /// none, so not with `--safetensors`) [default: the `--init` file's, else lstm].
+    #[arg(long, value_enum, value_name = "CELL")]
+    pub cell: Option<super::CellArg>,
 }
 
 impl TrainArgs {
@@ -100,15 +107,27 @@ impl TrainArgs {
         if let Some(p) = &self.safetensors {
             check_output("--safetensors", p, self.force)?;
         }
-        let layers = match &self.init {
-            Some(init) => crate::files::layers_or_file(self.layers, init)?,
-            None => self.layers.map_or(1, usize::from),
+        let (layers, cell) = match &self.init {
+            Some(init) => (
+                crate::files::layers_or_file(self.layers, init)?,
+                super::cell_or_file(self.cell, init)?,
+            ),
+            None => (
+                self.layers.map_or(1, usize::from),
+                self.cell.unwrap_or_default().into(),
+            ),
         };
-        with_layers!(layers, R => self.train::<R>())
+        if self.safetensors.is_some() && cell == LayerKind::Gru(GruVariant::ResetBefore) {
+            bail!(
+                "--safetensors writes PyTorch names, and PyTorch's nn.GRU has no reset-before \
+                 variant: write --bin, then `export --format safetensors-keras`"
+            );
+        }
+        with_layers!(cell, layers, R => self.train::<R>(cell))
     }
 
     /// [`Self::run`] after the output checks, for the post's model on layers `R`.
-    fn train<R: PostLayers>(&self) -> Result<()> {
+    fn train<R: PostLayers>(&self, cell: LayerKind) -> Result<()> {
         let data = Dataset::generate(self.seed);
         let epochs = self
             .epochs
@@ -116,6 +135,7 @@ impl TrainArgs {
         let config = ExperimentConfig {
             epochs,
             activation: self.recurrent_activation.into(),
+            cell,
             ..ExperimentConfig::new(self.experiment, self.seed)
         };
         let mut console = Console::keep_going();
@@ -123,6 +143,7 @@ impl TrainArgs {
             Some(path) => {
                 let mut start = PostModel::<R>::new(R::default(), lstm_kernel::Dense::zeroed());
                 load_into(path, &mut start)?;
+                super::check_cell(self.cell, crate::model::cell_of(&start)?, path)?;
                 run_from(&config, &data, start, &mut console)?
             }
             None => run::<R>(&config, &data, &mut console)?,
@@ -133,11 +154,12 @@ impl TrainArgs {
             // the zero state and scores every step. Both are printed, named.
             let streamed = eval_per_step(&model, data.val(), Carry::Stateful);
             unless_stdout_closed(outln!(
-                "trained {} ({} x LSTM(10), from {}): {epochs} epoch{}, {} updates; {} \
+                "trained {} ({} x {}(10), from {}): {epochs} epoch{}, {} updates; {} \
                  validation accuracy {:.4}; streamed per-step validation accuracy {:.4} \
                  ({}/{} steps, what eval reports)",
                 self.experiment.name(),
                 R::LAYERS,
+                cell.name(),
                 self.init.as_ref().map_or_else(
                     || "Keras' initialisation".into(),
                     |p| p.display().to_string()
@@ -219,6 +241,7 @@ mod tests {
                 recurrent_activation: ActivationArg::Sigmoid,
                 force,
                 layers: Some(1),
+                cell: None,
                 experiment: Experiment::StatefulPerStep,
                 init: None,
             }
@@ -237,6 +260,7 @@ mod tests {
             recurrent_activation: ActivationArg::Sigmoid,
             force: true,
             layers: Some(1),
+            cell: None,
             experiment: Experiment::StatefulPerStep,
             init: None,
         }
@@ -260,6 +284,7 @@ mod tests {
             recurrent_activation: ActivationArg::Sigmoid,
             force: false,
             layers: Some(1),
+            cell: None,
             experiment: Experiment::StatefulPerStep,
             init: None,
         };
@@ -278,6 +303,7 @@ mod tests {
             seed: 7,
             maths: MathsArg::Fast,
             layers: Some(1),
+            cell: None,
         }
         .run()
         .unwrap();
@@ -289,6 +315,7 @@ mod tests {
             val_data_seed: None,
             force,
             layers: Some(1),
+            cell: None,
         };
         export(Format::Rust, &rs, false).run().unwrap();
         assert!(export(Format::Rust, &rs, false).run().is_err());
@@ -329,6 +356,7 @@ mod tests {
             recurrent_activation: ActivationArg::Sigmoid,
             force: false,
             layers: Some(2),
+            cell: None,
             experiment: Experiment::StatefulPerStep,
             init: None,
         }
@@ -344,6 +372,7 @@ mod tests {
             seed: 7,
             maths: MathsArg::Exact,
             layers: Some(layers),
+            cell: None,
         };
         eval(&bin, 2).run().unwrap();
         eval(&st, 2).run().unwrap();

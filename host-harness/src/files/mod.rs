@@ -143,6 +143,37 @@ pub fn layer_count(path: &Path) -> Result<usize> {
     .with_context(|| format!("cannot load {}", path.display()))
 }
 
+/// The cell of the layers of the model in `path` (binary: its layer table; safetensors:
+/// its tensor names, and a Keras GRU's bias shape for the variant), so the CLI can pick the
+/// model type when `--cell` is not given.
+///
+/// # Errors
+/// As [`layer_count`]; the layers are of different cells (the post's models are one cell
+/// throughout; load such a stack with the library).
+pub fn cell_of_file(path: &Path) -> Result<lstm_kernel::LayerKind> {
+    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
+    let kinds: Vec<lstm_kernel::LayerKind> = match detect(path, &bytes)? {
+        Format::Bin => lstm_kernel::io::parse(&bytes)
+            .map(|f| f.header().layers().iter().map(|l| l.kind).collect())
+            .map_err(anyhow::Error::from),
+        Format::Safetensors | Format::SafetensorsKeras => safetensors::layer_kinds(&bytes),
+        Format::Rust => bail!("Rust source is an export format only"),
+    }
+    .with_context(|| format!("cannot load {}", path.display()))?;
+    match kinds.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|k| k == first) => Ok(*first),
+        [] => bail!("{}: the file has no recurrent layer", path.display()),
+        _ => {
+            let names: Vec<_> = kinds.iter().map(|k| k.name()).collect();
+            bail!(
+                "{}: the layers are of different cells ({}); the CLI builds one cell throughout",
+                path.display(),
+                names.join(", ")
+            )
+        }
+    }
+}
+
 /// `given` (a `--layers` value), or else the layer count of the model in `path`
 /// ([`layer_count`]).
 ///

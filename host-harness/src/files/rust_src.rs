@@ -1,18 +1,18 @@
 //! `export --format rust`: the model as Rust source, a `static` built by a `const fn`, so
 //! a firmware that `include!`s it keeps the weights in flash (`.rodata`) with no RAM copy
-//! and no import code. Any stack of LSTM layers: the kernel's [`Tensors`] walk says which
-//! tensors there are and where they go.
+//! and no import code. Any stack of LSTM and GRU layers: the kernel's [`Tensors`] walk says
+//! which tensors there are and where they go, and each layer's kind which constructor.
 //!
 //! The generated file defines (paths are absolute, so it can be `include!`d anywhere that
 //! depends on `lstm-kernel`):
 //! - `pub const IN`, `H` (the top layer's hidden units), `OUT`: the sizes; `LAYERS`;
-//! - `pub type Rnn`: `::lstm_kernel::Lstm<IN, H>` for one layer, else right-nested
+//! - `pub type Rnn`: `::lstm_kernel::Lstm<IN, H>` (or `Gru<IN, H>`) for one layer, else right-nested
 //!   `::lstm_kernel::Stack<Lstm<IN, H0>, Stack<Lstm<H0, H1>, .., H1>, H0>`;
 //! - `pub static MODEL: ::lstm_kernel::Model<Rnn, IN, H, OUT>` (for one layer this is
 //!   `LstmModel<IN, H, OUT>`), built by `const fn`s that start from `Lstm::zeroed` and
-//!   `Dense::zeroed` and assign whole tensors (no struct literals, so new kernel fields keep
-//!   their `zeroed` defaults), one `const fn layer_k()` per layer with its activation and
-//!   maths;
+//!   `Dense::zeroed` (`Gru::zeroed` with the layer's variant) and assign whole tensors (no
+//!   struct literals, so new kernel fields keep their `zeroed` defaults), one
+//!   `const fn layer_k()` per layer with its activation and maths;
 //! - with validation data: `pub const STEPS`, `pub const VAL_SEQUENCES`,
 //!   `pub static VAL_X: [[[f32; IN]; STEPS]; VAL_SEQUENCES]` and
 //!   `pub static VAL_Y: [f32; VAL_SEQUENCES]` (targets `0.0`/`1.0`).
@@ -23,7 +23,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
-use lstm_kernel::{Model, Recurrent, TensorKind, Tensors};
+use lstm_kernel::{LayerKind, Model, Recurrent, TensorKind, Tensors};
 
 /// Validation sequences to embed: inputs `[n][steps][IN]` and targets `[n]`.
 #[derive(Clone, Copy, Debug)]
@@ -90,7 +90,11 @@ where
     )?;
     writeln!(
         s,
-        "// Layout: lstm_kernel::LstmWeights per layer (w_ih [in][4][h], w_hh [h][4][h], b [4][h]; gates i, f, g, o)"
+        "// Layout: lstm_kernel::LstmWeights per LSTM layer (w_ih [in][4][h], w_hh [h][4][h], b [4][h]; gates i, f, g, o),"
+    )?;
+    writeln!(
+        s,
+        "// lstm_kernel::GruWeights per GRU layer (w_ih [in][3][h], w_hh [h][3][h], b [3][h], b_hn [h]; gates r, z, n)"
     )?;
     writeln!(s, "// and lstm_kernel::Dense (w [OUT][H], b [OUT]).")?;
     writeln!(s)?;
@@ -103,9 +107,19 @@ where
             sizes.push((t.dims[0], t.dims[2]));
         }
     }
+    let mut kinds = Vec::new();
+    for k in 0..sizes.len() {
+        let Some(kind) = model.rnn.kind(k) else {
+            bail!("layer {k} has no cell kind");
+        };
+        kinds.push(kind);
+    }
     let layer_type = |k: usize| {
         let (a, b) = sizes[k];
-        format!("::lstm_kernel::Lstm<{a}, {b}>")
+        match kinds[k] {
+            LayerKind::Lstm => format!("::lstm_kernel::Lstm<{a}, {b}>"),
+            LayerKind::Gru(_) => format!("::lstm_kernel::Gru<{a}, {b}>"),
+        }
     };
     let mut rnn = layer_type(sizes.len() - 1);
     for k in (0..sizes.len() - 1).rev() {
@@ -134,7 +148,8 @@ where
         s,
         "pub static MODEL: ::lstm_kernel::Model<Rnn, IN, H, OUT> = build_model();"
     )?;
-    // One const fn per layer, from the walk's tensors (3 per LSTM layer), then the head.
+    // One const fn per layer, from the walk's tensors (3 per LSTM layer, 4 per GRU layer),
+    // then the head.
     let mut i = 0;
     for (k, &(a, b)) in sizes.iter().enumerate() {
         let Some(st) = model.rnn.settings(k) else {
@@ -146,11 +161,19 @@ where
             "#[allow(clippy::excessive_precision, clippy::approx_constant)]"
         )?;
         writeln!(s, "const fn layer_{k}() -> {} {{", layer_type(k))?;
-        writeln!(
-            s,
-            "    let mut l = ::lstm_kernel::Lstm::<{a}, {b}>::zeroed(::lstm_kernel::RecurrentActivation::{});",
-            st.activation.variant()
-        )?;
+        let act = st.activation.variant();
+        match kinds[k] {
+            LayerKind::Lstm => writeln!(
+                s,
+                "    let mut l = ::lstm_kernel::Lstm::<{a}, {b}>::zeroed(::lstm_kernel::RecurrentActivation::{act});"
+            )?,
+            LayerKind::Gru(v) => writeln!(
+                s,
+                "    let mut l = ::lstm_kernel::Gru::<{a}, {b}>::zeroed(::lstm_kernel::GruVariant::{}, ::lstm_kernel::RecurrentActivation::{act});",
+                v.variant()
+            )?,
+        }
+        let gates = kinds[k].gates();
         writeln!(
             s,
             "    l.maths = ::lstm_kernel::Maths::{};",
@@ -158,7 +181,7 @@ where
         )?;
         for field in ["w_ih", "w_hh"] {
             writeln!(s, "    l.weights.{field} = [")?;
-            for r in model.tensor(i).chunks(4 * b) {
+            for r in model.tensor(i).chunks(gates * b) {
                 s.push_str("        ");
                 matrix(&mut s, r, b, "        ")?;
                 s.push_str(",\n");
@@ -168,8 +191,15 @@ where
         }
         s.push_str("    l.weights.b = ");
         matrix(&mut s, model.tensor(i), b, "    ")?;
-        s.push_str(";\n    l\n}\n");
+        s.push_str(";\n");
         i += 1;
+        if let LayerKind::Gru(_) = kinds[k] {
+            s.push_str("    l.weights.b_hn = ");
+            row(&mut s, model.tensor(i))?;
+            s.push_str(";\n");
+            i += 1;
+        }
+        s.push_str("    l\n}\n");
     }
     let mut nest = format!("layer_{}()", sizes.len() - 1);
     for k in (0..sizes.len() - 1).rev() {

@@ -64,7 +64,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Result, anyhow, bail};
-use lstm_kernel::{LstmModel, Maths, Model, Recurrent, RecurrentActivation, TensorKind, Tensors};
+use lstm_kernel::{
+    GruVariant, LayerKind, LstmModel, Maths, Model, Recurrent, RecurrentActivation, TensorKind,
+    Tensors,
+};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize};
 
@@ -145,49 +148,88 @@ where
         let v = model.tensor(i);
         let [a, g, h] = t.dims;
         let k = t.layer;
-        // Keras' automatic layer names: `lstm`, `lstm_1`, ...
-        let keras_layer = if k == 0 {
-            "lstm".to_string()
+        let kind = if t.kind.is_head() {
+            LayerKind::Lstm
         } else {
-            format!("lstm_{k}")
+            model
+                .rnn
+                .kind(k)
+                .ok_or_else(|| anyhow!("layer {k} of the model has no cell kind"))?
         };
+        let family = Family::of(kind);
+        if layout == Layout::Torch && kind == LayerKind::Gru(GruVariant::ResetBefore) {
+            bail!(
+                "layer {k} is a reset-before GRU (Keras reset_after=False), which PyTorch's \
+                 nn.GRU cannot run; export it with --format safetensors-keras"
+            );
+        }
+        let (torch, keras) = (family.torch_prefix(), family.keras_name(k));
+        // The kernel's `[K][G][H]` storage is PyTorch's gate order; Keras' GRU stores z, r, h.
+        let to_keras = |v: &[f32], h: usize| permuted(v, h, family.keras_order());
         match (layout, t.kind) {
             (Layout::Torch, TensorKind::InputWeights) => tensors.push((
-                format!("lstm.weight_ih_l{k}"),
+                format!("{torch}.weight_ih_l{k}"),
                 vec![g * h, a],
                 transpose(v, a, g * h),
             )),
             (Layout::Torch, TensorKind::RecurrentWeights) => tensors.push((
-                format!("lstm.weight_hh_l{k}"),
+                format!("{torch}.weight_hh_l{k}"),
                 vec![g * h, a],
                 transpose(v, a, g * h),
             )),
             (Layout::Torch, TensorKind::Bias) => {
-                tensors.push((format!("lstm.bias_ih_l{k}"), vec![v.len()], v.to_vec()));
-                tensors.push((
-                    format!("lstm.bias_hh_l{k}"),
-                    vec![v.len()],
-                    vec![0.0; v.len()],
-                ));
+                tensors.push((format!("{torch}.bias_ih_l{k}"), vec![v.len()], v.to_vec()));
+                // LSTM: zeros (one bias b = b_ih + b_hh). GRU: zero r, z blocks, then b_hn
+                // (the next tensor of the walk).
+                let mut hh = vec![0.0; v.len()];
+                if family == Family::Gru {
+                    // Bias dims are [G, H, 1]: the n block starts at 2H.
+                    hh[2 * g..].copy_from_slice(model.tensor(i + 1));
+                }
+                tensors.push((format!("{torch}.bias_hh_l{k}"), vec![v.len()], hh));
             }
+            // Written with the bias (PyTorch: in bias_hh; Keras: in the bias's second row or,
+            // reset-before, added to the n block).
+            (_, TensorKind::RecurrentBias) => {}
             (Layout::Torch, TensorKind::HeadWeights) => {
                 tensors.push(("linear.weight".into(), vec![a, g], v.to_vec()));
             }
             (Layout::Torch, TensorKind::HeadBias) => {
                 tensors.push(("linear.bias".into(), vec![a], v.to_vec()));
             }
-            // The kernel's `[K][4][H]` storage is Keras' `[K, 4H]` (gate order i, f, c, o).
             (Layout::Keras, TensorKind::InputWeights) => {
-                tensors.push((format!("{keras_layer}.kernel"), vec![a, g * h], v.to_vec()));
+                tensors.push((format!("{keras}.kernel"), vec![a, g * h], to_keras(v, h)));
             }
             (Layout::Keras, TensorKind::RecurrentWeights) => tensors.push((
-                format!("{keras_layer}.recurrent_kernel"),
+                format!("{keras}.recurrent_kernel"),
                 vec![a, g * h],
-                v.to_vec(),
+                to_keras(v, h),
             )),
-            (Layout::Keras, TensorKind::Bias) => {
-                tensors.push((format!("{keras_layer}.bias"), vec![v.len()], v.to_vec()));
-            }
+            (Layout::Keras, TensorKind::Bias) => match kind {
+                LayerKind::Lstm => {
+                    tensors.push((format!("{keras}.bias"), vec![v.len()], v.to_vec()));
+                }
+                LayerKind::Gru(variant) => {
+                    let b_hn = model.tensor(i + 1);
+                    let mut input = v.to_vec();
+                    let mut recurrent = vec![0.0; v.len()];
+                    // Bias dims are [G, H, 1]: H is g, the n block starts at 2H.
+                    recurrent[2 * g..].copy_from_slice(b_hn);
+                    if variant == GruVariant::ResetBefore {
+                        for (d, &c) in input[2 * g..].iter_mut().zip(b_hn) {
+                            *d += c;
+                        }
+                    }
+                    let mut bias = to_keras(&input, g);
+                    let shape = if variant == GruVariant::ResetAfter {
+                        bias.extend(to_keras(&recurrent, g));
+                        vec![2, v.len()]
+                    } else {
+                        vec![v.len()]
+                    };
+                    tensors.push((format!("{keras}.bias"), shape, bias));
+                }
+            },
             (Layout::Keras, TensorKind::HeadWeights) => {
                 tensors.push(("dense.kernel".into(), vec![g, a], transpose(v, a, g)));
             }
@@ -227,9 +269,12 @@ where
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    let (format, gate_order, layout_name) = match layout {
-        Layout::Torch => ("pt", "i,f,g,o", "torch"),
-        Layout::Keras => ("np", "i,f,c,o", "keras"),
+    let gru = (0..R::LAYERS).any(|k| matches!(model.rnn.kind(k), Some(LayerKind::Gru(_))));
+    let (format, gate_order, layout_name) = match (layout, gru) {
+        (Layout::Torch, false) => ("pt", "i,f,g,o", "torch"),
+        (Layout::Keras, false) => ("np", "i,f,c,o", "keras"),
+        (Layout::Torch, true) => ("pt", "r,z,n", "torch"),
+        (Layout::Keras, true) => ("np", "z,r,h", "keras"),
     };
     let mut metadata = BTreeMap::from([
         ("format".to_string(), format.to_string()),
@@ -298,6 +343,69 @@ fn with_sorted_metadata(file: &[u8], metadata: BTreeMap<String, String>) -> Resu
     Ok(out)
 }
 
+/// The cell family of a layer's tensor names: `lstm` or `gru` (the PyTorch module prefix
+/// and the Keras layer name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    /// `lstm.weight_ih_l{k}`, Keras `lstm{_k}/kernel`.
+    Lstm,
+    /// `gru.weight_ih_l{k}`, Keras `gru{_k}/kernel`.
+    Gru,
+}
+
+impl Family {
+    /// The family of a layer kind.
+    pub fn of(kind: LayerKind) -> Self {
+        match kind {
+            LayerKind::Lstm => Self::Lstm,
+            LayerKind::Gru(_) => Self::Gru,
+        }
+    }
+
+    /// The PyTorch module attribute the names start with: `lstm`, `gru`.
+    pub fn torch_prefix(self) -> &'static str {
+        match self {
+            Self::Lstm => "lstm",
+            Self::Gru => "gru",
+        }
+    }
+
+    /// Keras' automatic name of layer `k` of this family: `lstm`, `lstm_1`, ... or `gru`, ...
+    pub fn keras_name(self, k: usize) -> String {
+        match k {
+            0 => self.torch_prefix().to_string(),
+            k => format!("{}_{k}", self.torch_prefix()),
+        }
+    }
+
+    /// For each of the kernel's gate blocks, the block Keras stores it in: the LSTM's order
+    /// is Keras' (i, f, c, o); the GRU's r, z, n are Keras' blocks 1, 0, 2 (z, r, h).
+    pub fn keras_order(self) -> &'static [usize] {
+        match self {
+            Self::Lstm => &[0, 1, 2, 3],
+            Self::Gru => &lstm_kernel::gru_weights::KERAS_BLOCK,
+        }
+    }
+}
+
+/// `v` (rows of `at.len()` blocks of `h` values) with block `q` of every row moved to
+/// block `at[q]`. For the GRU's r/z swap this is its own inverse.
+fn permuted(v: &[f32], h: usize, at: &[usize]) -> Vec<f32> {
+    let mut out = v.to_vec();
+    if h == 0 {
+        return out;
+    }
+    for (row, src) in out
+        .chunks_exact_mut(at.len() * h)
+        .zip(v.chunks_exact(at.len() * h))
+    {
+        for (q, &to) in at.iter().enumerate() {
+            row[to * h..(to + 1) * h].copy_from_slice(&src[q * h..(q + 1) * h]);
+        }
+    }
+    out
+}
+
 /// Which naming scheme a file uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Layout {
@@ -313,14 +421,21 @@ pub enum Layout {
 struct Key {
     layout: Layout,
     layer: Option<usize>,
+    /// The cell family the name says (`None` for the head and for a bare PyTorch
+    /// `weight_ih_l0`, which an `nn.LSTM` and an `nn.GRU` state dict share).
+    family: Option<Family>,
     role: &'static str,
 }
 
 /// The [`Key`] of a tensor name, if it is one this module reads.
 fn key_of(name: &str) -> Option<Key> {
     let dotted = name.replace('/', ".");
-    // PyTorch: [lstm.]weight_ih_l{k} ..., linear.weight, linear.bias.
-    let bare = dotted.strip_prefix("lstm.").unwrap_or(&dotted);
+    // PyTorch: [lstm.|gru.]weight_ih_l{k} ..., linear.weight, linear.bias.
+    let (family, bare) = match (dotted.strip_prefix("lstm."), dotted.strip_prefix("gru.")) {
+        (Some(b), _) => (Some(Family::Lstm), b),
+        (_, Some(b)) => (Some(Family::Gru), b),
+        _ => (None, dotted.as_str()),
+    };
     for role in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] {
         if let Some(k) = bare
             .strip_prefix(role)
@@ -330,6 +445,7 @@ fn key_of(name: &str) -> Option<Key> {
             return Some(Key {
                 layout: Layout::Torch,
                 layer: Some(k),
+                family,
                 role,
             });
         }
@@ -338,6 +454,7 @@ fn key_of(name: &str) -> Option<Key> {
         Some(Key {
             layout,
             layer: None,
+            family: None,
             role,
         })
     };
@@ -348,19 +465,41 @@ fn key_of(name: &str) -> Option<Key> {
         "dense.bias" => return head(Layout::Keras, "bias"),
         _ => {}
     }
-    // Keras: lstm.kernel (layer 0), lstm_{k}.kernel, ...
+    // Keras: lstm.kernel (layer 0), lstm_{k}.kernel, ... (gru, gru_{k} likewise).
     let (layer, role) = dotted.split_once('.')?;
-    let k = match layer {
-        "lstm" => 0,
-        other => other.strip_prefix("lstm_")?.parse::<usize>().ok()?,
-    };
+    let (family, k) = [Family::Lstm, Family::Gru].into_iter().find_map(|f| {
+        let p = f.torch_prefix();
+        if layer == p {
+            return Some((f, 0));
+        }
+        let k = layer
+            .strip_prefix(p)?
+            .strip_prefix('_')?
+            .parse::<usize>()
+            .ok()?;
+        Some((f, k))
+    })?;
     let role = ["kernel", "recurrent_kernel", "bias"]
         .into_iter()
         .find(|&r| r == role)?;
     Some(Key {
         layout: Layout::Keras,
         layer: Some(k),
+        family: Some(family),
         role,
+    })
+}
+
+/// The tensor of `key`, under its family's name or (PyTorch) the bare `weight_ih_l{k}`.
+fn lookup<'a, 'b>(
+    found: &'a BTreeMap<Key, (String, TensorView<'b>)>,
+    key: &Key,
+) -> Option<&'a (String, TensorView<'b>)> {
+    found.get(key).or_else(|| {
+        found.get(&Key {
+            family: None,
+            ..key.clone()
+        })
     })
 }
 
@@ -370,9 +509,8 @@ fn take(
     key: &Key,
     shape: &[usize],
 ) -> Result<Vec<f32>> {
-    let (name, view) = found
-        .get(key)
-        .ok_or_else(|| anyhow!("tensor {} is missing", expected_name(key)))?;
+    let (name, view) =
+        lookup(found, key).ok_or_else(|| anyhow!("tensor {} is missing", expected_name(key)))?;
     if view.dtype() != Dtype::F32 {
         bail!(
             "tensor {name} has dtype {:?}, expected F32 (convert with .float() / astype('float32'))",
@@ -398,21 +536,36 @@ fn take(
 
 /// The name this module writes (torch) or expects (keras) for a key.
 fn expected_name(key: &Key) -> String {
+    let f = key.family.unwrap_or(Family::Lstm);
     match (key.layout, key.layer) {
-        (Layout::Torch, Some(k)) => format!("lstm.{}_l{k}", key.role),
+        (Layout::Torch, Some(k)) => format!("{}.{}_l{k}", f.torch_prefix(), key.role),
         (Layout::Torch, None) => format!("linear.{}", key.role),
-        (Layout::Keras, Some(0)) => format!("lstm/{}", key.role),
-        (Layout::Keras, Some(k)) => format!("lstm_{k}/{}", key.role),
+        (Layout::Keras, Some(k)) => format!("{}/{}", f.keras_name(k), key.role),
         (Layout::Keras, None) => format!("dense/{}", key.role),
     }
 }
 
 /// The file's gate order as the index, in the file, of each of the kernel's gates i, f, g, o
 /// (module docs: a permutation of `i, f, g|c, o`).
-fn gate_order(meta: &BTreeMap<String, String>) -> Result<[usize; 4]> {
+fn gate_order(meta: &BTreeMap<String, String>, gru: bool, layout: Layout) -> Result<[usize; 4]> {
     let Some(order) = meta.get("gate_order") else {
         return Ok([0, 1, 2, 3]);
     };
+    let canonical = order.replace(' ', "").to_ascii_lowercase();
+    if gru {
+        // A GRU's gates are only read in its framework's own order.
+        let want = match layout {
+            Layout::Torch => "r,z,n",
+            Layout::Keras => "z,r,h",
+        };
+        if canonical == want {
+            return Ok([0, 1, 2, 3]);
+        }
+        bail!(
+            "gate_order {order:?} in the file's metadata: GRU layers are read in {want} \
+             ({layout:?} layout) only"
+        );
+    }
     let letters: Vec<String> = order
         .split(',')
         .map(|s| s.trim().to_ascii_lowercase().replace('c', "g"))
@@ -564,7 +717,8 @@ where
         .map(|m| m.into_iter().collect())
         .unwrap_or_default();
     check_direction(&meta)?;
-    let order = gate_order(&meta)?;
+    let kinds: Vec<LayerKind> = (0..R::LAYERS).filter_map(|k| model.rnn.kind(k)).collect();
+    let mut seen: BTreeMap<(Layout, Option<usize>, &'static str), String> = BTreeMap::new();
     let mut found: BTreeMap<Key, (String, TensorView<'_>)> = BTreeMap::new();
     let mut layout: Option<(Layout, String)> = None;
     let mut unused = Vec::new();
@@ -588,12 +742,25 @@ where
             file_layers = file_layers.max(k + 1);
         }
         let view = st.tensor(name).map_err(st_error)?;
-        if let Some((other, _)) = found.insert(key.clone(), (name.clone(), view)) {
+        if let Some(other) = seen.insert((key.layout, key.layer, key.role), name.clone()) {
             bail!(
                 "tensors {other} and {name} are the same tensor {}",
                 expected_name(&key)
             );
         }
+        if let (Some(k), Some(f)) = (key.layer, key.family)
+            && let Some(&kind) = kinds.get(k)
+            && Family::of(kind) != f
+        {
+            bail!(
+                "tensor {name}: layer {k} of the file is {} (its names say so), the model's is \
+                 {} (pass --cell {} to read it)",
+                f.torch_prefix(),
+                kind.name(),
+                if f == Family::Gru { "gru" } else { "lstm" }
+            );
+        }
+        found.insert(key.clone(), (name.clone(), view));
     }
     let layout = layout.map(|l| l.0);
     let head_missing = !found.keys().any(|k| k.layer.is_none());
@@ -603,6 +770,8 @@ where
     let Some(layout) = layout else {
         bail!("the file holds no tensors");
     };
+    let gru = kinds.iter().any(|k| Family::of(*k) == Family::Gru);
+    let order = gate_order(&meta, gru, layout)?;
     if file_layers != R::LAYERS {
         bail!(
             "the file has {file_layers} recurrent layer(s), the model {} (pass --layers \
@@ -635,16 +804,27 @@ where
     }
     // Every tensor of the model's walk, converted to the kernel's layout, into a copy.
     let mut out = model.clone();
+    let mut variants = Vec::new();
     for i in 0..<M<R, IN, H, OUT> as Tensors<f32>>::COUNT {
         let Some(t) = <M<R, IN, H, OUT> as Tensors<f32>>::info(i) else {
             bail!("tensor {i} of the model has no description");
         };
         let [a, g, h] = t.dims;
+        let kind = kinds.get(t.layer).copied().unwrap_or(LayerKind::Lstm);
         let key = |role| Key {
             layout,
             layer: (!t.kind.is_head()).then_some(t.layer),
+            family: (!t.kind.is_head()).then_some(Family::of(kind)),
             role,
         };
+        if !t.kind.is_head() && Family::of(kind) == Family::Gru {
+            let (values, variant) = gru_tensor(&found, layout, t, &key)?;
+            if let Some(v) = variant {
+                variants.push((t.layer, v));
+            }
+            out.tensor_mut(i).copy_from_slice(&values);
+            continue;
+        }
         let values = match (layout, t.kind) {
             (Layout::Torch, TensorKind::InputWeights) => {
                 let mut v = transpose(&take(&found, &key("weight_ih"), &[g * h, a])?, g * h, a);
@@ -701,8 +881,141 @@ where
     for (k, s) in settings.into_iter().enumerate() {
         out.rnn.set_settings(k, s);
     }
+    for (k, v) in variants {
+        out.rnn.set_kind(k, LayerKind::Gru(v));
+    }
     *model = out;
     Ok(layout)
+}
+
+/// One tensor of a GRU layer (`t`, of the model's walk) from the file's tensors, in the
+/// kernel's layout (module docs), and the layer's variant when the tensor tells it (the
+/// bias: PyTorch's is always reset-after; Keras' `[2, 3H]` is reset-after, `[3H]`
+/// reset-before).
+fn gru_tensor(
+    found: &BTreeMap<Key, (String, TensorView<'_>)>,
+    layout: Layout,
+    t: lstm_kernel::TensorInfo,
+    key: &dyn Fn(&'static str) -> Key,
+) -> Result<(Vec<f32>, Option<GruVariant>)> {
+    let [a, g, h] = t.dims;
+    let keras = |v: &[f32], h: usize| permuted(v, h, Family::Gru.keras_order());
+    let k = t.layer;
+    Ok(match (layout, t.kind) {
+        (Layout::Torch, TensorKind::InputWeights) => (
+            transpose(&take(found, &key("weight_ih"), &[g * h, a])?, g * h, a),
+            None,
+        ),
+        (Layout::Torch, TensorKind::RecurrentWeights) => (
+            transpose(&take(found, &key("weight_hh"), &[g * h, a])?, g * h, a),
+            None,
+        ),
+        (Layout::Torch, TensorKind::Bias) => {
+            let bih = take(found, &key("bias_ih"), &[a * g])?;
+            let bhh = take(found, &key("bias_hh"), &[a * g])?;
+            // r and z: b_ih + b_hh (b_ih as is when b_hh's blocks are zero, keeping -0.0);
+            // n: b_ih alone (b_hn is the next tensor). Dims [3, H, 1]: H is g.
+            let rz = 2 * g;
+            let mut v = bih.clone();
+            if bhh[..rz].iter().any(|&x| x != 0.0) {
+                for (d, &y) in v[..rz].iter_mut().zip(&bhh) {
+                    *d += y;
+                }
+            }
+            if v.iter().any(|x| !x.is_finite()) {
+                bail!("bias_ih_l{k} + bias_hh_l{k} overflows f32");
+            }
+            (v, Some(GruVariant::ResetAfter))
+        }
+        // Dims [1, H, 1]: H is g.
+        (Layout::Torch, TensorKind::RecurrentBias) => {
+            let bhh = take(found, &key("bias_hh"), &[3 * g])?;
+            (bhh[2 * g..].to_vec(), None)
+        }
+        (Layout::Keras, TensorKind::InputWeights) => {
+            (keras(&take(found, &key("kernel"), &[a, g * h])?, h), None)
+        }
+        (Layout::Keras, TensorKind::RecurrentWeights) => (
+            keras(&take(found, &key("recurrent_kernel"), &[a, g * h])?, h),
+            None,
+        ),
+        (Layout::Keras, TensorKind::Bias | TensorKind::RecurrentBias) => {
+            // Dims [3, H, 1] (bias) or [1, H, 1] (b_hn): H is g.
+            let (hidden, n) = (g, 3 * g);
+            let two_rows = lookup(found, &key("bias")).is_some_and(|(_, v)| v.shape().len() == 2);
+            if two_rows {
+                let b = take(found, &key("bias"), &[2, n])?;
+                let (input, recurrent) = (keras(&b[..n], hidden), keras(&b[n..], hidden));
+                if t.kind == TensorKind::RecurrentBias {
+                    (recurrent[2 * hidden..].to_vec(), None)
+                } else {
+                    let mut v = input;
+                    for (d, &y) in v[..2 * hidden].iter_mut().zip(&recurrent) {
+                        *d += y;
+                    }
+                    if v.iter().any(|x| !x.is_finite()) {
+                        bail!("layer {k}: input bias + recurrent bias overflows f32");
+                    }
+                    (v, Some(GruVariant::ResetAfter))
+                }
+            } else {
+                let b = take(found, &key("bias"), &[n])?;
+                if t.kind == TensorKind::RecurrentBias {
+                    (vec![0.0; hidden], None)
+                } else {
+                    (keras(&b, hidden), Some(GruVariant::ResetBefore))
+                }
+            }
+        }
+        (_, other) => bail!("tensor kind {other:?} has no GRU file name"),
+    })
+}
+
+/// The cell of every layer of a safetensors file, from its names (`lstm.`/`gru.`, Keras
+/// `lstm`/`gru` layers; a bare PyTorch `weight_hh_l{k}` `[G·H, H]` by its gate count `G`)
+/// and, for a Keras GRU, its bias's shape (`[3H]`: reset-before).
+///
+/// # Errors
+/// Not a safetensors file, or a layer whose cell cannot be told.
+pub fn layer_kinds(bytes: &[u8]) -> Result<Vec<LayerKind>> {
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| st_error(e).context("not a valid safetensors file"))?;
+    let mut kinds: BTreeMap<usize, LayerKind> = BTreeMap::new();
+    for name in st.names() {
+        let Some(key) = key_of(name) else { continue };
+        let Some(k) = key.layer else { continue };
+        let view = st.tensor(name).map_err(st_error)?;
+        let family = match key.family {
+            Some(f) => f,
+            None if key.role == "weight_hh" => match view.shape() {
+                [rows, h] if *h > 0 && rows == &(3 * h) => Family::Gru,
+                _ => Family::Lstm,
+            },
+            None => continue,
+        };
+        let kind = match family {
+            Family::Lstm => LayerKind::Lstm,
+            Family::Gru
+                if key.layout == Layout::Keras && key.role == "bias" && view.shape().len() == 1 =>
+            {
+                LayerKind::Gru(GruVariant::ResetBefore)
+            }
+            Family::Gru => match kinds.get(&k) {
+                Some(LayerKind::Gru(GruVariant::ResetBefore)) => continue,
+                _ => LayerKind::Gru(GruVariant::ResetAfter),
+            },
+        };
+        kinds.insert(k, kind);
+    }
+    let count = layer_count(bytes)?;
+    (0..count)
+        .map(|k| {
+            kinds
+                .get(&k)
+                .copied()
+                .ok_or_else(|| anyhow!("layer {k}: no tensor tells its cell (lstm or gru)"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1196,5 +1509,105 @@ mod tests {
         ] {
             assert!(e.contains(n), "{n} not in: {e}");
         }
+    }
+
+    /// A 2-layer GRU (each variant) through both layouts and back, bit-exact where the
+    /// layout can hold it: PyTorch (reset-after only) and Keras (either; reset-before keeps
+    /// the sum `b_in + b_hn` with `b_hn` zero, the same model).
+    #[test]
+    fn gru_stacks_round_trip_through_both_layouts_and_pytorch_refuses_reset_before() {
+        use crate::model::{PostModel, TwoGrus, keras_model_of, same_bits, set_cell};
+        use lstm_kernel::Tensors as _;
+        for variant in GruVariant::ALL {
+            let mut m: PostModel<TwoGrus> =
+                keras_model_of::<TwoGrus>(9, RecurrentActivation::HardSigmoidKeras3);
+            set_cell(&mut m, LayerKind::Gru(variant)).unwrap();
+            // Nonzero b and b_hn in every layer (Keras' init leaves them zero).
+            for t in 0..<PostModel<TwoGrus> as Tensors<f32>>::COUNT {
+                for (j, v) in m.tensor_mut(t).iter_mut().enumerate() {
+                    *v += 0.01 * (j as f32 + t as f32).sin();
+                }
+            }
+            let mut back =
+                PostModel::<TwoGrus>::new(TwoGrus::default(), lstm_kernel::Dense::zeroed());
+            let keras = to_keras_bytes(&m).unwrap();
+            assert_eq!(read_into(&keras, &mut back).unwrap(), Layout::Keras);
+            assert_eq!(layer_kinds(&keras).unwrap(), [LayerKind::Gru(variant); 2]);
+            let names: Vec<String> = SafeTensors::deserialize(&keras)
+                .unwrap()
+                .names()
+                .into_iter()
+                .map(String::from)
+                .collect();
+            assert!(
+                names.contains(&"gru_1.recurrent_kernel".to_string()),
+                "{names:?}"
+            );
+            match variant {
+                GruVariant::ResetAfter => {
+                    assert!(same_bits(&back, &m), "{variant:?} keras");
+                    let torch = to_torch_bytes(&m).unwrap();
+                    let mut t =
+                        PostModel::<TwoGrus>::new(TwoGrus::default(), lstm_kernel::Dense::zeroed());
+                    assert_eq!(read_into(&torch, &mut t).unwrap(), Layout::Torch);
+                    assert!(same_bits(&t, &m), "torch");
+                    assert_eq!(layer_kinds(&torch).unwrap(), [LayerKind::Gru(variant); 2]);
+                }
+                GruVariant::ResetBefore => {
+                    // Same outputs: the n bias is one sum in this variant.
+                    let mut s1 = <TwoGrus as Recurrent<1, HIDDEN, f32>>::State::default();
+                    let mut s2 = s1;
+                    for t in 0..20 {
+                        let x = [(t as f32 * 0.3).sin()];
+                        assert_eq!(m.step(&x, &mut s1), back.step(&x, &mut s2));
+                    }
+                    assert_eq!(back.rnn.lower.variant, GruVariant::ResetBefore);
+                    let e = to_torch_bytes(&m).unwrap_err().to_string();
+                    assert!(
+                        e.contains("reset-before") && e.contains("safetensors-keras"),
+                        "{e}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Reading a GRU file into an LSTM model (or the reverse) names the cell and the flag.
+    #[test]
+    fn a_gru_file_into_an_lstm_model_is_refused_naming_the_cell() {
+        use crate::model::{OneGru, PostModel, keras_model_of};
+        let g = keras_model_of::<OneGru>(2, RecurrentActivation::Sigmoid);
+        for bytes in [to_torch_bytes(&g).unwrap(), to_keras_bytes(&g).unwrap()] {
+            let e = format!("{:#}", from_bytes::<1, HIDDEN, 1>(&bytes).unwrap_err());
+            assert!(e.contains("gru") && e.contains("--cell gru"), "{e}");
+        }
+        let mut into_gru =
+            PostModel::<OneGru>::new(OneGru::default(), lstm_kernel::Dense::zeroed());
+        let e = format!(
+            "{:#}",
+            read_into(&to_torch_bytes(&model()).unwrap(), &mut into_gru).unwrap_err()
+        );
+        assert!(e.contains("--cell lstm"), "{e}");
+        // A bare nn.GRU state dict (no `gru.` prefix) is told apart by its gate count.
+        let bare: Vec<Tensor> = SafeTensors::deserialize(&to_torch_bytes(&g).unwrap())
+            .unwrap()
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| {
+                let vals = v
+                    .data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect();
+                (n.replace("gru.", ""), v.shape().to_vec(), vals)
+            })
+            .collect();
+        let bytes = file(&bare, None);
+        assert_eq!(
+            layer_kinds(&bytes).unwrap(),
+            [LayerKind::Gru(GruVariant::ResetAfter)]
+        );
+        read_into(&bytes, &mut into_gru).unwrap();
+        assert!(crate::model::same_bits(&into_gru, &g));
     }
 }

@@ -18,9 +18,8 @@
 use allocation_counter::measure;
 use lstm_kernel::backend::{Scalar, Simd};
 use lstm_kernel::{
-    Adam, AdamConfig, Dense, Grads, Gru, GruState, GruVariant, GruWeights, Loss, Lstm,
-    LstmState, LstmWeights, Maths, Model, Recurrent, RecurrentActivation, Stack, StreamState,
-    Tape, Tensors,
+    Adam, AdamConfig, Dense, Grads, Gru, GruState, GruVariant, GruWeights, Loss, Lstm, LstmState,
+    LstmWeights, Maths, Model, Recurrent, RecurrentActivation, Stack, StreamState, Tape, Tensors,
 };
 
 use crate::common::{Compare, Rand};
@@ -192,7 +191,9 @@ where
         let analytic: Vec<Vec<f64>> = d0.slots().iter().map(|s| s.to_vec()).collect();
         for (slot, want) in analytic.iter().enumerate() {
             for (k, &w) in want.iter().enumerate() {
-                let fd = self.perturbed(loss, |q| &mut q.start.slots().into_iter().nth(slot).unwrap()[k]);
+                let fd = self.perturbed(loss, |q| {
+                    &mut q.start.slots().into_iter().nth(slot).unwrap()[k]
+                });
                 cmp.value(format_args!("initial state {slot} [{k}]"), w, fd);
             }
         }
@@ -258,8 +259,14 @@ fn chained_truncated_bptt_through_a_gru_equals_one_long_window() {
         );
         let mut s = p.start;
         let (mut t1, mut t2) = (Tape::<T, _>::new(), Tape::<T, _>::new());
-        p.net.rnn.forward_window(&p.xs[..T], &mut s, &mut t1).unwrap();
-        p.net.rnn.forward_window(&p.xs[T..], &mut s, &mut t2).unwrap();
+        p.net
+            .rnn
+            .forward_window(&p.xs[..T], &mut s, &mut t1)
+            .unwrap();
+        p.net
+            .rnn
+            .forward_window(&p.xs[T..], &mut s, &mut t2)
+            .unwrap();
         let mut chained = Grads::zeroed();
         let mid = p.net.backward_sequence_with::<Scalar, T>(
             &t2,
@@ -267,13 +274,21 @@ fn chained_truncated_bptt_through_a_gru_equals_one_long_window() {
             &GruState::zeroed(),
             &mut chained,
         );
-        assert_ne!(mid, GruState::zeroed(), "the second window passes a gradient back");
+        assert_ne!(
+            mid,
+            GruState::zeroed(),
+            "the second window passes a gradient back"
+        );
         let d_chained =
             p.net
                 .backward_sequence_with::<Scalar, T>(&t1, &dl[..T], &mid, &mut chained);
         let mut cmp = Compare::new(format!("GRU {variant:?} chained TBPTT"), 1e-14, 1e-12);
         for i in 0..<Model<Gru<2, 4, f64>, 2, 4, OUT, f64> as Tensors<f64>>::COUNT {
-            cmp.slice(format_args!("tensor {i}"), chained.tensor(i), long.tensor(i));
+            cmp.slice(
+                format_args!("tensor {i}"),
+                chained.tensor(i),
+                long.tensor(i),
+            );
         }
         cmp.slice("dL/dh0", &d_chained.h, &d_long.h);
         cmp.finish();
@@ -305,22 +320,38 @@ fn simd_matches_scalar<const IN: usize, const H: usize>(rng: &mut Rand, worst: &
                 let mut ta = Tape::<STEPS, _>::new();
                 let mut tb = Tape::<STEPS, _>::new();
                 let (mut sa, mut sb) = (start, start);
-                g.forward_window_with::<Simd, STEPS>(&xs, &mut sa, &mut ta).unwrap();
-                g.forward_window_with::<Scalar, STEPS>(&xs, &mut sb, &mut tb).unwrap();
+                g.forward_window_with::<Simd, STEPS>(&xs, &mut sa, &mut ta)
+                    .unwrap();
+                g.forward_window_with::<Scalar, STEPS>(&xs, &mut sb, &mut tb)
+                    .unwrap();
                 assert_eq!(sa, a, "the SIMD window and steps differ");
                 assert_eq!(sb, b, "the scalar window and steps differ");
                 for (ra, rb) in ta.steps().iter().zip(tb.steps()) {
-                    cmp.slice("gates", &widen(ra.gates.as_flattened()), &widen(rb.gates.as_flattened()));
+                    cmp.slice(
+                        "gates",
+                        &widen(ra.gates.as_flattened()),
+                        &widen(rb.gates.as_flattened()),
+                    );
                     cmp.slice("hn", &widen(&ra.hn), &widen(&rb.hn));
                 }
                 let (mut ga, mut gb) = (GruWeights::default(), GruWeights::default());
                 let (mut dxa, mut dxb) = (vec![[0.0; IN]; STEPS], vec![[0.0; IN]; STEPS]);
-                let da = g.backward_window_dx_with::<Simd, STEPS>(&ta, &dh, &start, &mut ga, &mut dxa);
-                let db = g.backward_window_dx_with::<Scalar, STEPS>(&tb, &dh, &start, &mut gb, &mut dxb);
+                let da =
+                    g.backward_window_dx_with::<Simd, STEPS>(&ta, &dh, &start, &mut ga, &mut dxa);
+                let db =
+                    g.backward_window_dx_with::<Scalar, STEPS>(&tb, &dh, &start, &mut gb, &mut dxb);
                 for i in 0..4 {
-                    cmp.slice(format_args!("grad {i}"), &widen(ga.tensor(i)), &widen(gb.tensor(i)));
+                    cmp.slice(
+                        format_args!("grad {i}"),
+                        &widen(ga.tensor(i)),
+                        &widen(gb.tensor(i)),
+                    );
                 }
-                cmp.slice("dL/dx", &widen(dxa.as_flattened()), &widen(dxb.as_flattened()));
+                cmp.slice(
+                    "dL/dx",
+                    &widen(dxa.as_flattened()),
+                    &widen(dxb.as_flattened()),
+                );
                 cmp.slice("dL/dh0", &widen(&da.h), &widen(&db.h));
                 *worst = worst.max(cmp.finish());
             }
@@ -329,7 +360,10 @@ fn simd_matches_scalar<const IN: usize, const H: usize>(rng: &mut Rand, worst: &
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "10-step SIMD-vs-scalar runs over 11 sizes: too slow under Miri")]
+#[cfg_attr(
+    miri,
+    ignore = "10-step SIMD-vs-scalar runs over 11 sizes: too slow under Miri"
+)]
 fn gru_simd_step_window_backward_and_dx_match_scalar_for_many_sizes() {
     let mut rng = Rand::new(44);
     let mut worst = 0.0;
@@ -357,20 +391,34 @@ fn gru_edge_inputs_saturate_or_propagate_nan_for_both_kernels() {
             let g = gru::<2, 10, f32>(&mut rng, variant, act);
             // One infinite element per input (two could give inf - inf = NaN in a pre-activation,
             // a NaN input in disguise); huge finite values in every element.
-            for x in [[1e30, -1e30], [f32::INFINITY, 0.3], [0.3, f32::NEG_INFINITY], [-1e30, 3.0]] {
-                for (k, s) in [(0, GruState::<10>::zeroed()), (1, GruState { h: [0.5; 10] })] {
+            for x in [
+                [1e30, -1e30],
+                [f32::INFINITY, 0.3],
+                [0.3, f32::NEG_INFINITY],
+                [-1e30, 3.0],
+            ] {
+                for (k, s) in [
+                    (0, GruState::<10>::zeroed()),
+                    (1, GruState { h: [0.5; 10] }),
+                ] {
                     let (mut a, mut b) = (s, s);
                     g.step_with::<Simd>(&x, &mut a);
                     g.step_with::<Scalar>(&x, &mut b);
                     for h in a.h.iter().chain(&b.h) {
-                        assert!(h.is_finite() && h.abs() <= 1.0, "{variant:?} {act:?} {x:?} {k}: {h}");
+                        assert!(
+                            h.is_finite() && h.abs() <= 1.0,
+                            "{variant:?} {act:?} {x:?} {k}: {h}"
+                        );
                     }
                 }
             }
             let (mut a, mut b) = (GruState::<10>::zeroed(), GruState::<10>::zeroed());
             g.step_with::<Simd>(&[f32::NAN, 0.0], &mut a);
             g.step_with::<Scalar>(&[f32::NAN, 0.0], &mut b);
-            assert!(a.h.iter().chain(&b.h).all(|h| h.is_nan()), "{variant:?} {act:?}: NaN lost");
+            assert!(
+                a.h.iter().chain(&b.h).all(|h| h.is_nan()),
+                "{variant:?} {act:?}: NaN lost"
+            );
         }
     }
 }
@@ -379,7 +427,11 @@ fn gru_edge_inputs_saturate_or_propagate_nan_for_both_kernels() {
 fn gru_stepping_windows_training_and_adam_never_allocate() {
     let mut rng = Rand::new(46);
     let mut model = Model::new(
-        gru::<1, 10, f32>(&mut rng, GruVariant::ResetAfter, RecurrentActivation::Sigmoid),
+        gru::<1, 10, f32>(
+            &mut rng,
+            GruVariant::ResetAfter,
+            RecurrentActivation::Sigmoid,
+        ),
         Dense::<10, 1, f32>::zeroed(),
     );
     let xs: Vec<[f32; 1]> = (0..20).map(|_| rng.array(1.0)).collect();
@@ -399,7 +451,11 @@ fn gru_stepping_windows_training_and_adam_never_allocate() {
         };
         f();
         let info = measure(&mut f);
-        assert_eq!(info.count_total, 0, "{variant:?}: {} allocations", info.count_total);
+        assert_eq!(
+            info.count_total, 0,
+            "{variant:?}: {} allocations",
+            info.count_total
+        );
     }
 }
 
@@ -433,7 +489,10 @@ fn gru_model_files_round_trip_with_their_variant_and_refuse_another_cell() {
             Model::new(Stack::default(), Dense::zeroed());
         let before = wrong;
         let e = io::decode_into(&buf, &mut wrong).unwrap_err();
-        assert!(matches!(e, FormatError::LayerMismatch { layer: 0, .. }), "{e:?}");
+        assert!(
+            matches!(e, FormatError::LayerMismatch { layer: 0, .. }),
+            "{e:?}"
+        );
         assert!(e.to_string().contains("gru"), "{e}");
         assert_eq!(wrong, before, "a refused file changes nothing");
     }

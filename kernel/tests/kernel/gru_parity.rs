@@ -20,8 +20,8 @@
 
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
 use lstm_kernel::{
-    BatchState, Dense, Float, Grads, Gru, GruState, GruVariant, GruWeights, Loss, Model,
-    Recurrent, RecurrentActivation, Tape,
+    BatchState, Dense, Float, Grads, Gru, GruState, GruVariant, GruWeights, Loss, Model, Recurrent,
+    RecurrentActivation, Tape,
 };
 use serde_json::Value;
 
@@ -78,11 +78,8 @@ fn check_forward<const IN: usize, const H: usize, F: Float, K: Kernels<F>>(
     let h0 = |b: usize| GruState::<H, F> {
         h: arr(&flat(&data["h0"][b])),
     };
-    let xs = |b: usize| -> Vec<[F; IN]> {
-        (0..steps)
-            .map(|t| arr(&flat(&data["x"][b][t])))
-            .collect()
-    };
+    let xs =
+        |b: usize| -> Vec<[F; IN]> { (0..steps).map(|t| arr(&flat(&data["x"][b][t]))).collect() };
     let mut batch = BatchState::<2, GruState<H, F>> {
         rows: [h0(0), h0(1)],
     };
@@ -93,12 +90,23 @@ fn check_forward<const IN: usize, const H: usize, F: Float, K: Kernels<F>>(
         for b in 0..rows {
             gru.step_with::<K>(&bx[b], &mut streams[b]);
             let want = flat(&o[seq][b][t]);
-            cmp.slice(format_args!("row {b} t {t} step"), &widen(&streams[b].h), &want);
-            assert_eq!(batch.rows[b], streams[b], "{label}: batch row {b} != its stream");
+            cmp.slice(
+                format_args!("row {b} t {t} step"),
+                &widen(&streams[b].h),
+                &want,
+            );
+            assert_eq!(
+                batch.rows[b], streams[b],
+                "{label}: batch row {b} != its stream"
+            );
         }
     }
     for (b, s) in streams.iter().enumerate() {
-        cmp.slice(format_args!("row {b} final"), &widen(&s.h), &flat(&o[last][b]));
+        cmp.slice(
+            format_args!("row {b} final"),
+            &widen(&s.h),
+            &flat(&o[last][b]),
+        );
         let mut w = h0(b);
         let mut tape = Tape::<7, <Gru<IN, H, F> as Recurrent<IN, H, F>>::Record>::new();
         gru.forward_window_with::<K, 7>(&xs(b), &mut w, &mut tape)
@@ -106,7 +114,11 @@ fn check_forward<const IN: usize, const H: usize, F: Float, K: Kernels<F>>(
         assert_eq!(w, *s, "{label}: window and steps disagree");
         for (t, r) in tape.steps().iter().enumerate() {
             let h = <Gru<IN, H, F> as Recurrent<IN, H, F>>::record_output(r);
-            cmp.slice(format_args!("row {b} t {t} taped"), &widen(&h), &flat(&o[seq][b][t]));
+            cmp.slice(
+                format_args!("row {b} t {t} taped"),
+                &widen(&h),
+                &flat(&o[seq][b][t]),
+            );
         }
     }
     cmp.finish();
@@ -120,8 +132,24 @@ where
     assert_eq!((o["IN"].as_u64(), o["H"].as_u64()), (Some(3), Some(5)));
     let gru = torch_gru::<3, 5, F>(&o);
     let f = core::any::type_name::<F>();
-    check_forward::<3, 5, F, Scalar>(&format!("torch {f} scalar"), &gru, &o, &o, "h_seq", "h_n", atol);
-    check_forward::<3, 5, F, Simd>(&format!("torch {f} simd"), &gru, &o, &o, "h_seq", "h_n", atol);
+    check_forward::<3, 5, F, Scalar>(
+        &format!("torch {f} scalar"),
+        &gru,
+        &o,
+        &o,
+        "h_seq",
+        "h_n",
+        atol,
+    );
+    check_forward::<3, 5, F, Simd>(
+        &format!("torch {f} simd"),
+        &gru,
+        &o,
+        &o,
+        "h_seq",
+        "h_n",
+        atol,
+    );
     // GRUCell stepped by hand gives the same sequence.
     let mut cmp = Compare::new("torch nn.GRU vs GRUCell oracle", 1e-15, 0.0);
     cmp.slice("h_seq", &flat(&o["h_seq"]), &flat(&o["h_seq_grucell"]));
@@ -200,19 +228,31 @@ fn stateful<K: Kernels<f64>>(label: &str) {
             let xs: [[f64; IN]; B] = core::array::from_fn(|b| arr(&flat(&o[x][b][t])));
             gru.step_batch_with::<K, B>(&xs, batch);
             for b in 0..B {
-                cmp.slice(format_args!("{y} row {b} t {t}"), &batch.rows[b].h, &flat(&o[y][b][t]));
+                cmp.slice(
+                    format_args!("{y} row {b} t {t}"),
+                    &batch.rows[b].h,
+                    &flat(&o[y][b][t]),
+                );
             }
         }
     };
     run(&mut batch, "x1", "y1", &mut cmp);
     let after1 = flat(&o["states_after_batch1"]["h"]);
-    cmp.slice("after batch 1", &batch.rows.iter().flat_map(|s| s.h).collect::<Vec<_>>(), &after1);
+    cmp.slice(
+        "after batch 1",
+        &batch.rows.iter().flat_map(|s| s.h).collect::<Vec<_>>(),
+        &after1,
+    );
     let mut no_reset = batch;
     run(&mut no_reset, "x2", "y2_no_reset", &mut cmp);
     batch.reset_all();
     run(&mut batch, "x2", "y2_after_reset", &mut cmp);
     let after = flat(&o["states_after_batch2_after_reset"]["h"]);
-    cmp.slice("after reset + batch 2", &batch.rows.iter().flat_map(|s| s.h).collect::<Vec<_>>(), &after);
+    cmp.slice(
+        "after reset + batch 2",
+        &batch.rows.iter().flat_map(|s| s.h).collect::<Vec<_>>(),
+        &after,
+    );
     cmp.finish();
 }
 
@@ -247,8 +287,13 @@ fn torch_grads<const IN: usize, const H: usize>(g: &GruWeights<IN, H, f64>) -> [
 /// The same gradient in Keras' layout (reset-after): `kernel`, `recurrent_kernel`,
 /// `bias` `[2, 3H]` (input row = our `b`; recurrent row = our r, z blocks and `b_hn`).
 fn keras_grads<const IN: usize, const H: usize>(g: &GruWeights<IN, H, f64>) -> [Vec<f64>; 3] {
-    let (mut k, mut r, mut b) = (vec![0.0; 3 * H * IN], vec![0.0; 3 * H * H], vec![0.0; 6 * H]);
-    g.to_keras(GruVariant::ResetAfter, &mut k, &mut r, &mut b).unwrap();
+    let (mut k, mut r, mut b) = (
+        vec![0.0; 3 * H * IN],
+        vec![0.0; 3 * H * H],
+        vec![0.0; 6 * H],
+    );
+    g.to_keras(GruVariant::ResetAfter, &mut k, &mut r, &mut b)
+        .unwrap();
     // to_keras writes the recurrent row's r and z blocks as zero (their values are folded
     // into the input row); a gradient has them equal to the input row's.
     let input = b[..3 * H].to_vec();
@@ -268,7 +313,11 @@ fn compare_layouts<const IN: usize, const H: usize, const OUT: usize>(
     {
         cmp.slice(name, &v, &flat(&tg[name]));
     }
-    cmp.slice("dense_weight", g.head.w.as_flattened(), &flat(&tg["dense_weight"]));
+    cmp.slice(
+        "dense_weight",
+        g.head.w.as_flattened(),
+        &flat(&tg["dense_weight"]),
+    );
     cmp.slice("dense_bias", &g.head.b, &flat(&tg["dense_bias"]));
     let kg = &c["keras"]["grads_keras_layout"];
     for (name, v) in ["kernel", "recurrent_kernel", "bias"]
@@ -307,7 +356,12 @@ fn run<const OUT: usize, F: Float, K: Kernels<F>>(
     c: &Value,
     loss: Loss,
     every_step: bool,
-) -> (f64, Vec<f64>, Grads<GruWeights<IN, H, F>, H, OUT, F>, Vec<f64>) {
+) -> (
+    f64,
+    Vec<f64>,
+    Grads<GruWeights<IN, H, F>, H, OUT, F>,
+    Vec<f64>,
+) {
     let net = net::<OUT, F>(c);
     let mut grads = Grads::zeroed();
     let (mut total, mut outputs, mut dh0) = (0.0, Vec::new(), Vec::new());
@@ -320,7 +374,11 @@ fn run<const OUT: usize, F: Float, K: Kernels<F>>(
         net.rnn
             .forward_window_with::<K, T>(&xs, &mut s, &mut tape)
             .unwrap();
-        let steps: Vec<usize> = if every_step { (0..T).collect() } else { vec![T - 1] };
+        let steps: Vec<usize> = if every_step {
+            (0..T).collect()
+        } else {
+            vec![T - 1]
+        };
         let rows = (B * steps.len()) as f64;
         let mut dl = Vec::new();
         for &t in &steps {
@@ -356,7 +414,10 @@ fn widen_grads<const OUT: usize>(
 fn gradient_case<const OUT: usize>(name: &str, loss: Loss, every_step: bool) {
     let c = case(name);
     assert_eq!(c["cell"].as_str(), Some("gru"));
-    assert_eq!(c["loss_reduction"].as_str().map(|s| s.contains("mean")), Some(true));
+    assert_eq!(
+        c["loss_reduction"].as_str().map(|s| s.contains("mean")),
+        Some(true)
+    );
     let want_loss = c["torch"]["loss"].as_f64().unwrap();
     for (label, (l, out, g, dh0)) in [
         ("scalar", run::<OUT, f64, Scalar>(&c, loss, every_step)),
@@ -367,8 +428,16 @@ fn gradient_case<const OUT: usize>(name: &str, loss: Loss, every_step: bool) {
         cmp.value("keras loss", l, c["keras"]["loss"].as_f64().unwrap());
         cmp.slice("outputs", &out, &flat(&c["torch"]["output"]));
         compare_layouts(&mut cmp, &g, &c);
-        cmp.slice("dL/dh0", &dh0, &flat(&c["torch"]["grads_torch_layout"]["h0"]));
-        cmp.slice("keras dL/dh0", &dh0, &flat(&c["keras"]["grads_keras_layout"]["h0"]));
+        cmp.slice(
+            "dL/dh0",
+            &dh0,
+            &flat(&c["torch"]["grads_torch_layout"]["h0"]),
+        );
+        cmp.slice(
+            "keras dL/dh0",
+            &dh0,
+            &flat(&c["keras"]["grads_keras_layout"]["h0"]),
+        );
         cmp.finish();
     }
     for (label, (l, out, g, dh0)) in [
@@ -379,7 +448,11 @@ fn gradient_case<const OUT: usize>(name: &str, loss: Loss, every_step: bool) {
         cmp.value("loss", l, want_loss);
         cmp.slice("outputs", &out, &flat(&c["torch"]["output"]));
         compare_layouts(&mut cmp, &widen_grads(&g), &c);
-        cmp.slice("dL/dh0", &dh0, &flat(&c["torch"]["grads_torch_layout"]["h0"]));
+        cmp.slice(
+            "dL/dh0",
+            &dh0,
+            &flat(&c["torch"]["grads_torch_layout"]["h0"]),
+        );
         cmp.finish();
     }
 }

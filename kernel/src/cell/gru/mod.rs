@@ -29,7 +29,9 @@ mod simd;
 
 use core::ops::{Add, Mul, Sub};
 
-use crate::activation::{Activate, Maths, Policy, RecurrentActivation, tanh_derivative_from_output};
+use crate::activation::{
+    Activate, Maths, Policy, RecurrentActivation, tanh_derivative_from_output,
+};
 use crate::gru_weights::GruWeights;
 use crate::primitives::Primitives;
 use crate::real::Real;
@@ -50,6 +52,14 @@ pub enum GruVariant {
 impl GruVariant {
     /// Both variants.
     pub const ALL: [Self; 2] = [Self::ResetAfter, Self::ResetBefore];
+
+    /// The Rust name of the variant (`ResetAfter`, `ResetBefore`), for generated source.
+    pub const fn variant(self) -> &'static str {
+        match self {
+            Self::ResetAfter => "ResetAfter",
+            Self::ResetBefore => "ResetBefore",
+        }
+    }
 
     /// Keras' name of the setting: `reset_after` or `reset_before` (`reset_after=False`).
     pub const fn name(self) -> &'static str {
@@ -123,7 +133,11 @@ pub trait GruKernels<F: Real + Activate>: Primitives<F> {
         ins: [&[F]; I],
         mut outs: [&mut [F]; O],
     ) {
-        let n = ins.iter().map(|s| s.len()).chain(outs.iter().map(|s| s.len())).min();
+        let n = ins
+            .iter()
+            .map(|s| s.len())
+            .chain(outs.iter().map(|s| s.len()))
+            .min();
         for j in 0..n.unwrap_or(0) {
             let v = m.apply(ins.map(|s| s[j]));
             for (o, y) in outs.iter_mut().zip(v) {

@@ -225,17 +225,28 @@ mod tests {
         for variant in GruVariant::ALL {
             for act in RecurrentActivation::ALL {
                 for maths in Maths::ALL {
-                    let (mut fused, mut reference, mut untaped) = ([F::ZERO; H], [F::ZERO; H], [F::ZERO; H]);
+                    let (mut fused, mut reference, mut untaped) =
+                        ([F::ZERO; H], [F::ZERO; H], [F::ZERO; H]);
                     for step in 0..12 {
                         let scale = if step % 4 == 3 { 40.0 } else { 2.0 };
                         let x: [F; IN] = core::array::from_fn(|_| r.next(scale));
                         let (mut g1, mut n1) = ([[F::ZERO; H]; 3], [F::ZERO; H]);
                         let (mut g2, mut n2) = (g1, n1);
                         let prev = fused;
-                        Scalar::gru_step(act, maths, variant, &w, &x, &prev, &mut fused, &mut g1, &mut n1);
+                        Scalar::gru_step(
+                            act, maths, variant, &w, &x, &prev, &mut fused, &mut g1, &mut n1,
+                        );
                         let prev_ref = reference;
                         SliceRef::gru_step(
-                            act, maths, variant, &w, &x, &prev_ref, &mut reference, &mut g2, &mut n2,
+                            act,
+                            maths,
+                            variant,
+                            &w,
+                            &x,
+                            &prev_ref,
+                            &mut reference,
+                            &mut g2,
+                            &mut n2,
                         );
                         Scalar::gru_step_state(act, maths, variant, &w, &x, &mut untaped);
                         let ctx = (IN, H, variant, act, maths, step);
