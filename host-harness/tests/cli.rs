@@ -240,22 +240,28 @@ fn a_json_path_that_is_a_directory_or_an_existing_file_is_refused_before_trainin
 /// attributes `lstm` and `linear`, both biases of each layer non-zero, PyTorch's default
 /// `U(-1/sqrt(10), 1/sqrt(10))` initialisation) as `safetensors.torch.save_file` writes it.
 fn torch_two_layer_state_dict(path: &std::path::Path) {
+    torch_state_dict(path, "lstm", 4, 2, 3);
+}
+
+/// A PyTorch `nn.LSTM(1, 10, num_layers)` (`module` `lstm`, `gates` 4) or `nn.GRU`
+/// (`gru`, 3) + `nn.Linear(10, 1)` state dict with PyTorch's default initialisation, from
+/// `seed`.
+fn torch_state_dict(path: &std::path::Path, module: &str, gates: usize, layers: usize, seed: u64) {
     use rand::{RngExt, SeedableRng};
     use safetensors::tensor::{Dtype, TensorView};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let k = 1.0 / 10f32.sqrt();
-    let shapes: [(&str, Vec<usize>); 10] = [
-        ("lstm.weight_ih_l0", vec![40, 1]),
-        ("lstm.weight_hh_l0", vec![40, 10]),
-        ("lstm.bias_ih_l0", vec![40]),
-        ("lstm.bias_hh_l0", vec![40]),
-        ("lstm.weight_ih_l1", vec![40, 10]),
-        ("lstm.weight_hh_l1", vec![40, 10]),
-        ("lstm.bias_ih_l1", vec![40]),
-        ("lstm.bias_hh_l1", vec![40]),
-        ("linear.weight", vec![1, 10]),
-        ("linear.bias", vec![1]),
-    ];
+    let g = gates * 10;
+    let mut shapes: Vec<(String, Vec<usize>)> = Vec::new();
+    for l in 0..layers {
+        let input = if l == 0 { 1 } else { 10 };
+        shapes.push((format!("{module}.weight_ih_l{l}"), vec![g, input]));
+        shapes.push((format!("{module}.weight_hh_l{l}"), vec![g, 10]));
+        shapes.push((format!("{module}.bias_ih_l{l}"), vec![g]));
+        shapes.push((format!("{module}.bias_hh_l{l}"), vec![g]));
+    }
+    shapes.push(("linear.weight".into(), vec![1, 10]));
+    shapes.push(("linear.bias".into(), vec![1]));
     let data: Vec<(String, Vec<usize>, Vec<u8>)> = shapes
         .into_iter()
         .map(|(name, shape)| {
@@ -263,7 +269,7 @@ fn torch_two_layer_state_dict(path: &std::path::Path) {
             let bytes = (0..n)
                 .flat_map(|_| (rng.random::<f32>() * 2.0 * k - k).to_le_bytes())
                 .collect();
-            (name.to_string(), shape, bytes)
+            (name, shape, bytes)
         })
         .collect();
     let views: Vec<(String, TensorView<'_>)> = data
@@ -401,4 +407,141 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--init"));
     std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// The GRU's newcomer path from PyTorch: an `nn.GRU(1, 10)` + `nn.Linear` state dict is
+/// recognised by its names (`eval` without `--cell`), refused as an LSTM by name, fine-tuned
+/// (`train --init`, the default stateful-per-step regime) to streamed accuracy 1.0, and
+/// exported as Rust source (a `Gru` layer) and in the Keras layout; a Keras
+/// `reset_after=False` file is recognised by its bias shape and its variant kept.
+#[test]
+fn a_pytorch_gru_state_dict_is_evaluated_fine_tuned_and_exported() {
+    let d = scratch_dir("torchgru");
+    let torch = d.join("gru.safetensors");
+    torch_state_dict(&torch, "gru", 3, 1, 5);
+    let t = torch.to_str().unwrap();
+    let eval = harness(&["eval", t]);
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let same = harness(&["eval", "--cell", "gru", t]);
+    assert_eq!(same.stdout, eval.stdout);
+    let refused = harness(&["eval", "--cell", "lstm", t]);
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && e.contains("--cell gru"), "{e}");
+    let refused = harness(&["eval", "--cell", "gru-reset-before", t]);
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success()
+            && e.contains("gru-reset-before")
+            && e.contains("the model's layers are gru"),
+        "{e}"
+    );
+
+    let tuned = d.join("tuned.bin");
+    let out = harness(&["train", "--init", t, "--bin", tuned.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("trained stateful-per-step (1 x gru(10), from")
+            && stdout.contains("streamed per-step validation accuracy 1.0000 (4000/4000 steps"),
+        "{stdout}"
+    );
+    let rs = d.join("model.rs");
+    let out = harness(&[
+        "export",
+        tuned.to_str().unwrap(),
+        "--format",
+        "rust",
+        "--out",
+        rs.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let src = std::fs::read_to_string(&rs).unwrap_or_default();
+    assert!(
+        src.contains("pub type Rnn = ::lstm_kernel::Gru<1, 10>;")
+            && src.contains("GruVariant::ResetAfter")
+            && src.contains("l.weights.b_hn = ["),
+        "{src}"
+    );
+
+    // Keras reset_after=False: trained here, written in the Keras layout, read back.
+    let before = d.join("before.bin");
+    let out = harness(&[
+        "train",
+        "--cell",
+        "gru-reset-before",
+        "--epochs",
+        "1",
+        "--bin",
+        before.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keras = d.join("keras.safetensors");
+    let out = harness(&[
+        "export",
+        before.to_str().unwrap(),
+        "--format",
+        "safetensors-keras",
+        "--out",
+        keras.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = harness(&["eval", before.to_str().unwrap()]);
+    let b = harness(&[
+        "eval",
+        "--cell",
+        "gru-reset-before",
+        keras.to_str().unwrap(),
+    ]);
+    let (a, b) = (
+        String::from_utf8_lossy(&a.stdout),
+        String::from_utf8_lossy(&b.stdout),
+    );
+    assert_eq!(a.lines().last(), b.lines().last(), "{a}\n{b}");
+    let torch_out = d.join("torch-out.safetensors");
+    let out = harness(&[
+        "export",
+        before.to_str().unwrap(),
+        "--format",
+        "safetensors",
+        "--out",
+        torch_out.to_str().unwrap(),
+    ]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("reset-before") && !torch_out.exists(),
+        "{e}"
+    );
+    let out = harness(&[
+        "train",
+        "--cell",
+        "gru-reset-before",
+        "--safetensors",
+        torch_out.to_str().unwrap(),
+    ]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("no reset-before") && out.stdout.is_empty(),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
 }
