@@ -5,17 +5,18 @@
 #
 #  1. The harness trains `stateful-per-step` (seed 42), saves .bin + .safetensors, re-loads
 #     both (eval), exports Rust source with the 200 validation sequences of seed 42; the
-#     same for the 2-layer model (`--layers 2`).
+#     same for the 2-layer model (`--layers 2`) and the GRU version (`--cell gru`).
 #  2. Host references (same no_std code and kernels as the firmware) + the host check that
 #     on-device training converges in one epoch.
 #  3. Firmware exit-status self-tests (forced failure, forced panic -> status 1).
 #  4. Cortex-M4F (mps2-an386): inference over the 200 sequences with 2 kernel variants,
-#     the same for the 2-layer model (bin infer-stack), and learning on the device (1000
-#     sequences, 20,000 Adam updates); outputs compared with the host; accuracy compared
-#     with `lstm-harness eval`.
+#     the same for the 2-layer model (bin infer-stack) and the GRU (bin infer-gru), and
+#     learning on the device (1000 sequences, 20,000 Adam updates; bins train and
+#     train-gru); outputs compared with the host; accuracy compared with `lstm-harness eval`.
 #  5. Measurements: sizes, instructions per step (QEMU plugin), stack (painted; static with
 #     nightly -Z emit-stack-sizes), no-panic reachability with its positive control.
-#  6. The same inference firmware on Cortex-M0 (microbit, 16K RAM) and Cortex-M55 (mps3-an547).
+#  6. The same inference firmware (LSTM and GRU) on Cortex-M0 (microbit, 16K RAM) and
+#     Cortex-M55 (mps3-an547).
 #  7. The speed profile (opt-level 3) of the M4F inference firmware: instructions, stack, size.
 # Prints a figures block at the end (also written to target/embedded/figures.txt).
 # Exit status 0 only if every check passed, including every issue-4 target (all met: a
@@ -67,31 +68,34 @@ step "harness: train stateful-per-step (seed $SEED), save .bin + .safetensors, e
 # Float results do not depend on the opt-level (Rust never contracts a * b + c into FMA).
 cargo build -q --profile test -p lstm-harness --manifest-path "$ROOT/Cargo.toml"
 H="$ROOT/target/debug/lstm-harness"
-"$H" train --seed "$SEED" --bin "$MODEL_DIR/model.bin" --safetensors "$MODEL_DIR/model.safetensors" --force
-"$H" eval "$MODEL_DIR/model.bin" --seed "$SEED" | tee "$LOG/eval-bin.txt"
-"$H" eval "$MODEL_DIR/model.safetensors" --seed "$SEED" | tee "$LOG/eval-st.txt"
-"$H" eval "$MODEL_DIR/model.bin" --seed "$SEED" --maths fast | tee "$LOG/eval-fast.txt"
-eval_exact=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-bin.txt")
-eval_fast=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-fast.txt")
-[ -n "$eval_exact" ] && [ "$eval_exact" = "$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-st.txt")" ] ||
-  fail "eval of .bin and .safetensors differ"
-"$H" export "$MODEL_DIR/model.safetensors" --format bin --out "$OUT/model-from-st.bin" --force
-cmp "$MODEL_DIR/model.bin" "$OUT/model-from-st.bin" || fail "bin -> safetensors -> bin is not byte-identical"
-echo "bin -> safetensors -> bin: byte-identical"
-"$H" export "$MODEL_DIR/model.bin" --format rust --val-data-seed "$SEED" --out "$MODEL_DIR/model.rs" --force
-# The 2-layer model (LSTM(10) -> LSTM(10) -> Dense(1)): the same steps with --layers 2.
-"$H" train --layers 2 --seed "$SEED" --bin "$MODEL_DIR/model2.bin" --safetensors "$MODEL_DIR/model2.safetensors" --force
-"$H" eval --layers 2 "$MODEL_DIR/model2.bin" --seed "$SEED" | tee "$LOG/eval2-bin.txt"
-"$H" eval --layers 2 "$MODEL_DIR/model2.safetensors" --seed "$SEED" | tee "$LOG/eval2-st.txt"
-"$H" eval --layers 2 "$MODEL_DIR/model2.bin" --seed "$SEED" --maths fast | tee "$LOG/eval2-fast.txt"
-eval2_exact=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval2-bin.txt")
-eval2_fast=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval2-fast.txt")
-[ -n "$eval2_exact" ] && [ "$eval2_exact" = "$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval2-st.txt")" ] ||
-  fail "eval of the 2-layer .bin and .safetensors differ"
-"$H" export "$MODEL_DIR/model2.safetensors" --layers 2 --format bin --out "$OUT/model2-from-st.bin" --force
-cmp "$MODEL_DIR/model2.bin" "$OUT/model2-from-st.bin" || fail "2 layers: bin -> safetensors -> bin is not byte-identical"
-echo "2 layers: bin -> safetensors -> bin: byte-identical"
-"$H" export "$MODEL_DIR/model2.bin" --layers 2 --format rust --val-data-seed "$SEED" --out "$MODEL_DIR/model2.rs" --force
+# One model: train, save .bin + .safetensors, eval both (they must agree) and the .bin with
+# fast maths, bin -> safetensors -> bin byte-identical, export Rust with the validation data.
+# harness_model NAME [ARGS...]: ARGS (--layers N, --cell C) go to every command; sets
+# eval_exact_NAME and eval_fast_NAME (the `eval accuracy steps` figures).
+harness_model() {
+  local n=$1; shift
+  "$H" train "$@" --seed "$SEED" --bin "$MODEL_DIR/$n.bin" --safetensors "$MODEL_DIR/$n.safetensors" --force
+  "$H" eval "$@" "$MODEL_DIR/$n.bin" --seed "$SEED" | tee "$LOG/eval-$n-bin.txt"
+  "$H" eval "$@" "$MODEL_DIR/$n.safetensors" --seed "$SEED" | tee "$LOG/eval-$n-st.txt"
+  "$H" eval "$@" "$MODEL_DIR/$n.bin" --seed "$SEED" --maths fast | tee "$LOG/eval-$n-fast.txt"
+  local exact fast
+  exact=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-$n-bin.txt")
+  fast=$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-$n-fast.txt")
+  [ -n "$exact" ] && [ "$exact" = "$(awk '/^eval accuracy steps/{print $4}' "$LOG/eval-$n-st.txt")" ] ||
+    fail "$n: eval of .bin and .safetensors differ"
+  "$H" export "$@" "$MODEL_DIR/$n.safetensors" --format bin --out "$OUT/$n-from-st.bin" --force
+  cmp "$MODEL_DIR/$n.bin" "$OUT/$n-from-st.bin" || fail "$n: bin -> safetensors -> bin is not byte-identical"
+  echo "$n: bin -> safetensors -> bin: byte-identical"
+  "$H" export "$@" "$MODEL_DIR/$n.bin" --format rust --val-data-seed "$SEED" --out "$MODEL_DIR/$n.rs" --force
+  eval "eval_exact_$n=$exact eval_fast_$n=$fast"
+}
+harness_model model
+# The 2-layer model (LSTM(10) -> LSTM(10) -> Dense(1)).
+harness_model model2 --layers 2
+# The GRU version (GRU(10) -> Dense(1), PyTorch / Keras reset-after).
+harness_model modelg --cell gru
+eval_exact=$eval_exact_model eval_fast=$eval_fast_model
+eval2_exact=$eval_exact_model2 eval2_fast=$eval_fast_model2
 export FW_MODEL_DIR="$MODEL_DIR"
 
 step "embedded workspace: cargo fmt --check and clippy -D warnings (host crate and firmware)"
@@ -104,6 +108,7 @@ step "host: no_std device code on the host (training converges in one epoch), re
 (cd "$EMB" && cargo test -q --release -p fw-common)
 (cd "$EMB" && cargo run -q --release -p fw-common --features trained --example host_ref) > "$LOG/host-infer.txt"
 (cd "$EMB" && cargo run -q --release -p fw-common --example host_train) > "$LOG/host-train.txt"
+(cd "$EMB" && cargo run -q --release -p fw-common --example host_train -- gru) > "$LOG/host-train-gru.txt"
 
 # Positive control of the comparison: one logit with its top mantissa bit flipped must fail.
 python3 - "$LOG/host-infer.txt" "$LOG/host-infer-perturbed.txt" <<'PY'
@@ -165,6 +170,19 @@ fw2_acc_fast=$(awk '/^stack2 scalar-fast accuracy steps/{print $5}' "$LOG/m4-inf
 [ "$fw2_acc_fast" = "$eval2_fast" ] || fail "2-layer firmware fast accuracy $fw2_acc_fast != lstm-harness eval --layers 2 --maths fast $eval2_fast"
 fig "accuracy M4F 2-layer inference (per step, 200 x 20): exact $fw2_acc, fast $fw2_acc_fast; lstm-harness eval --layers 2: $eval2_exact, $eval2_fast"
 
+step "Cortex-M4F: the GRU model (bin infer-gru), inference over the 200 validation sequences"
+ELF_G="$EMB/target/thumbv7em-none-eabihf/release/infer-gru"
+cargo run -q --release --bin infer-gru > "$LOG/m4-infer-gru.txt" || { tail -20 "$LOG/m4-infer-gru.txt"; fail "M4F GRU inference firmware"; }
+grep -v ' seq ' "$LOG/m4-infer-gru.txt"
+grep -q '^check gru model runtime-import equal' "$LOG/m4-infer-gru.txt" || fail "GRU model: run-time import differs from the flash copy"
+# Same tolerance and reasons as for the LSTM.
+python3 "$TOOLS/cmp_lines.py" "gru" 1e-5 "$LOG/host-infer.txt" "$LOG/m4-infer-gru.txt" || fail "M4F GRU outputs differ from the host's"
+fwg_acc=$(awk '/^gru scalar-exact accuracy steps/{print $5}' "$LOG/m4-infer-gru.txt")
+fwg_acc_fast=$(awk '/^gru scalar-fast accuracy steps/{print $5}' "$LOG/m4-infer-gru.txt")
+[ "$fwg_acc" = "$eval_exact_modelg" ] || fail "GRU firmware accuracy $fwg_acc != lstm-harness eval --cell gru $eval_exact_modelg"
+[ "$fwg_acc_fast" = "$eval_fast_modelg" ] || fail "GRU firmware fast accuracy $fwg_acc_fast != lstm-harness eval --cell gru --maths fast $eval_fast_modelg"
+fig "accuracy M4F GRU inference (per step, 200 x 20): exact $fwg_acc, fast $fwg_acc_fast; lstm-harness eval: $eval_exact_modelg, $eval_fast_modelg"
+
 step "Cortex-M4F: learning on the device (1000 sequences, 20,000 per-step Adam updates)"
 t0=$(date +%s%N)
 cargo run -q --release --bin train > "$LOG/m4-train.txt" || { tail -20 "$LOG/m4-train.txt"; fail "M4F training firmware"; }
@@ -176,6 +194,15 @@ python3 "$TOOLS/cmp_lines.py" "train" 1e-4 "$LOG/host-train.txt" "$LOG/m4-train.
 read -r tc tn <<<"$(awk '/^train val accuracy steps/{split($5, a, "/"); print a[1], a[2]}' "$LOG/m4-train.txt")"
 [ -n "$tn" ] && [ $((tc * 100)) -ge $((tn * 99)) ] || fail "on-device validation accuracy $tc/$tn < 0.99"
 fig "learning on the device (M4F): validation accuracy $tc/$tn, QEMU wall time $(( (t1 - t0) / 1000000 )) ms (whole firmware run)"
+ELF_TG="$EMB/target/thumbv7em-none-eabihf/release/train-gru"
+t0=$(date +%s%N)
+cargo run -q --release --bin train-gru > "$LOG/m4-train-gru.txt" || { tail -20 "$LOG/m4-train-gru.txt"; fail "M4F GRU training firmware"; }
+t1=$(date +%s%N)
+grep -v ' weights ' "$LOG/m4-train-gru.txt"
+python3 "$TOOLS/cmp_lines.py" "gru-train" 1e-4 "$LOG/host-train-gru.txt" "$LOG/m4-train-gru.txt" || fail "on-device GRU training differs from the host run"
+read -r tc tn <<<"$(awk '/^gru-train val accuracy steps/{split($5, a, "/"); print a[1], a[2]}' "$LOG/m4-train-gru.txt")"
+[ -n "$tn" ] && [ $((tc * 100)) -ge $((tn * 99)) ] || fail "on-device GRU validation accuracy $tc/$tn < 0.99"
+fig "learning on the device, GRU (M4F): validation accuracy $tc/$tn, QEMU wall time $(( (t1 - t0) / 1000000 )) ms (whole firmware run)"
 
 # --- 5. measurements ---------------------------------------------------------------------
 step "measurements (M4F, release profile: step code at opt-level 3, the rest s)"
@@ -203,10 +230,15 @@ measure_infer() { # ELF LABEL
 }
 measure_infer "$ELF_I" release
 measure_infer "$ELF_S" stack2
+measure_infer "$ELF_G" gru
 qemu_count "$ELF_T" > "$LOG/insns-train.txt"
 read -r mn mx mean <<<"$(stats "$LOG/insns-train.txt" 2 21)"
 fig "instructions per training step (window 1, forward + BPTT + Adam on 491 weights): mean $mean (min $mn, max $mx)"
 fig "instructions per training step (window 20): $(awk 'NR==1{o=$1} NR==22{print $1-o}' "$LOG/insns-train.txt")"
+qemu_count "$ELF_TG" > "$LOG/insns-train-gru.txt"
+read -r mn mx mean <<<"$(stats "$LOG/insns-train-gru.txt" 2 21)"
+fig "instructions per training step, GRU (window 1, forward + BPTT + Adam on 381 weights): mean $mean (min $mn, max $mx)"
+fig "instructions per training step, GRU (window 20): $(awk 'NR==1{o=$1} NR==22{print $1-o}' "$LOG/insns-train-gru.txt")"
 
 for v in "${VARIANTS[@]}"; do
   fig "stack painted step $v (release): $(awk -v v="$v" '$1=="measure" && $3=="step" && $4==v {print $5}' "$LOG/m4-infer.txt") B"
@@ -218,6 +250,13 @@ for v in "${VARIANTS[@]}"; do
   fig "stack painted step $v, 2 layers (release): $(awk -v v="$v" '$1=="measure" && $3=="step" && $4==v {print $5}' "$LOG/m4-infer-stack.txt") B"
 done
 fig "bytes (size_of), 2 layers: $(awk '$1=="measure" && $2=="bytes" {print substr($0, 15)}' "$LOG/m4-infer-stack.txt")"
+for v in "${VARIANTS[@]}"; do
+  fig "stack painted step $v, GRU (release): $(awk -v v="$v" '$1=="measure" && $3=="step" && $4==v {print $5}' "$LOG/m4-infer-gru.txt") B"
+done
+fig "bytes (size_of), GRU: $(awk '$1=="measure" && $2=="bytes" {print substr($0, 15)}' "$LOG/m4-infer-gru.txt")"
+awk '$1=="measure" && $2=="stack" && $3=="train-step" {print "stack painted training step, GRU " $4 " (release): " $5 " B"}' "$LOG/m4-train-gru.txt" | tee -a "$FIG"
+fig "bytes (size_of), GRU training: $(awk '$1=="measure" && $2=="bytes" {print substr($0, 15)}' "$LOG/m4-train-gru.txt")"
+gru_state_bytes=$(awk '$1=="measure" && $2=="bytes" && $3=="state" {print $4}' "$LOG/m4-infer-gru.txt")
 
 "$LLVM_BIN/llvm-size" -A "$ELF_I" > "$LOG/size-infer.txt"
 data_bss=$(awk '$1==".data" || $1==".bss" {s+=$2} END{print s+0}' "$LOG/size-infer.txt")
@@ -230,6 +269,12 @@ read -r saddr ssize <<<"$("$LLVM_BIN/llvm-nm" -C -S "$ELF_S" | awk '$4 ~ /^fw_co
 [ -n "${saddr:-}" ] || fail "symbol fw_common::trained_stack::MODEL not found"
 [ $((16#$saddr)) -lt $((0x20000000)) ] || fail "the 2-layer model's weights are not in flash"
 fig "weights, 2 layers: MODEL $((16#$ssize)) B at 0x$saddr: 100% in flash"
+"$LLVM_BIN/llvm-size" -A "$ELF_G" > "$LOG/size-infer-gru.txt"
+fig "infer-gru firmware (release): .text $(awk '$1==".text" {print $2}' "$LOG/size-infer-gru.txt") B, .rodata $(awk '$1==".rodata" {print $2}' "$LOG/size-infer-gru.txt") B, .data + .bss $(awk '$1==".data" || $1==".bss" {s+=$2} END{print s+0}' "$LOG/size-infer-gru.txt") B"
+read -r gaddr gsize <<<"$("$LLVM_BIN/llvm-nm" -C -S "$ELF_G" | awk '$4 ~ /^fw_common::trained_gru::MODEL(::h[0-9a-f]+)?$/ {print $1, $2}')"
+[ -n "${gaddr:-}" ] || fail "symbol fw_common::trained_gru::MODEL not found"
+[ $((16#$gaddr)) -lt $((0x20000000)) ] || fail "the GRU model's weights are not in flash"
+fig "weights, GRU: MODEL $((16#$gsize)) B at 0x$gaddr: 100% in flash"
 # The weights: the MODEL static must be in flash (below the RAM origin 0x2000_0000).
 read -r maddr msize <<<"$("$LLVM_BIN/llvm-nm" -C -S "$ELF_I" | awk '$4 ~ /^fw_common::trained::MODEL(::h[0-9a-f]+)?$/ {print $1, $2}')"
 [ -n "${maddr:-}" ] || fail "symbol fw_common::trained::MODEL not found"
@@ -243,19 +288,25 @@ done
 code_scalar=$(awk '/^code bytes/{print $NF}' "$LOG/code-step_scalar.txt")
 python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$ELF_S" 'variants::step_stacked$' > "$LOG/code-step_stacked.txt"
 fig "kernel code reachable from step_stacked, 2 layers (release): $(awk '/^code bytes/{print $NF}' "$LOG/code-step_stacked.txt") B"
+python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$ELF_G" 'variants::step_gru$' > "$LOG/code-step_gru.txt"
+fig "kernel code reachable from step_gru, GRU (release): $(awk '/^code bytes/{print $NF}' "$LOG/code-step_gru.txt") B"
 
 step "no panic path reachable from the step and training functions (and the positive control)"
 python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" 'fw_common::variants::step_scalar$' | tail -1 ||
   fail "a panic path is reachable from the inference step"
-python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_T" 'Trainer>?::train_step$' | tail -1 ||
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_T" 'DeviceTraining\$GT\$::step$' | tail -1 ||
   fail "a panic path is reachable from the training step"
 python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_S" 'fw_common::variants::step_stacked$' | tail -1 ||
   fail "a panic path is reachable from the 2-layer inference step"
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_G" 'fw_common::variants::step_gru$' | tail -1 ||
+  fail "a panic path is reachable from the GRU inference step"
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_TG" 'DeviceTraining\$GT\$::step$' | tail -1 ||
+  fail "a panic path is reachable from the GRU training step"
 if python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" '__cortex_m_rt_main$' > "$LOG/reach-control.txt"; then
   fail "positive control: the check found no panic path from main (which unwraps), so it cannot fail"
 fi
 echo "positive control: $(tail -1 "$LOG/reach-control.txt" | cut -c1-120)..."
-fig "no-panic: inference steps (1 and 2 layers) and training step reach no panic path (control: main does)"
+fig "no-panic: inference steps (LSTM 1 and 2 layers, GRU) and training steps (LSTM, GRU) reach no panic path (control: main does)"
 
 if [ "$HAVE_NIGHTLY" -eq 1 ]; then
   step "static stack (nightly -Z emit-stack-sizes) and painted stack of the same build"
@@ -282,7 +333,15 @@ if [ "$HAVE_NIGHTLY" -eq 1 ]; then
   painted=$(awk '$1=="measure" && $3=="step" && $4=="scalar-exact" {print $5}' "$LOG/m4-infer-stack-nightly.txt")
   fig "stack step stacked, 2 layers (release, nightly build): static worst case $static B, painted $painted B"
   [ "$painted" -le "$static" ] || fail "painted stack $painted > static bound $static for step_stacked"
-  python3 "$TOOLS/elfcheck.py" stack "$LLVM_BIN/llvm-objdump" "$NLLVM/llvm-readobj" "$NELF/train" 'Trainer>?::train_step$' > "$LOG/stack-train.txt" || { cat "$LOG/stack-train.txt"; fail "static stack of train_step"; }
+  cargo +nightly rustc -q --release --bin infer-gru --target-dir "$EMB/target/nightly" -- -Z emit-stack-sizes
+  timeout 300 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
+    -semihosting-config enable=on,target=native -kernel "$NELF/infer-gru" > "$LOG/m4-infer-gru-nightly.txt" || fail "nightly GRU build run"
+  python3 "$TOOLS/elfcheck.py" stack "$LLVM_BIN/llvm-objdump" "$NLLVM/llvm-readobj" "$NELF/infer-gru" 'variants::step_gru$' > "$LOG/stack-step_gru.txt" || { cat "$LOG/stack-step_gru.txt"; fail "static stack of step_gru"; }
+  static=$(awk '/^static worst-case/{print $NF}' "$LOG/stack-step_gru.txt")
+  painted=$(awk '$1=="measure" && $3=="step" && $4=="scalar-exact" {print $5}' "$LOG/m4-infer-gru-nightly.txt")
+  fig "stack step GRU (release, nightly build): static worst case $static B, painted $painted B"
+  [ "$painted" -le "$static" ] || fail "painted stack $painted > static bound $static for step_gru"
+  python3 "$TOOLS/elfcheck.py" stack "$LLVM_BIN/llvm-objdump" "$NLLVM/llvm-readobj" "$NELF/train" 'DeviceTraining\$GT\$::step$' > "$LOG/stack-train.txt" || { cat "$LOG/stack-train.txt"; fail "static stack of train_step"; }
   fig "stack training step window 1 (release, nightly build): static worst case $(awk '/^static worst-case/{print $NF}' "$LOG/stack-train.txt") B"
 else
   echo "embedded: no nightly toolchain (or its thumbv7em target / llvm-tools): static stack figures skipped"
@@ -299,6 +358,13 @@ cargo run -q --release --bin infer --target thumbv8m.main-none-eabihf > "$LOG/m5
 python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/m55-infer.txt" || fail "M55 outputs differ from the host's"
 fig "M0 (thumbv6m, microbit) and M55 (thumbv8m.main, mps3-an547): outputs equal the host's, accuracy $(awk '/^infer scalar-exact accuracy steps/{print $5}' "$LOG/m0-infer.txt") / $(awk '/^infer scalar-exact accuracy steps/{print $5}' "$LOG/m55-infer.txt")"
 fig "stack painted step scalar-exact M0: $(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m0-infer.txt") B"
+FW_MEMORY=nrf51-16k cargo run -q --release --bin infer-gru --target thumbv6m-none-eabi > "$LOG/m0-infer-gru.txt" ||
+  { tail -20 "$LOG/m0-infer-gru.txt"; fail "M0 GRU inference firmware"; }
+python3 "$TOOLS/cmp_lines.py" "gru" 1e-5 "$LOG/host-infer.txt" "$LOG/m0-infer-gru.txt" || fail "M0 GRU outputs differ from the host's"
+cargo run -q --release --bin infer-gru --target thumbv8m.main-none-eabihf > "$LOG/m55-infer-gru.txt" ||
+  { tail -20 "$LOG/m55-infer-gru.txt"; fail "M55 GRU inference firmware"; }
+python3 "$TOOLS/cmp_lines.py" "gru" 1e-5 "$LOG/host-infer.txt" "$LOG/m55-infer-gru.txt" || fail "M55 GRU outputs differ from the host's"
+fig "GRU on M0 and M55: outputs equal the host's, accuracy $(awk '/^gru scalar-exact accuracy steps/{print $5}' "$LOG/m0-infer-gru.txt") / $(awk '/^gru scalar-exact accuracy steps/{print $5}' "$LOG/m55-infer-gru.txt")"
 
 # --- targets -----------------------------------------------------------------------------
 step "targets for (IN=1, H=10) on Cortex-M4F (release profile: kernel code at opt-level 3, the rest s)"
@@ -316,6 +382,17 @@ guard "instructions per step, fast" "$INSN_release_scalar_fast" 2500 insns
 guard "2 layers: instructions per step, exact" "$INSN_stack2_scalar_exact" 8000 insns
 guard "2 layers: instructions per step, fast" "$INSN_stack2_scalar_fast" 6250 insns
 guard "2 layers: step stack, painted (release)" "$(awk '$1=="measure" && $4=="scalar-exact" {print $5}' "$LOG/m4-infer-stack.txt")" 400 B
+
+# The GRU issue's targets, against the LSTM measured in this run: at most 0.8x the LSTM's
+# instructions per step (exact and fast) and at most half its state RAM.
+ratio_guard() { # NAME GRU LSTM NUM DEN: GRU * DEN <= LSTM * NUM
+  [ -n "$2" ] && [ -n "$3" ] || fail "target $1: no measurement"
+  local r; r=$(python3 -c "print(f'{$2 / $3:.3f}')")
+  if [ $(($2 * $5)) -le $(($3 * $4)) ]; then fig "target $1: $2 / $3 = ${r}x <= $4/$5: PASS"; else fail "target $1: $2 / $3 = ${r}x > $4/$5"; fi
+}
+ratio_guard "GRU/LSTM instructions per step, exact" "$INSN_gru_scalar_exact" "$INSN_release_scalar_exact" 8 10
+ratio_guard "GRU/LSTM instructions per step, fast" "$INSN_gru_scalar_fast" "$INSN_release_scalar_fast" 8 10
+ratio_guard "GRU/LSTM state RAM" "$gru_state_bytes" "$state_bytes" 1 2
 
 t_end=$(date +%s)
 fig "scripts/embedded.sh wall time: $((t_end - t_start)) s"

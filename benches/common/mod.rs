@@ -6,7 +6,7 @@
 //! ships in the kernel.
 #![allow(dead_code)]
 
-use lstm_kernel::{LstmModel, LstmWeights, Model, RecurrentActivation};
+use lstm_kernel::{GruWeights, LstmModel, LstmWeights, Model, RecurrentActivation};
 
 /// A xorshift64 stream of `U[0, 1)` samples (deterministic, no dependency on `rand`'s API).
 pub fn uniform(seed: u64) -> impl FnMut() -> f32 {
@@ -94,6 +94,75 @@ impl<const IN: usize, const H: usize, const K: usize, const G: usize> Naive<IN, 
             let o = sig(z[3 * H + j]);
             c[j] = f * c[j] + i * g;
             h[j] = o * c[j].tanh();
+        }
+    }
+}
+
+/// PyTorch-initialised GRU weights (`U(-1/sqrt(H), 1/sqrt(H))`, both biases) from a seed.
+pub fn gru_weights<const IN: usize, const H: usize>(seed: u64) -> GruWeights<IN, H, f32> {
+    let mut w = GruWeights::zeroed();
+    w.init_pytorch(&mut uniform(seed));
+    w
+}
+
+/// The naive scalar GRU (PyTorch's equations, reset-after): `wi[r]`, `wh[r]` are gate row
+/// `r` (`G = 3H` rows, order r, z, n) over `x` and over `h`, one sequential dot product per
+/// row, std `exp` / `tanh`.
+pub struct NaiveGru<const IN: usize, const H: usize, const G: usize> {
+    /// Input rows, `[G][IN]`.
+    pub wi: [[f32; IN]; G],
+    /// Recurrent rows, `[G][H]`.
+    pub wh: [[f32; H]; G],
+    /// Input bias, `[G]`.
+    pub bi: [f32; G],
+    /// Recurrent bias, `[G]`.
+    pub bh: [f32; G],
+}
+
+impl<const IN: usize, const H: usize, const G: usize> NaiveGru<IN, H, G> {
+    /// The same parameters as `w` in PyTorch's layout.
+    pub fn from_weights(w: &GruWeights<IN, H, f32>) -> Self {
+        assert_eq!(G, 3 * H);
+        let mut n = Self {
+            wi: [[0.0; IN]; G],
+            wh: [[0.0; H]; G],
+            bi: [0.0; G],
+            bh: [0.0; G],
+        };
+        for r in 0..G {
+            let (gate, j) = (r / H, r % H);
+            for k in 0..IN {
+                n.wi[r][k] = w.w_ih[k][gate][j];
+            }
+            for k in 0..H {
+                n.wh[r][k] = w.w_hh[k][gate][j];
+            }
+            n.bi[r] = w.b[gate][j];
+            n.bh[r] = if gate == 2 { w.b_hn[j] } else { 0.0 };
+        }
+        n
+    }
+
+    /// One stateful step, the obvious way.
+    pub fn step(&self, x: &[f32; IN], h: &mut [f32; H]) {
+        let (mut ai, mut ah) = ([0.0_f32; G], [0.0_f32; G]);
+        for r in 0..G {
+            let (mut s, mut t) = (self.bi[r], self.bh[r]);
+            for k in 0..IN {
+                s += self.wi[r][k] * x[k];
+            }
+            for k in 0..H {
+                t += self.wh[r][k] * h[k];
+            }
+            ai[r] = s;
+            ah[r] = t;
+        }
+        let sig = |v: f32| 1.0 / (1.0 + (-v).exp());
+        for j in 0..H {
+            let r = sig(ai[j] + ah[j]);
+            let z = sig(ai[H + j] + ah[H + j]);
+            let n = (ai[2 * H + j] + r * ah[2 * H + j]).tanh();
+            h[j] = (1.0 - z) * n + z * h[j];
         }
     }
 }

@@ -1,6 +1,7 @@
 //! With feature `trained`: copies the harness's exported models (`model.rs` from
 //! `lstm-harness export --format rust`, `model.bin` from `lstm-harness train`, and their
-//! 2-layer versions `model2.rs` and `model2.bin` from `--layers 2`) from
+//! 2-layer versions `model2.rs` and `model2.bin` from `--layers 2`, and the GRU's
+//! `modelg.rs` and `modelg.bin` from `--cell gru`) from
 //! `$FW_MODEL_DIR` (default `../../target/embedded/model`, where scripts/embedded.sh writes
 //! them) into OUT_DIR for `src/trained.rs`.
 use std::{env, fs, path::PathBuf};
@@ -15,15 +16,23 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("../../target/embedded/model"));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
-    for name in ["model.rs", "model.bin", "model2.rs", "model2.bin"] {
+    for name in [
+        "model.rs",
+        "model.bin",
+        "model2.rs",
+        "model2.bin",
+        "modelg.rs",
+        "modelg.bin",
+    ] {
         let src = dir.join(name);
         println!("cargo:rerun-if-changed={}", src.display());
         if let Err(e) = fs::copy(&src, out.join(name)) {
             panic!(
                 "{}: {e}\nThe firmware embeds the model trained by the harness: run \
                  scripts/embedded.sh (it trains and exports it), or set FW_MODEL_DIR to a \
-                 directory holding model.rs (lstm-harness export --format rust), model.bin and their \
-                 2-layer versions model2.rs and model2.bin (--layers 2).",
+                 directory holding model.rs (lstm-harness export --format rust), model.bin, their \
+                 2-layer versions model2.rs and model2.bin (--layers 2) and the GRU's modelg.rs \
+                 and modelg.bin (--cell gru).",
                 src.display()
             );
         }

@@ -15,8 +15,8 @@
 
 use crate::activation::{Activate, Maths, RecurrentActivation};
 use crate::cell::gru::GruKernels;
-use crate::cell::gru::GruVariant;
 use crate::cell::lstm::LstmKernels;
+use crate::gru_weights::GruVariant;
 use crate::gru_weights::GruWeights;
 pub use crate::primitives::{AdamUpdate, Primitives, Scalar, Simd};
 use crate::real::Real;

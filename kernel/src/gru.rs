@@ -4,7 +4,7 @@
 
 use crate::activation::{Maths, RecurrentActivation};
 use crate::backend::{Float, Kernels};
-use crate::cell::gru::GruVariant;
+use crate::gru_weights::GruVariant;
 use crate::gru_weights::GruWeights;
 use crate::real::Real;
 use crate::recurrent::{LayerKind, LayerSettings, Recurrent, Tape};

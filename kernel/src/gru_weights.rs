@@ -1,12 +1,46 @@
 //! GRU parameters `W_ih`, `W_hh`, `b`, `b_hn`, stored gate-major (gate order r, z, n) for
 //! broadcast multiply-add, plus import from and export to the PyTorch and Keras layouts and
-//! the Keras/PyTorch default initialisations.
+//! the Keras/PyTorch default initialisations; and the [`GruVariant`] that says how `b_hn`
+//! enters the candidate (equations in [`crate::cell::gru`]).
 
-use crate::cell::gru::GruVariant;
 use crate::error::ShapeError;
 use crate::real::Real;
 use crate::tensors::{TensorInfo, TensorKind, Tensors};
 use crate::weights::{check, fill_uniform, orthonormalize_rows, transpose_into};
+
+/// Where the GRU's reset gate acts: after the recurrent product (PyTorch, Keras
+/// `reset_after=True`) or before it (Keras `reset_after=False`). Equations in the
+/// [`crate::cell::gru`] docs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum GruVariant {
+    /// `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`: PyTorch `nn.GRU`, Keras
+    /// `GRU(reset_after=True)` (the default since TF2 / Keras 3), cuDNN.
+    #[default]
+    ResetAfter,
+    /// `n = tanh(W_in x + b_in + b_hn + W_hn (r ⊙ h))`: Keras `GRU(reset_after=False)`.
+    ResetBefore,
+}
+
+impl GruVariant {
+    /// Both variants.
+    pub const ALL: [Self; 2] = [Self::ResetAfter, Self::ResetBefore];
+
+    /// The Rust name of the variant (`ResetAfter`, `ResetBefore`), for generated source.
+    pub const fn variant(self) -> &'static str {
+        match self {
+            Self::ResetAfter => "ResetAfter",
+            Self::ResetBefore => "ResetBefore",
+        }
+    }
+
+    /// Keras' name of the setting: `reset_after` or `reset_before` (`reset_after=False`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::ResetAfter => "reset_after",
+            Self::ResetBefore => "reset_before",
+        }
+    }
+}
 
 /// The three GRU gates in the kernel's storage order (PyTorch's r, z, n; Keras stores
 /// z, r, h, with `h` for the candidate `n`).

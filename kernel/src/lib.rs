@@ -1,4 +1,5 @@
-//! A `no_std`, allocation-free, stateful LSTM whose sizes are const generics.
+//! A `no_std`, allocation-free family of stateful recurrent layers (LSTM, GRU, stacks of
+//! them) whose sizes are const generics.
 //!
 //! # Alphabet (used in every doc comment)
 //! - `IN`: inputs per time step, `H`: hidden units, `OUT`: head outputs (logits),
@@ -14,6 +15,11 @@
 //! h_t = o ⊙ tanh(c_t)
 //! ```
 //! `σ` is the model's [`RecurrentActivation`] (sigmoid, or Keras 2/3 hard sigmoid).
+//!
+//! The [`Gru`] (gates r, z, n, PyTorch's order; one state vector `h`) follows PyTorch's
+//! `nn.GRU` (= Keras `reset_after=True`) or Keras `reset_after=False` ([`GruVariant`]);
+//! its equations are in [`cell::gru`]. Every layer implements [`Recurrent`], so stacks
+//! ([`Stack`]) may mix them.
 //!
 //! # Stateful semantics (Keras' contract)
 //! Every stream (batch row) has its own [`LstmState`]. Stepping never resets it; a stream's
@@ -78,11 +84,10 @@ pub mod weights;
 
 pub use activation::{Activate, Maths, RecurrentActivation};
 pub use backend::Float;
-pub use cell::gru::GruVariant;
 pub use dense::Dense;
 pub use error::{NonFiniteGradient, RowOutOfRange, ShapeError, WindowTooLong};
 pub use gru::{Gru, GruRecord, GruTape};
-pub use gru_weights::{GruGate, GruWeights};
+pub use gru_weights::{GruGate, GruVariant, GruWeights};
 pub use io::FormatError;
 pub use loss::{Loss, SampleLoss, bce_loss};
 pub use lstm::{Lstm, LstmTape, StepRecord};

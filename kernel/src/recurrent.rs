@@ -18,8 +18,8 @@ use heapless::Vec;
 
 use crate::activation::{Maths, RecurrentActivation};
 use crate::backend::{Float, Kernels};
-use crate::cell::gru::GruVariant;
 use crate::error::WindowTooLong;
+use crate::gru_weights::GruVariant;
 use crate::state::{BatchState, StreamState};
 use crate::tensors::Tensors;
 

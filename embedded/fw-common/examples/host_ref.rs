@@ -1,7 +1,7 @@
-//! Host reference for the `infer` and `infer-stack` firmware: the same validation over the
-//! same embedded models and data, with the same step functions (`fw_common::variants`),
-//! printing the same `infer ...` (post's model) and `stack2 ...` (2-layer model) lines. CI
-//! compares them with the firmware's.
+//! Host reference for the `infer`, `infer-stack` and `infer-gru` firmware: the same
+//! validation over the same embedded models and data, with the same step functions
+//! (`fw_common::variants`), printing the same `infer ...` (post's model), `stack2 ...`
+//! (2-layer model) and `gru ...` (GRU model) lines. CI compares them with the firmware's.
 //!
 //! On the host the `Simd` kernels run on SSE2 `wide` vectors; on Cortex-M `wide` falls back
 //! to plain `[f32; 4]` arrays. Both do the same IEEE single-precision operations in the same
@@ -10,8 +10,8 @@
 //! so the outputs are expected to be bit-identical.
 use fw_common::report::{Sink, validation_report};
 use fw_common::trained::{MODEL, MODEL_FAST, VAL_X, VAL_Y};
-use fw_common::trained_stack;
-use fw_common::variants::{STACKED_VARIANTS, VARIANTS};
+use fw_common::variants::{GRU_VARIANTS, STACKED_VARIANTS, VARIANTS};
+use fw_common::{trained_gru, trained_stack};
 
 struct Stdout;
 
@@ -35,6 +35,16 @@ fn main() {
         };
         let tag = format!("stack2 {name}");
         let (xs, ys) = (&trained_stack::VAL_X, &trained_stack::VAL_Y);
+        validation_report(&mut Stdout, &tag, xs, ys, |x, s| step(model, x, s));
+    }
+    for (name, fast, step) in GRU_VARIANTS {
+        let model = if fast {
+            &trained_gru::MODEL_FAST
+        } else {
+            &trained_gru::MODEL
+        };
+        let tag = format!("gru {name}");
+        let (xs, ys) = (&trained_gru::VAL_X, &trained_gru::VAL_Y);
         validation_report(&mut Stdout, &tag, xs, ys, |x, s| step(model, x, s));
     }
 }

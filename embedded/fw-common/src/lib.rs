@@ -10,6 +10,8 @@
 //! - `trained` (feature `trained`): the model trained and exported by `lstm-harness`.
 //! - `trained_stack` (feature `trained`): the same task trained by `lstm-harness train
 //!   --layers 2`: two stacked `LSTM(10)` layers.
+//! - `trained_gru` (feature `trained`): the same task trained by `lstm-harness train
+//!   --cell gru`: a `GRU(10)` (PyTorch / Keras reset-after semantics).
 //!
 //! The model is the post's `LSTM(10) + Dense(1)`: `LstmModel<1, 10, 1>` ([`DeviceModel`]);
 //! its 2-layer version is [`StackedModel`].
@@ -23,6 +25,8 @@ pub mod task;
 pub mod train;
 #[cfg(feature = "trained")]
 pub mod trained;
+#[cfg(feature = "trained")]
+pub mod trained_gru;
 #[cfg(feature = "trained")]
 pub mod trained_stack;
 pub mod variants;
@@ -44,6 +48,13 @@ pub type StackedModel = lstm_kernel::Model<lstm_kernel::Lstm2<IN, H, H>, IN, H, 
 /// One stream's state of [`StackedModel`]: both layers' `(h, c)`.
 pub type StackedState = <lstm_kernel::Lstm2<IN, H, H> as lstm_kernel::Recurrent<IN, H, f32>>::State;
 
+/// The post's model with a `GRU(10)`: `Model<Gru<1, 10>, 1, 10, 1>` (`f32`, 381 parameters),
+/// PyTorch `nn.GRU(1, 10)` + `nn.Linear(10, 1)`.
+pub type GruModel = lstm_kernel::Model<lstm_kernel::Gru<IN, H>, IN, H, OUT>;
+
+/// One stream's state of [`GruModel`]: `h` alone.
+pub type GruDeviceState = lstm_kernel::GruState<H>;
+
 /// True if `a` and `b` hold the same bits in every weight and the same settings in every
 /// layer (a stricter test than `==`, which equates `0.0` and `-0.0`).
 pub fn same_bits<R: lstm_kernel::Recurrent<IN, H, f32>>(
@@ -51,7 +62,7 @@ pub fn same_bits<R: lstm_kernel::Recurrent<IN, H, f32>>(
     b: &lstm_kernel::Model<R, IN, H, OUT>,
 ) -> bool {
     use lstm_kernel::Tensors;
-    (0..R::LAYERS).all(|l| a.rnn.settings(l) == b.rnn.settings(l))
+    (0..R::LAYERS).all(|l| a.rnn.settings(l) == b.rnn.settings(l) && a.rnn.kind(l) == b.rnn.kind(l))
         && (0..<lstm_kernel::Model<R, IN, H, OUT> as Tensors<f32>>::COUNT).all(|t| {
             let (x, y) = (a.tensor(t), b.tensor(t));
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())

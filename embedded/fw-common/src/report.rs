@@ -11,7 +11,7 @@ use lstm_kernel::Tensors;
 use crate::infer::Accuracy;
 use crate::task::STEPS;
 use crate::train::Outcome;
-use crate::{DeviceModel, H, IN, OUT};
+use crate::{H, IN, OUT};
 
 /// Where report lines go: semihosting on the device, stdout on the host.
 pub trait Sink {
@@ -42,7 +42,7 @@ pub fn sequence_line(sink: &mut impl Sink, tag: &str, i: usize, label: f32, logi
 }
 
 /// `<tag> accuracy steps <c>/<n> last <c>/<n>`.
-pub fn accuracy_line(sink: &mut impl Sink, tag: &str, a: &Accuracy) {
+pub fn accuracy_line(sink: &mut impl Sink, tag: impl fmt::Display, a: &Accuracy) {
     sink.line(format_args!(
         "{tag} accuracy steps {}/{} last {}/{}",
         a.correct_steps, a.steps, a.correct_last, a.sequences
@@ -51,11 +51,15 @@ pub fn accuracy_line(sink: &mut impl Sink, tag: &str, a: &Accuracy) {
 
 /// Every weight of `model` in file order (the order of `lstm_kernel::io`), 10 per line:
 /// `<tag> weights <first index> <hex floats>`.
-pub fn weight_lines(sink: &mut impl Sink, tag: &str, model: &DeviceModel) {
+pub fn weight_lines<R: lstm_kernel::Recurrent<IN, H, f32>>(
+    sink: &mut impl Sink,
+    tag: &str,
+    model: &lstm_kernel::Model<R, IN, H, OUT>,
+) {
     let mut buf = [0.0_f32; 10];
     let mut n = 0;
     let mut first = 0;
-    for t in 0..<DeviceModel as Tensors<f32>>::COUNT {
+    for t in 0..<lstm_kernel::Model<R, IN, H, OUT> as Tensors<f32>>::COUNT {
         for &v in model.tensor(t) {
             buf[n] = v;
             n += 1;
@@ -71,38 +75,45 @@ pub fn weight_lines(sink: &mut impl Sink, tag: &str, model: &DeviceModel) {
     }
 }
 
-/// The lines of an on-device training run: updates, mean loss and accuracy (hex),
-/// validation accuracy, the CRC-32 of the trained model's `lstm_kernel::io` file and
-/// every weight. Returns that CRC (`None` if a weight is not finite, so no file exists).
-pub fn training_lines(sink: &mut impl Sink, o: &Outcome, model: &DeviceModel) -> Option<u32> {
+/// The lines of an on-device training run, each starting with `tag` (`train` for the LSTM,
+/// `gru-train` for the GRU): updates, mean loss and accuracy (hex), validation accuracy,
+/// the CRC-32 of the trained model's `lstm_kernel::io` file and every weight. Returns that
+/// CRC (`None` if a weight is not finite or the file outgrows [`MAX_FILE`], so no file
+/// exists).
+pub fn training_lines<R: lstm_kernel::Recurrent<IN, H, f32>>(
+    sink: &mut impl Sink,
+    tag: &str,
+    o: &Outcome,
+    model: &lstm_kernel::Model<R, IN, H, OUT>,
+) -> Option<u32> {
     sink.line(format_args!(
-        "train updates {} loss{} acc{}",
+        "{tag} updates {} loss{} acc{}",
         o.updates,
         Hex(&[o.train_loss]),
         Hex(&[o.train_accuracy])
     ));
-    accuracy_line(sink, "train val", &o.val);
-    const FILE_LEN: usize = match lstm_kernel::io::encoded_len(IN, H, OUT) {
-        Some(n) => n,
-        None => 0,
-    };
-    let mut file = [0u8; FILE_LEN];
+    accuracy_line(sink, format_args!("{tag} val"), &o.val);
+    let mut file = [0u8; MAX_FILE];
     let crc = match lstm_kernel::io::encode(model, &mut file) {
         Ok(n) => {
             let c = &file[n - 4..n];
             Some(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         }
         Err(e) => {
-            sink.line(format_args!("train model cannot be saved: {e}"));
+            sink.line(format_args!("{tag} model cannot be saved: {e}"));
             None
         }
     };
     if let Some(c) = crc {
-        sink.line(format_args!("train model crc32 {c:08x}"));
+        sink.line(format_args!("{tag} model crc32 {c:08x}"));
     }
-    weight_lines(sink, "train", model);
+    weight_lines(sink, tag, model);
     crc
 }
+
+/// The largest model file [`training_lines`] encodes (on the stack): the post's LSTM's is
+/// 2,012 bytes, its GRU version's 1,572.
+pub const MAX_FILE: usize = 2048;
 
 /// Validates `step` over `xs`/`ys` (see [`crate::infer::validate`]) and prints one
 /// [`sequence_line`] per sequence, then the [`accuracy_line`].

@@ -7,20 +7,21 @@
 //! into earlier steps (Keras `stateful=True` with `batch_input_shape=(1, 1, 1)`).
 //!
 //! Memory: everything lives in one [`Trainer`] value (the caller puts it on the stack or in
-//! a `static`): model + gradients + Adam's two moments are 4 × 1,964 bytes, the 1-step
-//! [`Tape`] 292 bytes; see [`Trainer::BYTES`].
+//! a `static`): for the post's LSTM, model + gradients + Adam's two moments are
+//! 4 × 1,964 bytes and the 1-step tape 292 bytes; see [`Trainer::BYTES`]. The same code
+//! trains the GRU version ([`GruTrainer`]).
 
 use core::fmt;
 
 use lstm_kernel::{
-    Adam, AdamConfig, LstmGrads, LstmState, LstmTape, NonFiniteGradient, RecurrentActivation,
-    SampleLoss, WindowTooLong,
+    Adam, AdamConfig, Dense, Grads, Gru, Lstm, Model, NonFiniteGradient, Recurrent, SampleLoss,
+    StreamState, Tape, Tensors, WindowTooLong,
 };
 
 use crate::infer::{Accuracy, validate};
 use crate::rng::SplitMix64;
 use crate::task::{DeviceData, STEPS, input};
-use crate::{DeviceModel, H, IN, OUT};
+use crate::{H, IN, OUT};
 
 /// The seed of the on-device training run (firmware `train`, its host check and the
 /// `host_train` reference all use it).
@@ -50,39 +51,47 @@ impl fmt::Display for StepError {
 
 impl core::error::Error for StepError {}
 
-/// The model with everything training needs, in one value.
-#[derive(Clone, Debug)]
-pub struct Trainer {
+/// The gradients (and Adam moments) of a device model on layers `R`.
+pub type DeviceGrads<R> = Grads<<R as Tensors<f32>>::Grads, H, OUT>;
+
+/// The model with everything training needs, in one value: the post's `LSTM(10) + Dense(1)`
+/// by default, [`GruTrainer`] for its GRU version. `R` is any recurrent layer (or stack) from
+/// `IN` inputs to `H` outputs whose [`Default`] has zero weights ([`Lstm`] and [`Gru`] do).
+pub struct Trainer<R: Recurrent<IN, H, f32> = Lstm<IN, H>> {
     /// The model being trained.
-    pub model: DeviceModel,
+    pub model: Model<R, IN, H, OUT>,
     /// Gradient accumulator of the current step.
-    pub grads: LstmGrads<IN, H, OUT>,
+    pub grads: DeviceGrads<R>,
     /// Keras Adam (`lr 1e-3, β1 0.9, β2 0.999, eps 1e-7`) and its moments.
-    pub adam: Adam<LstmGrads<IN, H, OUT>>,
+    pub adam: Adam<DeviceGrads<R>>,
     /// The 1-step tape BPTT reads.
-    pub tape: LstmTape<WINDOW, IN, H>,
+    pub tape: Tape<WINDOW, R::Record>,
 }
 
-impl Trainer {
+/// The trainer of the GRU version of the post's model (`GRU(10) + Dense(1)`, reset-after).
+pub type GruTrainer = Trainer<Gru<IN, H>>;
+
+impl<R: Recurrent<IN, H, f32> + Default> Trainer<R> {
     /// Bytes of a `Trainer` (model, gradients, two Adam moments, tape, counters).
     pub const BYTES: usize = core::mem::size_of::<Self>();
     /// The training state fits a 16 KiB-RAM part (a build error otherwise).
     const FITS: () = assert!(Self::BYTES <= 10 * 1024, "Trainer outgrew 10 KiB");
 
     /// A fresh trainer whose model has Keras' default initialisation (Glorot-uniform
-    /// kernels, orthogonal recurrent kernel, forget-gate bias 1) drawn from two
-    /// [`SplitMix64`] streams of `seed` (purposes 1: uniform, 2: normal), sigmoid gates.
+    /// kernels, orthogonal recurrent kernel, zero biases but the LSTM's forget-gate bias 1)
+    /// drawn from two [`SplitMix64`] streams of `seed` (purposes 1: uniform, 2: normal),
+    /// sigmoid gates (the layers' defaults).
     pub fn keras_init(seed: u64) -> Self {
         let () = Self::FITS;
-        let mut model = DeviceModel::zeroed(RecurrentActivation::Sigmoid);
+        let mut model = Model::new(R::default(), Dense::zeroed());
         let mut uniform = SplitMix64::stream(seed, 1);
         let mut normal = SplitMix64::stream(seed, 2);
         model.init_keras(&mut || uniform.uniform(), &mut || normal.normal());
         Self {
             model,
-            grads: LstmGrads::zeroed(),
-            adam: Adam::new(AdamConfig::keras(), LstmGrads::zeroed()),
-            tape: LstmTape::new(),
+            grads: Grads::zeroed(),
+            adam: Adam::new(AdamConfig::keras(), Grads::zeroed()),
+            tape: Tape::new(),
         }
     }
 
@@ -97,7 +106,7 @@ impl Trainer {
         &mut self,
         x: &[f32; IN],
         y: f32,
-        state: &mut LstmState<H>,
+        state: &mut R::State,
     ) -> Result<SampleLoss, StepError> {
         self.grads.zero();
         let loss = self
@@ -123,7 +132,7 @@ impl Trainer {
     /// # Errors
     /// The first failing step's error.
     pub fn train_sequence(&mut self, label: f32) -> Result<SampleLoss, StepError> {
-        let mut state = LstmState::zeroed();
+        let mut state = R::State::zeroed();
         let mut sum = SampleLoss::default();
         for t in 0..STEPS {
             let s = self.train_step(&input(label, t), label, &mut state)?;
@@ -155,8 +164,8 @@ pub struct Outcome {
 ///
 /// # Errors
 /// A training step failed (see [`StepError`]).
-pub fn learn_on_device(
-    trainer: &mut Trainer,
+pub fn learn_on_device<R: Recurrent<IN, H, f32> + Default>(
+    trainer: &mut Trainer<R>,
     seed: u64,
     train_sequences: u32,
     val_sequences: u32,
@@ -192,19 +201,20 @@ pub fn learn_on_device(
 
 /// One many-to-one training step over a whole window of `T` steps (BPTT through all of
 /// them), from the zero state, with one Adam update: the cost of learning with window `T`
-/// (tape `T · (IN + 7H) · 4` bytes + 8). Used for the firmware's measurements.
+/// (tape `T` records + 8 bytes; an LSTM record is `(IN + 7H) · 4` bytes, a GRU's
+/// `(IN + 5H) · 4`). Used for the firmware's measurements.
 ///
 /// # Errors
 /// As [`Trainer::train_step`].
 #[inline(never)]
-pub fn train_window<const T: usize>(
-    trainer: &mut Trainer,
-    tape: &mut LstmTape<T, IN, H>,
+pub fn train_window<const T: usize, R: Recurrent<IN, H, f32> + Default>(
+    trainer: &mut Trainer<R>,
+    tape: &mut Tape<T, R::Record>,
     xs: &[[f32; IN]],
     y: f32,
 ) -> Result<SampleLoss, StepError> {
     trainer.grads.zero();
-    let mut state = LstmState::zeroed();
+    let mut state = R::State::zeroed();
     let loss = trainer
         .model
         .train_sample_bce(xs, &[y], 1.0, &mut state, tape, &mut trainer.grads)
@@ -215,3 +225,104 @@ pub fn train_window<const T: usize>(
         .map_err(StepError::NonFinite)?;
     Ok(loss)
 }
+
+/// The trainers of the device models whose training code this crate compiles: the post's
+/// LSTM ([`Trainer`]) and its GRU version ([`GruTrainer`]). The methods are concrete
+/// functions of this crate (not generics instantiated by the firmware), so they are built at
+/// this crate's opt-level 3 like the inference steps (`variants`), and the firmware's
+/// reachability and stack checks have named roots (`<... as DeviceTraining>::step`).
+pub trait DeviceTraining: Sized {
+    /// One stream's state of the model.
+    type State: StreamState;
+    /// What one recorded step keeps for BPTT.
+    type Record;
+
+    /// [`Trainer::keras_init`].
+    fn keras_init(seed: u64) -> Self;
+
+    /// [`Trainer::train_step`].
+    ///
+    /// # Errors
+    /// As [`Trainer::train_step`].
+    fn step(
+        &mut self,
+        x: &[f32; IN],
+        y: f32,
+        state: &mut Self::State,
+    ) -> Result<SampleLoss, StepError>;
+
+    /// [`train_window`] over a window of up to [`STEPS`] steps.
+    ///
+    /// # Errors
+    /// As [`train_window`].
+    fn window(
+        &mut self,
+        tape: &mut Tape<STEPS, Self::Record>,
+        xs: &[[f32; IN]],
+        y: f32,
+    ) -> Result<SampleLoss, StepError>;
+
+    /// [`learn_on_device`].
+    ///
+    /// # Errors
+    /// As [`learn_on_device`].
+    fn learn(
+        &mut self,
+        seed: u64,
+        train_sequences: u32,
+        val_sequences: u32,
+    ) -> Result<Outcome, StepError>;
+
+    /// [`crate::report::training_lines`] for this trainer's model.
+    fn report<S: crate::report::Sink>(&self, sink: &mut S, tag: &str, o: &Outcome) -> Option<u32>;
+}
+
+macro_rules! device_training {
+    ($layer:ty) => {
+        impl DeviceTraining for Trainer<$layer> {
+            type State = <$layer as Recurrent<IN, H, f32>>::State;
+            type Record = <$layer as Recurrent<IN, H, f32>>::Record;
+            fn keras_init(seed: u64) -> Self {
+                Trainer::keras_init(seed)
+            }
+            #[inline(never)]
+            fn step(
+                &mut self,
+                x: &[f32; IN],
+                y: f32,
+                state: &mut Self::State,
+            ) -> Result<SampleLoss, StepError> {
+                self.train_step(x, y, state)
+            }
+            #[inline(never)]
+            fn window(
+                &mut self,
+                tape: &mut Tape<STEPS, Self::Record>,
+                xs: &[[f32; IN]],
+                y: f32,
+            ) -> Result<SampleLoss, StepError> {
+                train_window(self, tape, xs, y)
+            }
+            #[inline(never)]
+            fn learn(
+                &mut self,
+                seed: u64,
+                train_sequences: u32,
+                val_sequences: u32,
+            ) -> Result<Outcome, StepError> {
+                learn_on_device(self, seed, train_sequences, val_sequences)
+            }
+            fn report<S: crate::report::Sink>(
+                &self,
+                sink: &mut S,
+                tag: &str,
+                o: &Outcome,
+            ) -> Option<u32> {
+                crate::report::training_lines(sink, tag, o, &self.model)
+            }
+        }
+    };
+}
+
+device_training!(Lstm<IN, H>);
+device_training!(Gru<IN, H>);

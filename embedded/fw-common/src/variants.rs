@@ -1,6 +1,7 @@
 //! The inference variants the firmware measures and CI compares with the host: the
 //! kernel's default `f32` kernels with exact and with fast activations, for the post's
-//! model ([`VARIANTS`]) and its 2-layer version ([`STACKED_VARIANTS`]).
+//! model ([`VARIANTS`]), its 2-layer version ([`STACKED_VARIANTS`]) and its GRU version
+//! ([`GRU_VARIANTS`]).
 //!
 //! On Cortex-M the default kernels are [`Scalar`] (`lstm_kernel::backend::DefaultBackend`: `wide` has no vector
 //! registers there, and the register-blocked `Simd` step would cost ~70 KB of flash and
@@ -12,7 +13,7 @@
 
 use lstm_kernel::LstmState;
 
-use crate::{DeviceModel, H, IN, OUT, StackedModel, StackedState};
+use crate::{DeviceModel, GruDeviceState, GruModel, H, IN, OUT, StackedModel, StackedState};
 
 /// A streaming step: `(model, x_t, state) -> logits`.
 pub type StepFn = fn(&DeviceModel, &[f32; IN], &mut LstmState<H>) -> [f32; OUT];
@@ -44,6 +45,22 @@ pub fn step_stacked(model: &StackedModel, x: &[f32; IN], state: &mut StackedStat
 pub const STACKED_VARIANTS: [(&str, bool, StackedStepFn); 2] = [
     ("scalar-exact", false, step_stacked),
     ("scalar-fast", true, step_stacked),
+];
+
+/// A streaming step of the GRU model.
+pub type GruStepFn = fn(&GruModel, &[f32; IN], &mut GruDeviceState) -> [f32; OUT];
+
+/// The default step of the GRU model (`model.step`: scalar kernels here), activations as
+/// the layer's `maths` says.
+#[inline(never)]
+pub fn step_gru(model: &GruModel, x: &[f32; IN], state: &mut GruDeviceState) -> [f32; OUT] {
+    model.step(x, state)
+}
+
+/// `(name, uses fast maths, step)` of the GRU model, in the order the firmware runs them.
+pub const GRU_VARIANTS: [(&str, bool, GruStepFn); 2] = [
+    ("scalar-exact", false, step_gru),
+    ("scalar-fast", true, step_gru),
 ];
 
 #[cfg(test)]

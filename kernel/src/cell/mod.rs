@@ -3,4 +3,5 @@
 //! ([`crate::lstm`]). See docs/architecture.md, "adding a cell type".
 
 pub mod gru;
+mod lanes;
 pub mod lstm;

@@ -32,43 +32,10 @@ use core::ops::{Add, Mul, Sub};
 use crate::activation::{
     Activate, Maths, Policy, RecurrentActivation, tanh_derivative_from_output,
 };
+pub use crate::gru_weights::GruVariant;
 use crate::gru_weights::GruWeights;
 use crate::primitives::Primitives;
 use crate::real::Real;
-
-/// Where the GRU's reset gate acts: after the recurrent product (PyTorch, Keras
-/// `reset_after=True`) or before it (Keras `reset_after=False`). Equations in the
-/// [module docs](self).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum GruVariant {
-    /// `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`: PyTorch `nn.GRU`, Keras
-    /// `GRU(reset_after=True)` (the default since TF2 / Keras 3), cuDNN.
-    #[default]
-    ResetAfter,
-    /// `n = tanh(W_in x + b_in + b_hn + W_hn (r ⊙ h))`: Keras `GRU(reset_after=False)`.
-    ResetBefore,
-}
-
-impl GruVariant {
-    /// Both variants.
-    pub const ALL: [Self; 2] = [Self::ResetAfter, Self::ResetBefore];
-
-    /// The Rust name of the variant (`ResetAfter`, `ResetBefore`), for generated source.
-    pub const fn variant(self) -> &'static str {
-        match self {
-            Self::ResetAfter => "ResetAfter",
-            Self::ResetBefore => "ResetBefore",
-        }
-    }
-
-    /// Keras' name of the setting: `reset_after` or `reset_before` (`reset_after=False`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::ResetAfter => "reset_after",
-            Self::ResetBefore => "reset_before",
-        }
-    }
-}
 
 /// Arithmetic and the activations on a scalar or on a vector of lanes: what the GRU's
 /// element-wise maths is written on once, for both backends.

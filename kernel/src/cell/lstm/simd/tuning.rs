@@ -3,7 +3,7 @@
 //! (docs/performance.md); the table of which path runs for which (target features, IN, H)
 //! is in the [parent module](super) docs.
 
-pub(super) const LANES: usize = 8;
+pub(super) use crate::cell::lanes::LANES;
 
 /// 8-unit blocks per group in the fused step: `4 * GROUP` accumulators (8 of the 16 `ymm`
 /// registers with AVX; 4 `f32x8` = 8 of 16 `xmm` on SSE2). Measured on Zen 4 with
