@@ -27,8 +27,8 @@ use core::array;
 
 use lstm_kernel::io::{self, FormatError};
 use lstm_kernel::{
-    BatchState, Dense, LayerSettings, Lstm, Lstm2, LstmModel, LstmState, Maths, Model, Recurrent,
-    RecurrentActivation, RowOutOfRange, Stack, StreamState, Tape, Tensors,
+    BatchState, Dense, Gru, GruVariant, LayerSettings, Lstm, Lstm2, LstmModel, LstmState, Maths,
+    Model, Recurrent, RecurrentActivation, RowOutOfRange, Stack, StreamState, Tape, Tensors,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -69,6 +69,12 @@ trait Bits {
 impl<const H: usize> Bits for LstmState<H, f32> {
     fn push_bits(&self, out: &mut Vec<u32>) {
         out.extend(self.h.iter().chain(&self.c).map(|v| v.to_bits()));
+    }
+}
+
+impl<const H: usize> Bits for lstm_kernel::GruState<H, f32> {
+    fn push_bits(&self, out: &mut Vec<u32>) {
+        out.extend(self.h.iter().map(|v| v.to_bits()));
     }
 }
 
@@ -480,6 +486,45 @@ stateful_properties!(
     StreamState::reset
 );
 
+/// A GRU of either variant with zero weights (filled by [`randomized`]).
+fn zero_gru<const IN: usize, const H: usize>(variant: GruVariant) -> Gru<IN, H> {
+    Gru::zeroed(variant, RecurrentActivation::Sigmoid)
+}
+
+/// A GRU (reset-before) over an LSTM, zero weights.
+fn zero_mixed<const IN: usize, const H1: usize, const H2: usize>()
+-> Stack<Lstm<IN, H1>, Gru<H1, H2>, H1> {
+    Stack::new(
+        Lstm::zeroed(RecurrentActivation::Sigmoid),
+        zero_gru(GruVariant::ResetBefore),
+    )
+}
+
+stateful_properties!(
+    gru_3_5,
+    Gru<3, 5>,
+    3,
+    5,
+    zero_gru(GruVariant::ResetAfter),
+    |s: &mut lstm_kernel::GruState<5>| s.reset()
+);
+stateful_properties!(
+    gru_before_2_17,
+    Gru<2, 17>,
+    2,
+    17,
+    zero_gru(GruVariant::ResetBefore),
+    |s: &mut lstm_kernel::GruState<17>| s.reset()
+);
+stateful_properties!(
+    lstm_gru_3_10_6,
+    Stack<Lstm<3, 10>, Gru<10, 6>, 10>,
+    3,
+    6,
+    zero_mixed(),
+    StreamState::reset
+);
+
 // ---------------------------------------------------------------------------------------
 // The model file.
 
@@ -765,6 +810,25 @@ file_properties!(
     3,
     2,
     Model::new(zero_stack(), Dense::zeroed()),
+    None
+);
+
+file_properties!(
+    file_gru_2_5_3,
+    Model<Gru<2, 5>, 2, 5, 3>,
+    2,
+    5,
+    3,
+    Model::new(zero_gru(GruVariant::ResetAfter), Dense::zeroed()),
+    None
+);
+file_properties!(
+    file_mixed_2_5_3_2,
+    Model<Stack<Lstm<2, 5>, Gru<5, 3>, 5>, 2, 3, 2>,
+    2,
+    3,
+    2,
+    Model::new(zero_mixed(), Dense::zeroed()),
     None
 );
 

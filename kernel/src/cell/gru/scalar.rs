@@ -42,7 +42,7 @@ impl<F: Real + Activate> GruKernels<F> for Scalar {
     /// Reset-after: one pass, each unit's six pre-activations and its update, `h_t` written
     /// straight into the state (from a copy of `h_{t-1}`), nothing else stored.
     /// Reset-before needs every `r ⊙ h_{t-1}` before any candidate, so it runs the taped
-    /// step on scratch buffers.
+    /// step on scratch buffers, in a function of its own.
     #[inline(always)]
     fn gru_step_state<const IN: usize, const H: usize>(
         act: RecurrentActivation,
@@ -68,10 +68,34 @@ impl<F: Real + Activate> GruKernels<F> for Scalar {
             }
             return;
         }
-        let mut gates = [[F::ZERO; H]; 3];
-        let mut hn = [F::ZERO; H];
-        Self::gru_step(act, maths, variant, w, x, &h_prev, h, &mut gates, &mut hn);
+        step_before_state(act, maths, w, x, &h_prev, h);
     }
+}
+
+/// The reset-before inference step: the taped step on scratch buffers, out of line so its
+/// `4H` scratch values are not in the reset-after step's frame (a Cortex-M stack figure).
+#[inline(never)]
+fn step_before_state<F: Real + Activate, const IN: usize, const H: usize>(
+    act: RecurrentActivation,
+    maths: Maths,
+    w: &GruWeights<IN, H, F>,
+    x: &[F; IN],
+    h_prev: &[F; H],
+    h: &mut [F; H],
+) {
+    let mut gates = [[F::ZERO; H]; 3];
+    let mut hn = [F::ZERO; H];
+    <Scalar as GruKernels<F>>::gru_step(
+        act,
+        maths,
+        GruVariant::ResetBefore,
+        w,
+        x,
+        h_prev,
+        h,
+        &mut gates,
+        &mut hn,
+    );
 }
 
 /// Unit `j`'s input pre-activations `b[q][j] + x · W_ih[.][q][j]` (`n_bias` added to the n
