@@ -4,7 +4,7 @@
 //! | H | [`GruKernels::gru_step`] and [`GruKernels::gru_step_state`] |
 //! |---|---|
 //! | `H < 8` | the trait's slice path (SIMD `gemv_t_acc`, `axpy`), gate maths by [`Simd`]'s [`GruKernels::map_units`] |
-//! | `H >= 8` | fused: per 8-unit block, its 6 pre-activation vectors (input and recurrent, r, z, n) stay in registers over the whole row loop (broadcast multiply-adds of `x_k`, `h_k` into the block's weights), then its gate maths; the `H % 8` tail is one overlapping block at `H - 8` (recomputed from `h_{t-1}`, so the overlap writes the same values). Reset-before runs two such passes (r, z and `r ⊙ h` first, then the candidate) |
+//! | `H >= 8` | fused: per group of `GROUP` 8-unit blocks (2 with AVX, 1 on SSE2), their 6 pre-activation vectors each (input and recurrent, r, z, n) stay in registers over the whole row loop (broadcast multiply-adds of `x_k`, `h_k` into the blocks' weights), then their gate maths; the `H % 8` tail is one overlapping block at `H - 8` (recomputed from `h_{t-1}`, so the overlap writes the same values). Reset-before runs two such passes (r, z and `r ⊙ h` first, then the candidate) |
 //!
 //! The backward is the trait's (SIMD `ger`, `gemv`). Tested against the scalar cell
 //! (`tests/kernel/gru_checks.rs`); the fused step against the slice path below.
@@ -120,27 +120,42 @@ fn slice_step<const IN: usize, const H: usize>(
     Slices::gru_step(act, maths, variant, w, x, h_prev, h, gates, hn);
 }
 
-/// `acc[q] += v * row[q][j..j + 8]` for the first `Q` gate blocks of a weight row.
+/// 8-unit blocks per pass of the fused step: `6 GROUP` accumulators (12 of the 16 `ymm`
+/// registers with AVX, so each 64-byte weight line is read once per pass, both of its
+/// blocks at a time; SSE2's `f32x8` is two `xmm`, so one block). Measured on the AMD EPYC
+/// Zen 3 VM, AVX2 (docs/performance.md): at `(32, 128)` one block per pass took 11.7 µs.
+const GROUP: usize = if cfg!(target_feature = "avx") { 2 } else { 1 };
+
+/// `acc[u][q] += v * row[q][offs[u]..offs[u] + 8]` for the first `Q` gate blocks of a
+/// weight row, for each block `u` of a group.
 #[inline(always)]
 fn accumulate<const Q: usize, const H: usize>(
-    acc: &mut [f32x8; Q],
+    acc: &mut [[f32x8; Q]; GROUP],
     row: &[[f32; H]; 3],
     v: f32,
-    j: usize,
+    offs: &[usize; GROUP],
 ) {
     let v = f32x8::splat(v);
-    for (a, wq) in acc.iter_mut().zip(row) {
-        *a = v.mul_add(load_blk(wq, j), *a);
+    for (acc_u, &j) in acc.iter_mut().zip(offs) {
+        for (a, wq) in acc_u.iter_mut().zip(row) {
+            *a = v.mul_add(load_blk(wq, j), *a);
+        }
     }
 }
 
-/// The block offsets `0, 8, 16, ...` and, if `H % 8 != 0`, the overlapping tail `H - 8`.
+/// The block offsets `0, 8, 16, ...` (the `H % 8` tail as the overlapping block `H - 8`),
+/// `GROUP` at a time; a short last group repeats its last block (recomputed from the same
+/// inputs, so written twice with the same values).
 #[inline(always)]
-fn blocks<const H: usize>() -> impl Iterator<Item = usize> {
-    (0..H.div_ceil(LANES)).map(|b| (b * LANES).min(H - LANES))
+fn groups<const H: usize>() -> impl Iterator<Item = [usize; GROUP]> {
+    let blocks = H.div_ceil(LANES);
+    (0..blocks.div_ceil(GROUP)).map(move |g| {
+        core::array::from_fn(|u| ((g * GROUP + u).min(blocks - 1) * LANES).min(H - LANES))
+    })
 }
 
-/// Reset-after, `H >= 8`: one pass; per block, 6 accumulators over all rows, then the gates.
+/// Reset-after, `H >= 8`: one pass; per group of blocks, 6 accumulators per block over all
+/// rows, then the gates.
 #[inline(always)]
 fn fused_after<P: Policy, const IN: usize, const H: usize>(
     p: P,
@@ -151,27 +166,31 @@ fn fused_after<P: Policy, const IN: usize, const H: usize>(
     gates: &mut [[f32; H]; 3],
     hn: &mut [f32; H],
 ) {
-    for j in blocks::<H>() {
-        let mut ai: [f32x8; 3] = core::array::from_fn(|q| load_blk(&w.b[q], j));
-        let mut ah = [f32x8::ZERO, f32x8::ZERO, load_blk(&w.b_hn, j)];
+    for offs in groups::<H>() {
+        let mut ai: [[f32x8; 3]; GROUP] =
+            core::array::from_fn(|u| core::array::from_fn(|q| load_blk(&w.b[q], offs[u])));
+        let mut ah: [[f32x8; 3]; GROUP] =
+            core::array::from_fn(|u| [f32x8::ZERO, f32x8::ZERO, load_blk(&w.b_hn, offs[u])]);
         for (row, &v) in w.w_ih.iter().zip(x) {
-            accumulate(&mut ai, row, v, j);
+            accumulate(&mut ai, row, v, &offs);
         }
         for (row, &v) in w.w_hh.iter().zip(h_prev) {
-            accumulate(&mut ah, row, v, j);
+            accumulate(&mut ah, row, v, &offs);
         }
-        let hp = load_blk(h_prev, j);
-        let [r, z, n, hj] = AfterUpdate(p).apply([ai[0], ai[1], ai[2], ah[0], ah[1], ah[2], hp]);
-        for (g, v) in gates.iter_mut().zip([r, z, n]) {
-            store_blk(g, j, v);
+        for ((a, b), &j) in ai.iter().zip(&ah).zip(&offs) {
+            let hp = load_blk(h_prev, j);
+            let [r, z, n, hj] = AfterUpdate(p).apply([a[0], a[1], a[2], b[0], b[1], b[2], hp]);
+            for (g, v) in gates.iter_mut().zip([r, z, n]) {
+                store_blk(g, j, v);
+            }
+            store_blk(hn, j, b[2]);
+            store_blk(h, j, hj);
         }
-        store_blk(hn, j, ah[2]);
-        store_blk(h, j, hj);
     }
 }
 
-/// Reset-before, `H >= 8`: pass 1 per block (r, z, `r ⊙ h_{t-1}` into `hn`, the n gate's
-/// input pre-activation parked in `gates[2]`), pass 2 per block (the candidate from every
+/// Reset-before, `H >= 8`: pass 1 per group (r, z, `r ⊙ h_{t-1}` into `hn`, the n gate's
+/// input pre-activation parked in `gates[2]`), pass 2 per group (the candidate from every
 /// `r ⊙ h`, then `h_t`).
 #[inline(always)]
 fn fused_before<P: Policy, const IN: usize, const H: usize>(
@@ -183,35 +202,48 @@ fn fused_before<P: Policy, const IN: usize, const H: usize>(
     gates: &mut [[f32; H]; 3],
     hn: &mut [f32; H],
 ) {
-    for j in blocks::<H>() {
-        let mut ai: [f32x8; 3] = core::array::from_fn(|q| load_blk(&w.b[q], j));
-        ai[2] += load_blk(&w.b_hn, j);
-        let mut ah = [f32x8::ZERO; 2];
+    for offs in groups::<H>() {
+        let mut ai: [[f32x8; 3]; GROUP] = core::array::from_fn(|u| {
+            let j = offs[u];
+            [
+                load_blk(&w.b[0], j),
+                load_blk(&w.b[1], j),
+                load_blk(&w.b[2], j) + load_blk(&w.b_hn, j),
+            ]
+        });
+        let mut ah = [[f32x8::ZERO; 2]; GROUP];
         for (row, &v) in w.w_ih.iter().zip(x) {
-            accumulate(&mut ai, row, v, j);
+            accumulate(&mut ai, row, v, &offs);
         }
         for (row, &v) in w.w_hh.iter().zip(h_prev) {
-            accumulate(&mut ah, row, v, j);
+            accumulate(&mut ah, row, v, &offs);
         }
-        let hp = load_blk(h_prev, j);
-        let [r, z, rh] = BeforeGates(p).apply([ai[0], ai[1], ah[0], ah[1], hp]);
-        store_blk(&mut gates[0], j, r);
-        store_blk(&mut gates[1], j, z);
-        store_blk(&mut gates[2], j, ai[2]);
-        store_blk(hn, j, rh);
+        for ((a, b), &j) in ai.iter().zip(&ah).zip(&offs) {
+            let hp = load_blk(h_prev, j);
+            let [r, z, rh] = BeforeGates(p).apply([a[0], a[1], b[0], b[1], hp]);
+            store_blk(&mut gates[0], j, r);
+            store_blk(&mut gates[1], j, z);
+            store_blk(&mut gates[2], j, a[2]);
+            store_blk(hn, j, rh);
+        }
     }
-    // Pass 2 reads the parked input pre-activations from a copy: the overlapping tail
-    // block would otherwise read a candidate pass 2 already wrote.
+    // Pass 2 reads the parked input pre-activations from a copy: an overlapping block
+    // would otherwise read a candidate pass 2 already wrote.
     let a_in = gates[2];
-    for j in blocks::<H>() {
-        let mut an = [load_blk(&a_in, j)];
+    for offs in groups::<H>() {
+        let mut an: [f32x8; GROUP] = core::array::from_fn(|u| load_blk(&a_in, offs[u]));
         for (row, &v) in w.w_hh.iter().zip(hn.iter()) {
             let v = f32x8::splat(v);
-            an[0] = v.mul_add(load_blk(&row[2], j), an[0]);
+            for (a, &j) in an.iter_mut().zip(&offs) {
+                *a = v.mul_add(load_blk(&row[2], j), *a);
+            }
         }
-        let [n, hj] = BeforeUpdate(p).apply([an[0], load_blk(&gates[1], j), load_blk(h_prev, j)]);
-        store_blk(&mut gates[2], j, n);
-        store_blk(h, j, hj);
+        for (&a, &j) in an.iter().zip(&offs) {
+            let z = load_blk(&gates[1], j);
+            let [n, hj] = BeforeUpdate(p).apply([a, z, load_blk(h_prev, j)]);
+            store_blk(&mut gates[2], j, n);
+            store_blk(h, j, hj);
+        }
     }
 }
 
