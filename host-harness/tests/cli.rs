@@ -339,7 +339,7 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("trained stateful-per-step (2 x LSTM(10), from")
+        stdout.contains("trained stateful-per-step (2 x lstm(10), from")
             && stdout.contains("2 epochs, 40000 updates")
             && stdout.contains("streamed per-step validation accuracy 1.0000 (4000/4000 steps"),
         "{stdout}"
