@@ -143,6 +143,25 @@ fn accumulate<const Q: usize, const H: usize>(
     }
 }
 
+/// Both products of a group: `ai += W_ih^T x` over the first `QI` gate blocks and
+/// `ah += W_hh^T h_{t-1}` over the first `QH` (x rows first, then h rows, in row order).
+#[inline(always)]
+fn accumulate_rows<const QI: usize, const QH: usize, const IN: usize, const H: usize>(
+    ai: &mut [[f32x8; QI]; GROUP],
+    ah: &mut [[f32x8; QH]; GROUP],
+    w: &GruWeights<IN, H, f32>,
+    x: &[f32; IN],
+    h_prev: &[f32; H],
+    offs: &[usize; GROUP],
+) {
+    for (row, &v) in w.w_ih.iter().zip(x) {
+        accumulate(ai, row, v, offs);
+    }
+    for (row, &v) in w.w_hh.iter().zip(h_prev) {
+        accumulate(ah, row, v, offs);
+    }
+}
+
 /// The block offsets `0, 8, 16, ...` (the `H % 8` tail as the overlapping block `H - 8`),
 /// `GROUP` at a time; a short last group repeats its last block (recomputed from the same
 /// inputs, so written twice with the same values).
@@ -171,12 +190,7 @@ fn fused_after<P: Policy, const IN: usize, const H: usize>(
             core::array::from_fn(|u| core::array::from_fn(|q| load_blk(&w.b[q], offs[u])));
         let mut ah: [[f32x8; 3]; GROUP] =
             core::array::from_fn(|u| [f32x8::ZERO, f32x8::ZERO, load_blk(&w.b_hn, offs[u])]);
-        for (row, &v) in w.w_ih.iter().zip(x) {
-            accumulate(&mut ai, row, v, &offs);
-        }
-        for (row, &v) in w.w_hh.iter().zip(h_prev) {
-            accumulate(&mut ah, row, v, &offs);
-        }
+        accumulate_rows(&mut ai, &mut ah, w, x, h_prev, &offs);
         for ((a, b), &j) in ai.iter().zip(&ah).zip(&offs) {
             let hp = load_blk(h_prev, j);
             let [r, z, n, hj] = AfterUpdate(p).apply([a[0], a[1], a[2], b[0], b[1], b[2], hp]);
@@ -212,12 +226,7 @@ fn fused_before<P: Policy, const IN: usize, const H: usize>(
             ]
         });
         let mut ah = [[f32x8::ZERO; 2]; GROUP];
-        for (row, &v) in w.w_ih.iter().zip(x) {
-            accumulate(&mut ai, row, v, &offs);
-        }
-        for (row, &v) in w.w_hh.iter().zip(h_prev) {
-            accumulate(&mut ah, row, v, &offs);
-        }
+        accumulate_rows(&mut ai, &mut ah, w, x, h_prev, &offs);
         for ((a, b), &j) in ai.iter().zip(&ah).zip(&offs) {
             let hp = load_blk(h_prev, j);
             let [r, z, rh] = BeforeGates(p).apply([a[0], a[1], b[0], b[1], hp]);
