@@ -1,28 +1,37 @@
 //! Training benches on the post's model `LSTM(1 -> 10) + Dense(10 -> 1)`, BCE on the logit:
 //! one per-step training update (T = 1 tape: `Model::train_sample_bce`, `Adam::step`,
-//! `Grads::zero`), BPTT through recorded windows of T = 10 and T = 20, and the Adam update
+//! `Grads::zero`; also for `GRU(1 -> 10)` in its place), BPTT through recorded windows of T = 10 and T = 20, and the Adam update
 //! alone (for the post's model and for `LSTM(8 -> 64)`).
 //!
-//! Ids: `train_step/ours/IN1_H10_T1`, `backward_window/ours/IN1_H10_T{10,20}`,
+//! Ids: `train_step/{ours,gru}/IN1_H10_T1`, `backward_window/ours/IN1_H10_T{10,20}`,
 //! `adam_step/ours/IN{in}_H{h}`. Throughput: steps (train, backward) or parameters (Adam).
 
 mod common;
 
 use std::hint::black_box;
 
-use common::{input, model};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lstm_kernel::{Adam, AdamConfig, Grads, LstmGrads, LstmModel, LstmState, LstmTape};
+use common::{gru_model, input, model};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
+use lstm_kernel::{
+    Adam, AdamConfig, Grads, LstmGrads, LstmModel, LstmState, LstmTape, Model, Recurrent,
+    StreamState, Tape,
+};
 
-fn train_step(c: &mut Criterion) {
-    let mut g = c.benchmark_group("train_step");
-    g.throughput(Throughput::Elements(1));
-    g.bench_function(BenchmarkId::new("ours", "IN1_H10_T1"), |b| {
-        let mut m = model::<1, 10>(3);
-        let mut adam = Adam::new(AdamConfig::keras(), LstmGrads::<1, 10, 1>::zeroed());
+/// One per-step training update of the post's model with either cell: BCE on the logit
+/// of a T = 1 window, Adam (Keras defaults), gradients zeroed after each update.
+fn update<R: Recurrent<1, 10, f32>>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mut m: Model<R, 1, 10, 1>,
+) {
+    g.bench_function(BenchmarkId::new(name, "IN1_H10_T1"), |b| {
+        let mut adam = Adam::new(AdamConfig::keras(), Grads::zeroed());
         let mut grads = Grads::zeroed();
-        let mut tape = LstmTape::<1, 1, 10>::new();
-        let mut state = LstmState::zeroed();
+        let mut tape = Tape::<1, R::Record>::new();
+        let mut state = R::State::zeroed();
         let mut t = 0;
         b.iter(|| {
             t = (t + 1) & 63;
@@ -36,6 +45,15 @@ fn train_step(c: &mut Criterion) {
             black_box(loss)
         });
     });
+}
+
+/// The per-step update of `LSTM(1 -> 10) + Dense(10 -> 1)` (`ours`) and of
+/// `GRU(1 -> 10) + Dense(10 -> 1)` (`gru`, reset-after), random heads, in one group.
+fn train_step(c: &mut Criterion) {
+    let mut g = c.benchmark_group("train_step");
+    g.throughput(Throughput::Elements(1));
+    update(&mut g, "ours", model::<1, 10>(3));
+    update(&mut g, "gru", gru_model::<1, 10>(3));
     g.finish();
 }
 

@@ -47,7 +47,7 @@ run() {
     echo "==> cargo bench --bench forward ($build: RUSTFLAGS='$flags', CARGO_TARGET_DIR=$dir)" >&2
     CARGO_TARGET_DIR="$dir" RUSTFLAGS="$flags" \
         cargo bench --bench forward -- "${args[@]}" 'forward_step/' >&2
-    table "$build" "$dir/criterion/forward_step"
+    table "$build" "$dir/criterion"
 }
 
 table() {
@@ -56,8 +56,9 @@ table() {
     if [ -z "$peak" ]; then
         if [ "$build" = sse2 ]; then peak=25.6; else peak=51.2; fi
     fi
-    python3 - "$build" "$root" "$peak" <<'PY'
-import json, os, sys
+    PYTHONPATH=scripts python3 - "$build" "$root" "$peak" <<'PY'
+import sys
+from criterion_medians import fmt, median_ns
 build, root, peak = sys.argv[1], sys.argv[2], float(sys.argv[3])
 sizes = [(1, 10), (1, 32), (8, 64), (32, 128)]
 # The issue's RTNeural figures (ns/step, batch 1, 2-core AMD EPYC Zen 3 VM, ~3.2 GHz).
@@ -66,25 +67,13 @@ rtneural = {"native": {(1, 10): "110 (116 +dense)", (1, 32): "215", (8, 64): "92
             "sse2": {(1, 10): "190", (1, 32): "600", (8, 64): "2,020", (32, 128): "7,730"}}
 rtneural["v3"] = rtneural["native"]
 
-def median_ns(variant, i, h):
-    path = os.path.join(root, variant, f"IN{i}_H{h}", "new", "estimates.json")
-    try:
-        with open(path) as f:
-            return json.load(f)["median"]["point_estimate"]
-    except (OSError, KeyError, ValueError):
-        return float("nan")
-
-def fmt(ns):
-    if ns != ns:
-        return "n/a"
-    return f"{ns:,.0f}" if ns >= 100 else f"{ns:.1f}"
-
 print(f"\n### Forward step, batch 1, `{build}` build (criterion medians, ns/step)\n")
 print("| (IN, H) | ours | fast | +dense | naive | naive/ours | GMAC/s (ours) "
       f"| of {peak:g} GMAC/s peak | RTNeural {build} |")
 print("|---|---|---|---|---|---|---|---|---|")
 for i, h in sizes:
-    ours, fast, dense, naive = (median_ns(v, i, h) for v in ("ours", "ours_fast", "ours_dense", "naive"))
+    ours, fast, dense, naive = (median_ns(root, "forward_step", v, f"IN{i}_H{h}")
+                                for v in ("ours", "ours_fast", "ours_dense", "naive"))
     macs = 4 * h * (i + h)
     gmacs = macs / ours
     print(f"| ({i}, {h}) | {fmt(ours)} | {fmt(fast)} | {fmt(dense)} | {fmt(naive)} "

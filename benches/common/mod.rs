@@ -6,7 +6,9 @@
 //! ships in the kernel.
 #![allow(dead_code)]
 
-use lstm_kernel::{GruWeights, LstmModel, LstmWeights, Model, RecurrentActivation};
+use lstm_kernel::{
+    Dense, Gru, GruVariant, GruWeights, LstmModel, LstmWeights, Model, RecurrentActivation,
+};
 
 /// A xorshift64 stream of `U[0, 1)` samples (deterministic, no dependency on `rand`'s API).
 pub fn uniform(seed: u64) -> impl FnMut() -> f32 {
@@ -30,11 +32,31 @@ pub fn weights<const IN: usize, const H: usize>(seed: u64) -> LstmWeights<IN, H,
 pub fn model<const IN: usize, const H: usize>(seed: u64) -> LstmModel<IN, H, 1, f32> {
     let mut m = Model::zeroed(RecurrentActivation::Sigmoid);
     m.rnn.weights = weights(seed);
+    m.head = head(seed);
+    m
+}
+
+/// `GRU(IN -> H)` (reset-after, sigmoid gates) `+ Dense(H -> 1)`, PyTorch-style random
+/// weights, the head drawn as [`model`]'s.
+pub fn gru_model<const IN: usize, const H: usize>(seed: u64) -> Model<Gru<IN, H>, IN, H, 1> {
+    let gru = Gru::new(
+        gru_weights(seed),
+        GruVariant::ResetAfter,
+        RecurrentActivation::Sigmoid,
+    );
+    Model::new(gru, head(seed))
+}
+
+/// A `Dense(H -> 1)` head with weights `U(-1, 1)` and a zero bias (a random head keeps
+/// the gradients of a training bench away from zero, so Adam's moments stay normal
+/// floats; a zero head makes them decay into subnormals).
+fn head<const H: usize>(seed: u64) -> Dense<H, 1> {
+    let mut d = Dense::zeroed();
     let mut u = uniform(seed ^ 0x5eed);
-    for w in m.head.w.as_flattened_mut() {
+    for w in d.w.as_flattened_mut() {
         *w = 2.0 * u() - 1.0;
     }
-    m
+    d
 }
 
 /// A smooth test input in `[-1, 1]` for step `t`.
