@@ -13,6 +13,18 @@ fn harness(args: &[&str]) -> Output {
     }
 }
 
+/// Runs the harness and asserts that it succeeded (its stderr is the failure message).
+fn succeed(args: &[&str]) -> Output {
+    let out = harness(args);
+    assert!(
+        out.status.success(),
+        "lstm-harness {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn scratch_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("lstm-harness-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -225,12 +237,7 @@ fn a_json_path_that_is_a_directory_or_an_existing_file_is_refused_before_trainin
         Some("keep me")
     );
 
-    let out = harness(&[&one[..], &["--json", json, "--force"]].concat());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(&[&one[..], &["--json", json, "--force"]].concat());
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(text.contains("stateful-per-step"), "{text}");
     let _ = std::fs::remove_dir_all(&d);
@@ -294,12 +301,7 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
     let torch = d.join("torch.safetensors");
     torch_two_layer_state_dict(&torch);
     let t = torch.to_str().unwrap();
-    let eval = harness(&["eval", "--layers", "2", t]);
-    assert!(
-        eval.status.success(),
-        "{}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
+    let eval = succeed(&["eval", "--layers", "2", t]);
     let before = String::from_utf8_lossy(&eval.stdout).to_string();
     assert!(before.contains("(Safetensors)"), "{before}");
 
@@ -323,7 +325,7 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
     // gradients through both layers. It reached streamed per-step accuracy 1.0 from each of
     // 12 PyTorch-initialised files (numpy seeds 0-11, measured with the CLI); this file is
     // one more.
-    let out = harness(&[
+    let out = succeed(&[
         "train",
         "--layers",
         "2",
@@ -333,11 +335,6 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
         tuned.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(
         stdout.contains("trained stateful-per-step (2 x lstm(10), from")
             && stdout.contains("2 epochs, 40000 updates")
@@ -377,7 +374,7 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
     );
 
     let rs = d.join("model.rs");
-    let out = harness(&[
+    succeed(&[
         "export",
         "--layers",
         "2",
@@ -387,11 +384,6 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
         "--out",
         rs.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let src = std::fs::read_to_string(&rs).unwrap();
     assert!(src.contains("pub const LAYERS: usize = 2;"));
     // --recurrent-activation with --init is refused: the file's activations are kept.
@@ -420,12 +412,7 @@ fn a_pytorch_gru_state_dict_is_evaluated_fine_tuned_and_exported() {
     let torch = d.join("gru.safetensors");
     torch_state_dict(&torch, "gru", 3, 1, 5);
     let t = torch.to_str().unwrap();
-    let eval = harness(&["eval", t]);
-    assert!(
-        eval.status.success(),
-        "{}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
+    let eval = succeed(&["eval", t]);
     let same = harness(&["eval", "--cell", "gru", t]);
     assert_eq!(same.stdout, eval.stdout);
     let refused = harness(&["eval", "--cell", "lstm", t]);
@@ -441,20 +428,15 @@ fn a_pytorch_gru_state_dict_is_evaluated_fine_tuned_and_exported() {
     );
 
     let tuned = d.join("tuned.bin");
-    let out = harness(&["train", "--init", t, "--bin", tuned.to_str().unwrap()]);
+    let out = succeed(&["train", "--init", t, "--bin", tuned.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(
         stdout.contains("trained stateful-per-step (1 x gru(10), from")
             && stdout.contains("streamed per-step validation accuracy 1.0000 (4000/4000 steps"),
         "{stdout}"
     );
     let rs = d.join("model.rs");
-    let out = harness(&[
+    succeed(&[
         "export",
         tuned.to_str().unwrap(),
         "--format",
@@ -462,11 +444,6 @@ fn a_pytorch_gru_state_dict_is_evaluated_fine_tuned_and_exported() {
         "--out",
         rs.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let src = std::fs::read_to_string(&rs).unwrap_or_default();
     assert!(
         src.contains("pub type Rnn = ::lstm_kernel::Gru<1, 10>;")
@@ -477,7 +454,7 @@ fn a_pytorch_gru_state_dict_is_evaluated_fine_tuned_and_exported() {
 
     // Keras reset_after=False: trained here, written in the Keras layout, read back.
     let before = d.join("before.bin");
-    let out = harness(&[
+    succeed(&[
         "train",
         "--cell",
         "gru-reset-before",
@@ -486,13 +463,8 @@ fn a_pytorch_gru_state_dict_is_evaluated_fine_tuned_and_exported() {
         "--bin",
         before.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let keras = d.join("keras.safetensors");
-    let out = harness(&[
+    succeed(&[
         "export",
         before.to_str().unwrap(),
         "--format",
@@ -500,11 +472,6 @@ fn a_pytorch_gru_state_dict_is_evaluated_fine_tuned_and_exported() {
         "--out",
         keras.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let a = harness(&["eval", before.to_str().unwrap()]);
     let b = harness(&[
         "eval",

@@ -1048,7 +1048,12 @@ mod tests {
 
     /// The tensors `to_torch_bytes` writes, as (name, shape, values).
     fn torch_tensors(m: &HarnessModel) -> Vec<Tensor> {
-        SafeTensors::deserialize(&to_torch_bytes(m).unwrap())
+        tensors_of(&to_torch_bytes(m).unwrap())
+    }
+
+    /// The tensors of a safetensors file, as (name, shape, values).
+    fn tensors_of(bytes: &[u8]) -> Vec<Tensor> {
+        SafeTensors::deserialize(bytes)
             .unwrap()
             .tensors()
             .into_iter()
@@ -1589,18 +1594,9 @@ mod tests {
         );
         assert!(e.contains("--cell lstm"), "{e}");
         // A bare nn.GRU state dict (no `gru.` prefix) is told apart by its gate count.
-        let bare: Vec<Tensor> = SafeTensors::deserialize(&to_torch_bytes(&g).unwrap())
-            .unwrap()
-            .tensors()
+        let bare: Vec<Tensor> = tensors_of(&to_torch_bytes(&g).unwrap())
             .into_iter()
-            .map(|(n, v)| {
-                let vals = v
-                    .data()
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                    .collect();
-                (n.replace("gru.", ""), v.shape().to_vec(), vals)
-            })
+            .map(|(n, s, v)| (n.replace("gru.", ""), s, v))
             .collect();
         let bytes = file(&bare, None);
         assert_eq!(
