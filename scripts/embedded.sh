@@ -94,8 +94,6 @@ harness_model model
 harness_model model2 --layers 2
 # The GRU version (GRU(10) -> Dense(1), PyTorch / Keras reset-after).
 harness_model modelg --cell gru
-eval_exact=$eval_exact_model eval_fast=$eval_fast_model
-eval2_exact=$eval_exact_model2 eval2_fast=$eval_fast_model2
 export FW_MODEL_DIR="$MODEL_DIR"
 
 step "embedded workspace: cargo fmt --check and clippy -D warnings (host crate and firmware)"
@@ -144,44 +142,37 @@ step "Cortex-M4F (mps2-an386): build, inference over the 200 validation sequence
 cargo build -q --release --bins
 ELF_I="$EMB/target/thumbv7em-none-eabihf/release/infer"
 ELF_T="$EMB/target/thumbv7em-none-eabihf/release/train"
-cargo run -q --release --bin infer > "$LOG/m4-infer.txt" || { tail -20 "$LOG/m4-infer.txt"; fail "M4F inference firmware"; }
-grep -v ' seq ' "$LOG/m4-infer.txt"
-grep -q '^check model source==bin true runtime-import equal' "$LOG/m4-infer.txt" || fail "embedded model copies differ"
-# Tolerance 1e-5 absolute on logits of magnitude up to ~25 (about 5 ulps): bit-identical is
-# expected (same IEEE f32 operations in the same order, no FMA, same libm code); anything
-# that matters (weights, gate order, state handling) moves logits by orders of magnitude more.
-python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/m4-infer.txt" || fail "M4F outputs differ from the host's"
-fw_acc=$(awk '/^infer scalar-exact accuracy steps/{print $5}' "$LOG/m4-infer.txt")
-fw_acc_fast=$(awk '/^infer scalar-fast accuracy steps/{print $5}' "$LOG/m4-infer.txt")
-[ "$fw_acc" = "$eval_exact" ] || fail "firmware accuracy $fw_acc != lstm-harness eval $eval_exact"
-[ "$fw_acc_fast" = "$eval_fast" ] || fail "firmware fast accuracy $fw_acc_fast != lstm-harness eval --maths fast $eval_fast"
-fig "accuracy M4F inference (per step, 200 x 20): exact $fw_acc, fast $fw_acc_fast; lstm-harness eval: $eval_exact, $eval_fast"
+# m4_infer BIN TAG MODEL CHECK WHAT EVAL_FLAGS: runs inference firmware BIN on the M4F
+# (log $LOG/m4-BIN.txt), requires its model-copy check line CHECK (a regex), compares its
+# TAG output lines with the host reference and its accuracies with `lstm-harness eval
+# EVAL_FLAGS` of MODEL (harness_model above). Tolerance 1e-5 absolute on logits of magnitude
+# up to ~25 (about 5 ulps): bit-identical is expected (same IEEE f32 operations in the same
+# order, no FMA, same libm code); anything that matters (weights, gate order, state
+# handling) moves logits by orders of magnitude more.
+m4_infer() {
+  local bin=$1 tag=$2 model=$3 check=$4 what=$5 flags=$6
+  local log="$LOG/m4-$bin.txt" exact fast want_exact want_fast
+  cargo run -q --release --bin "$bin" > "$log" || { tail -20 "$log"; fail "M4F $what inference firmware"; }
+  grep -v ' seq ' "$log"
+  grep -q "$check" "$log" || fail "$what: the firmware's model copies differ ($check)"
+  python3 "$TOOLS/cmp_lines.py" "$tag" 1e-5 "$LOG/host-infer.txt" "$log" || fail "M4F $what outputs differ from the host's"
+  exact=$(awk -v t="$tag" '$1==t && $2=="scalar-exact" && $3=="accuracy" && $4=="steps" {print $5}' "$log")
+  fast=$(awk -v t="$tag" '$1==t && $2=="scalar-fast" && $3=="accuracy" && $4=="steps" {print $5}' "$log")
+  local ve="eval_exact_$model" vf="eval_fast_$model"
+  want_exact=${!ve} want_fast=${!vf}
+  [ -n "$exact" ] && [ "$exact" = "$want_exact" ] || fail "$what firmware accuracy '$exact' != lstm-harness eval $flags $want_exact"
+  [ -n "$fast" ] && [ "$fast" = "$want_fast" ] || fail "$what firmware fast accuracy '$fast' != lstm-harness eval $flags --maths fast $want_fast"
+  fig "accuracy M4F $what inference (per step, 200 x 20): exact $exact, fast $fast; lstm-harness eval $flags: $want_exact, $want_fast"
+}
+m4_infer infer infer model '^check model source==bin true runtime-import equal' "1-layer LSTM" ""
 
 step "Cortex-M4F: the 2-layer model (bin infer-stack), inference over the 200 validation sequences"
 ELF_S="$EMB/target/thumbv7em-none-eabihf/release/infer-stack"
-cargo run -q --release --bin infer-stack > "$LOG/m4-infer-stack.txt" || { tail -20 "$LOG/m4-infer-stack.txt"; fail "M4F 2-layer inference firmware"; }
-grep -v ' seq ' "$LOG/m4-infer-stack.txt"
-grep -q '^check stack2 model runtime-import equal' "$LOG/m4-infer-stack.txt" || fail "2-layer model: run-time import differs from the flash copy"
-# Same tolerance and reasons as for the one-layer model.
-python3 "$TOOLS/cmp_lines.py" "stack2" 1e-5 "$LOG/host-infer.txt" "$LOG/m4-infer-stack.txt" || fail "M4F 2-layer outputs differ from the host's"
-fw2_acc=$(awk '/^stack2 scalar-exact accuracy steps/{print $5}' "$LOG/m4-infer-stack.txt")
-fw2_acc_fast=$(awk '/^stack2 scalar-fast accuracy steps/{print $5}' "$LOG/m4-infer-stack.txt")
-[ "$fw2_acc" = "$eval2_exact" ] || fail "2-layer firmware accuracy $fw2_acc != lstm-harness eval --layers 2 $eval2_exact"
-[ "$fw2_acc_fast" = "$eval2_fast" ] || fail "2-layer firmware fast accuracy $fw2_acc_fast != lstm-harness eval --layers 2 --maths fast $eval2_fast"
-fig "accuracy M4F 2-layer inference (per step, 200 x 20): exact $fw2_acc, fast $fw2_acc_fast; lstm-harness eval --layers 2: $eval2_exact, $eval2_fast"
+m4_infer infer-stack stack2 model2 '^check stack2 model runtime-import equal' "2-layer" "--layers 2"
 
 step "Cortex-M4F: the GRU model (bin infer-gru), inference over the 200 validation sequences"
 ELF_G="$EMB/target/thumbv7em-none-eabihf/release/infer-gru"
-cargo run -q --release --bin infer-gru > "$LOG/m4-infer-gru.txt" || { tail -20 "$LOG/m4-infer-gru.txt"; fail "M4F GRU inference firmware"; }
-grep -v ' seq ' "$LOG/m4-infer-gru.txt"
-grep -q '^check gru model runtime-import equal' "$LOG/m4-infer-gru.txt" || fail "GRU model: run-time import differs from the flash copy"
-# Same tolerance and reasons as for the LSTM.
-python3 "$TOOLS/cmp_lines.py" "gru" 1e-5 "$LOG/host-infer.txt" "$LOG/m4-infer-gru.txt" || fail "M4F GRU outputs differ from the host's"
-fwg_acc=$(awk '/^gru scalar-exact accuracy steps/{print $5}' "$LOG/m4-infer-gru.txt")
-fwg_acc_fast=$(awk '/^gru scalar-fast accuracy steps/{print $5}' "$LOG/m4-infer-gru.txt")
-[ "$fwg_acc" = "$eval_exact_modelg" ] || fail "GRU firmware accuracy $fwg_acc != lstm-harness eval --cell gru $eval_exact_modelg"
-[ "$fwg_acc_fast" = "$eval_fast_modelg" ] || fail "GRU firmware fast accuracy $fwg_acc_fast != lstm-harness eval --cell gru --maths fast $eval_fast_modelg"
-fig "accuracy M4F GRU inference (per step, 200 x 20): exact $fwg_acc, fast $fwg_acc_fast; lstm-harness eval: $eval_exact_modelg, $eval_fast_modelg"
+m4_infer infer-gru gru modelg '^check gru model runtime-import equal' "GRU" "--cell gru"
 
 step "Cortex-M4F: learning on the device (1000 sequences, 20,000 per-step Adam updates)"
 t0=$(date +%s%N)
