@@ -44,7 +44,7 @@ pub type ThreeGrus = Stack<Gru<1, HIDDEN>, TwoGrusAbove, HIDDEN>;
 /// Two `GRU(10)` layers fed by 10 inputs (the upper part of [`ThreeGrus`]).
 pub type TwoGrusAbove = Stack<Gru<HIDDEN, HIDDEN>, Gru<HIDDEN, HIDDEN>, HIDDEN>;
 
-/// The largest number of stacked layers the harness builds ([`with_layers!`], `--layers`).
+/// The largest number of stacked layers the harness builds (`with_layers!`, `--layers`).
 pub const MAX_LAYERS: usize = 3;
 
 /// `with_layers!(cell, n, R => expr)`: evaluates `expr` (a `Result`) with the type name `R`

@@ -1,6 +1,6 @@
 //! safetensors files with PyTorch names and layouts and with Keras names and layouts (both
-//! exported and imported), for any stack of LSTM layers and a dense head (the kernel's [`Tensors`] walk
-//! says which tensors a model has; this module only names them).
+//! exported and imported), for any stack of LSTM and GRU layers and a dense head (the
+//! kernel's [`Tensors`] walk says which tensors a model has; this module only names them).
 //!
 //! # PyTorch (`torch.nn.LSTM(num_layers = L)` + `torch.nn.Linear`): written and read
 //! The tensors of a module with attributes `lstm = nn.LSTM(IN, H, num_layers=L,
@@ -37,9 +37,31 @@
 //! `/` may replace the `.` (`lstm/kernel`). docs/embedded.md shows how to write such a
 //! file from Keras 3 (`safetensors.numpy.save_file`).
 //!
+//! # GRU layers (`torch.nn.GRU`, `keras.layers.GRU`): written and read
+//! A model of GRU layers (`LayerKind::Gru`) uses the prefix `gru` (PyTorch attribute
+//! `gru = nn.GRU(IN, H, num_layers=L, batch_first=True)`; Keras layers `gru`, `gru_1`, ...):
+//!
+//! | name | shape | content |
+//! |---|---|---|
+//! | `gru.weight_ih_l{k}` | `[3H_k, in_k]` | rows in gate order r, z, n |
+//! | `gru.weight_hh_l{k}` | `[3H_k, H_k]` | |
+//! | `gru.bias_ih_l{k}` | `[3H_k]` | on export: `b` (r, z: `b_i + b_h`; n: `b_in`) |
+//! | `gru.bias_hh_l{k}` | `[3H_k]` | on export: zero r and z blocks, then `b_hn` |
+//! | `gru{_k}.kernel` | `[in_k, 3H_k]` | Keras, gate order z, r, h |
+//! | `gru{_k}.recurrent_kernel` | `[H_k, 3H_k]` | |
+//! | `gru{_k}.bias` | `[2, 3H_k]` or `[3H_k]` | `[2, 3H]`: `reset_after=True` (row 0 input, row 1 recurrent bias); `[3H]`: `reset_after=False` |
+//!
+//! PyTorch's GRU is Keras' `reset_after=True` ([`GruVariant::ResetAfter`]); the Keras bias
+//! shape gives the variant on import. A reset-before layer cannot be written with PyTorch
+//! names (PyTorch has no such cell): refused by name, use the Keras layout. A bare
+//! `nn.GRU` state dict (no prefix) is told from a bare `nn.LSTM` by its row count (3H or
+//! 4H). Written metadata `gate_order` is `r,z,n` (PyTorch) or `z,r,h` (Keras); on import a
+//! GRU file's `gate_order`, when present, must be its layout's, else it is refused.
+//!
 //! # Metadata (the JSON header's `__metadata__`)
 //! Written: `format: pt`, `producer: lstm-harness`, `gate_order: i,f,g,o`, `layout: torch`
-//! (Keras layout: `format: np`, `gate_order: i,f,c,o`, `layout: keras`),
+//! (Keras layout: `format: np`, `gate_order: i,f,c,o`, `layout: keras`; GRU gate orders
+//! above),
 //! `num_layers`, and `recurrent_activation` and `maths` (the kernel's names,
 //! `RecurrentActivation::name`, `Maths::name`) when every layer has the same, else
 //! `recurrent_activation_l{k}` and `maths_l{k}` per layer. Read:
