@@ -160,9 +160,9 @@ m4_infer() {
   fast=$(awk -v t="$tag" '$1==t && $2=="scalar-fast" && $3=="accuracy" && $4=="steps" {print $5}' "$log")
   local ve="eval_exact_$model" vf="eval_fast_$model"
   want_exact=${!ve} want_fast=${!vf}
-  [ -n "$exact" ] && [ "$exact" = "$want_exact" ] || fail "$what firmware accuracy '$exact' != lstm-harness eval $flags $want_exact"
-  [ -n "$fast" ] && [ "$fast" = "$want_fast" ] || fail "$what firmware fast accuracy '$fast' != lstm-harness eval $flags --maths fast $want_fast"
-  fig "accuracy M4F $what inference (per step, 200 x 20): exact $exact, fast $fast; lstm-harness eval $flags: $want_exact, $want_fast"
+  [ -n "$exact" ] && [ "$exact" = "$want_exact" ] || fail "$what firmware accuracy '$exact' != lstm-harness eval${flags:+ $flags} $want_exact"
+  [ -n "$fast" ] && [ "$fast" = "$want_fast" ] || fail "$what firmware fast accuracy '$fast' != lstm-harness eval${flags:+ $flags} --maths fast $want_fast"
+  fig "accuracy M4F $what inference (per step, 200 x 20): exact $exact, fast $fast; lstm-harness eval${flags:+ $flags}: $want_exact, $want_fast"
 }
 m4_infer infer infer model '^check model source==bin true runtime-import equal' "1-layer LSTM" ""
 
