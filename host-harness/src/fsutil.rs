@@ -1,4 +1,10 @@
 //! Writing user files atomically.
+//!
+//! Replacing an existing output (`--force`) writes through a symbolic link to the regular
+//! file it names (the link stays a link), keeps the replaced file's permission bits, and
+//! refuses anything that is not a regular file (a FIFO, a device such as `/dev/stdout`, a
+//! socket, a dangling link), naming it: a rename over such an entry would silently turn it
+//! into a plain file.
 
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -14,10 +20,87 @@ use anyhow::{Context, Result, anyhow, bail};
 /// A message naming the path if the directory does not exist or is not writable, or any
 /// write, sync or rename fails; the temporary file is removed on failure.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let target = replace_target(path)?;
+    let path = target.as_path();
+    let mode = fs::metadata(path).ok().map(|m| m.permissions());
     write_via_temp(path, bytes, |tmp| {
+        if let Some(mode) = mode {
+            fs::set_permissions(tmp, mode)
+                .with_context(|| format!("cannot set the mode of {}", tmp.display()))?;
+        }
         fs::rename(tmp, path)
             .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
     })
+}
+
+/// The file an output at `path` replaces: `path` itself if nothing is there or it is a
+/// regular file; the regular file a symbolic link resolves to (so the link survives).
+///
+/// # Errors
+/// A message naming `path` (and the link's target) when the entry, or what a link points
+/// to, is not a regular file, or a link is dangling.
+fn replace_target(path: &Path) -> Result<PathBuf> {
+    let Ok(meta) = path.symlink_metadata() else {
+        return Ok(path.to_path_buf());
+    };
+    let shown = path.display();
+    let link_text = || {
+        fs::read_link(path).map_or_else(
+            |_| "an unreadable target".to_string(),
+            |t| t.display().to_string(),
+        )
+    };
+    // `metadata` follows links (also the kernel's magic ones, such as /dev/stdout ->
+    // /proc/self/fd/1 -> a pipe, which `canonicalize` cannot name).
+    let Ok(followed) = fs::metadata(path) else {
+        bail!(
+            "{shown} is a symbolic link to {}, which does not exist; give a file path or \
+             remove the link",
+            link_text()
+        );
+    };
+    let kind = followed.file_type();
+    if !kind.is_file() {
+        let what = describe(kind);
+        if meta.file_type().is_symlink() {
+            bail!(
+                "{shown} is a symbolic link to {} ({what}), not a regular file: refusing to \
+                 replace it",
+                link_text()
+            );
+        }
+        bail!("{shown} is {what}, not a regular file: refusing to replace it");
+    }
+    if meta.file_type().is_symlink() {
+        return fs::canonicalize(path)
+            .with_context(|| format!("cannot resolve the symbolic link {shown}"));
+    }
+    Ok(path.to_path_buf())
+}
+
+/// "a directory", "a FIFO", ... for messages.
+fn describe(kind: fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// Like [`write_atomic`], but never replaces an existing file: the finished temporary file
@@ -56,6 +139,7 @@ pub fn check_output(flag: &str, path: &Path, force: bool) -> Result<()> {
     if path.symlink_metadata().is_ok() && !force {
         bail!("{flag} {shown} exists; pass --force to overwrite it");
     }
+    let path = &replace_target(path).with_context(|| format!("cannot write {flag} {shown}"))?;
     let file_name = path
         .file_name()
         .ok_or_else(|| anyhow!("cannot write {flag} {shown}: not a file path"))?;
@@ -132,8 +216,8 @@ mod tests {
         d
     }
 
-    /// A dangling symbolic link is an existing output: refused before any work without
-    /// `--force` (saving would refuse it after training otherwise).
+    /// A dangling symbolic link is an existing output: refused before any work, without
+    /// `--force` as an existing entry, with it as a link to nothing.
     #[cfg(unix)]
     #[test]
     fn a_dangling_symlink_output_is_refused_before_any_work_without_force() {
@@ -142,7 +226,66 @@ mod tests {
         std::os::unix::fs::symlink(d.join("nowhere"), &link).unwrap();
         let e = check_output("--bin", &link, false).unwrap_err().to_string();
         assert!(e.contains("exists") && e.contains("--force"), "{e}");
+        // With --force it is still refused: there is no file to write through to.
+        let e = format!("{:#}", check_output("--bin", &link, true).unwrap_err());
+        assert!(e.contains("does not exist") && e.contains("--bin"), "{e}");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// `--force` through a symbolic link replaces the file it names and keeps the link and
+    /// the file's mode; a FIFO, `/dev/null` and a dangling link are refused by name.
+    #[cfg(unix)]
+    #[test]
+    fn a_forced_write_goes_through_links_keeps_the_mode_and_refuses_special_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = scratch_dir("special");
+        let real = d.join("real.bin");
+        fs::write(&real, b"old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = d.join("link.bin");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
         check_output("--bin", &link, true).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+        let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+
+        let fifo = d.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let e = format!("{:#}", check_output("--bin", &fifo, true).unwrap_err());
+            assert!(e.contains("a FIFO") && e.contains("fifo"), "{e}");
+            let e = format!("{:#}", write_atomic(&fifo, b"x").unwrap_err());
+            assert!(e.contains("a FIFO"), "{e}");
+            use std::os::unix::fs::FileTypeExt;
+            assert!(
+                fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+                "still a FIFO"
+            );
+        }
+        let e = format!(
+            "{:#}",
+            check_output("--out", Path::new("/dev/null"), true).unwrap_err()
+        );
+        assert!(
+            e.contains("character device") && e.contains("/dev/null"),
+            "{e}"
+        );
+        // /dev/stdout: a link to /proc/self/fd/1 (a pipe under the test harness, a
+        // terminal or a file elsewhere): refused unless it ends at a regular file.
+        let stdout = Path::new("/dev/stdout");
+        if fs::metadata(stdout).is_ok_and(|m| !m.is_file()) {
+            let e = format!("{:#}", check_output("--out", stdout, true).unwrap_err());
+            assert!(
+                e.contains("/dev/stdout") && e.contains("not a regular file"),
+                "{e}"
+            );
+        }
+        let dangling = d.join("dangling");
+        std::os::unix::fs::symlink(d.join("nowhere"), &dangling).unwrap();
+        let e = format!("{:#}", write_atomic(&dangling, b"x").unwrap_err());
+        assert!(e.contains("does not exist") && e.contains("nowhere"), "{e}");
         fs::remove_dir_all(&d).unwrap();
     }
 
