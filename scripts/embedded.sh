@@ -123,7 +123,7 @@ PY
 if python3 "$TOOLS/cmp_lines.py" "infer" 1e-5 "$LOG/host-infer.txt" "$LOG/host-infer-perturbed.txt" > "$LOG/cmp-control.txt"; then
   fail "positive control: cmp_lines.py accepted a perturbed logit"
 fi
-echo "positive control: $(head -1 "$LOG/cmp-control.txt" | cut -c1-100)"
+echo "positive control (an expected failure: the comparison must reject a perturbed copy): $(head -1 "$LOG/cmp-control.txt" | cut -c1-100)"
 
 # --- 3. exit-status self-tests -----------------------------------------------------------
 step "firmware exit-status self-tests (forced failure and forced panic must exit 1)"
@@ -296,7 +296,7 @@ python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_TG" 'DeviceTra
 if python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$ELF_I" '__cortex_m_rt_main$' > "$LOG/reach-control.txt"; then
   fail "positive control: the check found no panic path from main (which unwraps), so it cannot fail"
 fi
-echo "positive control: $(tail -1 "$LOG/reach-control.txt" | cut -c1-120)..."
+echo "positive control (an expected failure: the check must find the panic path from main): $(tail -1 "$LOG/reach-control.txt" | cut -c1-120)..."
 fig "no-panic: inference steps (LSTM 1 and 2 layers, GRU) and training steps (LSTM, GRU) reach no panic path (control: main does)"
 
 if [ "$HAVE_NIGHTLY" -eq 1 ]; then
