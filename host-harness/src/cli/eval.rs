@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use lstm_kernel::Maths;
+use lstm_kernel::{LayerKind, LayerSettings, Maths};
 
 use super::experiments::DEFAULT_SEED;
 use crate::data::Dataset;
 use crate::engine::{Carry, eval_per_step};
 use crate::files::{Format, load_into};
-use crate::model::{PostLayers, PostModel, set_layers, with_layers};
+use crate::model::{HIDDEN, PostLayers, PostModel, set_layers, with_layers};
 use crate::progress::outln;
 
 /// The `--maths` values (how the LSTM's activations are evaluated).
@@ -53,8 +53,9 @@ pub struct EvalArgs {
 
 impl EvalArgs {
     /// Loads the model, runs the stateful per-step validation (state reset between
-    /// sequences, every step scored, like `experiments`) and prints loss (5 significant
-    /// digits, [`loss_text`]) and accuracy,
+    /// sequences, every step scored, like `experiments`) and prints what ran (the model,
+    /// its recurrent activation, the maths used and the maths the file stores), then loss
+    /// (5 significant digits, [`loss_text`]) and accuracy,
     /// the latter also as `eval accuracy steps <correct>/<steps>`.
     ///
     /// # Errors
@@ -70,14 +71,19 @@ impl EvalArgs {
     fn eval<R: PostLayers>(&self) -> Result<()> {
         let mut model = PostModel::<R>::new(R::default(), lstm_kernel::Dense::zeroed());
         let format: Format = load_into(&self.model, &mut model)?;
-        super::check_cell(self.cell, crate::model::cell_of(&model)?, &self.model)?;
+        let cell = crate::model::cell_of(&model)?;
+        super::check_cell(self.cell, cell, &self.model)?;
         let maths = match self.maths {
             MathsArg::Exact => Maths::Exact,
             MathsArg::Fast => Maths::Fast,
         };
+        let stored: Vec<LayerSettings> = (0..R::LAYERS)
+            .filter_map(|l| model.rnn.settings(l))
+            .collect();
         set_layers(&mut model, |s| s.maths = maths);
         let data = Dataset::generate(self.seed);
         let mean = eval_per_step(&model, data.val(), Carry::Stateful);
+        outln!("{}", summary(cell, R::LAYERS, &stored, maths))?;
         outln!(
             "{} ({format:?}): val_loss {} val_acc {:.4} on the validation split of seed {} \
              (every step of its 200 sequences, each streamed from the zero state)",
@@ -91,6 +97,27 @@ impl EvalArgs {
     }
 }
 
+/// The human line of `eval`: the model (`2 x gru(10) + Dense(1)`), each layer's recurrent
+/// activation, and which maths ran against what the file stores (`--maths` overrides it).
+fn summary(cell: LayerKind, layers: usize, stored: &[LayerSettings], ran: Maths) -> String {
+    let mut acts: Vec<&str> = stored.iter().map(|s| s.activation.name()).collect();
+    acts.dedup();
+    let mut kept: Vec<&str> = stored.iter().map(|s| s.maths.name()).collect();
+    kept.dedup();
+    let flag = match ran {
+        Maths::Fast => "--maths fast",
+        _ => "--maths exact, the default",
+    };
+    format!(
+        "model: {layers} x {}({HIDDEN}) + Dense(1) (a logit; sigmoid for the probability), \
+         recurrent activation {}; ran with {} maths ({flag}; the file stores {})",
+        cell.name(),
+        acts.join(" / "),
+        ran.name(),
+        kept.join(" / ")
+    )
+}
+
 /// A loss with 5 significant digits in scientific notation (`1.9000e-6`): a trained model's
 /// loss is often far below what a fixed `{:.6}` shows (it printed `0.000000`).
 pub fn loss_text(loss: f64) -> String {
@@ -100,6 +127,26 @@ pub fn loss_text(loss: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_names_the_model_its_activation_and_both_maths() {
+        let s = LayerSettings {
+            activation: lstm_kernel::RecurrentActivation::HardSigmoidKeras3,
+            maths: Maths::Exact,
+        };
+        let text = summary(
+            LayerKind::Gru(lstm_kernel::GruVariant::ResetAfter),
+            2,
+            &[s, s],
+            Maths::Fast,
+        );
+        assert!(
+            text.contains("2 x gru(10) + Dense(1)")
+                && text.contains("hard-sigmoid-keras3;")
+                && text.contains("ran with fast maths (--maths fast; the file stores exact)"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_tiny_loss_is_printed_with_significant_digits_not_as_zero() {
