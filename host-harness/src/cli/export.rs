@@ -1,5 +1,7 @@
-//! `lstm-harness export MODEL --format rust|bin|safetensors --out PATH`: convert a saved
-//! model; `rust` writes a source file whose `static MODEL` keeps the weights in flash.
+//! `lstm-harness export MODEL [--format rust|bin|safetensors|safetensors-keras] --out PATH`:
+//! convert a saved model; `rust` writes a source file whose `static MODEL` keeps the weights
+//! in flash. Without `--format` the extension of PATH chooses (`.rs`, `.bin`,
+//! `.safetensors` with PyTorch names).
 
 use std::path::PathBuf;
 
@@ -21,9 +23,11 @@ pub struct ExportArgs {
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
 
-    /// Output format.
+    /// Output format [default: from the extension of --out: `.rs` rust, `.bin` bin,
+    /// `.safetensors` safetensors (PyTorch names); Keras names need
+    /// `--format safetensors-keras`].
     #[arg(long, value_enum, value_name = "F")]
-    pub format: Format,
+    pub format: Option<Format>,
 
     /// Output path.
     #[arg(long, value_name = "PATH")]
@@ -60,7 +64,8 @@ impl ExportArgs {
     /// format; or the write fails.
     pub fn run(self) -> Result<()> {
         check_output("--out", &self.out, self.force)?;
-        if self.val_data_seed.is_some() && self.format != Format::Rust {
+        let format = self.format()?;
+        if self.val_data_seed.is_some() && format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
         let cell = super::cell_or_file(self.cell, &self.model)?;
@@ -68,12 +73,27 @@ impl ExportArgs {
         with_layers!(cell, layers, R => self.export::<R>())
     }
 
+    /// `--format`, or the one the extension of `--out` names.
+    ///
+    /// # Errors
+    /// Neither says.
+    fn format(&self) -> Result<Format> {
+        match self.format.or_else(|| Format::from_extension(&self.out)) {
+            Some(f) => Ok(f),
+            None => bail!(
+                "--out {}: its extension names no format (.rs, .bin, .safetensors); give \
+                 --format rust|bin|safetensors|safetensors-keras",
+                self.out.display()
+            ),
+        }
+    }
+
     /// [`Self::run`] for the post's model with recurrent layers `R`.
     fn export<R: PostLayers>(&self) -> Result<()> {
         let mut model: PostModel<R> = Model::new(R::default(), Dense::zeroed());
         load_into(&self.model, &mut model)?;
         super::check_cell(self.cell, crate::model::cell_of(&model)?, &self.model)?;
-        let bytes = match self.format {
+        let bytes = match self.format()? {
             Format::Bin => binfile::to_bytes(&model)?,
             Format::Safetensors => safetensors::to_torch_bytes(&model)?,
             Format::SafetensorsKeras => safetensors::to_keras_bytes(&model)?,
@@ -121,7 +141,7 @@ mod tests {
         for force in [false, true] {
             let e = ExportArgs {
                 model: model.clone(),
-                format: Format::Rust,
+                format: Some(Format::Rust),
                 out: d.join("out"),
                 val_data_seed: None,
                 force,
@@ -169,25 +189,27 @@ mod tests {
             layers: Some(layers),
             cell: None,
         };
+        // The extension of --out chooses the format when --format is not given.
         for (format, out) in [
-            (Format::Bin, "o.bin"),
-            (Format::Safetensors, "o.safetensors"),
-            (Format::SafetensorsKeras, "o.keras.safetensors"),
-            (Format::Rust, "o.rs"),
+            (None, "o.bin"),
+            (None, "o.safetensors"),
+            (Some(Format::SafetensorsKeras), "o.keras.safetensors"),
+            (None, "o.rs"),
+            (Some(Format::Bin), "o.model"),
         ] {
             args(format, out, 2).run().unwrap();
         }
-        for out in ["o.bin", "o.safetensors", "o.keras.safetensors"] {
+        let e = format!("{:#}", args(None, "o.txt", 2).run().unwrap_err());
+        assert!(e.contains("o.txt") && e.contains("--format"), "{e}");
+        assert!(!d.join("o.txt").exists());
+        for out in ["o.bin", "o.safetensors", "o.keras.safetensors", "o.model"] {
             let mut back: Two = Model::new(Default::default(), Dense::zeroed());
             load_into(&d.join(out), &mut back).unwrap();
             assert_eq!(back, m, "{out}");
         }
         let rs = fs::read_to_string(d.join("o.rs")).unwrap();
         assert!(rs.contains("pub const LAYERS: usize = 2;"));
-        let e = format!(
-            "{:#}",
-            args(Format::Bin, "refused.bin", 1).run().unwrap_err()
-        );
+        let e = format!("{:#}", args(None, "refused.bin", 1).run().unwrap_err());
         assert!(e.contains("2 recurrent layers, the model type 1"), "{e}");
         assert!(!d.join("refused.bin").exists());
         fs::remove_dir_all(&d).unwrap();

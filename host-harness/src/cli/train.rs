@@ -317,9 +317,9 @@ mod tests {
             layers: Some(1),
             cell: None,
         };
-        export(Format::Rust, &rs, false).run().unwrap();
-        assert!(export(Format::Rust, &rs, false).run().is_err());
-        export(Format::Rust, &rs, true).run().unwrap();
+        export(Some(Format::Rust), &rs, false).run().unwrap();
+        assert!(export(Some(Format::Rust), &rs, false).run().is_err());
+        export(Some(Format::Rust), &rs, true).run().unwrap();
         assert!(
             fs::read_to_string(&rs)
                 .unwrap()
@@ -327,11 +327,13 @@ mod tests {
         );
         // bin -> safetensors -> bin gives the same bytes.
         let st2 = d.join("again.safetensors");
-        export(Format::Safetensors, &st2, false).run().unwrap();
+        export(Some(Format::Safetensors), &st2, false)
+            .run()
+            .unwrap();
         let bin2 = d.join("again.bin");
         ExportArgs {
             model: st2,
-            ..export(Format::Bin, &bin2, false)
+            ..export(Some(Format::Bin), &bin2, false)
         }
         .run()
         .unwrap();

@@ -46,13 +46,25 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
             return Ok(Format::Safetensors);
         }
     }
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("bin") => Ok(Format::Bin),
-        Some("safetensors") => Ok(Format::Safetensors),
+    match Format::from_extension(path) {
+        Some(f @ (Format::Bin | Format::Safetensors)) => Ok(f),
         _ => bail!(
             "{}: neither a binary model file (magic \\x89LSTM) nor safetensors",
             path.display()
         ),
+    }
+}
+
+impl Format {
+    /// The format an output path's extension names: `.bin`, `.safetensors` (PyTorch names)
+    /// or `.rs`; `None` for any other (Keras names have no extension of their own).
+    pub fn from_extension(path: &Path) -> Option<Self> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("bin") => Some(Self::Bin),
+            Some("safetensors") => Some(Self::Safetensors),
+            Some("rs") => Some(Self::Rust),
+            _ => None,
+        }
     }
 }
 
