@@ -88,12 +88,28 @@ pub fn summary_table(reports: &[ExperimentReport]) -> String {
     out
 }
 
-/// The reports as a pretty-printed JSON array (see [`ExperimentReport`] for the fields).
+/// The reports as a pretty-printed JSON array: each element has [`ExperimentReport`]'s
+/// fields and `matches` (`true` / `false`: whether the outcome matches the post's,
+/// [`ExperimentReport::matches_post`]; `null` if no epoch ran), the summary table's column.
 ///
 /// # Errors
 /// Serialization failure (not expected for these types; non-finite numbers become `null`).
 pub fn to_json(reports: &[ExperimentReport]) -> Result<String> {
-    serde_json::to_string_pretty(reports).context("cannot serialize the reports")
+    /// One element of the array: the report and its verdict.
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        #[serde(flatten)]
+        report: &'a ExperimentReport,
+        matches: Option<bool>,
+    }
+    let entries: Vec<Entry> = reports
+        .iter()
+        .map(|report| Entry {
+            report,
+            matches: report.matches_post(),
+        })
+        .collect();
+    serde_json::to_string_pretty(&entries).context("cannot serialize the reports")
 }
 
 /// Writes [`to_json`] of `reports` to `path` atomically (temp file, then rename or, without

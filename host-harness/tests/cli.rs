@@ -111,6 +111,7 @@ fn a_run_prints_keras_lines_and_a_summary_and_writes_the_documented_json() {
     for r in runs {
         assert_eq!(r["seed"], 7);
         assert_eq!(r["recurrent_activation"], "hard-sigmoid-keras2");
+        assert!(r["matches"].is_boolean(), "matches missing in {r}");
         for key in [
             "wall_seconds",
             "train_steps",
