@@ -12,8 +12,34 @@ command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "embedded-setup: installing with apt-get (missing commands): ${need_apt[*]}"
   $SUDO apt-get update -qq
+  # Simulate first: never remove or downgrade what the machine has (Debian's
+  # qemu-system-arm 7.2 once removed a newer qemu-utils from another source).
+  plan=$(apt-get install -s --no-install-recommends "${need_apt[@]}")
+  changes=$(awk '
+    /^Remv / { print "  remove " $2; next }
+    /^Inst / && $3 ~ /^\[/ {
+      old = substr($3, 2, length($3) - 2); new = substr($4, 2)
+      print "  replace " $2 " " old " with " new
+    }' <<<"$plan")
+  downgrades=""
+  while read -r verb pkg old _ new; do
+    [ "$verb" = replace ] || continue
+    if dpkg --compare-versions "$new" lt "$old"; then downgrades+="  downgrade $pkg $old -> $new"$'\n'; fi
+  done <<<"$changes"
+  removals=$(grep '^  remove ' <<<"$changes" || true)
+  if [ -n "$removals$downgrades" ]; then
+    echo "embedded-setup: apt-get would change installed packages; refusing:" >&2
+    printf '%s\n%s' "$removals" "$downgrades" | sed '/^$/d' >&2
+    echo "Install ${need_apt[*]} in versions that fit what is installed (for QEMU: a" >&2
+    echo "qemu-system-arm from the same source as your other qemu packages), or run" >&2
+    echo "scripts/test.sh --no-embedded to skip the Cortex-M checks." >&2
+    exit 1
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+else
+  echo "embedded-setup: qemu-system-arm, gcc and python3 present; nothing to install with apt"
 fi
 targets=(thumbv7em-none-eabihf thumbv6m-none-eabi thumbv8m.main-none-eabihf)
 rustup target add "${targets[@]}"

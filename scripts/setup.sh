@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on a fresh machine (idempotent).
+#   scripts/setup.sh [--no-embedded]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup component add rustfmt clippy
@@ -10,5 +11,10 @@ if rustup toolchain list | grep -q '^nightly'; then
     rustup +nightly component add miri rust-src ||
         echo "setup: miri not available for this nightly: the Miri step will be skipped"
 fi
-# Cortex-M under QEMU (apt packages, thumb targets, llvm-tools): scripts/embedded.sh needs them.
-./scripts/embedded-setup.sh
+# Cortex-M under QEMU (apt packages, thumb targets, llvm-tools): scripts/embedded.sh needs
+# them; `--no-embedded` skips them (scripts/test.sh --no-embedded passes it on).
+if [ "${1:-}" = --no-embedded ]; then
+    echo "setup: --no-embedded: QEMU, gcc and the embedded toolchain parts not installed"
+else
+    ./scripts/embedded-setup.sh
+fi

@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # The project's whole test suite (the README's test command). Installs its tools first.
+#   scripts/test.sh [--no-embedded]
+# --no-embedded skips the Cortex-M part (no QEMU or gcc installed, scripts/embedded.sh not
+# run); CI runs everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+embedded=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-embedded) embedded=0 ;;
+        *)
+            echo "usage: $0 [--no-embedded]" >&2
+            exit 2
+            ;;
+    esac
+done
+if [ "$embedded" = 1 ]; then ./scripts/setup.sh; else ./scripts/setup.sh --no-embedded; fi
 step() { printf '\n==> [%4d s] %s\n' "$SECONDS" "$*"; }
 
 step "format"
@@ -40,7 +53,11 @@ else
     echo "skipped: no nightly toolchain with Miri (rustup toolchain install nightly -c miri -c rust-src)"
 fi
 step "embedded: the kernel no_std on Cortex-M (thumbv7em, thumbv6m, thumbv8m.main), the host-trained models and on-device learning under QEMU (scripts/embedded.sh)"
-./scripts/embedded.sh
+if [ "$embedded" = 1 ]; then
+    ./scripts/embedded.sh
+else
+    echo "skipped: --no-embedded"
+fi
 step "fuzz: decoding any model file returns a typed error or a model, 30 s (scripts/fuzz.sh; nightly only)"
 if rustup toolchain list | grep -q '^nightly'; then
     ./scripts/fuzz.sh 30
