@@ -10,6 +10,8 @@
 //! - [`report`]: the summary table and the JSON file; [`fsutil`]: atomic writes.
 //! - [`cli`]: the command line; [`progress`]: its console output.
 //! - [`rng`]: seeded, independent random streams.
+//! - [`sequences`]: a user's data (CSV long format, the NumPy trio, one series) as labelled
+//!   sequences, refused with file, line and column when malformed.
 //!
 //! ```no_run
 //! use lstm_harness::data::Dataset;
@@ -35,3 +37,4 @@ pub mod model;
 pub mod progress;
 pub mod report;
 pub mod rng;
+pub mod sequences;
