@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Fuzzes model-file decoding (kernel/fuzz, target `decode`) for SECONDS (default 60) from
-# the committed seeds (kernel/fuzz/corpus/decode/seed-*): "decoding any byte string returns
-# a typed error or a model, never a panic". Needs a nightly toolchain; installs cargo-fuzz
-# if it is missing. New corpus units go to a scratch directory (deleted afterwards); a
-# crash exits non-zero and leaves its reproducer in kernel/fuzz/artifacts/decode/.
-#   scripts/fuzz.sh        # the CI run (scripts/test.sh), 60 s
-#   scripts/fuzz.sh 600    # a long run
+# Fuzzes, SECONDS each (default 60), from the committed seeds:
+# - model-file decoding (kernel/fuzz, target `decode`, seeds kernel/fuzz/corpus/decode):
+#   "decoding any byte string returns a typed error or a model, never a panic";
+# - the harness's data readers (host-harness/fuzz, targets `read_csv` and `read_npy`, seeds
+#   host-harness/fuzz/corpus/<target>): "any bytes are read as sequences of the documented
+#   shape or refused with a message, never a panic".
+# Needs a nightly toolchain; installs cargo-fuzz if it is missing. New corpus units go to a
+# scratch directory (deleted afterwards); a crash exits non-zero and leaves its reproducer
+# in <crate>/fuzz/artifacts/<target>/.
+#   scripts/fuzz.sh                 # every target, 60 s each
+#   scripts/fuzz.sh 600             # a long run
+#   scripts/fuzz.sh 30 decode       # CI (scripts/test.sh): the decoder only; the readers'
+#                                   # no-panic claim runs there as a proptest instead (its
+#                                   # fuzz build, all of lstm-harness under nightly, takes
+#                                   # ~2 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(decode read_csv read_npy)
 start=$SECONDS
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
@@ -16,14 +27,26 @@ fi
 echo "cargo-fuzz ready after $((SECONDS - start)) s"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-cd kernel
-# `--sanitizer none`: the kernel forbids `unsafe`, so AddressSanitizer has nothing of its
-# own to check, and without it the target runs about 3x as many inputs; overflow checks and
-# debug assertions stay on (cargo-fuzz's default). The first directory receives new units,
-# the seeds are only read.
-build=$SECONDS
-cargo +nightly fuzz build --sanitizer none decode
-echo "fuzz target built in $((SECONDS - build)) s"
-cargo +nightly fuzz run --sanitizer none decode "$scratch" fuzz/corpus/decode -- \
-    -max_len=4096 -max_total_time="$secs" -print_final_stats=1
+# `--sanitizer none`: neither crate has `unsafe` code of its own (the kernel forbids it), so
+# AddressSanitizer has little to check, and without it a target runs about 3x as many
+# inputs; overflow checks and debug assertions stay on (cargo-fuzz's default). The first
+# directory receives new units, the seeds are only read.
+fuzz() { # fuzz CRATE_DIR TARGET
+    local dir=$1 target=$2 build=$SECONDS
+    mkdir -p "$scratch/$target"
+    (cd "$dir" && cargo +nightly fuzz build --sanitizer none "$target")
+    echo "fuzz target $target built in $((SECONDS - build)) s"
+    (cd "$dir" && cargo +nightly fuzz run --sanitizer none "$target" "$scratch/$target" \
+        "fuzz/corpus/$target" -- -max_len=4096 -max_total_time="$secs" -print_final_stats=1)
+}
+for t in "${targets[@]}"; do
+    case "$t" in
+        decode) fuzz kernel decode ;;
+        read_csv | read_npy) fuzz host-harness "$t" ;;
+        *)
+            echo "fuzz.sh: unknown target $t (decode, read_csv, read_npy)" >&2
+            exit 2
+            ;;
+    esac
+done
 echo "fuzz step: $((SECONDS - start)) s in all"

@@ -60,7 +60,7 @@ else
 fi
 step "fuzz: decoding any model file returns a typed error or a model, 30 s (scripts/fuzz.sh; nightly only)"
 if rustup toolchain list | grep -q '^nightly'; then
-    ./scripts/fuzz.sh 30
+    ./scripts/fuzz.sh 30 decode
 else
     echo "no nightly toolchain: fuzzing skipped (rustup toolchain install nightly enables it)"
 fi
