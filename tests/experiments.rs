@@ -187,6 +187,7 @@ fn every_outcome_also_holds_for_the_gru_in_both_variants() {
         (GruVariant::ResetAfter, 1),
         (GruVariant::ResetBefore, 1),
         (GruVariant::ResetAfter, 2),
+        (GruVariant::ResetBefore, 2),
     ] {
         let cell = LayerKind::Gru(variant);
         let run = |e, epochs| {

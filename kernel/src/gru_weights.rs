@@ -70,7 +70,10 @@ pub const KERAS_BLOCK: [usize; 3] = [1, 0, 2];
 ///   the n gate's input bias alone).
 /// - `b_hn[j]`, `[H]`: the n gate's recurrent bias, inside `r ⊙ (W_hn h + b_hn)` under
 ///   [`GruVariant::ResetAfter`]; under [`GruVariant::ResetBefore`] it adds to `b_in`
-///   (Keras' one bias is their sum), so every stored value means something in both.
+///   (Keras' one bias is their sum), so every stored value means something in both. The
+///   reset-before cell has one n bias, so there `b_hn` is not trained: its gradient is
+///   zero (it stays as loaded, 0 from Keras), and an update moves the n bias as Keras'
+///   would, not twice as fast.
 ///
 /// The same type holds gradients and optimizer moments. Equations: [`crate::cell::gru`].
 /// Alignment as [`crate::LstmWeights`] (64 bytes on x86, x86-64 and AArch64).

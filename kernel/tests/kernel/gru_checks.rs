@@ -18,8 +18,9 @@
 use allocation_counter::measure;
 use lstm_kernel::backend::{Scalar, Simd};
 use lstm_kernel::{
-    Adam, AdamConfig, Dense, Grads, Gru, GruState, GruVariant, GruWeights, Loss, Lstm, LstmState,
-    LstmWeights, Maths, Model, Recurrent, RecurrentActivation, Stack, StreamState, Tape, Tensors,
+    Adam, AdamConfig, Dense, Grads, Gru, GruState, GruVariant, GruWeights, LayerKind, Loss, Lstm,
+    LstmState, LstmWeights, Maths, Model, Recurrent, RecurrentActivation, Stack, StreamState, Tape,
+    TensorKind, Tensors,
 };
 
 use crate::common::{Compare, Rand};
@@ -199,7 +200,15 @@ where
         let mut cmp = Compare::new(format!("{label} {loss:?} finite differences"), 1e-7, 1e-5);
         for i in 0..<Model<R, IN, H, OUT, f64> as Tensors<f64>>::COUNT {
             let info = <Model<R, IN, H, OUT, f64> as Tensors<f64>>::info(i).unwrap();
+            // A reset-before layer's b_hn is not one of its parameters (Keras' one n bias
+            // is b[n]): its gradient is zero by definition, not the loss's slope.
+            let frozen = info.kind == TensorKind::RecurrentBias
+                && self.net.rnn.kind(info.layer) == Some(LayerKind::Gru(GruVariant::ResetBefore));
             for k in 0..info.len() {
+                if frozen {
+                    assert_eq!(grads.tensor(i)[k], 0.0, "{label}: reset-before b_hn[{k}]");
+                    continue;
+                }
                 let fd = self.perturbed(loss, |q| &mut q.net.tensor_mut(i)[k]);
                 let what = format_args!("layer {} {} [{k}]", info.layer, info.kind.name());
                 cmp.value(what, grads.tensor(i)[k], fd);

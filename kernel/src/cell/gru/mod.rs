@@ -265,7 +265,9 @@ pub trait GruKernels<F: Real + Activate>: Primitives<F> {
                     Self::gemv_acc(&mut d, &row.as_flattened()[..2 * H], drz);
                     dh_prev[k] += d[0];
                 }
-                da_hn = dzi[2];
+                // b_hn gets no gradient: the reset-before cell has one n bias (Keras'
+                // `reset_after=False`), `b[n]`; b_hn only adds to it (0 when imported from
+                // Keras). Training both would move their sum at twice the rate.
             }
         }
         let dzi = dzi.as_flattened();
