@@ -121,16 +121,16 @@ impl From<CellArg> for LayerKind {
     }
 }
 
-/// `given` (a `--cell` value), or else the cell of the model in `path`
-/// ([`crate::files::cell_of_file`]).
+/// The cell of the model in `path` ([`crate::files::cell_of_file`]), checked against a
+/// `--cell` the user gave before anything is loaded.
 ///
 /// # Errors
-/// As [`crate::files::cell_of_file`], when `given` is `None`.
+/// As [`crate::files::cell_of_file`] (e.g. a file of mixed cells), or `given` differs
+/// from the file's cell ([`check_cell`]).
 fn cell_or_file(given: Option<CellArg>, path: &std::path::Path) -> Result<LayerKind> {
-    match given {
-        Some(c) => Ok(c.into()),
-        None => crate::files::cell_of_file(path),
-    }
+    let file = crate::files::cell_of_file(path)?;
+    check_cell(given, file, path)?;
+    Ok(file)
 }
 
 /// Refuses a model whose cell differs from a `--cell` the user gave (a file's GRU variant
@@ -142,10 +142,12 @@ fn cell_or_file(given: Option<CellArg>, path: &std::path::Path) -> Result<LayerK
 fn check_cell(given: Option<CellArg>, found: LayerKind, path: &std::path::Path) -> Result<()> {
     match given.map(LayerKind::from) {
         Some(want) if want != found => anyhow::bail!(
-            "{}: the model's layers are {}, --cell says {} (omit --cell to take the file's)",
+            "{}: the model's layers are {}, --cell says {} (omit --cell to take the file's, \
+             or pass --cell {})",
             path.display(),
             found.name(),
-            want.name()
+            want.name(),
+            found.name()
         ),
         _ => Ok(()),
     }
