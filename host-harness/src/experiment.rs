@@ -47,9 +47,9 @@ pub const STATEFUL_BATCH: usize = 110;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Experiment {
-    /// Stateless LSTM on 11 windows of 10 per sequence, batch 64, 15 epochs.
+    /// Stateless, on 11 windows of 10 per sequence, batch 64, 15 epochs.
     StatelessWindows,
-    /// Stateful LSTM on the same windows, batch 110, 15 epochs.
+    /// Stateful, on the same windows, batch 110, 15 epochs.
     StatefulWindows,
     /// Batch 1, one step at a time, state kept across each sequence, 2 epochs.
     StatefulPerStep,
@@ -227,11 +227,12 @@ pub struct ExperimentReport {
     pub train_seconds: f64,
     /// Optimizer updates (Adam steps) taken.
     pub train_steps: u64,
-    /// LSTM time steps processed in training (forward and backward).
+    /// Recurrent time steps processed in training (forward and backward), for either cell
+    /// (the JSON name predates the GRU).
     pub lstm_steps: u64,
     /// Microseconds of training time per optimizer update.
     pub us_per_train_step: f64,
-    /// Microseconds of training time per LSTM time step.
+    /// Microseconds of training time per recurrent time step (either cell).
     pub us_per_lstm_step: f64,
     /// Optimizer updates per second of training time.
     pub train_steps_per_second: f64,

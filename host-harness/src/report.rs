@@ -26,7 +26,7 @@ pub fn summary_table(reports: &[ExperimentReport]) -> String {
         "matches",
         "wall s",
         "us/update",
-        "us/lstm step",
+        "us/step",
         "updates/s",
     ];
     let rows: Vec<[String; 13]> = reports

@@ -44,7 +44,7 @@ pub struct ExperimentsArgs {
     #[arg(long, requires = "json")]
     pub force: bool,
 
-    /// Activation of the input, forget and output gates. The default is sigmoid (Keras 3
+    /// Activation of the gates (LSTM: i, f, o; GRU: r, z). The default is sigmoid (Keras 3
     /// and PyTorch); the post used old Keras' hard sigmoid (`hard-sigmoid-keras2`).
     #[arg(long, value_enum, value_name = "A", default_value_t = ActivationArg::Sigmoid)]
     pub recurrent_activation: ActivationArg,
@@ -121,7 +121,7 @@ impl ExperimentsArgs {
         }
         say(outln!(
             "\nSummary (accuracies of the last epoch; us/update and updates/s are per optimizer \
-             update, us/lstm step per LSTM time step processed in training; training time only)\n"
+             update, us/step per recurrent time step processed in training; training time only)\n"
         ))?;
         say(write_stdout(format_args!("{}", summary_table(&reports))))?;
         say(outln!(

@@ -41,7 +41,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", value_parser = super::epochs_parser())]
     pub epochs: Option<u32>,
 
-    /// Activation of the input, forget and output gates of a model trained from Keras'
+    /// Activation of the gates (LSTM: i, f, o; GRU: r, z) of a model trained from Keras'
     /// initialisation (refused with `--init`, whose file says each layer's activation).
     #[arg(long, value_enum, value_name = "A", default_value_t = ActivationArg::Sigmoid)]
     pub recurrent_activation: ActivationArg,

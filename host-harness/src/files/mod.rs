@@ -23,8 +23,8 @@ pub enum Format {
     Bin,
     /// safetensors with PyTorch names (extension `.safetensors`).
     Safetensors,
-    /// safetensors with Keras names (`lstm.kernel`, ..., `dense.bias`; export only: on
-    /// import the layout is detected from the names, as [`Format::Safetensors`]).
+    /// safetensors with Keras names (`lstm.kernel` or `gru.kernel`, ..., `dense.bias`;
+    /// export only: on import the layout is detected from the names).
     SafetensorsKeras,
     /// Rust source defining a `static MODEL` (extension `.rs`; export only).
     Rust,
