@@ -311,7 +311,7 @@ impl fmt::Display for FormatError {
             }
             Self::UnknownGateOrder { layer, found } => write!(
                 f,
-                "layer {layer}: unknown gate order code {found} (only 0 = i, f, g, o)"
+                "layer {layer}: unknown gate order code {found} (only 0: PyTorch's, i, f, g, o for an LSTM, r, z, n for a GRU)"
             ),
             Self::UnknownActivation { layer, found } => write!(
                 f,
@@ -370,6 +370,10 @@ impl fmt::Display for FormatError {
             Self::Truncated { needed, found } if found < HEADER_LEN => write!(
                 f,
                 "model file truncated: {found} bytes, too short for the header (a complete file has at least {needed})"
+            ),
+            Self::Truncated { needed, found } if needed == usize::MAX => write!(
+                f,
+                "model file header corrupted: its sizes announce more data than any file holds ({found} bytes here)"
             ),
             Self::Truncated { needed, found } => write!(
                 f,
@@ -686,10 +690,13 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
     let mut ok = true;
     let mut k = 0;
     while k < n {
-        // An unknown kind is reported after the CRC; count it as an LSTM for the length.
-        let kind = match LayerKind::from_code(raw[k].0) {
-            Some(kind) => kind,
-            None => LayerKind::Lstm,
+        // An unknown kind leaves the length unknown: reported before the length and CRC
+        // checks (counting it as some kind would report a wrong length instead).
+        let Some(kind) = LayerKind::from_code(raw[k].0) else {
+            return Err(FormatError::UnknownLayerKind {
+                layer: k as u32,
+                found: raw[k].0,
+            });
         };
         match kind.params(raw[k].4 as usize, raw[k].5 as usize) {
             Some(p) => match params.checked_add(p) {
@@ -1005,6 +1012,42 @@ mod tests {
         let n = buf.len();
         let crc = crc32(&buf[..n - 4]);
         buf[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    /// An unknown layer kind in a GRU's file is named as such (not as a truncation: the
+    /// length of an unknown kind's weights is unknown), and a header whose sizes overflow
+    /// is called corrupted without printing an impossible length.
+    #[test]
+    fn an_unknown_kind_and_overflowing_sizes_are_named_for_what_they_are() {
+        let gru = Model::new(
+            crate::Gru::<2, 3>::zeroed(crate::GruVariant::ResetAfter, RecurrentActivation::Sigmoid),
+            crate::Dense::<3, 2>::zeroed(),
+        );
+        let mut buf = [0u8; 512];
+        let n = encode(&gru, &mut buf).unwrap();
+        let file = &mut buf[..n];
+        file[HEADER_LEN] = 9;
+        reseal(file);
+        assert_eq!(
+            parse(file).err(),
+            Some(FormatError::UnknownLayerKind { layer: 0, found: 9 })
+        );
+        let mut big = encoded();
+        big[HEADER_LEN + 8..HEADER_LEN + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = parse(&big).err().unwrap();
+        let text = alloc_free_text(&e);
+        assert!(
+            text.contains("header corrupted") && !text.contains("18446744073709551615"),
+            "{text}"
+        );
+    }
+
+    /// `Display` of an error into a stack buffer (the kernel has no `alloc`).
+    fn alloc_free_text(e: &FormatError) -> heapless::String<256> {
+        use core::fmt::Write;
+        let mut s = heapless::String::new();
+        let _ = write!(s, "{e}");
+        s
     }
 
     #[test]
