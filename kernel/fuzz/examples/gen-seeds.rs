@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Seeds: valid version-2 files for the target's model types, one per recurrent
-//! activation (and both maths), a 2-layer stack, a version-1 file, a truncated file and a
+//! activation (and both maths), a 2-layer stack, a GRU and a GRU over an LSTM, a version-1 file, a truncated file and a
 //! file with a flipped CRC bit. Weights vary in sign and exponent and include -0, the
 //! smallest subnormal and +-f32::MAX, so the bit-exact round trip is exercised.
 
@@ -14,7 +14,8 @@ use std::path::Path;
 
 use lstm_kernel::io::{self, FormatError};
 use lstm_kernel::{
-    Dense, Lstm, Lstm2, LstmModel, Maths, Model, Recurrent, RecurrentActivation, Stack, Tensors,
+    Dense, Gru, GruVariant, Lstm, Lstm2, LstmModel, Maths, Model, Recurrent, RecurrentActivation,
+    Stack, Tensors,
 };
 
 /// Weight `i` of a seed.
@@ -93,6 +94,27 @@ fn main() {
     let stack = encoded(&net);
     assert_eq!(io::decode_with(&stack, || net), Ok(net));
     seeds.push(("seed-v2-stack-3-5-4-1", stack));
+
+    // GRU layers: a reset-after GRU (2 -> 3) + Dense(3 -> 2), and a reset-before GRU over an
+    // LSTM (3 -> 5 -> 4) + Dense(4 -> 1) (the target's GRU model types).
+    let g: Model<Gru<2, 3>, 2, 3, 2> = filled(Model::new(
+        Gru::zeroed(GruVariant::ResetAfter, HardSigmoidKeras2),
+        Dense::zeroed(),
+    ));
+    let gru = encoded(&g);
+    assert_eq!(io::decode_with(&gru, || g), Ok(g));
+    seeds.push(("seed-v2-gru-2-3-2-hard-sigmoid-keras2", gru));
+    type Mixed = Model<Stack<Lstm<3, 5>, Gru<5, 4>, 5>, 3, 4, 1>;
+    let mixed: Mixed = filled(Model::new(
+        Stack::new(
+            Lstm::zeroed(Sigmoid),
+            Gru::zeroed(GruVariant::ResetBefore, HardSigmoidKeras3).with_maths(Fast),
+        ),
+        Dense::zeroed(),
+    ));
+    let mixed_bytes = encoded(&mixed);
+    assert_eq!(io::decode_with(&mixed_bytes, || mixed), Ok(mixed));
+    seeds.push(("seed-v2-lstm-gru-reset-before-3-5-4-1", mixed_bytes));
 
     // Version 1 (read only, so written by hand): 28-byte header, the same weights, CRC.
     let m = io::decode::<2, 3, 2>(&small).unwrap();

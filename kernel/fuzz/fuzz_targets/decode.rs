@@ -6,7 +6,8 @@
 //! CRC check and the checks after it (codes, layer chain, finiteness, sizes) would never
 //! see fuzzed bytes. For each of those byte strings:
 //! - `io::parse`, the const `io::decode::<IN, H, OUT>` for (1, 10, 1), (2, 3, 2), (3, 5, 1)
-//!   and the generic `io::decode_into` (the same three one-layer models and a 2-layer stack)
+//!   and the generic `io::decode_into` (the same three one-layer models, a 2-layer stack, a
+//!   GRU layer and a GRU over an LSTM, whose GRU layers take either variant)
 //!   must not panic, must agree with each other (the same error as `parse`, or a model
 //!   exactly when the file's layer table fits the type), and a refused file must leave the
 //!   target model untouched;
@@ -23,7 +24,8 @@
 use libfuzzer_sys::fuzz_target;
 use lstm_kernel::io::{self, FormatError, ModelBytes};
 use lstm_kernel::{
-    Dense, Lstm, Lstm2, LstmModel, Maths, Model, Recurrent, RecurrentActivation, Stack, Tensors,
+    Dense, Gru, GruVariant, LayerKind, Lstm, Lstm2, LstmModel, Maths, Model, Recurrent,
+    RecurrentActivation, Stack, Tensors,
 };
 
 /// Longest input that is also checked resealed; longer than every model's file below
@@ -55,6 +57,51 @@ fn check(bytes: &[u8]) {
     one_layer::<2, 3, 2>(bytes, &parsed);
     one_layer::<3, 5, 1>(bytes, &parsed);
     stack(bytes, &parsed);
+    gru(bytes, &parsed);
+    gru_over_lstm(bytes, &parsed);
+}
+
+/// A GRU layer, (2 -> 3) + Dense(3 -> 2), through the generic decoder (either variant).
+fn gru(bytes: &[u8], parsed: &Result<ModelBytes<'_>, FormatError>) {
+    let mut m: Model<Gru<2, 3>, 2, 3, 2> = Model::new(
+        Gru::zeroed(
+            GruVariant::ResetAfter,
+            RecurrentActivation::HardSigmoidKeras2,
+        ),
+        Dense::zeroed(),
+    );
+    fill(&mut m, 0.5);
+    let ok = decode_into_checked(bytes, &mut m, parsed);
+    if let Ok(file) = parsed {
+        assert_eq!(ok, fits(file, &[(Cell::Gru, 2, 3)], 2));
+        if ok {
+            assert_eq!(m.rnn.kind(0), Some(file.header().layers()[0].kind));
+            check_decoded(bytes, file, &m);
+        }
+    }
+}
+
+/// A GRU over an LSTM, (3 -> 5 -> 4) + Dense(4 -> 1).
+fn gru_over_lstm(bytes: &[u8], parsed: &Result<ModelBytes<'_>, FormatError>) {
+    type Net = Model<Stack<Lstm<3, 5>, Gru<5, 4>, 5>, 3, 4, 1>;
+    let mut m: Net = Model::new(
+        Stack::new(
+            Lstm::zeroed(RecurrentActivation::Sigmoid),
+            Gru::zeroed(
+                GruVariant::ResetBefore,
+                RecurrentActivation::HardSigmoidKeras3,
+            ),
+        ),
+        Dense::zeroed(),
+    );
+    fill(&mut m, 2.0);
+    let ok = decode_into_checked(bytes, &mut m, parsed);
+    if let Ok(file) = parsed {
+        assert_eq!(ok, fits(file, &[(Cell::Lstm, 3, 5), (Cell::Gru, 5, 4)], 1));
+        if ok {
+            check_decoded(bytes, file, &m);
+        }
+    }
 }
 
 /// What `parse` accepted is consistent with its own header.
@@ -91,15 +138,26 @@ fn data_at(bytes: &[u8], n: usize) -> usize {
     }
 }
 
-/// True if the file's table says exactly the layers `(input, hidden)` and `OUT`.
-fn fits(file: &ModelBytes<'_>, layers: &[(u32, u32)], out: usize) -> bool {
+/// True if the file's table says exactly the layers `(cell, input, hidden)` and `OUT` (a
+/// GRU layer of the model type takes either GRU variant).
+fn fits(file: &ModelBytes<'_>, layers: &[(Cell, u32, u32)], out: usize) -> bool {
     let h = file.header();
     h.output as usize == out
         && h.layers().len() == layers.len()
-        && h.layers()
-            .iter()
-            .zip(layers)
-            .all(|(l, &(i, hid))| (l.input, l.hidden) == (i, hid))
+        && h.layers().iter().zip(layers).all(|(l, &(c, i, hid))| {
+            let same = matches!(
+                (c, l.kind),
+                (Cell::Lstm, LayerKind::Lstm) | (Cell::Gru, LayerKind::Gru(_))
+            );
+            same && (l.input, l.hidden) == (i, hid)
+        })
+}
+
+/// The cell of a layer of a model type.
+#[derive(Clone, Copy)]
+enum Cell {
+    Lstm,
+    Gru,
 }
 
 fn one_layer<const IN: usize, const H: usize, const OUT: usize>(
@@ -119,7 +177,7 @@ fn one_layer<const IN: usize, const H: usize, const OUT: usize>(
             assert!(!into);
         }
         Ok(file) => {
-            let ok = fits(file, &[(IN as u32, H as u32)], OUT);
+            let ok = fits(file, &[(Cell::Lstm, IN as u32, H as u32)], OUT);
             assert_eq!(decoded.is_ok(), ok, "{decoded:?}");
             assert_eq!(into, ok);
             if let Err(e) = &decoded {
@@ -128,6 +186,7 @@ fn one_layer<const IN: usize, const H: usize, const OUT: usize>(
                         e,
                         FormatError::LayerCountMismatch { .. }
                             | FormatError::DimensionMismatch { .. }
+                            | FormatError::LayerMismatch { .. }
                     ),
                     "{e:?}"
                 );
@@ -155,7 +214,7 @@ fn stack(bytes: &[u8], parsed: &Result<ModelBytes<'_>, FormatError>) {
     fill(&mut m, -1.5);
     let ok = decode_into_checked(bytes, &mut m, parsed);
     if let Ok(file) = parsed {
-        assert_eq!(ok, fits(file, &[(3, 5), (5, 4)], 1));
+        assert_eq!(ok, fits(file, &[(Cell::Lstm, 3, 5), (Cell::Lstm, 5, 4)], 1));
         if ok {
             check_decoded(bytes, file, &m);
         }
