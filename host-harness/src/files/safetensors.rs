@@ -652,7 +652,7 @@ fn unused_message(unused: &[String], head_missing: bool, layout: Option<Layout>)
     );
     if unused.iter().any(|n| n.contains("_reverse")) {
         msg.push_str(
-            "; *_reverse tensors belong to a bidirectional LSTM, which this kernel does not run",
+            "; *_reverse tensors belong to a bidirectional LSTM or GRU, which this kernel does not run",
         );
     }
     if head_missing {
@@ -676,8 +676,9 @@ fn unused_message(unused: &[String], head_missing: bool, layout: Option<Layout>)
         }
     }
     msg.push_str(
-        " (this loader reads PyTorch lstm.weight_ih_l{k} ... linear.bias or Keras \
-         lstm{_k}/kernel ... dense/bias; projections and other modules are refused)",
+        " (this loader reads PyTorch lstm.weight_ih_l{k} or gru.weight_ih_l{k} ... linear.bias \
+         or Keras lstm{_k}/kernel or gru{_k}/kernel ... dense/bias; projections and other \
+         modules are refused)",
     );
     msg
 }
@@ -1030,12 +1031,30 @@ pub fn layer_kinds(bytes: &[u8]) -> Result<Vec<LayerKind>> {
         kinds.insert(k, kind);
     }
     let count = layer_count(bytes)?;
+    if count == 0 {
+        let mut names = st.names();
+        names.sort();
+        bail!(
+            "no recurrent layer: the tensors are {}; this loader reads PyTorch names \
+             lstm.weight_ih_l{{k}} or gru.weight_ih_l{{k}} (the module's attribute must be lstm \
+             or gru: rename e.g. rnn.weight_ih_l0 to gru.weight_ih_l0) and Keras names \
+             lstm{{_k}}/kernel or gru{{_k}}/kernel",
+            names.join(", ")
+        );
+    }
     (0..count)
         .map(|k| {
-            kinds
-                .get(&k)
-                .copied()
-                .ok_or_else(|| anyhow!("layer {k}: no tensor tells its cell (lstm or gru)"))
+            kinds.get(&k).copied().ok_or_else(|| {
+                let found: Vec<String> = kinds.keys().map(usize::to_string).collect();
+                anyhow!(
+                    "layer {k}: no tensor names it, though the names go up to layer {}: \
+                     layers are numbered by their names (PyTorch *_l{{k}}; Keras lstm or gru \
+                     for layer 0, lstm_1 or gru_1 for layer 1, ...: rename Keras' automatic \
+                     gru_3, gru_4 to gru, gru_1); the file names layers {}",
+                    count - 1,
+                    found.join(", ")
+                )
+            })
         })
         .collect()
 }
@@ -1071,6 +1090,31 @@ mod tests {
     /// The tensors `to_torch_bytes` writes, as (name, shape, values).
     fn torch_tensors(m: &HarnessModel) -> Vec<Tensor> {
         tensors_of(&to_torch_bytes(m).unwrap())
+    }
+
+    /// A recurrent module under another attribute name (`rnn.*`) and Keras' automatic
+    /// layer names (`gru_3`, `gru_4`) are refused naming the tensors and the rename.
+    #[test]
+    fn misnamed_recurrent_tensors_are_refused_with_their_names_and_the_rename() {
+        let renamed = |from: &str, to: &str, bytes: &[u8]| {
+            let ts: Vec<Tensor> = tensors_of(bytes)
+                .into_iter()
+                .map(|(n, s, v)| (n.replacen(from, to, 1), s, v))
+                .collect();
+            format!("{:#}", layer_kinds(&file(&ts, None)).unwrap_err())
+        };
+        let e = renamed("lstm.", "rnn.", &to_torch_bytes(&model()).unwrap());
+        assert!(
+            e.contains("rnn.weight_ih_l0") && e.contains("rename e.g. rnn.weight_ih_l0"),
+            "{e}"
+        );
+        let g =
+            crate::model::keras_model_of::<crate::model::OneGru>(2, RecurrentActivation::Sigmoid);
+        let e = renamed("gru.", "gru_3.", &to_keras_bytes(&g).unwrap());
+        assert!(
+            e.contains("layer 0: no tensor names it") && e.contains("gru_3, gru_4 to gru, gru_1"),
+            "{e}"
+        );
     }
 
     /// The tensors of a safetensors file, as (name, shape, values).
