@@ -71,6 +71,8 @@
 //!   `hard_sigmoid` is ambiguous between its Keras 2 and Keras 3 formulas: name it);
 //! - `gate_order`: a permutation of `i, f, g, o` (`c` for `g`, as Keras writes it) is
 //!   honoured, e.g. ONNX's `i,o,f,c` is reordered on import; anything else is refused;
+//! - `num_layers` and `layout` (`torch` / `keras`): when present they must agree with the
+//!   tensor names, else the file is refused naming both;
 //! - `go_backwards: true` (or `reverse`, `bidirectional`): refused by name (the kernel runs
 //!   layers forward only; a reversed layer would run the wrong way); so are PyTorch's
 //!   `*_reverse` tensors of a bidirectional LSTM.
@@ -567,6 +569,30 @@ fn expected_name(key: &Key) -> String {
     }
 }
 
+/// The metadata's `num_layers` and `layout`, when present, must say what the tensor names
+/// say (a file whose header contradicts its tensors was edited or written by a buggy
+/// tool; neither side is trusted silently).
+///
+/// # Errors
+/// Either disagrees; the message names both values.
+fn check_declared(meta: &BTreeMap<String, String>, layers: usize, layout: Layout) -> Result<()> {
+    if let Some(n) = meta.get("num_layers")
+        && n.trim().parse::<usize>().ok() != Some(layers)
+    {
+        bail!("the file's metadata says num_layers {n:?}, its tensor names {layers} layer(s)");
+    }
+    if let Some(l) = meta.get("layout") {
+        let named = match layout {
+            Layout::Torch => "torch",
+            Layout::Keras => "keras",
+        };
+        if !l.trim().eq_ignore_ascii_case(named) {
+            bail!("the file's metadata says layout {l:?}, its tensor names are {named}'s");
+        }
+    }
+    Ok(())
+}
+
 /// The file's gate order as the index, in the file, of each of the kernel's gates i, f, g, o
 /// (module docs: a permutation of `i, f, g|c, o`).
 fn gate_order(meta: &BTreeMap<String, String>, gru: bool, layout: Layout) -> Result<[usize; 4]> {
@@ -795,6 +821,7 @@ where
     };
     let gru = kinds.iter().any(|k| Family::of(*k) == Family::Gru);
     let order = gate_order(&meta, gru, layout)?;
+    check_declared(&meta, file_layers, layout)?;
     if file_layers != R::LAYERS {
         bail!(
             "the file has {file_layers} recurrent layer(s), the model {} (pass --layers \
@@ -1115,6 +1142,28 @@ mod tests {
             e.contains("layer 0: no tensor names it") && e.contains("gru_3, gru_4 to gru, gru_1"),
             "{e}"
         );
+    }
+
+    /// Metadata that contradicts the tensor names is refused, naming both.
+    #[test]
+    fn num_layers_or_layout_metadata_contradicting_the_names_is_refused() {
+        let ts = torch_tensors(&model());
+        let mut m = model();
+        for (key, value, want) in [
+            ("num_layers", "2", "num_layers \"2\", its tensor names 1"),
+            (
+                "layout",
+                "keras",
+                "layout \"keras\", its tensor names are torch's",
+            ),
+        ] {
+            let e = format!(
+                "{:#}",
+                read_into(&file(&ts, Some((key, value))), &mut m).unwrap_err()
+            );
+            assert!(e.contains(want), "{e}");
+        }
+        read_into(&file(&ts, Some(("num_layers", "1"))), &mut m).unwrap();
     }
 
     /// The tensors of a safetensors file, as (name, shape, values).
