@@ -45,7 +45,7 @@ if cargo +nightly miri --version >/dev/null 2>&1; then
     # keep the step reproducible. Opt-level 0 everywhere: Miri ignores it (and warns), and the
     # natively built proc macros (serde_derive, syn) then compile several times faster.
     # Tests too slow to interpret (whole-f32-range sweeps, the 18-size SIMD-vs-scalar runs,
-    # ...) are `#[cfg_attr(miri, ignore = ..)]`: 45 of 54 run. On the idle 2-vCPU machine:
+    # ...) are `#[cfg_attr(miri, ignore = ..)]`: 47 of 58 run (2026-12-02). On the idle 2-vCPU machine:
     # 71 s from a clean target/miri (plus ~1 min for the first `miri setup`), 43 s once built.
     MIRIFLAGS="-Zmiri-deterministic-floats" cargo +nightly miri test -q -p lstm-kernel --lib \
         --config 'profile.test.opt-level=0' --config 'profile.dev.package."*".opt-level=0'

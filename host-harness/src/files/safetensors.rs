@@ -543,7 +543,8 @@ fn take(
     }
     if view.shape() != shape {
         bail!(
-            "tensor {name} has shape {:?}, expected {shape:?}",
+            "tensor {name} has shape {:?}, expected {shape:?} for the model type being read \
+             (the CLI's is the post's: 1 input, 10 hidden units per layer, 1 output)",
             view.shape()
         );
     }
