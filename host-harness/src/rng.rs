@@ -17,6 +17,9 @@ pub enum Stream {
     InitUniform = 2,
     /// `N(0, 1)` draws of the Keras initialisation (orthogonal recurrent kernel).
     InitNormal = 3,
+    /// Which sequences of a user's training data are held out for validation
+    /// ([`crate::sequences::split::validation_split`]).
+    ValidationSplit = 4,
 }
 
 /// The generator for `purpose` derived from the user's `seed` (any `u64`).

@@ -7,11 +7,15 @@
 //! extra columns, non-numeric cells, NaN or infinite values (also values beyond `f32`),
 //! empty files, gaps in `step`, interleaved sequences. Labels are kept as numbers, one per
 //! step; a task then reads them as class indices ([`SequenceSet::classes`]), one value per
-//! sequence ([`SequenceSet::sequence_labels`]) or per-step targets.
+//! sequence ([`SequenceSet::sequence_labels`]) or per-step targets. [`split`] carves the
+//! validation set from the training data, [`normalise`] computes the training data's
+//! per-feature statistics.
 
 pub mod csv_long;
+pub mod normalise;
 pub mod npy;
 pub mod series;
+pub mod split;
 
 use std::path::Path;
 
