@@ -7,6 +7,7 @@
 //! - [`engine`]: batched (stateless/stateful) and per-step training and evaluation passes.
 //! - [`experiment`]: the named experiments ([`experiment::run`],
 //!   [`experiment::train_stateful_per_step`]) and their reports.
+//! - [`fit`]: training on a user's data (sequence classification so far).
 //! - [`report`]: the summary table and the JSON file; [`fsutil`]: atomic writes.
 //! - [`cli`]: the command line; [`progress`]: its console output.
 //! - [`rng`]: seeded, independent random streams.
@@ -32,6 +33,7 @@ pub mod data;
 pub mod engine;
 pub mod experiment;
 pub mod files;
+pub mod fit;
 pub mod fsutil;
 pub mod model;
 pub mod progress;

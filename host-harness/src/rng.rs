@@ -20,6 +20,8 @@ pub enum Stream {
     /// Which sequences of a user's training data are held out for validation
     /// ([`crate::sequences::split::validation_split`]).
     ValidationSplit = 4,
+    /// The order of the training sequences in each epoch ([`crate::fit::fit_classifier`]).
+    FitShuffle = 5,
 }
 
 /// The generator for `purpose` derived from the user's `seed` (any `u64`).
