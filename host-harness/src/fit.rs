@@ -1,16 +1,16 @@
-//! Training on a user's data (issue 11), first task: **sequence classification**
-//! (many-to-one), generic over the model's sizes and layers. Each sequence runs at its own
-//! length from the zero state (no padding reaches the state or the gradients); a
-//! mini-batch of `B` sequences averages their gradients (each loss gradient scaled by
-//! `1/B`) into one Adam update, after an optional clip of the global gradient norm. The
-//! training order is reshuffled every epoch from the seed. Early stopping watches the
-//! validation loss: after `warmup` epochs, `patience` epochs without a new best stop the
-//! run, and the best epoch's weights are restored.
+//! Training on a user's data (issue 11): **sequence classification** and **sequence
+//! regression** (many-to-one, [`Task`]), generic over the model's sizes and layers. Each
+//! sequence runs at its own length from the zero state (no padding reaches the state or
+//! the gradients); a mini-batch of `B` sequences averages their gradients (each loss
+//! gradient scaled by `1/B`) into one Adam update, after an optional clip of the global
+//! gradient norm. The training order is reshuffled every epoch from the seed. Early
+//! stopping watches the validation loss: after `warmup` epochs, `patience` epochs without
+//! a new best stop the run, and the best epoch's weights are restored.
 //!
-//! The loss is BCE on the logit for `OUT = 1` (classes 0 and 1) and softmax CE for
-//! `OUT >= 2` (`K <= OUT` classes); the gradients are the kernel's BPTT through the whole
-//! sequence. Sequences are stepped one at a time (the kernel's batched training maths are a
-//! later step of the issue).
+//! Classification: BCE on the logit for `OUT = 1` (classes 0 and 1), softmax CE for
+//! `OUT >= 2`; accuracy. Regression: MSE over the `OUT` outputs; MAE and RMSE. The
+//! gradients are the kernel's BPTT through the whole sequence. Sequences are stepped one
+//! at a time (the kernel's batched training maths are a later step of the issue).
 
 use std::time::Instant;
 
@@ -20,8 +20,42 @@ use rand::seq::SliceRandom;
 
 use crate::rng::{Stream, stream};
 
-/// One labelled sequence for [`fit_classifier`]: steps `[T_i][IN]` and a class index.
-pub type Example<const IN: usize> = (Vec<[f32; IN]>, usize);
+/// One labelled sequence: steps `[T_i][IN]` and its target `[OUT]` (for classification
+/// the class as [`class_target`] writes it, for regression the values).
+pub type Example<const IN: usize, const OUT: usize> = (Vec<[f32; IN]>, [f32; OUT]);
+
+/// What the head's outputs mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Class logits: one (classes 0 and 1, BCE) or `OUT` (softmax CE).
+    Classify,
+    /// `OUT` real values (MSE).
+    Regress,
+}
+
+impl Task {
+    /// The loss this task trains with, for `out` outputs.
+    pub fn loss(self, out: usize) -> Loss {
+        match self {
+            Self::Classify if out == 1 => Loss::Bce,
+            Self::Classify => Loss::SoftmaxCe,
+            Self::Regress => Loss::Mse,
+        }
+    }
+}
+
+/// Figures of a model on some sequences.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Metrics {
+    /// Mean loss per sequence (the task's loss).
+    pub loss: f64,
+    /// Classification: fraction of sequences whose predicted class is the target's.
+    pub accuracy: Option<f64>,
+    /// Regression: mean absolute error over every output of every sequence.
+    pub mae: Option<f64>,
+    /// Regression: root mean squared error over every output of every sequence.
+    pub rmse: Option<f64>,
+}
 
 /// Settings of a training run.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,10 +97,8 @@ pub struct EpochLog {
     pub epoch: usize,
     /// Mean training loss of the epoch (per sequence, before each update).
     pub train_loss: f64,
-    /// Mean validation loss.
-    pub val_loss: f64,
-    /// Validation accuracy in `[0, 1]`.
-    pub val_acc: f64,
+    /// The validation figures after the epoch.
+    pub val: Metrics,
 }
 
 /// What a run did.
@@ -80,63 +112,104 @@ pub struct FitReport {
     pub seconds: f64,
 }
 
-/// Loss and accuracy of `model` on `data` (each sequence streamed from the zero state).
+/// The [`Metrics`] of `model` on `data` for `task` (each sequence streamed from the zero
+/// state, scored at its last step).
 pub fn evaluate<R, const IN: usize, const H: usize, const OUT: usize>(
     model: &Model<R, IN, H, OUT>,
-    data: &[Example<IN>],
-) -> (f64, f64)
+    task: Task,
+    data: &[Example<IN, OUT>],
+) -> Metrics
 where
     R: Recurrent<IN, H, f32>,
 {
-    let loss_kind = loss_for(OUT);
-    let (mut loss, mut correct) = (0.0, 0);
-    for (xs, class) in data {
+    let loss_kind = task.loss(OUT);
+    let (mut loss, mut correct, mut abs, mut sq) = (0.0, 0, 0.0, 0.0);
+    for (xs, target) in data {
         let mut state = R::State::zeroed();
-        let mut logits = [0.0; OUT];
+        let mut out = [0.0; OUT];
         for x in xs {
-            logits = model.step(x, &mut state);
+            out = model.step(x, &mut state);
         }
-        let (s, _) = loss_kind.evaluate(&logits, &target::<OUT>(*class));
-        loss += f64::from(s.loss);
-        correct += usize::from(predicted(&logits) == *class);
+        loss += f64::from(loss_kind.evaluate(&out, target).0.loss);
+        correct += usize::from(predicted(&out) == target_class(target));
+        for (&o, &t) in out.iter().zip(target) {
+            let d = f64::from(o) - f64::from(t);
+            abs += d.abs();
+            sq += d * d;
+        }
     }
     let n = data.len().max(1) as f64;
-    (loss / n, correct as f64 / n)
+    let values = n * OUT as f64;
+    match task {
+        Task::Classify => Metrics {
+            loss: loss / n,
+            accuracy: Some(correct as f64 / n),
+            mae: None,
+            rmse: None,
+        },
+        Task::Regress => Metrics {
+            loss: loss / n,
+            accuracy: None,
+            mae: Some(abs / values),
+            rmse: Some((sq / values).sqrt()),
+        },
+    }
 }
 
-/// Trains `model` on `train`, validating on `val` after every epoch (see the module docs);
-/// `T` is the longest sequence the tape holds. `model` ends with the best epoch's weights.
+/// The target of class `class` for `OUT` outputs: `[class]` for one logit (0 or 1),
+/// one-hot otherwise.
 ///
 /// # Errors
-/// Empty `train` or `val`, a sequence longer than `T` or empty, a class index `>= OUT`
-/// (or `>= 2` for `OUT = 1`), `batch` or `epochs` zero, or non-finite gradients (the
-/// update is refused by Adam; the message names the epoch).
-pub fn fit_classifier<R, const IN: usize, const H: usize, const OUT: usize, const T: usize>(
+/// `class` is not one of the model's classes (2 for `OUT = 1`, else `OUT`).
+pub fn class_target<const OUT: usize>(class: usize) -> Result<[f32; OUT]> {
+    let classes = if OUT == 1 { 2 } else { OUT };
+    if class >= classes {
+        bail!(
+            "class {class}: the model has {classes} classes (0..={})",
+            classes - 1
+        );
+    }
+    Ok(if OUT == 1 {
+        [class as f32; OUT]
+    } else {
+        core::array::from_fn(|k| if k == class { 1.0 } else { 0.0 })
+    })
+}
+
+/// Trains `model` for `task` on `train`, validating on `val` after every epoch (see the
+/// module docs); `T` is the longest sequence the tape holds. `model` ends with the best
+/// epoch's weights (lowest validation loss).
+///
+/// # Errors
+/// Empty `train` or `val`, a sequence longer than `T` or empty, a non-finite target,
+/// `batch` or `epochs` zero, or non-finite gradients (Adam refuses the update; the message
+/// names the epoch).
+pub fn fit<R, const IN: usize, const H: usize, const OUT: usize, const T: usize>(
     model: &mut Model<R, IN, H, OUT>,
-    train: &[Example<IN>],
-    val: &[Example<IN>],
+    task: Task,
+    train: &[Example<IN, OUT>],
+    val: &[Example<IN, OUT>],
     config: &FitConfig,
 ) -> Result<FitReport>
 where
     R: Recurrent<IN, H, f32> + Clone,
 {
     let start = Instant::now();
-    let classes = if OUT == 1 { 2 } else { OUT };
     if train.is_empty() || val.is_empty() {
         bail!("training and validation data must both hold sequences");
     }
     if config.batch == 0 || config.epochs == 0 {
         bail!("batch and epochs must be at least 1");
     }
-    for (i, (xs, c)) in train.iter().chain(val).enumerate() {
+    for (i, (xs, y)) in train.iter().chain(val).enumerate() {
         if xs.is_empty() || xs.len() > T {
             bail!("sequence {i} has {} steps; 1 to {T} fit", xs.len());
         }
-        if *c >= classes {
-            bail!("sequence {i}: class {c}, the model has {classes} classes");
+        if !y.iter().all(|v| v.is_finite()) {
+            bail!("sequence {i}: a target is not finite");
         }
     }
-    let loss = loss_for(OUT);
+    let loss = task.loss(OUT);
     let mut adam = Adam::new(
         AdamConfig {
             lr: config.lr,
@@ -157,18 +230,10 @@ where
             grads.zero();
             let scale = 1.0 / batch.len() as f32;
             for &i in batch {
-                let (xs, class) = &train[i];
+                let (xs, y) = &train[i];
                 let mut state = R::State::zeroed();
                 let s = model
-                    .train_sample(
-                        loss,
-                        xs,
-                        &target::<OUT>(*class),
-                        scale,
-                        &mut state,
-                        &mut tape,
-                        &mut grads,
-                    )
+                    .train_sample(loss, xs, y, scale, &mut state, &mut tape, &mut grads)
                     .map_err(|e| anyhow::anyhow!("sequence {i}: {e}"))?;
                 train_loss += f64::from(s.loss);
             }
@@ -178,15 +243,14 @@ where
             adam.step(model, &grads)
                 .map_err(|e| anyhow::anyhow!("epoch {epoch}: {e}"))?;
         }
-        let (val_loss, val_acc) = evaluate(model, val);
+        let metrics = evaluate(model, task, val);
         epochs.push(EpochLog {
             epoch,
             train_loss: train_loss / train.len() as f64,
-            val_loss,
-            val_acc,
+            val: metrics,
         });
-        if val_loss < best.0 {
-            best = (val_loss, epoch, model.clone());
+        if metrics.loss < best.0 {
+            best = (metrics.loss, epoch, model.clone());
         } else if epoch > config.warmup && epoch - best.1 >= config.patience {
             break;
         }
@@ -216,20 +280,6 @@ pub fn clip_global_norm<G: Tensors<f32>>(grads: &mut G, max: f32) -> f32 {
     norm
 }
 
-/// BCE on one logit, softmax CE on several.
-fn loss_for(out: usize) -> Loss {
-    if out == 1 { Loss::Bce } else { Loss::SoftmaxCe }
-}
-
-/// The target vector of `class`: `[class]` for one logit, one-hot otherwise.
-fn target<const OUT: usize>(class: usize) -> [f32; OUT] {
-    if OUT == 1 {
-        [class as f32; OUT]
-    } else {
-        core::array::from_fn(|k| if k == class { 1.0 } else { 0.0 })
-    }
-}
-
 /// The predicted class of `logits` (logit > 0 for one output; the arg-max otherwise).
 fn predicted<const OUT: usize>(logits: &[f32; OUT]) -> usize {
     if OUT == 1 {
@@ -239,13 +289,24 @@ fn predicted<const OUT: usize>(logits: &[f32; OUT]) -> usize {
     }
 }
 
+/// The class a [`class_target`] encodes.
+fn target_class<const OUT: usize>(target: &[f32; OUT]) -> usize {
+    if OUT == 1 {
+        usize::from(target[0] > 0.5)
+    } else {
+        predicted(target)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sequences::{normalise::Normalisation, npy, split::validation_split};
     use lstm_kernel::{Dense, Gru, GruVariant, Lstm, RecurrentActivation};
 
-    fn examples<const IN: usize>(set: &crate::sequences::SequenceSet) -> Vec<Example<IN>> {
+    fn examples<const IN: usize, const OUT: usize>(
+        set: &crate::sequences::SequenceSet,
+    ) -> Vec<Example<IN, OUT>> {
         let (classes, _) = set.classes(16).unwrap();
         set.sequences
             .iter()
@@ -255,7 +316,7 @@ mod tests {
                     s.x.chunks_exact(IN)
                         .map(|r| r.try_into().unwrap())
                         .collect();
-                (xs, c[0])
+                (xs, class_target(c[0]).unwrap())
             })
             .collect()
     }
@@ -276,7 +337,7 @@ mod tests {
         let norm = Normalisation::of(&train);
         norm.apply_to(&mut train);
         norm.apply_to(&mut val);
-        let (train, val) = (examples::<6>(&train), examples::<6>(&val));
+        let (train, val) = (examples::<6, 4>(&train), examples::<6, 4>(&val));
         let config = FitConfig {
             epochs: 40,
             batch: 8,
@@ -288,20 +349,24 @@ mod tests {
         let act = RecurrentActivation::Sigmoid;
         let mut lstm: Model<Lstm<6, 16>, 6, 16, 4> = Model::new(Lstm::zeroed(act), Dense::zeroed());
         init(&mut lstm);
-        let r = fit_classifier::<_, 6, 16, 4, 100>(&mut lstm, &train, &val, &config).unwrap();
+        let r = fit::<_, 6, 16, 4, 100>(&mut lstm, Task::Classify, &train, &val, &config).unwrap();
         let best = &r.epochs[r.best_epoch - 1];
-        assert_eq!(evaluate(&lstm, &val), (best.val_loss, best.val_acc));
+        assert_eq!(evaluate(&lstm, Task::Classify, &val), best.val);
         println!(
             "LSTM: best epoch {} of {}, {best:?}, {:.2} s",
             r.best_epoch,
             r.epochs.len(),
             r.seconds
         );
-        assert!(best.val_acc >= 0.75, "LSTM: {:?}", r.epochs.last());
+        assert!(
+            best.val.accuracy >= Some(0.75),
+            "LSTM: {:?}",
+            r.epochs.last()
+        );
         let mut gru: Model<Gru<6, 16>, 6, 16, 4> =
             Model::new(Gru::zeroed(GruVariant::ResetAfter, act), Dense::zeroed());
         init(&mut gru);
-        let r = fit_classifier::<_, 6, 16, 4, 100>(&mut gru, &train, &val, &config).unwrap();
+        let r = fit::<_, 6, 16, 4, 100>(&mut gru, Task::Classify, &train, &val, &config).unwrap();
         let best = &r.epochs[r.best_epoch - 1];
         println!(
             "GRU: best epoch {} of {}, {best:?}, {:.2} s",
@@ -309,7 +374,7 @@ mod tests {
             r.epochs.len(),
             r.seconds
         );
-        assert!(best.val_acc >= 0.75, "GRU: {:?}", r.epochs);
+        assert!(best.val.accuracy >= Some(0.75), "GRU: {:?}", r.epochs);
     }
 
     fn init<R: Recurrent<6, 16, f32>>(m: &mut Model<R, 6, 16, 4>) {
@@ -319,6 +384,71 @@ mod tests {
         m.init_keras(&mut || u.random::<f32>(), &mut || {
             n.sample(rand_distr::StandardNormal)
         });
+    }
+
+    /// Regression: an LSTM(8) learns the mean of a random sequence of 5-15 values (a
+    /// many-to-one target that needs the whole sequence). Bar: validation MAE below half the
+    /// predict-the-average baseline's, and the RMSE reported is the square root of the MSE
+    /// loss (one output).
+    #[test]
+    fn a_sequence_mean_is_regressed() {
+        use rand::RngExt;
+        let mut rng = stream(9, Stream::Data);
+        let mut make = |n: usize| -> Vec<Example<1, 1>> {
+            (0..n)
+                .map(|_| {
+                    let len = rng.random_range(5..=15);
+                    let xs: Vec<[f32; 1]> =
+                        (0..len).map(|_| [rng.random_range(-1.0..1.0)]).collect();
+                    let mean = xs.iter().map(|x| x[0]).sum::<f32>() / len as f32;
+                    (xs, [mean])
+                })
+                .collect()
+        };
+        let (train, val) = (make(256), make(64));
+        let baseline = {
+            let m = val.iter().map(|e| e.1[0]).sum::<f32>() / val.len() as f32;
+            val.iter()
+                .map(|e| f64::from((e.1[0] - m).abs()))
+                .sum::<f64>()
+                / val.len() as f64
+        };
+        let act = RecurrentActivation::Sigmoid;
+        let mut m: Model<Lstm<1, 8>, 1, 8, 1> = Model::new(Lstm::zeroed(act), Dense::zeroed());
+        let mut u = stream(4, Stream::InitUniform);
+        let mut n = stream(4, Stream::InitNormal);
+        m.init_keras(&mut || u.random::<f32>(), &mut || {
+            n.sample(rand_distr::StandardNormal)
+        });
+        let config = FitConfig {
+            epochs: 30,
+            batch: 16,
+            lr: 1e-2,
+            ..FitConfig::default()
+        };
+        let r = fit::<_, 1, 8, 1, 16>(&mut m, Task::Regress, &train, &val, &config).unwrap();
+        let best = r.epochs[r.best_epoch - 1].val;
+        println!(
+            "regression: baseline MAE {baseline:.4}, {best:?}, {:.2} s",
+            r.seconds
+        );
+        let (mae, rmse) = (best.mae.unwrap(), best.rmse.unwrap());
+        assert!(best.accuracy.is_none());
+        assert!(mae < 0.5 * baseline, "MAE {mae} vs baseline {baseline}");
+        assert!(
+            (rmse - best.loss.sqrt()).abs() < 1e-6 * (1.0 + rmse),
+            "{rmse} {}",
+            best.loss
+        );
+    }
+
+    #[test]
+    fn class_targets_are_one_logit_or_one_hot_and_checked() {
+        assert_eq!(class_target::<1>(1).unwrap(), [1.0]);
+        assert_eq!(class_target::<3>(2).unwrap(), [0.0, 0.0, 1.0]);
+        let e = format!("{:#}", class_target::<1>(2).unwrap_err());
+        assert!(e.contains("2 classes (0..=1)"), "{e}");
+        assert!(class_target::<4>(4).is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub enum Stream {
     /// Which sequences of a user's training data are held out for validation
     /// ([`crate::sequences::split::validation_split`]).
     ValidationSplit = 4,
-    /// The order of the training sequences in each epoch ([`crate::fit::fit_classifier`]).
+    /// The order of the training sequences in each epoch ([`crate::fit::fit`]).
     FitShuffle = 5,
 }
 
