@@ -9,13 +9,14 @@
 //! step; a task then reads them as class indices ([`SequenceSet::classes`]), one value per
 //! sequence ([`SequenceSet::sequence_labels`]) or per-step targets. [`split`] carves the
 //! validation set from the training data, [`normalise`] computes the training data's
-//! per-feature statistics.
+//! per-feature statistics, [`streams`] cuts a series for stateful truncated BPTT.
 
 pub mod csv_long;
 pub mod normalise;
 pub mod npy;
 pub mod series;
 pub mod split;
+pub mod streams;
 
 use std::path::Path;
 
