@@ -249,7 +249,9 @@ where
             train_loss: train_loss / train.len() as f64,
             val: metrics,
         });
-        if metrics.loss < best.0 {
+        // The first epoch is always a candidate, so `best_epoch` is an epoch that ran even
+        // when a validation loss is not a number.
+        if best.1 == 0 || metrics.loss < best.0 {
             best = (metrics.loss, epoch, model.clone());
         } else if epoch > config.warmup && epoch - best.1 >= config.patience {
             break;
