@@ -1,28 +1,37 @@
 //! A self-describing binary model file for any [`Model`] (`f32`): a stack of recurrent
 //! layers and a dense head. Export into a caller's `&mut [u8]`, import from a `&[u8]` (e.g.
-//! `include_bytes!`), no allocation. Version 2 (written) describes every layer in a table;
-//! version 1 files (one LSTM layer, written before the layer family) still load.
+//! `include_bytes!`), no allocation. Version 3 (written) describes every layer in a table
+//! and may carry the model's input normalisation, output de-normalisation and head
+//! activation ([`crate::pipeline`]); version 2 files (the same without them) and version 1
+//! files (one LSTM layer, written before the layer family) still load.
 //!
-//! # Format, version 2, byte by byte
+//! # Format, version 3, byte by byte
 //! All integers are little-endian. Offsets are in bytes; `L` is the number of recurrent
 //! layers.
 //!
 //! | offset | size | field | value |
 //! |---|---|---|---|
 //! | 0 | 8 | magic | [`MAGIC`] = `89 4C 53 54 4D 0D 0A 1A` (`\x89LSTM\r\n\x1a`, PNG-style: the high byte catches 7-bit channels, `\r\n` catches newline conversion) |
-//! | 8 | 4 | format version, `u32` | [`VERSION`] = 2 |
+//! | 8 | 4 | format version, `u32` | [`VERSION`] = 3 |
 //! | 12 | 4 | `IN`, `u32` | inputs per step of layer 0 |
 //! | 16 | 4 | `OUT`, `u32` | head outputs |
 //! | 20 | 4 | `L`, `u32` | recurrent layers, `1 ..= MAX_LAYERS` ([`MAX_LAYERS`] = 8) |
 //! | 24 | 1 | dtype | `1` = IEEE-754 `f32`, little-endian ([`Dtype`]) |
-//! | 25 | 3 | reserved | written `0`, ignored |
+//! | 25 | 1 | head activation | [`HeadActivation::code`]: `0` unspecified (raw logits), `1` sigmoid, `2` softmax, `3` identity (regression) |
+//! | 26 | 1 | flags | bit 0: a scaling block follows the layer table; other bits must be `0` |
+//! | 27 | 1 | reserved | written `0`, ignored |
 //! | 28 + 16k | 16 | layer `k` (bottom first) | kind `u8` ([`LayerKind::code`]: `0` = LSTM, `1` = GRU reset-after, `2` = GRU reset-before), gate order `u8` (`0` = PyTorch's: i, f, g, o or r, z, n, [`GateOrder`]), recurrent activation `u8` ([`RecurrentActivation::code`]), maths `u8` ([`Maths::code`]), input `u32` (`IN` for layer 0, the hidden size of layer `k - 1` above it), hidden `u32` (>= 1), reserved `u32` (written 0, ignored) |
-//! | 28 + 16L | `4 P` | weights | `P` values in the model's [`Tensors`] walk order: per LSTM layer `W_ih` `[in][4][h]` (Keras `kernel` layout), `W_hh` `[h][4][h]` (Keras `recurrent_kernel`), `b` `[4][h]` (= PyTorch `bias_ih + bias_hh`); per GRU layer `W_ih` `[in][3][h]`, `W_hh` `[h][3][h]`, `b` `[3][h]`, `b_hn` `[h]` ([`crate::GruWeights`]); then head `W` `[OUT][H]` (PyTorch `Linear.weight`, `H` the top layer's hidden size), head `b` `[OUT]` |
-//! | 28 + 16L + 4P | 4 | CRC-32, `u32` | over every byte before it (IEEE 802.3 / zlib / PNG CRC: reflected polynomial `0xEDB88320`, initial `0xFFFFFFFF`, final XOR `0xFFFFFFFF`) |
+//! | 28 + 16L | `S = 8 (IN + OUT)` if flag bit 0, else 0 | scaling ([`Scaling`]) | `f32` `input_mean [IN]`, `input_scale [IN]`, `output_scale [OUT]`, `output_mean [OUT]`: the device feeds `(x - input_mean) · input_scale` to the model and reports `z · output_scale + output_mean` |
+//! | 28 + 16L + S | `4 P` | weights | `P` values in the model's [`Tensors`] walk order: per LSTM layer `W_ih` `[in][4][h]` (Keras `kernel` layout), `W_hh` `[h][4][h]` (Keras `recurrent_kernel`), `b` `[4][h]` (= PyTorch `bias_ih + bias_hh`); per GRU layer `W_ih` `[in][3][h]`, `W_hh` `[h][3][h]`, `b` `[3][h]`, `b_hn` `[h]` ([`crate::GruWeights`]); then head `W` `[OUT][H]` (PyTorch `Linear.weight`, `H` the top layer's hidden size), head `b` `[OUT]` |
+//! | 28 + 16L + S + 4P | 4 | CRC-32, `u32` | over every byte before it (IEEE 802.3 / zlib / PNG CRC: reflected polynomial `0xEDB88320`, initial `0xFFFFFFFF`, final XOR `0xFFFFFFFF`) |
 //!
-//! Total length: `32 + 16 L + 4 P` bytes; for one LSTM layer [`encoded_len`]`(IN, H, OUT)`,
-//! e.g. 2,012 bytes for `IN = 1, H = 10, OUT = 1` (P = 491). The weights start at a
-//! multiple of 4.
+//! Total length: `32 + 16 L + S + 4 P` bytes; for one LSTM layer without scaling
+//! [`encoded_len`]`(IN, H, OUT)`, e.g. 2,012 bytes for `IN = 1, H = 10, OUT = 1`
+//! (P = 491). The weights start at a multiple of 4.
+//!
+//! # Version 2 (read only)
+//! As version 3 with bytes 25 to 27 reserved (read as head activation unspecified, no
+//! scaling).
 //!
 //! # Version 1 (read only)
 //! One LSTM layer: bytes 12, 16, 20 are `IN`, `H`, `OUT` (`u32`), 24 dtype, 25 gate order,
@@ -36,9 +45,14 @@
 //! by the file's own sizes ([`FormatError::Truncated`] / [`FormatError::TrailingBytes`]),
 //! the CRC, then per layer the kind, gate order, activation and maths codes, `hidden >= 1`
 //! and that each layer's input is the hidden size of the layer below; finally that every
-//! weight is finite. The CRC is checked before the codes, so a corrupted file reports
+//! weight and scaling value is finite. Version 3 adds the head activation code and the flags
+//! (after the dtype; the scaling block's length enters the exact length). The CRC is
+//! checked before the codes, so a corrupted file reports
 //! [`FormatError::ChecksumMismatch`] rather than a confusing "unknown activation". The
-//! decoders then compare the file's layers with the model type's. Decoding any byte string
+//! decoders then compare the file's layers with the model type's; [`decode`] and
+//! [`decode_into`] refuse a file with a scaling block ([`FormatError::ScalingNotRead`]: the
+//! device would feed raw inputs to a model trained on normalised ones), which
+//! [`decode_scaled_into`] reads. Decoding any byte string
 //! returns a typed error or a model, never a panic (fuzzed: `kernel/fuzz`).
 //!
 //! # Where the weights live (flash or RAM)
@@ -60,14 +74,15 @@ use core::fmt;
 
 use crate::activation::{Maths, RecurrentActivation};
 use crate::model::{LstmModel, Model};
+use crate::pipeline::{HeadActivation, Scaling};
 pub use crate::recurrent::LayerKind;
 use crate::recurrent::{LayerSettings, Recurrent};
 use crate::tensors::{TensorKind, Tensors};
 
 /// The file's first 8 bytes: `\x89LSTM\r\n\x1a`.
 pub const MAGIC: [u8; 8] = *b"\x89LSTM\r\n\x1a";
-/// The format version this module writes (it reads 1 and 2).
-pub const VERSION: u32 = 2;
+/// The format version this module writes (it reads 1, 2 and 3).
+pub const VERSION: u32 = 3;
 /// The most recurrent layers a file may describe.
 pub const MAX_LAYERS: usize = 8;
 /// Bytes of a version-2 header before the layer table.
@@ -78,6 +93,8 @@ pub const LAYER_ENTRY_LEN: usize = 16;
 pub const CRC_LEN: usize = 4;
 /// Bytes before the weights in a version-1 file.
 pub const V1_HEADER_LEN: usize = 28;
+/// Bit of the flags byte (offset 26) saying a scaling block follows the layer table.
+pub const FLAG_SCALING: u8 = 1;
 
 /// Element type of the weights. Only `f32` exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -125,7 +142,7 @@ const EMPTY_ENTRY: LayerEntry = LayerEntry {
 /// The decoded header of a valid file (see the [module docs](self) for the bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Format version (1 or 2).
+    /// Format version (1, 2 or 3).
     pub version: u32,
     /// `IN`: inputs per step of layer 0.
     pub input: u32,
@@ -133,6 +150,10 @@ pub struct Header {
     pub output: u32,
     /// Element type.
     pub dtype: Dtype,
+    /// What the head's outputs mean ([`HeadActivation::Unspecified`] before version 3).
+    pub head: HeadActivation,
+    /// Whether the file holds a scaling block ([`Scaling`]; never before version 3).
+    pub scaled: bool,
     layer_count: usize,
     layers: [LayerEntry; MAX_LAYERS],
 }
@@ -281,8 +302,28 @@ pub enum FormatError {
         found: usize,
     },
     /// The model type cannot be written (more than [`MAX_LAYERS`] layers, or a layer the
-    /// format has no kind for).
+    /// format has no kind for), or a [`FileSpec`] contradicts itself (its layers do not
+    /// chain, its scaling or its values have other lengths than its sizes need).
     Unrepresentable,
+    /// The head activation code (byte 25, version 3) is not one of [`HeadActivation`]'s.
+    UnknownHeadActivation {
+        /// Code in the file.
+        found: u8,
+    },
+    /// The flags byte (byte 26, version 3) has a bit this kernel does not know.
+    UnknownFlags {
+        /// The byte in the file.
+        found: u8,
+    },
+    /// A scaling value is NaN or infinite.
+    NonFiniteScaling {
+        /// Index into the block (`input_mean`, `input_scale`, `output_scale`,
+        /// `output_mean`, concatenated).
+        index: usize,
+    },
+    /// The file has a scaling block and the caller asked for the weights only
+    /// ([`decode`], [`decode_into`]): inputs would reach the model un-normalised.
+    ScalingNotRead,
 }
 
 impl fmt::Display for FormatError {
@@ -396,7 +437,22 @@ impl fmt::Display for FormatError {
             ),
             Self::Unrepresentable => write!(
                 f,
-                "the model cannot be written in this format (more than {MAX_LAYERS} layers or a layer kind without a code)"
+                "the model cannot be written in this format (more than {MAX_LAYERS} layers, a layer kind without a code, or sizes, scaling and values that disagree)"
+            ),
+            Self::UnknownHeadActivation { found } => write!(
+                f,
+                "unknown head activation code {found} (0 logits, 1 sigmoid, 2 softmax, 3 identity)"
+            ),
+            Self::UnknownFlags { found } => write!(
+                f,
+                "unknown flags {found:#04x} (only bit 0, scaling block, is defined)"
+            ),
+            Self::NonFiniteScaling { index } => {
+                write!(f, "scaling value {index} is NaN or infinite")
+            }
+            Self::ScalingNotRead => write!(
+                f,
+                "the file holds input normalisation (a scaling block): decode it with decode_scaled_into and apply the Scaling, or the model sees raw inputs"
             ),
         }
     }
@@ -511,9 +567,154 @@ fn layer_table<R: Recurrent<IN, H, f32>, const IN: usize, const H: usize>(
     Ok((layers, n))
 }
 
-/// Writes `model` in the version-2 format of the [module docs](self) into the start of `out`
-/// and returns the number of bytes written ([`model_file_len`]; bytes after that are
-/// untouched).
+/// Everything a file says besides the weights, for [`encode_spec`] (the writer of models
+/// whose sizes are known only at run time, e.g. a host tool's).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FileSpec<'a> {
+    /// `IN`: inputs per step of layer 0.
+    pub input: u32,
+    /// `OUT`: head outputs.
+    pub output: u32,
+    /// The layer table, bottom first (`1 ..= MAX_LAYERS` entries; layer 0's input is
+    /// `input`, each other layer's the hidden size below it).
+    pub layers: &'a [LayerEntry],
+    /// What the head's outputs mean.
+    pub head: HeadActivation,
+    /// `[input_mean [IN], input_scale [IN], output_scale [OUT], output_mean [OUT]]`, or
+    /// `None` for no scaling block.
+    pub scaling: Option<[&'a [f32]; 4]>,
+}
+
+impl FileSpec<'_> {
+    /// Number of weights the layers and head hold (`P`); `None` if the spec contradicts
+    /// itself (no layers, more than [`MAX_LAYERS`], a broken chain, hidden 0, wrong scaling
+    /// lengths) or a size overflows.
+    pub fn param_count(&self) -> Option<usize> {
+        if self.layers.is_empty() || self.layers.len() > MAX_LAYERS {
+            return None;
+        }
+        let mut below = self.input;
+        let mut params = 0usize;
+        for l in self.layers {
+            if l.input != below || l.hidden == 0 {
+                return None;
+            }
+            params = params.checked_add(l.kind.params(l.input as usize, l.hidden as usize)?)?;
+            below = l.hidden;
+        }
+        if let Some(sc) = self.scaling {
+            let (i, o) = (self.input as usize, self.output as usize);
+            if [i, i, o, o] != sc.map(<[f32]>::len) {
+                return None;
+            }
+        }
+        let head = (below as usize)
+            .checked_add(1)?
+            .checked_mul(self.output as usize)?;
+        params.checked_add(head)
+    }
+
+    /// Bytes of the scaling block (`8 (IN + OUT)` or 0).
+    fn scaling_len(&self) -> usize {
+        if self.scaling.is_some() {
+            8 * (self.input as usize + self.output as usize)
+        } else {
+            0
+        }
+    }
+
+    /// Length of the file in bytes (`32 + 16 L + S + 4 P`); `None` as [`Self::param_count`].
+    pub fn file_len(&self) -> Option<usize> {
+        file_len(self.layers.len(), self.param_count()?)?.checked_add(self.scaling_len())
+    }
+}
+
+/// Writes the version-3 file of `spec` with weights `values` (`P` of them, in the
+/// [`Tensors`] walk order of the model `spec` describes) into the start of `out`, and
+/// returns the number of bytes written ([`FileSpec::file_len`]; bytes after them are
+/// untouched). The one writer of the format: [`encode`] and [`encode_scaled`] call it.
+///
+/// # Errors
+/// - [`FormatError::Unrepresentable`] if `spec` contradicts itself or `values` holds
+///   another number of weights than `P`.
+/// - [`FormatError::BufferTooSmall`] if `out` is shorter than the file (nothing written).
+/// - [`FormatError::NonFinite`] / [`FormatError::NonFiniteScaling`] for a NaN or infinite
+///   weight or scaling value (`out` may then hold a partial file, so do not save it).
+pub fn encode_spec(
+    spec: &FileSpec<'_>,
+    values: impl IntoIterator<Item = f32>,
+    out: &mut [u8],
+) -> Result<usize, FormatError> {
+    let (Some(params), Some(needed)) = (spec.param_count(), spec.file_len()) else {
+        return Err(FormatError::Unrepresentable);
+    };
+    let found = out.len();
+    let Some(file) = out.get_mut(..needed) else {
+        return Err(FormatError::BufferTooSmall { needed, found });
+    };
+    let n = spec.layers.len();
+    let (body, crc_out) = file.split_at_mut(needed - CRC_LEN);
+    let (header, rest) = body.split_at_mut(HEADER_LEN + LAYER_ENTRY_LEN * n);
+    let (scaling, data) = rest.split_at_mut(spec.scaling_len());
+    header.fill(0);
+    header[..8].copy_from_slice(&MAGIC);
+    for (at, v) in [
+        (8, VERSION),
+        (12, spec.input),
+        (16, spec.output),
+        (20, n as u32),
+    ] {
+        header[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    header[24] = 1; // Dtype::F32Le
+    header[25] = spec.head.code();
+    header[26] = if spec.scaling.is_some() {
+        FLAG_SCALING
+    } else {
+        0
+    };
+    for (e, l) in header[HEADER_LEN..]
+        .chunks_exact_mut(LAYER_ENTRY_LEN)
+        .zip(spec.layers)
+    {
+        e[0] = l.kind.code();
+        e[1] = 0; // GateOrder::Pytorch
+        e[2] = l.settings.activation.code();
+        e[3] = l.settings.maths.code();
+        e[4..8].copy_from_slice(&l.input.to_le_bytes());
+        e[8..12].copy_from_slice(&l.hidden.to_le_bytes());
+    }
+    if let Some(parts) = spec.scaling {
+        let all = parts.iter().flat_map(|p| p.iter());
+        for (index, (chunk, v)) in scaling.chunks_exact_mut(4).zip(all).enumerate() {
+            if !v.is_finite() {
+                return Err(FormatError::NonFiniteScaling { index });
+            }
+            chunk.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    let mut written = 0;
+    let mut values = values.into_iter();
+    for (index, chunk) in data.chunks_exact_mut(4).enumerate() {
+        let Some(v) = values.next() else {
+            return Err(FormatError::Unrepresentable);
+        };
+        if !v.is_finite() {
+            return Err(FormatError::NonFinite { index });
+        }
+        chunk.copy_from_slice(&v.to_le_bytes());
+        written += 1;
+    }
+    if written != params || values.next().is_some() {
+        return Err(FormatError::Unrepresentable);
+    }
+    crc_out.copy_from_slice(&crc32(body).to_le_bytes());
+    Ok(needed)
+}
+
+/// Writes `model` in the version-3 format of the [module docs](self), with no scaling
+/// block and the head activation unspecified, into the start of `out` and returns the
+/// number of bytes written ([`model_file_len`]; bytes after that are untouched).
 ///
 /// # Errors
 /// - [`FormatError::BufferTooSmall`] if `out` is shorter than the file (nothing written).
@@ -527,48 +728,41 @@ pub fn encode<R, const IN: usize, const H: usize, const OUT: usize>(
 where
     R: Recurrent<IN, H, f32>,
 {
+    encode_scaled(model, HeadActivation::Unspecified, None, out)
+}
+
+/// [`encode`] with the head activation `head` and, if given, the scaling block of
+/// `scaling` (see [`crate::pipeline`]).
+///
+/// # Errors
+/// Those of [`encode`], and [`FormatError::NonFiniteScaling`].
+pub fn encode_scaled<R, const IN: usize, const H: usize, const OUT: usize>(
+    model: &Model<R, IN, H, OUT, f32>,
+    head: HeadActivation,
+    scaling: Option<&Scaling<IN, OUT>>,
+    out: &mut [u8],
+) -> Result<usize, FormatError>
+where
+    R: Recurrent<IN, H, f32>,
+{
     let (layers, n) = layer_table(&model.rnn)?;
-    let needed = model_file_len::<Model<R, IN, H, OUT, f32>>();
-    let Some(file) = out.get_mut(..needed) else {
-        return Err(FormatError::BufferTooSmall {
-            needed,
-            found: out.len(),
-        });
+    let spec = FileSpec {
+        input: IN as u32,
+        output: OUT as u32,
+        layers: &layers[..n],
+        head,
+        scaling: scaling.map(|s| {
+            [
+                &s.input_mean[..],
+                &s.input_scale[..],
+                &s.output_scale[..],
+                &s.output_mean[..],
+            ]
+        }),
     };
-    let (body, crc_out) = file.split_at_mut(needed - CRC_LEN);
-    let (header, data) = body.split_at_mut(HEADER_LEN + LAYER_ENTRY_LEN * n);
-    header.fill(0);
-    header[..8].copy_from_slice(&MAGIC);
-    for (at, v) in [
-        (8, VERSION),
-        (12, IN as u32),
-        (16, OUT as u32),
-        (20, n as u32),
-    ] {
-        header[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    }
-    header[24] = 1; // Dtype::F32Le
-    for (e, l) in header[HEADER_LEN..]
-        .chunks_exact_mut(LAYER_ENTRY_LEN)
-        .zip(&layers)
-    {
-        e[0] = l.kind.code();
-        e[1] = 0; // GateOrder::Pytorch
-        e[2] = l.settings.activation.code();
-        e[3] = l.settings.maths.code();
-        e[4..8].copy_from_slice(&l.input.to_le_bytes());
-        e[8..12].copy_from_slice(&l.hidden.to_le_bytes());
-    }
     let values = (0..<Model<R, IN, H, OUT, f32> as Tensors<f32>>::COUNT)
         .flat_map(|t| model.tensor(t).iter().copied());
-    for (index, (chunk, v)) in data.chunks_exact_mut(4).zip(values).enumerate() {
-        if !v.is_finite() {
-            return Err(FormatError::NonFinite { index });
-        }
-        chunk.copy_from_slice(&v.to_le_bytes());
-    }
-    crc_out.copy_from_slice(&crc32(body).to_le_bytes());
-    Ok(needed)
+    encode_spec(&spec, values, out)
 }
 
 /// A validated model file, borrowed: the header plus lazy access to the weights, which
@@ -576,6 +770,8 @@ where
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModelBytes<'a> {
     header: Header,
+    /// The scaling block's bytes (`8 (IN + OUT)` long, or empty).
+    scaling: &'a [u8],
     /// The weight bytes, `4 · P` long.
     data: &'a [u8],
 }
@@ -606,10 +802,21 @@ impl<'a> ModelBytes<'a> {
 
     /// All weights in file order, read lazily from the slice.
     pub fn values(&self) -> impl ExactSizeIterator<Item = f32> + 'a {
-        self.data
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        f32s(self.data)
     }
+
+    /// The scaling block's `2 IN + 2 OUT` values (`input_mean`, `input_scale`,
+    /// `output_scale`, `output_mean`), read lazily; `None` if the file has none.
+    pub fn scaling_values(&self) -> Option<impl ExactSizeIterator<Item = f32> + 'a> {
+        self.header.scaled.then(|| f32s(self.scaling))
+    }
+}
+
+/// Little-endian `f32`s of `bytes` (a multiple of 4 long).
+fn f32s(bytes: &[u8]) -> impl ExactSizeIterator<Item = f32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
 }
 
 /// The raw codes of one layer before they are checked: `(kind, gate order, activation,
@@ -638,7 +845,7 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
         });
     }
     let version = read_u32(bytes, 8);
-    if version != 1 && version != VERSION {
+    if version != 1 && version != 2 && version != VERSION {
         return Err(FormatError::UnsupportedVersion { found: version });
     }
     if bytes.len() < HEADER_LEN {
@@ -650,6 +857,17 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
     let dtype = match bytes[24] {
         1 => Dtype::F32Le,
         found => return Err(FormatError::UnknownDtype { found }),
+    };
+    let (head, scaled) = if version == VERSION {
+        let Some(head) = HeadActivation::from_code(bytes[25]) else {
+            return Err(FormatError::UnknownHeadActivation { found: bytes[25] });
+        };
+        if bytes[26] & !FLAG_SCALING != 0 {
+            return Err(FormatError::UnknownFlags { found: bytes[26] });
+        }
+        (head, bytes[26] & FLAG_SCALING != 0)
+    } else {
+        (HeadActivation::Unspecified, false)
     };
     let input = read_u32(bytes, 12);
     // Raw layer table and the start of the weights.
@@ -688,6 +906,31 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
     // The length the sizes announce (saturating: absurd sizes are "truncated").
     let mut params: usize = 0;
     let mut ok = true;
+    // The scaling block sits between the table and the weights: 8 (IN + OUT) bytes.
+    let scaling_len = if scaled {
+        match (input as usize).checked_add(output as usize) {
+            Some(v) => match v.checked_mul(8) {
+                Some(b) => b,
+                None => {
+                    ok = false;
+                    0
+                }
+            },
+            None => {
+                ok = false;
+                0
+            }
+        }
+    } else {
+        0
+    };
+    let data_at = match data_at.checked_add(scaling_len) {
+        Some(d) => d,
+        None => {
+            ok = false;
+            data_at
+        }
+    };
     let mut k = 0;
     while k < n {
         // An unknown kind leaves the length unknown: reported before the length and CRC
@@ -786,8 +1029,16 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
         below = lh;
         k += 1;
     }
-    let data = body.split_at(data_at).1;
+    let (before, data) = body.split_at(data_at);
+    let scaling = before.split_at(data_at - scaling_len).1;
     let mut index = 0;
+    while index < scaling.len() / 4 {
+        if !f32::from_bits(read_u32(scaling, 4 * index)).is_finite() {
+            return Err(FormatError::NonFiniteScaling { index });
+        }
+        index += 1;
+    }
+    index = 0;
     while index < data.len() / 4 {
         if !f32::from_bits(read_u32(data, 4 * index)).is_finite() {
             return Err(FormatError::NonFinite { index });
@@ -800,9 +1051,12 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
             input,
             output,
             dtype,
+            head,
+            scaled,
             layer_count: n,
             layers,
         },
+        scaling,
         data,
     })
 }
@@ -816,14 +1070,17 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
 /// flash (see the [module docs](self)); at run time the returned model is a RAM copy.
 ///
 /// # Errors
-/// Those of [`parse`], then [`FormatError::LayerCountMismatch`] for a file of several layers
-/// (decode stacks with [`decode_into`]) or [`FormatError::DimensionMismatch`] for other
-/// sizes.
+/// Those of [`parse`], [`FormatError::ScalingNotRead`] for a file with a scaling block,
+/// then [`FormatError::LayerCountMismatch`] for a file of several layers (decode stacks
+/// with [`decode_into`]) or [`FormatError::DimensionMismatch`] for other sizes.
 pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
 ) -> Result<LstmModel<IN, H, OUT, f32>, FormatError> {
     let file = tri!(parse(bytes));
     let h = file.header;
+    if h.scaled {
+        return Err(FormatError::ScalingNotRead);
+    }
     let l0 = h.layers[0];
     let expected = [IN as u32, H as u32, OUT as u32];
     let found = [h.input, l0.hidden, h.output];
@@ -915,7 +1172,8 @@ pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
 /// (every check runs before the first write).
 ///
 /// # Errors
-/// Those of [`parse`], then [`FormatError::LayerCountMismatch`],
+/// Those of [`parse`], [`FormatError::ScalingNotRead`] for a file with a scaling block
+/// (read it with [`decode_scaled_into`]), then [`FormatError::LayerCountMismatch`],
 /// [`FormatError::LayerMismatch`] or [`FormatError::OutputMismatch`].
 pub fn decode_into<R, const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
@@ -925,6 +1183,51 @@ where
     R: Recurrent<IN, H, f32>,
 {
     let file = parse(bytes)?;
+    if file.header.scaled {
+        return Err(FormatError::ScalingNotRead);
+    }
+    fill(&file, model)
+}
+
+/// [`decode_into`] for a file with or without a scaling block: the weights go into
+/// `model`, the scaling into `scaling` ([`Scaling::IDENTITY`] if the file has none), and
+/// the file's head activation is returned. On an error neither is touched.
+///
+/// # Errors
+/// Those of [`decode_into`] but [`FormatError::ScalingNotRead`].
+pub fn decode_scaled_into<R, const IN: usize, const H: usize, const OUT: usize>(
+    bytes: &[u8],
+    model: &mut Model<R, IN, H, OUT, f32>,
+    scaling: &mut Scaling<IN, OUT>,
+) -> Result<HeadActivation, FormatError>
+where
+    R: Recurrent<IN, H, f32>,
+{
+    let file = parse(bytes)?;
+    fill(&file, model)?;
+    *scaling = Scaling::IDENTITY;
+    if let Some(mut v) = file.scaling_values() {
+        for part in [
+            &mut scaling.input_mean[..],
+            &mut scaling.input_scale[..],
+            &mut scaling.output_scale[..],
+            &mut scaling.output_mean[..],
+        ] {
+            part.iter_mut().zip(&mut v).for_each(|(d, x)| *d = x);
+        }
+    }
+    Ok(file.header.head)
+}
+
+/// Checks `file`'s layer table and head against the model type's and copies its weights
+/// and layer settings into `model` (untouched on an error).
+fn fill<R, const IN: usize, const H: usize, const OUT: usize>(
+    file: &ModelBytes<'_>,
+    model: &mut Model<R, IN, H, OUT, f32>,
+) -> Result<(), FormatError>
+where
+    R: Recurrent<IN, H, f32>,
+{
     let h = file.header;
     let (want, n) = layer_table(&model.rnn)?;
     if h.layer_count != n {
@@ -1085,10 +1388,11 @@ mod tests {
     fn the_header_is_laid_out_as_documented() {
         let buf = encoded();
         assert_eq!(&buf[..8], b"\x89LSTM\r\n\x1a");
-        // Version 2, IN = 2, OUT = 2, one layer, dtype f32, reserved.
+        // Version 3, IN = 2, OUT = 2, one layer, dtype f32, head unspecified, no flags,
+        // reserved.
         assert_eq!(
             &buf[8..28],
-            &[2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]
+            &[3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]
         );
         // Layer 0: LSTM, i f g o, Keras 3 hard sigmoid, exact maths, input 2, hidden 3.
         assert_eq!(
@@ -1170,12 +1474,145 @@ mod tests {
     #[test]
     fn a_file_from_another_format_version_is_refused() {
         let mut buf = encoded();
-        buf[8] = 3;
+        buf[8] = 4;
         reseal(&mut buf);
         assert_eq!(
             decode::<2, 3, 2>(&buf),
-            Err(FormatError::UnsupportedVersion { found: 3 })
+            Err(FormatError::UnsupportedVersion { found: 4 })
         );
+    }
+
+    /// The scaling of a `LstmModel<2, 3, 2>`: distinct values in every part.
+    fn scaling() -> Scaling<2, 2> {
+        Scaling {
+            input_mean: [1.5, -2.0],
+            input_scale: [0.25, 3.0],
+            output_scale: [10.0, 0.5],
+            output_mean: [100.0, -7.0],
+        }
+    }
+
+    /// Version 3 with a scaling block: the block sits between the layer table and the
+    /// weights, in the documented order; it and the head activation round-trip bit for
+    /// bit, the weights are those of the plain file, and the weights-only decoders refuse
+    /// the file rather than let a device feed it raw inputs.
+    #[test]
+    fn a_scaling_block_and_head_activation_round_trip_and_weights_only_decoders_refuse_them() {
+        let plain = encoded();
+        let mut buf = [0u8; LEN + 32];
+        let n = encode_scaled(
+            &sample(),
+            HeadActivation::Softmax,
+            Some(&scaling()),
+            &mut buf,
+        )
+        .unwrap();
+        assert_eq!(n, LEN + 8 * (2 + 2));
+        assert_eq!((buf[25], buf[26], buf[27]), (2, FLAG_SCALING, 0));
+        assert_eq!(&buf[44..48], &1.5f32.to_le_bytes());
+        assert_eq!(&buf[44 + 28..44 + 32], &(-7.0f32).to_le_bytes());
+        assert_eq!(&buf[44 + 32..n - 4], &plain[44..LEN - 4]);
+        let file = parse(&buf).unwrap();
+        assert!(file.header().scaled);
+        assert_eq!(file.header().head, HeadActivation::Softmax);
+        assert_eq!(file.scaling_values().unwrap().len(), 8);
+        let mut m = LstmModel::<2, 3, 2>::zeroed(RecurrentActivation::Sigmoid);
+        let mut sc = Scaling::IDENTITY;
+        assert_eq!(
+            decode_scaled_into(&buf, &mut m, &mut sc),
+            Ok(HeadActivation::Softmax)
+        );
+        assert_eq!((m, sc), (sample(), scaling()));
+        assert_eq!(decode::<2, 3, 2>(&buf), Err(FormatError::ScalingNotRead));
+        let mut zero = LstmModel::<2, 3, 2>::zeroed(RecurrentActivation::Sigmoid);
+        assert_eq!(
+            decode_into(&buf, &mut zero),
+            Err(FormatError::ScalingNotRead)
+        );
+        // A plain file through the scaled decoder: identity scaling, head unspecified.
+        let mut sc = scaling();
+        assert_eq!(
+            decode_scaled_into(&plain, &mut m, &mut sc),
+            Ok(HeadActivation::Unspecified)
+        );
+        assert_eq!(sc, Scaling::IDENTITY);
+        // Bad codes, unknown flags and a NaN in the block are refused by name.
+        for (at, v, e) in [
+            (25, 9, FormatError::UnknownHeadActivation { found: 9 }),
+            (26, 3, FormatError::UnknownFlags { found: 3 }),
+        ] {
+            let mut bad = buf;
+            bad[at] = v;
+            reseal(&mut bad[..n]);
+            assert_eq!(parse(&bad[..n]).err(), Some(e));
+        }
+        let mut bad = buf;
+        bad[48..52].copy_from_slice(&f32::NAN.to_le_bytes());
+        reseal(&mut bad[..n]);
+        assert_eq!(
+            parse(&bad[..n]).err(),
+            Some(FormatError::NonFiniteScaling { index: 1 })
+        );
+        let mut nan = scaling();
+        nan.output_mean[1] = f32::INFINITY;
+        assert_eq!(
+            encode_scaled(&sample(), HeadActivation::Identity, Some(&nan), &mut buf),
+            Err(FormatError::NonFiniteScaling { index: 7 })
+        );
+    }
+
+    /// A version-2 file (bytes 25 to 27 reserved) still loads, whatever they hold.
+    #[test]
+    fn a_version_2_file_still_loads_with_its_reserved_bytes_ignored() {
+        let mut buf = encoded();
+        buf[8] = 2;
+        buf[25] = 0xAB;
+        buf[26] = 0xFF;
+        reseal(&mut buf);
+        let file = parse(&buf).unwrap();
+        assert_eq!(file.header().version, 2);
+        assert!(!file.header().scaled);
+        assert_eq!(file.header().head, HeadActivation::Unspecified);
+        assert_eq!(decode::<2, 3, 2>(&buf), Ok(sample()));
+    }
+
+    /// The dynamic writer refuses a spec that contradicts itself, and writes the same bytes
+    /// as the typed one for a consistent spec.
+    #[test]
+    fn encode_spec_checks_its_spec_and_matches_encode() {
+        let bytes = encoded();
+        let file = parse(&bytes).unwrap();
+        let h = file.header();
+        let spec = FileSpec {
+            input: 2,
+            output: 2,
+            layers: h.layers(),
+            head: HeadActivation::Unspecified,
+            scaling: None,
+        };
+        let mut buf = [0u8; LEN];
+        assert_eq!(encode_spec(&spec, file.values(), &mut buf), Ok(LEN));
+        assert_eq!(buf, encoded());
+        let short = file.values().take(10);
+        assert_eq!(
+            encode_spec(&spec, short, &mut buf),
+            Err(FormatError::Unrepresentable)
+        );
+        let long = file.values().chain([1.0]);
+        assert_eq!(
+            encode_spec(&spec, long, &mut buf),
+            Err(FormatError::Unrepresentable)
+        );
+        let wrong_in = FileSpec { input: 3, ..spec };
+        assert_eq!(
+            encode_spec(&wrong_in, file.values(), &mut buf),
+            Err(FormatError::Unrepresentable)
+        );
+        let bad_scaling = FileSpec {
+            scaling: Some([&[0.0; 2], &[1.0; 2], &[1.0; 1], &[0.0; 2]]),
+            ..spec
+        };
+        assert_eq!(bad_scaling.param_count(), None);
     }
 
     #[test]
@@ -1504,6 +1941,10 @@ mod tests {
                 found: 1,
             },
             FormatError::Unrepresentable,
+            FormatError::UnknownHeadActivation { found: 7 },
+            FormatError::UnknownFlags { found: 2 },
+            FormatError::NonFiniteScaling { index: 1 },
+            FormatError::ScalingNotRead,
             FormatError::DimensionMismatch {
                 expected: [1, 10, 1],
                 found: [1, 20, 1],

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use lstm_kernel::io::{FormatError, decode, decode_into, encode, model_file_len};
 use lstm_kernel::{LstmModel, Model, Recurrent};
 
-/// The file's bytes for `model` (any stack; format version 2).
+/// The file's bytes for `model` (any stack; format version 3).
 ///
 /// # Errors
 /// A weight is NaN or infinite (the format refuses them).

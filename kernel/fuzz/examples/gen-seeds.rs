@@ -5,17 +5,18 @@
 //! cargo run --example gen-seeds
 //! ```
 //!
-//! Seeds: valid version-2 files for the target's model types, one per recurrent
-//! activation (and both maths), a 2-layer stack, a GRU and a GRU over an LSTM, a version-1 file, a truncated file and a
-//! file with a flipped CRC bit. Weights vary in sign and exponent and include -0, the
+//! Seeds: valid version-3 files for the target's model types, one per recurrent
+//! activation (and both maths), a 2-layer stack, a GRU and a GRU over an LSTM, a file with
+//! a scaling block and a softmax head, a version-2 and a version-1 file, a truncated file
+//! and a file with a flipped CRC bit. Weights vary in sign and exponent and include -0, the
 //! smallest subnormal and +-f32::MAX, so the bit-exact round trip is exercised.
 
 use std::path::Path;
 
 use lstm_kernel::io::{self, FormatError};
 use lstm_kernel::{
-    Dense, Gru, GruVariant, Lstm, Lstm2, LstmModel, Maths, Model, Recurrent, RecurrentActivation,
-    Stack, Tensors,
+    Dense, Gru, GruVariant, HeadActivation, Lstm, Lstm2, LstmModel, Maths, Model, Recurrent,
+    RecurrentActivation, Scaling, Stack, Tensors,
 };
 
 /// Weight `i` of a seed.
@@ -74,11 +75,11 @@ fn main() {
 
     // One LSTM layer, the target's three sizes, each recurrent activation.
     let post = one::<1, 10, 1>(Sigmoid, Exact); // the post's model, 2,012 bytes
-    seeds.push(("seed-v2-1-10-1-sigmoid", post));
+    seeds.push(("seed-v3-1-10-1-sigmoid", post));
     let small = one::<2, 3, 2>(HardSigmoidKeras2, Fast);
-    seeds.push(("seed-v2-2-3-2-hard-sigmoid-keras2-fast", small.clone()));
+    seeds.push(("seed-v3-2-3-2-hard-sigmoid-keras2-fast", small.clone()));
     seeds.push((
-        "seed-v2-3-5-1-hard-sigmoid-keras3",
+        "seed-v3-3-5-1-hard-sigmoid-keras3",
         one::<3, 5, 1>(HardSigmoidKeras3, Exact),
     ));
 
@@ -93,7 +94,7 @@ fn main() {
     ));
     let stack = encoded(&net);
     assert_eq!(io::decode_with(&stack, || net), Ok(net));
-    seeds.push(("seed-v2-stack-3-5-4-1", stack));
+    seeds.push(("seed-v3-stack-3-5-4-1", stack));
 
     // GRU layers: a reset-after GRU (2 -> 3) + Dense(3 -> 2), and a reset-before GRU over an
     // LSTM (3 -> 5 -> 4) + Dense(4 -> 1) (the target's GRU model types).
@@ -103,7 +104,7 @@ fn main() {
     ));
     let gru = encoded(&g);
     assert_eq!(io::decode_with(&gru, || g), Ok(g));
-    seeds.push(("seed-v2-gru-2-3-2-hard-sigmoid-keras2", gru));
+    seeds.push(("seed-v3-gru-2-3-2-hard-sigmoid-keras2", gru));
     type Mixed = Model<Stack<Lstm<3, 5>, Gru<5, 4>, 5>, 3, 4, 1>;
     let mixed: Mixed = filled(Model::new(
         Stack::new(
@@ -114,7 +115,36 @@ fn main() {
     ));
     let mixed_bytes = encoded(&mixed);
     assert_eq!(io::decode_with(&mixed_bytes, || mixed), Ok(mixed));
-    seeds.push(("seed-v2-lstm-gru-reset-before-3-5-4-1", mixed_bytes));
+    seeds.push(("seed-v3-lstm-gru-reset-before-3-5-4-1", mixed_bytes));
+
+    // A scaling block and a softmax head (version 3), for the (2, 3, 2) model.
+    let sc = Scaling::<2, 2> {
+        input_mean: [weight(5), -0.0],
+        input_scale: [weight(8), f32::from_bits(1)],
+        output_scale: [weight(13), 1.0],
+        output_mean: [f32::MAX, weight(21)],
+    };
+    let m = io::decode::<2, 3, 2>(&small).unwrap();
+    let mut with = vec![0u8; small.len() + 32];
+    let n = io::encode_scaled(&m, HeadActivation::Softmax, Some(&sc), &mut with).unwrap();
+    assert_eq!(n, with.len());
+    let (mut back, mut sc_back) = (m, Scaling::IDENTITY);
+    back.head.b = [0.0; 2];
+    assert_eq!(
+        io::decode_scaled_into(&with, &mut back, &mut sc_back),
+        Ok(HeadActivation::Softmax)
+    );
+    assert_eq!((back, sc_back.input_scale[1].to_bits()), (m, 1));
+    seeds.push(("seed-v3-scaled-softmax-2-3-2", with));
+
+    // Version 2 (read only, so written by hand): the version-3 file with version 2.
+    let mut v2 = small.clone();
+    v2[8] = 2;
+    let n = v2.len();
+    let crc = io::crc32(&v2[..n - 4]);
+    v2[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(io::decode::<2, 3, 2>(&v2), Ok(m));
+    seeds.push(("seed-v2-2-3-2-hard-sigmoid-keras2-fast", v2));
 
     // Version 1 (read only, so written by hand): 28-byte header, the same weights, CRC.
     let m = io::decode::<2, 3, 2>(&small).unwrap();

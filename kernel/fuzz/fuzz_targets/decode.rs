@@ -13,8 +13,11 @@
 //!   target model untouched;
 //! - a decoded model's weights are finite and bit-identical to the file's, its per-layer
 //!   activation and maths are the file's, and `io::encode` writes the file back byte for
-//!   byte, up to the format's two documented non-canonical spots (reserved bytes are
-//!   ignored on read and written 0; a version-1 file is re-encoded as version 2). With the
+//!   byte, up to the format's documented non-canonical spots (reserved bytes are ignored
+//!   on read and written 0; `io::encode` writes the head activation 0; a version-1 or
+//!   version-2 file is re-encoded as version 3). A file with a scaling block is refused by
+//!   the weights-only decoders and read by `io::decode_scaled_into`, whose scaling is the
+//!   block's values bit for bit. With the
 //!   `strict-canonical` feature the re-encoding must equal the input exactly, which the
 //!   fuzzer refutes within seconds (kernel/fuzz/README.md).
 //!
@@ -25,7 +28,7 @@ use libfuzzer_sys::fuzz_target;
 use lstm_kernel::io::{self, FormatError, ModelBytes};
 use lstm_kernel::{
     Dense, Gru, GruVariant, LayerKind, Lstm, Lstm2, LstmModel, Maths, Model, Recurrent,
-    RecurrentActivation, Stack, Tensors,
+    RecurrentActivation, Scaling, Stack, Tensors,
 };
 
 /// Longest input that is also checked resealed; longer than every model's file below
@@ -59,6 +62,52 @@ fn check(bytes: &[u8]) {
     stack(bytes, &parsed);
     gru(bytes, &parsed);
     gru_over_lstm(bytes, &parsed);
+    scaled(bytes, &parsed);
+}
+
+/// `io::decode_scaled_into` of a (2 -> 3) LSTM + Dense(3 -> 2): a model exactly when the
+/// layers fit (with or without a scaling block), the scaling the block's values (identity
+/// without one), nothing changed on a refusal.
+fn scaled(bytes: &[u8], parsed: &Result<ModelBytes<'_>, FormatError>) {
+    let mut m = LstmModel::<2, 3, 2>::zeroed(RecurrentActivation::Sigmoid);
+    fill(&mut m, 0.25);
+    let mut sc = Scaling::<2, 2>::IDENTITY;
+    sc.input_mean = [9.0; 2];
+    let (m0, sc0) = (m, sc);
+    let got = io::decode_scaled_into(bytes, &mut m, &mut sc);
+    match (parsed, &got) {
+        (Err(p), Err(e)) => assert_eq!(p, e),
+        (Err(p), Ok(_)) => panic!("parse refused ({p:?}), decode_scaled_into did not"),
+        (Ok(file), _) => {
+            let h = file.header();
+            let fit = h.output == 2
+                && h.layers().len() == 1
+                && h.layers()[0].kind == LayerKind::Lstm
+                && (h.layers()[0].input, h.layers()[0].hidden) == (2, 3);
+            assert_eq!(got.is_ok(), fit, "{got:?}");
+            if let Ok(head) = got {
+                assert_eq!(head, h.head);
+                let want: [f32; 8] = match file.scaling_values() {
+                    Some(v) => {
+                        let mut w = [0.0; 8];
+                        w.iter_mut().zip(v).for_each(|(d, x)| *d = x);
+                        w
+                    }
+                    None => [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+                };
+                let have = [
+                    sc.input_mean,
+                    sc.input_scale,
+                    sc.output_scale,
+                    sc.output_mean,
+                ]
+                .concat();
+                assert!(have.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+            } else {
+                assert!(m == m0 && sc == sc0, "a refused file changed the target");
+            }
+        }
+    }
 }
 
 /// A GRU layer, (2 -> 3) + Dense(3 -> 2), through the generic decoder (either variant).
@@ -109,8 +158,15 @@ fn check_parsed(bytes: &[u8], file: &ModelBytes<'_>) {
     let h = file.header();
     let n = h.layer_count();
     assert!((1..=io::MAX_LAYERS).contains(&n) && h.layers().len() == n);
-    assert!(h.version == 1 || h.version == io::VERSION);
-    assert!(h.version == io::VERSION || n == 1);
+    assert!((1..=io::VERSION).contains(&h.version));
+    assert!(h.version >= 2 || n == 1);
+    assert!(h.version == io::VERSION || !h.scaled);
+    let scaling = file.scaling_values().map_or(0, |v| v.len());
+    assert_eq!(
+        scaling,
+        if h.scaled { 2 * (h.input + h.output) as usize } else { 0 }
+    );
+    assert!(file.scaling_values().is_none_or(|mut v| v.all(f32::is_finite)));
     let mut params = 0_usize;
     let mut below = h.input;
     for l in h.layers() {
@@ -129,12 +185,18 @@ fn check_parsed(bytes: &[u8], file: &ModelBytes<'_>) {
     assert_eq!(bytes.len(), data_at(bytes, n) + 4 * params + io::CRC_LEN);
 }
 
-/// Offset of the weights in a file of `n` layers.
+/// Offset of the weights in a file of `n` layers (after the scaling block, if any).
 fn data_at(bytes: &[u8], n: usize) -> usize {
     if bytes[8] == 1 {
         io::V1_HEADER_LEN
     } else {
-        io::HEADER_LEN + io::LAYER_ENTRY_LEN * n
+        let h = io::parse(bytes).expect("a parsed file").header();
+        let scaling = if h.scaled {
+            8 * (h.input + h.output) as usize
+        } else {
+            0
+        };
+        io::HEADER_LEN + io::LAYER_ENTRY_LEN * n + scaling
     }
 }
 
@@ -142,7 +204,8 @@ fn data_at(bytes: &[u8], n: usize) -> usize {
 /// GRU layer of the model type takes either GRU variant).
 fn fits(file: &ModelBytes<'_>, layers: &[(Cell, u32, u32)], out: usize) -> bool {
     let h = file.header();
-    h.output as usize == out
+    !h.scaled
+        && h.output as usize == out
         && h.layers().len() == layers.len()
         && h.layers().iter().zip(layers).all(|(l, &(c, i, hid))| {
             let same = matches!(
@@ -185,6 +248,7 @@ fn one_layer<const IN: usize, const H: usize, const OUT: usize>(
                     matches!(
                         e,
                         FormatError::LayerCountMismatch { .. }
+                            | FormatError::ScalingNotRead
                             | FormatError::DimensionMismatch { .. }
                             | FormatError::LayerMismatch { .. }
                     ),
@@ -250,6 +314,7 @@ where
                     matches!(
                         e,
                         FormatError::LayerCountMismatch { .. }
+                            | FormatError::ScalingNotRead
                             | FormatError::LayerMismatch { .. }
                             | FormatError::OutputMismatch { .. }
                     ),
@@ -300,13 +365,14 @@ where
         "re-encoding differs from the canonical file"
     );
     // The only ways a valid file differs from its canonical form.
-    let noncanonical = file.header().version == 1 || reserved_bytes_set(bytes, file);
+    let noncanonical = file.header().version != io::VERSION || reserved_bytes_set(bytes, file);
     assert_eq!(canon != bytes, noncanonical);
     out
 }
 
-/// True if a version-2 file has a non-zero reserved byte (25..28, or bytes 12..16 of a
-/// layer entry).
+/// True if a version-3 file has a non-zero byte where `io::encode` writes 0: the head
+/// activation (25), the reserved byte 27 (26, the flags, is 0 in every file the
+/// weights-only decoders accept), or bytes 12..16 of a layer entry.
 fn reserved_bytes_set(bytes: &[u8], file: &ModelBytes<'_>) -> bool {
     let n = file.header().layer_count();
     file.header().version == io::VERSION
@@ -317,7 +383,7 @@ fn reserved_bytes_set(bytes: &[u8], file: &ModelBytes<'_>) -> bool {
             }))
 }
 
-/// The version-2 file of what `file` holds, written from the documented layout (not with
+/// The version-3 file of what `file` holds, written from the documented layout (not with
 /// `io::encode`): header and table from the parsed header, reserved bytes 0, the input's
 /// weight bytes, a fresh CRC.
 fn canonical<'b>(bytes: &[u8], file: &ModelBytes<'_>, out: &'b mut [u8; MAX_LEN]) -> &'b [u8] {

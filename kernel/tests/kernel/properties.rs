@@ -645,10 +645,12 @@ fn reseal(file: &mut [u8]) {
     file[body..].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// Byte offsets a decoder ignores in a version-2 file of `layers` layers (the reserved
-/// header bytes and each layer entry's reserved `u32`).
+/// Byte offsets the weights-only decoders ignore in a version-3 file of `layers` layers:
+/// the head activation (25; what the outputs mean, not how they are computed), the reserved
+/// header byte 27 and each layer entry's reserved `u32`. (Byte 26, the flags, is not among
+/// them: a set scaling bit is refused.)
 fn reserved(layers: usize) -> Vec<usize> {
-    let mut at: Vec<usize> = (25..28).collect();
+    let mut at: Vec<usize> = vec![25, 27];
     for k in 0..layers {
         let e = io::HEADER_LEN + io::LAYER_ENTRY_LEN * k;
         at.extend(e + 12..e + 16);
