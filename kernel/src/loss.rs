@@ -60,29 +60,54 @@ impl Loss {
         outputs: &[F; OUT],
         targets: &[F; OUT],
     ) -> (SampleLoss<F>, [F; OUT]) {
-        let n = F::from_f64(OUT as f64);
-        match self {
-            Self::Bce => (
-                bce_loss(outputs, targets),
-                core::array::from_fn(|k| bce_with_logits_grad(outputs[k], targets[k]) / n),
-            ),
-            Self::SoftmaxCe => softmax_cross_entropy(outputs, targets),
+        self.evaluate_first(outputs, targets, OUT)
+    }
+
+    /// [`Self::evaluate`] over the first `k` outputs only (`k` clamped to `1..=OUT`): the
+    /// loss, accuracy and means are those of a model with `k` outputs, and the gradient of
+    /// outputs `k..OUT` is 0. A model padded to `OUT` outputs (a host tool's fixed menu of
+    /// sizes) trains exactly as its `k`-output self: the padded head rows get no gradient.
+    pub fn evaluate_first<F: Real, const OUT: usize>(
+        self,
+        outputs: &[F; OUT],
+        targets: &[F; OUT],
+        k: usize,
+    ) -> (SampleLoss<F>, [F; OUT]) {
+        let k = k.clamp(1, OUT.max(1));
+        let n = F::from_f64(k as f64);
+        let mut grad = [F::ZERO; OUT];
+        let (z, y) = (&outputs[..k], &targets[..k]);
+        let sample = match self {
+            Self::Bce => {
+                let mut s = SampleLoss {
+                    loss: F::ZERO,
+                    accuracy: F::ZERO,
+                };
+                for ((g, &z), &y) in grad.iter_mut().zip(z).zip(y) {
+                    s.loss += bce_with_logits(z, y);
+                    s.accuracy += binary_accuracy(z, y);
+                    *g = bce_with_logits_grad(z, y) / n;
+                }
+                SampleLoss {
+                    loss: s.loss / n,
+                    accuracy: s.accuracy / n,
+                }
+            }
+            Self::SoftmaxCe => softmax_ce_into(z, y, &mut grad[..k]),
             Self::Mse => {
                 let mut loss = F::ZERO;
-                let grad = core::array::from_fn(|k| {
-                    let e = outputs[k] - targets[k];
+                for ((g, &z), &y) in grad.iter_mut().zip(z).zip(y) {
+                    let e = z - y;
                     loss += e * e;
-                    (e + e) / n
-                });
-                (
-                    SampleLoss {
-                        loss: loss / n,
-                        accuracy: F::from_f64(f64::NAN),
-                    },
-                    grad,
-                )
+                    *g = (e + e) / n;
+                }
+                SampleLoss {
+                    loss: loss / n,
+                    accuracy: F::from_f64(f64::NAN),
+                }
             }
-        }
+        };
+        (sample, grad)
     }
 }
 
@@ -94,11 +119,21 @@ pub fn softmax_cross_entropy<F: Real, const OUT: usize>(
     logits: &[F; OUT],
     targets: &[F; OUT],
 ) -> (SampleLoss<F>, [F; OUT]) {
+    let mut grad = [F::ZERO; OUT];
+    let s = softmax_ce_into(logits, targets, &mut grad);
+    (s, grad)
+}
+
+/// [`softmax_cross_entropy`] of slices of one length, the gradient written into `grad`.
+fn softmax_ce_into<F: Real>(logits: &[F], targets: &[F], grad: &mut [F]) -> SampleLoss<F> {
     let m = logits
         .iter()
         .fold(F::from_f64(f64::NEG_INFINITY), |a, &z| a.max(z));
-    let e: [F; OUT] = core::array::from_fn(|k| (logits[k] - m).exp());
-    let s = e.iter().fold(F::ZERO, |a, &v| a + v);
+    let mut s = F::ZERO;
+    for (g, &z) in grad.iter_mut().zip(logits) {
+        *g = (z - m).exp();
+        s += *g;
+    }
     // s >= 1 (the largest term is e^0), so ln(s) = ln_1p(s - 1) loses nothing.
     let lse = m + (s - F::ONE).ln_1p();
     let mut loss = F::ZERO;
@@ -107,13 +142,15 @@ pub fn softmax_cross_entropy<F: Real, const OUT: usize>(
         loss += y * (lse - z);
         mass += y;
     }
-    let grad = core::array::from_fn(|k| e[k] / s * mass - targets[k]);
+    for (g, &y) in grad.iter_mut().zip(targets) {
+        *g = *g / s * mass - y;
+    }
     let accuracy = if argmax(logits) == argmax(targets) {
         F::ONE
     } else {
         F::ZERO
     };
-    (SampleLoss { loss, accuracy }, grad)
+    SampleLoss { loss, accuracy }
 }
 
 /// Index of the largest value (the first on ties; 0 for an empty or all-NaN array).
@@ -225,6 +262,24 @@ mod tests {
         assert!(!Loss::Mse.has_accuracy());
         for l in Loss::ALL {
             assert_eq!(Loss::from_name(l.name()), Some(l));
+        }
+    }
+
+    /// The loss over the first `k` of `OUT` outputs is the loss of the `k`-output sample,
+    /// bit for bit, and the padded outputs get a zero gradient, whatever they hold.
+    #[test]
+    fn a_loss_over_the_first_k_outputs_ignores_the_padding() {
+        let z = [0.3f32, -1.2, 2.0, 9.0, -7.0];
+        let y3 = [0.0f32, 0.0, 1.0];
+        let y = [0.0f32, 0.0, 1.0, 1.0, 0.0];
+        let z3 = [0.3f32, -1.2, 2.0];
+        for loss in Loss::ALL {
+            let (a, ga) = loss.evaluate(&z3, &y3);
+            let (b, gb) = loss.evaluate_first(&z, &y, 3);
+            assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "{loss:?}");
+            assert!(a.accuracy.to_bits() == b.accuracy.to_bits(), "{loss:?}");
+            assert_eq!(&gb[..3], &ga[..], "{loss:?}");
+            assert_eq!(&gb[3..], &[0.0, 0.0], "{loss:?}");
         }
     }
 
