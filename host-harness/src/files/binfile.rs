@@ -2,22 +2,51 @@
 //! little-endian `f32`, CRC-32) read from and written to disk.
 
 use anyhow::{Context, Result};
-use lstm_kernel::io::{FormatError, decode, decode_into, encode, model_file_len};
+use lstm_kernel::io::{
+    FileSpec, FormatError, GateOrder, LayerEntry, decode, decode_into, encode_spec,
+};
 use lstm_kernel::{LstmModel, Model, Recurrent};
 
-/// The file's bytes for `model` (any stack; format version 3).
+use super::view::ModelView;
+
+/// The file's bytes for `model` (any stack, any [`ModelView`]: a model or a size-menu
+/// model at its true sizes; format version 3, with the view's head activation and scaling
+/// block).
 ///
 /// # Errors
-/// A weight is NaN or infinite (the format refuses them).
-pub fn to_bytes<R, const IN: usize, const H: usize, const OUT: usize>(
-    model: &Model<R, IN, H, OUT, f32>,
-) -> Result<Vec<u8>>
-where
-    R: Recurrent<IN, H, f32>,
-{
-    let len = model_file_len::<Model<R, IN, H, OUT, f32>>();
+/// A weight or scaling value is NaN or infinite (the format refuses them), or the view
+/// cannot be written (more layers than the format holds).
+pub fn to_bytes<V: ModelView + ?Sized>(model: &V) -> Result<Vec<u8>> {
+    let sizes = model.layer_sizes();
+    let layers = sizes
+        .iter()
+        .enumerate()
+        .map(|(k, &(input, hidden))| {
+            Ok(LayerEntry {
+                kind: model.kind(k).context("a layer without a cell kind")?,
+                gate_order: GateOrder::Pytorch,
+                settings: model.settings(k).context("a layer without settings")?,
+                input: u32::try_from(input)?,
+                hidden: u32::try_from(hidden)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let scaling = model
+        .scaling()
+        .map(|[a, b, c, d]| [&a[..], &b[..], &c[..], &d[..]]);
+    let spec = FileSpec {
+        input: u32::try_from(model.input())?,
+        output: u32::try_from(model.output())?,
+        layers: &layers,
+        head: model.head(),
+        scaling,
+    };
+    let len = spec
+        .file_len()
+        .context("the model's sizes do not describe a file")?;
     let mut buf = vec![0; len];
-    let n = encode(model, &mut buf).context("cannot encode the model")?;
+    let values = (0..model.count()).flat_map(|i| model.values(i).iter().copied());
+    let n = encode_spec(&spec, values, &mut buf).context("cannot encode the model")?;
     buf.truncate(n);
     Ok(buf)
 }

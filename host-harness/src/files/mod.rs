@@ -5,6 +5,7 @@
 pub mod binfile;
 pub mod rust_src;
 pub mod safetensors;
+pub mod view;
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};

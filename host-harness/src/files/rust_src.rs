@@ -23,7 +23,9 @@
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
-use lstm_kernel::{LayerKind, Model, Recurrent, TensorKind, Tensors};
+use lstm_kernel::{HeadActivation, LayerKind};
+
+use super::view::ModelView;
 
 /// Validation sequences to embed: inputs `[n][steps][IN]` and targets `[n]`.
 #[derive(Clone, Copy, Debug)]
@@ -64,20 +66,98 @@ fn matrix(out: &mut String, values: &[f32], cols: usize, indent: &str) -> Result
     Ok(())
 }
 
+/// `pub const HEAD` and, for a model with a scaling block, `pub static SCALING` and the
+/// `predict_step` function that applies it around a step (module docs).
+fn scaling_source<V: ModelView + ?Sized>(s: &mut String, model: &V) -> Result<()> {
+    let head = model.head();
+    let variant = match head {
+        HeadActivation::Sigmoid => "Sigmoid",
+        HeadActivation::Softmax => "Softmax",
+        HeadActivation::Identity => "Identity",
+        _ => "Unspecified",
+    };
+    writeln!(s)?;
+    writeln!(
+        s,
+        "/// What [`MODEL`]'s outputs mean: apply it to the logits to report {}.",
+        match head {
+            HeadActivation::Sigmoid => "probabilities (one per output)",
+            HeadActivation::Softmax => "class probabilities",
+            HeadActivation::Identity => "values",
+            _ => "them (unspecified: raw logits)",
+        }
+    )?;
+    writeln!(
+        s,
+        "pub const HEAD: ::lstm_kernel::HeadActivation = ::lstm_kernel::HeadActivation::{variant};"
+    )?;
+    let Some([mean, scale, out_scale, out_mean]) = model.scaling() else {
+        return Ok(());
+    };
+    writeln!(s)?;
+    writeln!(
+        s,
+        "/// The input normalisation and output de-normalisation learnt from the training data: feed"
+    )?;
+    writeln!(
+        s,
+        "/// `SCALING.input(&x)` to [`MODEL`] and report `SCALING.output(&z)` ([`predict_step`] does both)."
+    )?;
+    writeln!(
+        s,
+        "#[allow(clippy::excessive_precision, clippy::approx_constant)]"
+    )?;
+    writeln!(
+        s,
+        "pub static SCALING: ::lstm_kernel::Scaling<IN, OUT> = ::lstm_kernel::Scaling {{"
+    )?;
+    for (name, v) in [
+        ("input_mean", mean),
+        ("input_scale", scale),
+        ("output_scale", out_scale),
+        ("output_mean", out_mean),
+    ] {
+        write!(s, "    {name}: ")?;
+        row(s, v)?;
+        s.push_str(",\n");
+    }
+    s.push_str("};\n\n");
+    writeln!(
+        s,
+        "/// One step on raw inputs `x` (the data's units): normalise, step [`MODEL`] from `state`,"
+    )?;
+    writeln!(
+        s,
+        "/// de-normalise, apply [`HEAD`]. Returns what the host's `lstm-harness predict` writes."
+    )?;
+    writeln!(
+        s,
+        "pub fn predict_step(x: &[f32; IN], state: &mut <Rnn as ::lstm_kernel::Recurrent<IN, H, f32>>::State) -> [f32; OUT] {{"
+    )?;
+    writeln!(
+        s,
+        "    let mut y = SCALING.output(&MODEL.step(&SCALING.input(x), state));"
+    )?;
+    writeln!(s, "    HEAD.apply(&mut y);")?;
+    writeln!(s, "    y")?;
+    s.push_str("}\n");
+    Ok(())
+}
+
 /// The Rust source for `model` (see the module docs), with a header comment naming
 /// `origin` (e.g. the file it was exported from) and, optionally, validation data.
 ///
 /// # Errors
 /// A weight or a validation value is not finite.
-pub fn rust_source<R, const IN: usize, const H: usize, const OUT: usize, const STEPS: usize>(
-    model: &Model<R, IN, H, OUT, f32>,
+pub fn rust_source<V: ModelView + ?Sized, const IN: usize, const STEPS: usize>(
+    model: &V,
     origin: &str,
     val: Option<ValData<'_, IN, STEPS>>,
-) -> Result<String>
-where
-    R: Recurrent<IN, H, f32>,
-{
-    type M<R, const IN: usize, const H: usize, const OUT: usize> = Model<R, IN, H, OUT, f32>;
+) -> Result<String> {
+    let (input, h, output) = (model.input(), model.hidden(), model.output());
+    if val.is_some() && IN != input {
+        bail!("validation data of {IN} inputs for a model of {input}");
+    }
     let mut s = String::new();
     let origin = origin.replace('\n', " ");
     writeln!(
@@ -99,17 +179,10 @@ where
     writeln!(s, "// and lstm_kernel::Dense (w [OUT][H], b [OUT]).")?;
     writeln!(s)?;
     // Layer sizes from the walk: (input, hidden) of every layer's W_ih.
-    let mut sizes = Vec::new();
-    for i in 0..<M<R, IN, H, OUT> as Tensors<f32>>::COUNT {
-        if let Some(t) = <M<R, IN, H, OUT> as Tensors<f32>>::info(i)
-            && t.kind == TensorKind::InputWeights
-        {
-            sizes.push((t.dims[0], t.dims[2]));
-        }
-    }
+    let sizes = model.layer_sizes();
     let mut kinds = Vec::new();
     for k in 0..sizes.len() {
-        let Some(kind) = model.rnn.kind(k) else {
+        let Some(kind) = model.kind(k) else {
             bail!("layer {k} has no cell kind");
         };
         kinds.push(kind);
@@ -130,11 +203,11 @@ where
         );
     }
     writeln!(s, "/// Inputs per step of [`MODEL`].")?;
-    writeln!(s, "pub const IN: usize = {IN};")?;
+    writeln!(s, "pub const IN: usize = {input};")?;
     writeln!(s, "/// Hidden units of [`MODEL`]'s top layer.")?;
-    writeln!(s, "pub const H: usize = {H};")?;
+    writeln!(s, "pub const H: usize = {h};")?;
     writeln!(s, "/// Outputs (logits) of [`MODEL`].")?;
-    writeln!(s, "pub const OUT: usize = {OUT};")?;
+    writeln!(s, "pub const OUT: usize = {output};")?;
     writeln!(s, "/// Recurrent layers of [`MODEL`].")?;
     writeln!(s, "pub const LAYERS: usize = {};", sizes.len())?;
     writeln!(s, "/// The recurrent layers' type (bottom layer first).")?;
@@ -152,7 +225,7 @@ where
     // then the head.
     let mut i = 0;
     for (k, &(a, b)) in sizes.iter().enumerate() {
-        let Some(st) = model.rnn.settings(k) else {
+        let Some(st) = model.settings(k) else {
             bail!("layer {k} has no settings");
         };
         writeln!(s)?;
@@ -181,7 +254,7 @@ where
         )?;
         for field in ["w_ih", "w_hh"] {
             writeln!(s, "    l.weights.{field} = [")?;
-            for r in model.tensor(i).chunks(gates * b) {
+            for r in model.values(i).chunks(gates * b) {
                 s.push_str("        ");
                 matrix(&mut s, r, b, "        ")?;
                 s.push_str(",\n");
@@ -190,12 +263,12 @@ where
             i += 1;
         }
         s.push_str("    l.weights.b = ");
-        matrix(&mut s, model.tensor(i), b, "    ")?;
+        matrix(&mut s, model.values(i), b, "    ")?;
         s.push_str(";\n");
         i += 1;
         if let LayerKind::Gru(_) = kinds[k] {
             s.push_str("    l.weights.b_hn = ");
-            row(&mut s, model.tensor(i))?;
+            row(&mut s, model.values(i))?;
             s.push_str(";\n");
             i += 1;
         }
@@ -219,12 +292,13 @@ where
         "    let mut head = ::lstm_kernel::Dense::<H, OUT>::zeroed();"
     )?;
     s.push_str("    head.w = ");
-    matrix(&mut s, model.tensor(i), H, "    ")?;
+    matrix(&mut s, model.values(i), h, "    ")?;
     s.push_str(";\n    head.b = ");
-    row(&mut s, model.tensor(i + 1))?;
+    row(&mut s, model.values(i + 1))?;
     writeln!(s, ";")?;
     writeln!(s, "    ::lstm_kernel::Model::new({nest}, head)")?;
     s.push_str("}\n");
+    scaling_source(&mut s, model)?;
     if let Some(v) = val {
         if v.xs.len() != v.ys.len() {
             bail!(
@@ -304,7 +378,7 @@ mod tests {
     #[test]
     fn the_generated_source_holds_every_weight_bit_exactly_in_file_order() {
         let m = sample();
-        let src = rust_source::<_, 2, 3, 2, 4>(&m, "test", None).unwrap();
+        let src = rust_source::<_, 2, 4>(&m, "test", None).unwrap();
         let got = literals(&src);
         let want: Vec<f32> = (0..<LstmModel<2, 3, 2> as Tensors<f32>>::COUNT)
             .flat_map(|t| m.tensor(t).to_vec())
@@ -323,7 +397,7 @@ mod tests {
         let xs = [[[1.0_f32, 0.0]; 4], [[0.0, 0.5]; 4]];
         let ys = [1.0_f32, 0.0];
         let val = ValData { xs: &xs, ys: &ys };
-        let src = rust_source::<_, 2, 3, 2, 4>(&sample(), "test", Some(val)).unwrap();
+        let src = rust_source::<_, 2, 4>(&sample(), "test", Some(val)).unwrap();
         assert!(src.contains("pub const STEPS: usize = 4;"));
         assert!(src.contains("pub const VAL_SEQUENCES: usize = 2;"));
         assert!(src.contains("    [[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]],\n"));
@@ -334,7 +408,7 @@ mod tests {
     fn a_model_with_a_nan_weight_is_not_exported_as_source() {
         let mut m = sample();
         m.rnn.weights.b[2][1] = f32::NAN;
-        let e = rust_source::<_, 2, 3, 2, 4>(&m, "test", None).unwrap_err();
+        let e = rust_source::<_, 2, 4>(&m, "test", None).unwrap_err();
         assert!(e.to_string().contains("not finite"), "{e}");
     }
 
@@ -361,7 +435,7 @@ mod tests {
                 i += 1;
             }
         }
-        let src = rust_source::<_, 2, 2, 1, 4>(&m, "test", None).unwrap();
+        let src = rust_source::<_, 2, 4>(&m, "test", None).unwrap();
         let want: Vec<f32> = (0..<Net as Tensors<f32>>::COUNT)
             .flat_map(|t| m.tensor(t).to_vec())
             .collect();

@@ -95,6 +95,8 @@ use lstm_kernel::{
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize};
 
+use super::view::ModelView;
+
 /// Metadata key holding the recurrent activation's name.
 pub const ACTIVATION_KEY: &str = "recurrent_activation";
 /// Metadata key holding the maths' name.
@@ -128,12 +130,7 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 ///
 /// # Errors
 /// A weight is not finite.
-pub fn to_torch_bytes<R, const IN: usize, const H: usize, const OUT: usize>(
-    model: &Model<R, IN, H, OUT, f32>,
-) -> Result<Vec<u8>>
-where
-    R: Recurrent<IN, H, f32>,
-{
+pub fn to_torch_bytes<V: ModelView + ?Sized>(model: &V) -> Result<Vec<u8>> {
     to_bytes(model, Layout::Torch)
 }
 
@@ -143,12 +140,7 @@ where
 ///
 /// # Errors
 /// A weight is not finite.
-pub fn to_keras_bytes<R, const IN: usize, const H: usize, const OUT: usize>(
-    model: &Model<R, IN, H, OUT, f32>,
-) -> Result<Vec<u8>>
-where
-    R: Recurrent<IN, H, f32>,
-{
+pub fn to_keras_bytes<V: ModelView + ?Sized>(model: &V) -> Result<Vec<u8>> {
     to_bytes(model, Layout::Keras)
 }
 
@@ -156,27 +148,19 @@ where
 type Named = (String, Vec<usize>, Vec<f32>);
 
 /// Every tensor `model` is written as in `layout`.
-fn named_tensors<R, const IN: usize, const H: usize, const OUT: usize>(
-    model: &Model<R, IN, H, OUT, f32>,
-    layout: Layout,
-) -> Result<Vec<Named>>
-where
-    R: Recurrent<IN, H, f32>,
-{
-    type M<R, const IN: usize, const H: usize, const OUT: usize> = Model<R, IN, H, OUT, f32>;
+fn named_tensors<V: ModelView + ?Sized>(model: &V, layout: Layout) -> Result<Vec<Named>> {
     let mut tensors: Vec<Named> = Vec::new();
-    for i in 0..<M<R, IN, H, OUT> as Tensors<f32>>::COUNT {
-        let Some(t) = <M<R, IN, H, OUT> as Tensors<f32>>::info(i) else {
+    for i in 0..model.count() {
+        let Some(t) = model.tensor_info(i) else {
             bail!("tensor {i} of the model has no description");
         };
-        let v = model.tensor(i);
+        let v = model.values(i);
         let [a, g, h] = t.dims;
         let k = t.layer;
         let kind = if t.kind.is_head() {
             LayerKind::Lstm
         } else {
             model
-                .rnn
                 .kind(k)
                 .ok_or_else(|| anyhow!("layer {k} of the model has no cell kind"))?
         };
@@ -208,7 +192,7 @@ where
                 let mut hh = vec![0.0; v.len()];
                 if family == Family::Gru {
                     // Bias dims are [G, H, 1]: the n block starts at 2H.
-                    hh[2 * g..].copy_from_slice(model.tensor(i + 1));
+                    hh[2 * g..].copy_from_slice(model.values(i + 1));
                 }
                 tensors.push((format!("{torch}.bias_hh_l{k}"), vec![v.len()], hh));
             }
@@ -234,7 +218,7 @@ where
                     tensors.push((format!("{keras}.bias"), vec![v.len()], v.to_vec()));
                 }
                 LayerKind::Gru(variant) => {
-                    let b_hn = model.tensor(i + 1);
+                    let b_hn = model.values(i + 1);
                     let mut input = v.to_vec();
                     let mut recurrent = vec![0.0; v.len()];
                     // Bias dims are [G, H, 1]: H is g, the n block starts at 2H.
@@ -267,13 +251,7 @@ where
 }
 
 /// The safetensors bytes of `model` in `layout`, with the metadata of the module docs.
-fn to_bytes<R, const IN: usize, const H: usize, const OUT: usize>(
-    model: &Model<R, IN, H, OUT, f32>,
-    layout: Layout,
-) -> Result<Vec<u8>>
-where
-    R: Recurrent<IN, H, f32>,
-{
+fn to_bytes<V: ModelView + ?Sized>(model: &V, layout: Layout) -> Result<Vec<u8>> {
     let tensors = named_tensors(model, layout)?;
     for (name, _, values) in &tensors {
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
@@ -293,7 +271,8 @@ where
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    let gru = (0..R::LAYERS).any(|k| matches!(model.rnn.kind(k), Some(LayerKind::Gru(_))));
+    let layers = model.layer_count();
+    let gru = (0..layers).any(|k| matches!(model.kind(k), Some(LayerKind::Gru(_))));
     let (format, gate_order, layout_name) = match (layout, gru) {
         (Layout::Torch, false) => ("pt", "i,f,g,o", "torch"),
         (Layout::Keras, false) => ("np", "i,f,c,o", "keras"),
@@ -305,11 +284,9 @@ where
         ("producer".to_string(), "lstm-harness".to_string()),
         ("gate_order".to_string(), gate_order.to_string()),
         ("layout".to_string(), layout_name.to_string()),
-        ("num_layers".to_string(), R::LAYERS.to_string()),
+        ("num_layers".to_string(), layers.to_string()),
     ]);
-    let settings: Vec<_> = (0..R::LAYERS)
-        .filter_map(|k| model.rnn.settings(k))
-        .collect();
+    let settings: Vec<_> = (0..layers).filter_map(|k| model.settings(k)).collect();
     let activations: Vec<&str> = settings.iter().map(|s| s.activation.name()).collect();
     let maths: Vec<&str> = settings.iter().map(|s| s.maths.name()).collect();
     for (key, names) in [(ACTIVATION_KEY, activations), (MATHS_KEY, maths)] {
