@@ -1,16 +1,21 @@
-//! Training on a user's data (issue 11): **sequence classification** and **sequence
-//! regression** (many-to-one, [`Task`]), generic over the model's sizes and layers. Each
-//! sequence runs at its own length from the zero state (no padding reaches the state or
-//! the gradients); a mini-batch of `B` sequences averages their gradients (each loss
-//! gradient scaled by `1/B`) into one Adam update, after an optional clip of the global
-//! gradient norm. The training order is reshuffled every epoch from the seed. Early
-//! stopping watches the validation loss: after `warmup` epochs, `patience` epochs without
-//! a new best stop the run, and the best epoch's weights are restored.
+//! Training on a user's data (issue 11): **sequence classification**, **sequence
+//! regression** (many-to-one) and **sequence labelling** (many-to-many) ([`Task`]), generic
+//! over the model's sizes and layers. Each sequence runs at its own length from the zero
+//! state (no padding reaches the state or the gradients); a mini-batch of `B` sequences
+//! averages their gradients (each loss gradient scaled by `1/B`) into one Adam update,
+//! after an optional clip of the global gradient norm. The training order is reshuffled
+//! every epoch from the seed. Early stopping watches the validation loss: after `warmup`
+//! epochs, `patience` epochs without a new best stop the run, and the best epoch's weights
+//! are restored.
 //!
-//! Classification: BCE on the logit for `OUT = 1` (classes 0 and 1), softmax CE for
-//! `OUT >= 2`; accuracy. Regression: MSE over the `OUT` outputs; MAE and RMSE. The
-//! gradients are the kernel's BPTT through the whole sequence. Sequences are stepped one
-//! at a time (the kernel's batched training maths are a later step of the issue).
+//! Classification and labelling: BCE on the logit for one output (classes 0 and 1),
+//! softmax CE for two or more; accuracy. Regression: MSE over the outputs; MAE and RMSE. A
+//! labelled sequence's loss is the mean over its steps (Keras' and PyTorch's mean over
+//! steps and outputs). The gradients are the kernel's BPTT through the whole sequence.
+//!
+//! A model may be compiled with more outputs than it uses (the CLI's size menu pads them):
+//! `outputs` names how many are the model's; the loss reads only those
+//! ([`Loss::evaluate_first`]), so the padded head rows get no gradient and stay zero.
 
 use std::time::Instant;
 
@@ -20,26 +25,44 @@ use rand::seq::SliceRandom;
 
 use crate::rng::{Stream, stream};
 
-/// One labelled sequence: steps `[T_i][IN]` and its target `[OUT]` (for classification
-/// the class as [`class_target`] writes it, for regression the values).
-pub type Example<const IN: usize, const OUT: usize> = (Vec<[f32; IN]>, [f32; OUT]);
+/// One sequence: steps `xs` `[T][IN]` and targets `ys`: one `[OUT]` row (many-to-one: the
+/// last step's target; for classification the class as [`class_target`] writes it) or one
+/// per step (many-to-many).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Example<const IN: usize, const OUT: usize> {
+    /// The inputs, one row per step.
+    pub xs: Vec<[f32; IN]>,
+    /// The targets: one row (scored at the last step) or `xs.len()` rows (every step).
+    pub ys: Vec<[f32; OUT]>,
+}
 
 /// What the head's outputs mean.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
-    /// Class logits: one (classes 0 and 1, BCE) or `OUT` (softmax CE).
+    /// Class logits: one (classes 0 and 1, BCE) or `OUT` (softmax CE), at the last step.
     Classify,
-    /// `OUT` real values (MSE).
+    /// Real values (MSE) at the last step.
     Regress,
+    /// Class logits (as [`Self::Classify`]) at every step.
+    Label,
 }
 
 impl Task {
     /// The loss this task trains with, for `out` outputs.
     pub fn loss(self, out: usize) -> Loss {
         match self {
-            Self::Classify if out == 1 => Loss::Bce,
-            Self::Classify => Loss::SoftmaxCe,
+            Self::Classify | Self::Label if out == 1 => Loss::Bce,
+            Self::Classify | Self::Label => Loss::SoftmaxCe,
             Self::Regress => Loss::Mse,
+        }
+    }
+
+    /// The name used on the command line and in reports: `classify`, `regress`, `label`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Classify => "classify",
+            Self::Regress => "regress",
+            Self::Label => "label",
         }
     }
 }
@@ -49,11 +72,12 @@ impl Task {
 pub struct Metrics {
     /// Mean loss per sequence (the task's loss).
     pub loss: f64,
-    /// Classification: fraction of sequences whose predicted class is the target's.
+    /// Classification: fraction of scored rows (sequences, or steps for labelling) whose
+    /// predicted class is the target's.
     pub accuracy: Option<f64>,
-    /// Regression: mean absolute error over every output of every sequence.
+    /// Regression: mean absolute error over every scored output (in the targets' units).
     pub mae: Option<f64>,
-    /// Regression: root mean squared error over every output of every sequence.
+    /// Regression: root mean squared error over every scored output.
     pub rmse: Option<f64>,
 }
 
@@ -99,6 +123,8 @@ pub struct EpochLog {
     pub train_loss: f64,
     /// The validation figures after the epoch.
     pub val: Metrics,
+    /// Wall time of the epoch's training and validation (s).
+    pub seconds: f64,
 }
 
 /// What a run did.
@@ -110,40 +136,81 @@ pub struct FitReport {
     pub best_epoch: usize,
     /// Wall time of the run (s).
     pub seconds: f64,
+    /// Whether the run was stopped from outside (the callback said so) before its end.
+    pub interrupted: bool,
 }
 
-/// The [`Metrics`] of `model` on `data` for `task` (each sequence streamed from the zero
-/// state, scored at its last step).
+/// What the per-epoch callback of [`fit`] tells the loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop now, keeping the best weights so far (e.g. Ctrl-C).
+    Stop,
+}
+
+/// Which of a model's outputs are scored, and in what units.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scored<'a> {
+    /// The first `count` outputs are the model's (the rest padding).
+    pub count: usize,
+    /// Output `k`'s errors are multiplied by `units[k]` for MAE and RMSE (the output
+    /// de-normalisation's scale, so they are in the targets' units); missing entries are 1.
+    pub units: &'a [f32],
+}
+
+impl Scored<'_> {
+    /// The first `count` outputs, in the model's units.
+    pub const fn first(count: usize) -> Self {
+        Self { count, units: &[] }
+    }
+}
+
+/// The [`Metrics`] of `model` on `data` for `task`, over the `scored` outputs (each
+/// sequence streamed from the zero state, scored at its last step or at every step).
 pub fn evaluate<R, const IN: usize, const H: usize, const OUT: usize>(
     model: &Model<R, IN, H, OUT>,
     task: Task,
+    scored: Scored<'_>,
     data: &[Example<IN, OUT>],
 ) -> Metrics
 where
     R: Recurrent<IN, H, f32>,
 {
-    let loss_kind = task.loss(OUT);
-    let (mut loss, mut correct, mut abs, mut sq) = (0.0, 0, 0.0, 0.0);
-    for (xs, target) in data {
+    let k = scored.count.clamp(1, OUT);
+    let loss_kind = task.loss(k);
+    let (mut loss, mut correct, mut abs, mut sq, mut values) = (0.0, 0, 0.0, 0.0, 0usize);
+    let mut rows = 0usize;
+    for ex in data {
         let mut state = R::State::zeroed();
-        let mut out = [0.0; OUT];
-        for x in xs {
-            out = model.step(x, &mut state);
+        let first_scored = ex.xs.len() - ex.ys.len().min(ex.xs.len());
+        let mut seq_loss = 0.0;
+        for (t, x) in ex.xs.iter().enumerate() {
+            let out = model.step(x, &mut state);
+            let Some(target) = t.checked_sub(first_scored).and_then(|i| ex.ys.get(i)) else {
+                continue;
+            };
+            seq_loss += f64::from(loss_kind.evaluate_first(&out, target, k).0.loss);
+            rows += 1;
+            if task != Task::Regress {
+                correct += usize::from(predicted(&out[..k]) == target_class(&target[..k]));
+            }
+            for (j, (&o, &y)) in out.iter().zip(target).take(k).enumerate() {
+                let unit = f64::from(scored.units.get(j).copied().unwrap_or(1.0));
+                let d = (f64::from(o) - f64::from(y)) * unit;
+                abs += d.abs();
+                sq += d * d;
+                values += 1;
+            }
         }
-        loss += f64::from(loss_kind.evaluate(&out, target).0.loss);
-        correct += usize::from(predicted(&out) == target_class(target));
-        for (&o, &t) in out.iter().zip(target) {
-            let d = f64::from(o) - f64::from(t);
-            abs += d.abs();
-            sq += d * d;
-        }
+        loss += seq_loss / ex.ys.len().max(1) as f64;
     }
     let n = data.len().max(1) as f64;
-    let values = n * OUT as f64;
+    let values = values.max(1) as f64;
     match task {
-        Task::Classify => Metrics {
+        Task::Classify | Task::Label => Metrics {
             loss: loss / n,
-            accuracy: Some(correct as f64 / n),
+            accuracy: Some(correct as f64 / rows.max(1) as f64),
             mae: None,
             rmse: None,
         },
@@ -156,40 +223,47 @@ where
     }
 }
 
-/// The target of class `class` for `OUT` outputs: `[class]` for one logit (0 or 1),
-/// one-hot otherwise.
+/// The target of class `class` for a model of `outputs` outputs (of `OUT`, the rest zero):
+/// `[class]` for one logit (0 or 1), one-hot otherwise.
 ///
 /// # Errors
-/// `class` is not one of the model's classes (2 for `OUT = 1`, else `OUT`).
-pub fn class_target<const OUT: usize>(class: usize) -> Result<[f32; OUT]> {
-    let classes = if OUT == 1 { 2 } else { OUT };
+/// `class` is not one of the model's classes (2 for one output, else `outputs`).
+pub fn class_target<const OUT: usize>(class: usize, outputs: usize) -> Result<[f32; OUT]> {
+    let classes = if outputs == 1 { 2 } else { outputs };
     if class >= classes {
         bail!(
             "class {class}: the model has {classes} classes (0..={})",
             classes - 1
         );
     }
-    Ok(if OUT == 1 {
-        [class as f32; OUT]
-    } else {
-        core::array::from_fn(|k| if k == class { 1.0 } else { 0.0 })
-    })
+    let mut t = [0.0; OUT];
+    if outputs == 1 {
+        t[0] = class as f32;
+    } else if let Some(v) = t.get_mut(class) {
+        *v = 1.0;
+    }
+    Ok(t)
 }
 
 /// Trains `model` for `task` on `train`, validating on `val` after every epoch (see the
-/// module docs); `T` is the longest sequence the tape holds. `model` ends with the best
-/// epoch's weights (lowest validation loss).
+/// module docs); `T` is the longest sequence the tape holds, `scored` the model's outputs
+/// (of `OUT`) and the units of the validation figures. `model` ends with the best epoch's weights (lowest validation loss).
+/// `on_epoch` sees every epoch's figures as it ends and may stop the run.
 ///
 /// # Errors
-/// Empty `train` or `val`, a sequence longer than `T` or empty, a non-finite target,
-/// `batch` or `epochs` zero, or non-finite gradients (Adam refuses the update; the message
-/// names the epoch).
+/// Empty `train` or `val`, a sequence longer than `T` or empty, targets that are neither
+/// one row nor one per step (or one per step for a many-to-one task), a non-finite target,
+/// `batch` or `epochs` zero, an error of `on_epoch`, or non-finite gradients (Adam refuses
+/// the update; the message names the epoch).
+#[allow(clippy::too_many_arguments)]
 pub fn fit<R, const IN: usize, const H: usize, const OUT: usize, const T: usize>(
     model: &mut Model<R, IN, H, OUT>,
     task: Task,
+    scored: Scored<'_>,
     train: &[Example<IN, OUT>],
     val: &[Example<IN, OUT>],
     config: &FitConfig,
+    on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
 ) -> Result<FitReport>
 where
     R: Recurrent<IN, H, f32> + Clone,
@@ -201,15 +275,33 @@ where
     if config.batch == 0 || config.epochs == 0 {
         bail!("batch and epochs must be at least 1");
     }
-    for (i, (xs, y)) in train.iter().chain(val).enumerate() {
-        if xs.is_empty() || xs.len() > T {
-            bail!("sequence {i} has {} steps; 1 to {T} fit", xs.len());
+    let k = scored.count.clamp(1, OUT);
+    for (i, ex) in train.iter().chain(val).enumerate() {
+        let steps = ex.xs.len();
+        if steps == 0 || steps > T {
+            bail!("sequence {i} has {steps} steps; 1 to {T} fit");
         }
-        if !y.iter().all(|v| v.is_finite()) {
+        let rows_ok = match task {
+            Task::Label => ex.ys.len() == steps,
+            Task::Classify | Task::Regress => ex.ys.len() == 1,
+        };
+        if !rows_ok {
+            bail!(
+                "sequence {i}: {} target rows for {steps} steps ({} takes {})",
+                ex.ys.len(),
+                task.name(),
+                if task == Task::Label {
+                    "one per step"
+                } else {
+                    "one"
+                }
+            );
+        }
+        if !ex.ys.iter().flatten().all(|v| v.is_finite()) {
             bail!("sequence {i}: a target is not finite");
         }
     }
-    let loss = task.loss(OUT);
+    let loss = task.loss(k);
     let mut adam = Adam::new(
         AdamConfig {
             lr: config.lr,
@@ -219,23 +311,46 @@ where
     );
     let mut grads: Grads<R::Grads, H, OUT, f32> = Grads::zeroed();
     let mut tape = Box::new(Tape::<T, R::Record>::new());
+    let mut dlogits = vec![[0.0f32; OUT]; T];
     let mut rng = stream(config.seed, Stream::FitShuffle);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut best = (f64::INFINITY, 0, model.clone());
     let mut epochs = Vec::new();
+    let mut interrupted = false;
     for epoch in 1..=config.epochs {
+        let epoch_start = Instant::now();
         order.shuffle(&mut rng);
         let mut train_loss = 0.0;
         for batch in order.chunks(config.batch) {
             grads.zero();
             let scale = 1.0 / batch.len() as f32;
             for &i in batch {
-                let (xs, y) = &train[i];
+                let ex = &train[i];
                 let mut state = R::State::zeroed();
-                let s = model
-                    .train_sample(loss, xs, y, scale, &mut state, &mut tape, &mut grads)
+                let last = model
+                    .forward_window(&ex.xs, &mut state, &mut tape)
                     .map_err(|e| anyhow::anyhow!("sequence {i}: {e}"))?;
-                train_loss += f64::from(s.loss);
+                let rows = ex.ys.len();
+                let per_row = scale / rows as f32;
+                let mut sum = 0.0;
+                for (r, (d, y)) in dlogits.iter_mut().zip(&ex.ys).enumerate() {
+                    let step = ex.xs.len() - rows + r;
+                    let out = if rows == 1 {
+                        last
+                    } else {
+                        model.logits_at(&tape, step).unwrap_or(last)
+                    };
+                    let (s, g) = loss.evaluate_first(&out, y, k);
+                    sum += f64::from(s.loss);
+                    *d = g.map(|v| v * per_row);
+                }
+                train_loss += sum / rows as f64;
+                model.backward_sequence_with::<<f32 as lstm_kernel::Float>::Kernels, T>(
+                    &tape,
+                    &dlogits[..rows],
+                    &R::State::zeroed(),
+                    &mut grads,
+                );
             }
             if let Some(max) = config.clip_norm {
                 clip_global_norm(&mut grads, max);
@@ -243,17 +358,28 @@ where
             adam.step(model, &grads)
                 .map_err(|e| anyhow::anyhow!("epoch {epoch}: {e}"))?;
         }
-        let metrics = evaluate(model, task, val);
-        epochs.push(EpochLog {
+        let metrics = evaluate(model, task, scored, val);
+        let log = EpochLog {
             epoch,
             train_loss: train_loss / train.len() as f64,
             val: metrics,
-        });
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        let control = on_epoch(&log)?;
+        epochs.push(log);
         // The first epoch is always a candidate, so `best_epoch` is an epoch that ran even
         // when a validation loss is not a number.
-        if best.1 == 0 || metrics.loss < best.0 {
+        let stop_early = if best.1 == 0 || metrics.loss < best.0 {
             best = (metrics.loss, epoch, model.clone());
-        } else if epoch > config.warmup && epoch - best.1 >= config.patience {
+            false
+        } else {
+            epoch > config.warmup && epoch - best.1 >= config.patience
+        };
+        if control == Control::Stop {
+            interrupted = epoch < config.epochs;
+            break;
+        }
+        if stop_early {
             break;
         }
     }
@@ -262,6 +388,7 @@ where
         epochs,
         best_epoch: best.1,
         seconds: start.elapsed().as_secs_f64(),
+        interrupted,
     })
 }
 
@@ -282,21 +409,20 @@ pub fn clip_global_norm<G: Tensors<f32>>(grads: &mut G, max: f32) -> f32 {
     norm
 }
 
-/// The predicted class of `logits` (logit > 0 for one output; the arg-max otherwise).
-fn predicted<const OUT: usize>(logits: &[f32; OUT]) -> usize {
-    if OUT == 1 {
-        usize::from(logits[0] > 0.0)
-    } else {
-        (0..OUT).fold(0, |b, k| if logits[k] > logits[b] { k } else { b })
+/// The predicted class of `logits` (logit > 0 for one output; the arg-max otherwise, the
+/// first on ties).
+pub fn predicted(logits: &[f32]) -> usize {
+    match logits {
+        [one] => usize::from(*one > 0.0),
+        _ => lstm_kernel::loss::argmax(logits),
     }
 }
 
 /// The class a [`class_target`] encodes.
-fn target_class<const OUT: usize>(target: &[f32; OUT]) -> usize {
-    if OUT == 1 {
-        usize::from(target[0] > 0.5)
-    } else {
-        predicted(target)
+fn target_class(target: &[f32]) -> usize {
+    match target {
+        [one] => usize::from(*one > 0.5),
+        _ => lstm_kernel::loss::argmax(target),
     }
 }
 
@@ -318,7 +444,10 @@ mod tests {
                     s.x.chunks_exact(IN)
                         .map(|r| r.try_into().unwrap())
                         .collect();
-                (xs, class_target(c[0]).unwrap())
+                Example {
+                    xs,
+                    ys: vec![class_target(c[0], OUT).unwrap()],
+                }
             })
             .collect()
     }
@@ -351,9 +480,21 @@ mod tests {
         let act = RecurrentActivation::Sigmoid;
         let mut lstm: Model<Lstm<6, 16>, 6, 16, 4> = Model::new(Lstm::zeroed(act), Dense::zeroed());
         init(&mut lstm);
-        let r = fit::<_, 6, 16, 4, 100>(&mut lstm, Task::Classify, &train, &val, &config).unwrap();
+        let r = fit::<_, 6, 16, 4, 100>(
+            &mut lstm,
+            Task::Classify,
+            Scored::first(4),
+            &train,
+            &val,
+            &config,
+            &mut |_| Ok(Control::Continue),
+        )
+        .unwrap();
         let best = &r.epochs[r.best_epoch - 1];
-        assert_eq!(evaluate(&lstm, Task::Classify, &val), best.val);
+        assert_eq!(
+            evaluate(&lstm, Task::Classify, Scored::first(4), &val),
+            best.val
+        );
         println!(
             "LSTM: best epoch {} of {}, {best:?}, {:.2} s",
             r.best_epoch,
@@ -368,7 +509,16 @@ mod tests {
         let mut gru: Model<Gru<6, 16>, 6, 16, 4> =
             Model::new(Gru::zeroed(GruVariant::ResetAfter, act), Dense::zeroed());
         init(&mut gru);
-        let r = fit::<_, 6, 16, 4, 100>(&mut gru, Task::Classify, &train, &val, &config).unwrap();
+        let r = fit::<_, 6, 16, 4, 100>(
+            &mut gru,
+            Task::Classify,
+            Scored::first(4),
+            &train,
+            &val,
+            &config,
+            &mut |_| Ok(Control::Continue),
+        )
+        .unwrap();
         let best = &r.epochs[r.best_epoch - 1];
         println!(
             "GRU: best epoch {} of {}, {best:?}, {:.2} s",
@@ -403,15 +553,18 @@ mod tests {
                     let xs: Vec<[f32; 1]> =
                         (0..len).map(|_| [rng.random_range(-1.0..1.0)]).collect();
                     let mean = xs.iter().map(|x| x[0]).sum::<f32>() / len as f32;
-                    (xs, [mean])
+                    Example {
+                        xs,
+                        ys: vec![[mean]],
+                    }
                 })
                 .collect()
         };
         let (train, val) = (make(256), make(64));
         let baseline = {
-            let m = val.iter().map(|e| e.1[0]).sum::<f32>() / val.len() as f32;
+            let m = val.iter().map(|e| e.ys[0][0]).sum::<f32>() / val.len() as f32;
             val.iter()
-                .map(|e| f64::from((e.1[0] - m).abs()))
+                .map(|e| f64::from((e.ys[0][0] - m).abs()))
                 .sum::<f64>()
                 / val.len() as f64
         };
@@ -428,7 +581,16 @@ mod tests {
             lr: 1e-2,
             ..FitConfig::default()
         };
-        let r = fit::<_, 1, 8, 1, 16>(&mut m, Task::Regress, &train, &val, &config).unwrap();
+        let r = fit::<_, 1, 8, 1, 16>(
+            &mut m,
+            Task::Regress,
+            Scored::first(1),
+            &train,
+            &val,
+            &config,
+            &mut |_| Ok(Control::Continue),
+        )
+        .unwrap();
         let best = r.epochs[r.best_epoch - 1].val;
         println!(
             "regression: baseline MAE {baseline:.4}, {best:?}, {:.2} s",
@@ -446,11 +608,13 @@ mod tests {
 
     #[test]
     fn class_targets_are_one_logit_or_one_hot_and_checked() {
-        assert_eq!(class_target::<1>(1).unwrap(), [1.0]);
-        assert_eq!(class_target::<3>(2).unwrap(), [0.0, 0.0, 1.0]);
-        let e = format!("{:#}", class_target::<1>(2).unwrap_err());
+        assert_eq!(class_target::<1>(1, 1).unwrap(), [1.0]);
+        assert_eq!(class_target::<3>(2, 3).unwrap(), [0.0, 0.0, 1.0]);
+        assert_eq!(class_target::<4>(1, 2).unwrap(), [0.0, 1.0, 0.0, 0.0]);
+        let e = format!("{:#}", class_target::<1>(2, 1).unwrap_err());
         assert!(e.contains("2 classes (0..=1)"), "{e}");
-        assert!(class_target::<4>(4).is_err());
+        assert!(class_target::<4>(4, 4).is_err());
+        assert!(class_target::<4>(2, 2).is_err());
     }
 
     #[test]

@@ -50,10 +50,18 @@ impl Normalisation {
         }
     }
 
-    /// Normalises one step's features in place (`x.len() == F`).
+    /// The factor each feature is multiplied by after centring, `1 / std` (`[F]`, in
+    /// `f32`): what a model file's scaling block stores as `input_scale`.
+    pub fn scale(&self) -> Vec<f32> {
+        self.std.iter().map(|&s| 1.0 / s).collect()
+    }
+
+    /// Normalises one step's features in place (`x.len() == F`): `(x - mean) · (1 / std)`,
+    /// the formula (and rounding) of the kernel's `Scaling::input`, so a device given the
+    /// stored scaling sees the numbers the host trained on.
     pub fn apply(&self, x: &mut [f32]) {
         for ((v, &m), &s) in x.iter_mut().zip(&self.mean).zip(&self.std) {
-            *v = (*v - m) / s;
+            *v = (*v - m) * (1.0 / s);
         }
     }
 
