@@ -35,6 +35,7 @@ pub mod experiment;
 pub mod files;
 pub mod fit;
 pub mod fsutil;
+pub mod menu;
 pub mod model;
 pub mod progress;
 pub mod report;

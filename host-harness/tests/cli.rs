@@ -513,3 +513,111 @@ fn a_pytorch_gru_state_dict_is_evaluated_fine_tuned_and_exported() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `fit` as a new user runs it on their own `.npy` trio (BasicMotions' training split,
+/// testdata): a small model trains, is tested, and is saved at its true sizes with its
+/// normalisation and head activation; the JSON carries the documented fields; the saved
+/// model is refused by the weights-only decoder (it has a scaling block) and read whole by
+/// the scaled one. Short on purpose (H = 8, 8 epochs); the accuracy bar is the chance level
+/// plus a margin (0.25 for 4 classes; measured 0.65-0.8 with these settings).
+#[test]
+fn fit_trains_tests_and_saves_a_model_of_the_users_sizes_with_its_normalisation() {
+    let dir = scratch_dir("fit");
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/basic_motions/X_train.npy");
+    let data = data.to_str().unwrap();
+    let out = dir.join("m.bin");
+    let json = dir.join("log.json");
+    let run = succeed(&[
+        "fit",
+        "--train",
+        data,
+        "--test",
+        data,
+        "--task",
+        "classify",
+        "--hidden",
+        "8",
+        "--epochs",
+        "8",
+        "--batch",
+        "8",
+        "--lr",
+        "0.01",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("1 x lstm(8), 6 inputs, 4 outputs"), "{text}");
+    assert!(
+        text.contains("Epoch 1/8") && text.contains("confusion matrix"),
+        "{text}"
+    );
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(log["task"], "classify");
+    assert_eq!(log["sizes"]["features"], 6);
+    assert_eq!(log["sizes"]["outputs"], 4);
+    let epochs = log["epochs"].as_array().unwrap();
+    assert!(!epochs.is_empty() && epochs.len() <= 8);
+    for e in epochs {
+        for k in ["train_loss", "val_loss", "val_acc"] {
+            assert!(e[k].is_number(), "{k} missing in {e}");
+        }
+    }
+    let acc = log["test_acc"].as_f64().unwrap();
+    assert!(acc > 0.4, "test accuracy {acc}");
+    assert!(log["best_epoch"].as_u64().unwrap() >= 1 && log["seconds"].is_number());
+    let bytes = std::fs::read(&out).unwrap();
+    let file = lstm_kernel::io::parse(&bytes).unwrap();
+    let h = file.header();
+    assert_eq!((h.input, h.output, h.hidden()), (6, 4, 8));
+    assert!(h.scaled);
+    assert_eq!(h.head, lstm_kernel::HeadActivation::Softmax);
+    let mut m =
+        lstm_kernel::LstmModel::<6, 8, 4>::zeroed(lstm_kernel::RecurrentActivation::Sigmoid);
+    assert_eq!(
+        lstm_kernel::io::decode_into(&bytes, &mut m),
+        Err(lstm_kernel::FormatError::ScalingNotRead)
+    );
+    let mut sc = lstm_kernel::Scaling::IDENTITY;
+    lstm_kernel::io::decode_scaled_into(&bytes, &mut m, &mut sc).unwrap();
+    assert!(
+        sc.input_scale.iter().all(|&s| s > 0.0 && s != 1.0),
+        "{sc:?}"
+    );
+    // An existing --out is not replaced without --force.
+    let again = harness(&[
+        "fit",
+        "--train",
+        data,
+        "--task",
+        "classify",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    // A size outside the menu is refused by name.
+    let bad = harness(&[
+        "fit",
+        "--train",
+        data,
+        "--task",
+        "classify",
+        "--hidden",
+        "12",
+        "--out",
+        dir.join("x.bin").to_str().unwrap(),
+    ]);
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && e.contains("hidden size 12") && e.contains("128"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

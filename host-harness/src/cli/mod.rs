@@ -7,6 +7,7 @@
 pub mod eval;
 pub mod experiments;
 pub mod export;
+pub mod fit;
 pub mod train;
 
 use anyhow::Result;
@@ -59,6 +60,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Convert a saved model to Rust source (weights in flash), binary or safetensors.
     Export(export::ExportArgs),
+    /// Train a model of your sizes on your sequences (CSV or .npy): classification,
+    /// regression or labelling, with early stopping on a validation split.
+    Fit(fit::FitArgs),
 }
 
 impl Command {
@@ -72,6 +76,7 @@ impl Command {
             Self::Train(args) => args.run(),
             Self::Eval(args) => args.run(),
             Self::Export(args) => args.run(),
+            Self::Fit(args) => args.run(),
         }
     }
 }

@@ -1,0 +1,486 @@
+//! `lstm-harness fit`: train a model of the size menu ([`crate::menu`]) on the user's
+//! sequences (long-format CSV or the `.npy` trio), validate on a split of the training file,
+//! stop early, test on a test file, and save the best model with its input normalisation.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use lstm_kernel::{HeadActivation, LayerKind};
+use serde_json::json;
+
+use crate::files::save;
+use crate::files::view::ScalingParts;
+use crate::fit::{Control, EpochLog, FitConfig, Metrics, Task, class_target, predicted};
+use crate::fsutil::check_output;
+use crate::menu::{self, MAX_OUTPUTS, Net, Sample, Sizes};
+use crate::progress::outln;
+use crate::sequences::normalise::Normalisation;
+use crate::sequences::split::validation_split;
+use crate::sequences::{SequenceSet, csv_long, npy};
+
+/// The `--task` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// One class per sequence (the label column; 2 classes: one logit and BCE, more:
+    /// softmax CE).
+    Classify,
+    /// One value per sequence (the label column; MSE).
+    Regress,
+    /// One class per step (the label column of every row).
+    Label,
+}
+
+impl From<TaskArg> for Task {
+    fn from(t: TaskArg) -> Self {
+        match t {
+            TaskArg::Classify => Self::Classify,
+            TaskArg::Regress => Self::Regress,
+            TaskArg::Label => Self::Label,
+        }
+    }
+}
+
+/// Arguments of `lstm-harness fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Training sequences: a long-format CSV (`sequence,step,<features...>,label`) or the
+    /// `X_<split>.npy` of an `.npy` trio (with `lengths_<split>.npy`, `y_<split>.npy`).
+    #[arg(long, value_name = "PATH")]
+    pub train: PathBuf,
+    /// Test sequences, same format and features (scored once, with the best weights).
+    #[arg(long, value_name = "PATH")]
+    pub test: Option<PathBuf>,
+    /// What the label column means.
+    #[arg(long, value_enum, value_name = "TASK")]
+    pub task: TaskArg,
+    /// Hidden units of every layer (the menu: 8, 10, 16, 32, 64, 128).
+    #[arg(long, value_name = "H", default_value_t = 64)]
+    pub hidden: usize,
+    /// Stacked layers, 1 to 3.
+    #[arg(long, value_name = "L", default_value_t = 1)]
+    pub layers: usize,
+    /// The cell of every layer.
+    #[arg(long, value_enum, value_name = "CELL", default_value_t = super::CellArg::Lstm)]
+    pub cell: super::CellArg,
+    /// The recurrent activation (gates i, f, o; r, z for a GRU).
+    #[arg(long, value_enum, value_name = "A", default_value_t = super::ActivationArg::Sigmoid)]
+    pub recurrent_activation: super::ActivationArg,
+    /// Passes over the training data at most.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = super::epochs_parser())]
+    pub epochs: u32,
+    /// Sequences per Adam update.
+    #[arg(long, value_name = "B", default_value_t = 32)]
+    pub batch: usize,
+    /// Adam's learning rate.
+    #[arg(long, value_name = "X", default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Clip each update's global gradient norm to this (0: no clipping).
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub clip_norm: f32,
+    /// Epochs without a better validation loss before stopping (after the warm-up).
+    #[arg(long, value_name = "P", default_value_t = 10)]
+    pub patience: usize,
+    /// Epochs that never stop the run.
+    #[arg(long, value_name = "W", default_value_t = 10)]
+    pub warmup: usize,
+    /// Fraction of the training sequences held out for validation (stratified by class).
+    #[arg(long, value_name = "F", default_value_t = 0.2)]
+    pub val_split: f64,
+    /// Seed of the initialisation, the validation split and the shuffles.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+    /// Where to save the best model (the kernel's binary format, with its normalisation).
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// Also write the run's figures as JSON here.
+    #[arg(long, value_name = "LOG")]
+    pub json: Option<PathBuf>,
+    /// Replace existing --out / --json files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Reads a sequence file: `.npy` (the `X` file of a trio) or long-format CSV.
+///
+/// # Errors
+/// The reader's message (file, line, column).
+pub fn read_set(path: &Path) -> Result<SequenceSet> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => npy::read(path),
+        _ => csv_long::read(path),
+    }
+}
+
+/// The per-sequence (or per-step) targets of `set` for `task` with `outputs` outputs, as
+/// row-major rows; class labels checked against `outputs`.
+///
+/// # Errors
+/// A label that is not a class (classification), or that varies within a sequence
+/// (many-to-one tasks).
+pub fn targets(set: &SequenceSet, task: Task, outputs: usize) -> Result<Vec<Vec<f32>>> {
+    match task {
+        Task::Regress => Ok(set
+            .sequence_labels()?
+            .into_iter()
+            .map(|l| vec![l as f32])
+            .collect()),
+        Task::Classify => {
+            set.sequence_labels()?;
+            let (classes, _) = set.classes(class_limit(outputs))?;
+            classes
+                .iter()
+                .map(|c| Ok(class_target::<MAX_OUTPUTS>(c[0], outputs)?[..outputs].to_vec()))
+                .collect()
+        }
+        Task::Label => {
+            let (classes, _) = set.classes(class_limit(outputs))?;
+            classes
+                .iter()
+                .map(|steps| {
+                    let mut rows = Vec::with_capacity(steps.len() * outputs);
+                    for &c in steps {
+                        rows.extend_from_slice(
+                            &class_target::<MAX_OUTPUTS>(c, outputs)?[..outputs],
+                        );
+                    }
+                    Ok(rows)
+                })
+                .collect()
+        }
+    }
+}
+
+/// Classes a model of `outputs` outputs tells apart.
+fn class_limit(outputs: usize) -> usize {
+    if outputs == 1 { 2 } else { outputs }
+}
+
+/// The outputs a task needs for `classes` classes (one logit for two).
+fn outputs_for(task: Task, classes: usize) -> usize {
+    match task {
+        Task::Regress => 1,
+        Task::Classify | Task::Label if classes <= 2 => 1,
+        Task::Classify | Task::Label => classes,
+    }
+}
+
+/// The head activation a task's outputs get.
+fn head_for(task: Task, outputs: usize) -> HeadActivation {
+    match task {
+        Task::Regress => HeadActivation::Identity,
+        _ if outputs == 1 => HeadActivation::Sigmoid,
+        _ => HeadActivation::Softmax,
+    }
+}
+
+/// Samples of `set` (inputs normalised by `scaling`, targets normalised by its output part).
+fn samples(set: &SequenceSet, targets: &[Vec<f32>], scaling: &ScalingParts) -> Vec<Sample> {
+    let f = set.feature_count();
+    set.sequences
+        .iter()
+        .zip(targets)
+        .map(|(s, y)| {
+            let mut x = s.x.clone();
+            for row in x.chunks_exact_mut(f) {
+                for (k, v) in row.iter_mut().enumerate() {
+                    *v = (*v - scaling[0][k]) * scaling[1][k];
+                }
+            }
+            let o = scaling[2].len();
+            let y = y
+                .chunks_exact(o)
+                .flat_map(|r| {
+                    r.iter()
+                        .enumerate()
+                        .map(|(k, &v)| (v - scaling[3][k]) / scaling[2][k])
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            Sample { x, y }
+        })
+        .collect()
+}
+
+/// The `ScalingParts` of input statistics `norm` and, for regression, the targets' mean
+/// and standard deviation (identity outputs otherwise).
+fn scaling_of(
+    norm: &Normalisation,
+    task: Task,
+    outputs: usize,
+    targets: &[Vec<f32>],
+) -> ScalingParts {
+    let (scale, mean) = if task == Task::Regress {
+        let v: Vec<f64> = targets.iter().flatten().map(|&y| f64::from(y)).collect();
+        let n = v.len().max(1) as f64;
+        let m = v.iter().sum::<f64>() / n;
+        let sd = (v.iter().map(|y| (y - m).powi(2)).sum::<f64>() / n).sqrt() as f32;
+        let sd = if sd > 0.0 && sd.is_finite() { sd } else { 1.0 };
+        (vec![sd; outputs], vec![m as f32; outputs])
+    } else {
+        (vec![1.0; outputs], vec![0.0; outputs])
+    };
+    [norm.mean.clone(), norm.scale(), scale, mean]
+}
+
+/// The figures of one `Metrics` as JSON fields with `prefix` (`val_`, `test_`).
+fn metric_fields(prefix: &str, m: &Metrics) -> serde_json::Map<String, serde_json::Value> {
+    let mut o = serde_json::Map::new();
+    o.insert(format!("{prefix}loss"), json!(m.loss));
+    if let Some(a) = m.accuracy {
+        o.insert(format!("{prefix}acc"), json!(a));
+    }
+    if let Some(a) = m.mae {
+        o.insert(format!("{prefix}mae"), json!(a));
+    }
+    if let Some(a) = m.rmse {
+        o.insert(format!("{prefix}rmse"), json!(a));
+    }
+    o
+}
+
+/// `loss: 0.1234 - acc: 0.9500` style text of `m`.
+fn metric_text(prefix: &str, m: &Metrics) -> String {
+    let mut s = format!("{prefix}loss: {:.4}", m.loss);
+    if let Some(a) = m.accuracy {
+        s += &format!(" - {prefix}acc: {a:.4}");
+    }
+    if let Some(a) = m.mae {
+        s += &format!(" - {prefix}mae: {a:.4}");
+    }
+    if let Some(a) = m.rmse {
+        s += &format!(" - {prefix}rmse: {a:.4}");
+    }
+    s
+}
+
+impl FitArgs {
+    /// Reads the data, trains, tests, saves (see the module docs).
+    ///
+    /// # Errors
+    /// Bad data (named by file, line and column), sizes outside the menu, an existing
+    /// output without `--force`, or a diverging run.
+    pub fn run(self) -> Result<()> {
+        check_output("--out", &self.out, self.force)?;
+        if let Some(j) = &self.json {
+            check_output("--json", j, self.force)?;
+        }
+        if self.batch == 0 {
+            bail!("--batch 0: a batch needs at least one sequence");
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            bail!(
+                "--lr {}: the learning rate must be a positive number",
+                self.lr
+            );
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let stop = Arc::clone(&stop);
+            // A second Ctrl-C ends the process at once (the first waits for the epoch).
+            let _ = ctrlc::set_handler(move || {
+                if stop.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+            });
+        }
+        menu::with_big_stack(move || self.fit(&stop))
+    }
+
+    fn fit(&self, stop: &AtomicBool) -> Result<()> {
+        let start = Instant::now();
+        let task = Task::from(self.task);
+        let train_set = read_set(&self.train)?;
+        let test_set = self.test.as_deref().map(read_set).transpose()?;
+        if let Some(t) = &test_set
+            && t.features != train_set.features
+        {
+            bail!(
+                "{}: features {:?}, the training file {:?}",
+                t.source,
+                t.features,
+                train_set.features
+            );
+        }
+        let classes = match task {
+            Task::Regress => 1,
+            _ => {
+                let (_, k) = train_set.classes(MAX_OUTPUTS)?;
+                let k_test = test_set
+                    .as_ref()
+                    .map(|t| t.classes(MAX_OUTPUTS).map(|c| c.1))
+                    .transpose()?
+                    .unwrap_or(0);
+                k.max(k_test).max(2)
+            }
+        };
+        let outputs = outputs_for(task, classes);
+        let cell = LayerKind::from(self.cell);
+        let sizes = Sizes {
+            features: train_set.feature_count(),
+            hidden: self.hidden,
+            outputs,
+            layers: self.layers,
+            cell,
+        };
+        sizes.check()?;
+        // Validation split of the training file (stratified by class).
+        let strata = match task {
+            Task::Classify => Some(
+                train_set
+                    .classes(MAX_OUTPUTS)?
+                    .0
+                    .iter()
+                    .map(|c| c[0])
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        };
+        let (train_part, val_part) =
+            validation_split(&train_set, self.val_split, self.seed, strata.as_deref())?;
+        let norm = Normalisation::of(&train_part);
+        let train_targets = targets(&train_part, task, outputs)?;
+        let scaling = scaling_of(&norm, task, outputs, &train_targets);
+        let train = samples(&train_part, &train_targets, &scaling);
+        let val = samples(&val_part, &targets(&val_part, task, outputs)?, &scaling);
+        let mut net = menu::build(sizes)?;
+        net.set_activation(self.recurrent_activation.into());
+        net.init_keras(self.seed);
+        net.set_head(head_for(task, outputs));
+        net.set_scaling(Some(scaling.clone()))?;
+        outln!(
+            "fit: {} on {} ({} training, {} validation sequences{}), {} parameters",
+            sizes.describe(),
+            self.train.display(),
+            train.len(),
+            val.len(),
+            test_set
+                .as_ref()
+                .map(|t| format!(", {} test", t.sequences.len()))
+                .unwrap_or_default(),
+            net.param_count()
+        )?;
+        let config = FitConfig {
+            epochs: self.epochs as usize,
+            batch: self.batch,
+            lr: self.lr,
+            clip_norm: (self.clip_norm > 0.0).then_some(self.clip_norm),
+            patience: self.patience,
+            warmup: self.warmup,
+            seed: self.seed,
+        };
+        let total = config.epochs;
+        let mut on_epoch = |e: &EpochLog| -> Result<Control> {
+            outln!(
+                "Epoch {}/{total} - {:.3}s - loss: {:.4} - {}",
+                e.epoch,
+                e.seconds,
+                e.train_loss,
+                metric_text("val_", &e.val)
+            )?;
+            if stop.load(Ordering::SeqCst) {
+                outln!("interrupted: keeping the best epoch so far")?;
+                return Ok(Control::Stop);
+            }
+            Ok(Control::Continue)
+        };
+        let report = net.fit(task, &train, &val, &config, &mut on_epoch)?;
+        let best = &report.epochs[report.best_epoch - 1];
+        outln!(
+            "best epoch {} of {} ({}), {:.2} s",
+            report.best_epoch,
+            report.epochs.len(),
+            metric_text("val_", &best.val),
+            report.seconds
+        )?;
+        let mut test_fields = serde_json::Map::new();
+        if let Some(t) = &test_set {
+            let test = samples(t, &targets(t, task, outputs)?, &scaling);
+            let m = net.evaluate(task, &test)?;
+            outln!(
+                "test: {} ({} sequences)",
+                metric_text("test_", &m),
+                test.len()
+            )?;
+            test_fields = metric_fields("test_", &m);
+            if task == Task::Classify {
+                print_confusion(&*net, t, outputs, classes)?;
+            }
+        }
+        save(
+            &self.out,
+            &crate::files::binfile::to_bytes(&*net.view())?,
+            self.force,
+        )?;
+        outln!("saved {}", self.out.display())?;
+        if let Some(path) = &self.json {
+            let epochs: Vec<_> = report
+                .epochs
+                .iter()
+                .map(|e| {
+                    let mut o = metric_fields("val_", &e.val);
+                    o.insert("epoch".into(), json!(e.epoch));
+                    o.insert("train_loss".into(), json!(e.train_loss));
+                    o.insert("seconds".into(), json!(e.seconds));
+                    serde_json::Value::Object(o)
+                })
+                .collect();
+            let mut doc = serde_json::Map::new();
+            doc.insert("task".into(), json!(task.name()));
+            doc.insert(
+                "sizes".into(),
+                json!({
+                    "features": sizes.features, "hidden": sizes.hidden, "outputs": sizes.outputs,
+                    "layers": sizes.layers, "cell": sizes.cell.name(), "parameters": net.param_count(),
+                }),
+            );
+            doc.insert(
+                "data".into(),
+                json!({"train": train.len(), "val": val.len(),
+                       "test": test_set.as_ref().map(|t| t.sequences.len())}),
+            );
+            doc.insert(
+                "config".into(),
+                json!({"epochs": config.epochs, "batch": config.batch, "lr": config.lr,
+                       "clip_norm": config.clip_norm, "patience": config.patience,
+                       "warmup": config.warmup, "seed": config.seed, "val_split": self.val_split}),
+            );
+            doc.insert("epochs".into(), json!(epochs));
+            doc.insert("best_epoch".into(), json!(report.best_epoch));
+            doc.extend(test_fields);
+            doc.insert("interrupted".into(), json!(report.interrupted));
+            doc.insert("seconds".into(), json!(start.elapsed().as_secs_f64()));
+            let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc))? + "\n";
+            save(path, text.as_bytes(), self.force).context("--json")?;
+        }
+        Ok(())
+    }
+}
+
+/// Prints the confusion matrix of `net` on `test` (rows: true class, columns: predicted).
+fn print_confusion(net: &dyn Net, set: &SequenceSet, outputs: usize, classes: usize) -> Result<()> {
+    let (truth, _) = set.classes(MAX_OUTPUTS)?;
+    let mut m = vec![vec![0usize; classes]; classes];
+    for (s, t) in set.sequences.iter().zip(&truth) {
+        let out = net.predict(&s.x, true)?;
+        let last = &out[out.len() - outputs..];
+        let p = predicted(last);
+        if let Some(row) = m.get_mut(t[0]) {
+            row[p.min(classes - 1)] += 1;
+        }
+    }
+    outln!("confusion matrix (rows: true class, columns: predicted):")?;
+    let mut head = String::from("      ");
+    for c in 0..classes {
+        head += &format!("{c:>5}");
+    }
+    outln!("{head}")?;
+    for (c, row) in m.iter().enumerate() {
+        let cells: String = row.iter().map(|n| format!("{n:>5}")).collect();
+        outln!("{c:>5} {cells}")?;
+    }
+    Ok(())
+}
