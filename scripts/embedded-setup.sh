@@ -16,28 +16,45 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   # Simulate first: never remove or downgrade what the machine has (Debian's
   # qemu-system-arm 7.2 once removed a newer qemu-utils from another source).
-  plan=$(apt-get install -s --no-install-recommends "${need_apt[@]}")
-  changes=$(awk '
-    /^Remv / { print "  remove " $2; next }
-    /^Inst / && $3 ~ /^\[/ {
-      old = substr($3, 2, length($3) - 2); new = substr($4, 2)
-      print "  replace " $2 " " old " with " new
-    }' <<<"$plan")
-  downgrades=""
-  while read -r verb pkg old _ new; do
-    [ "$verb" = replace ] || continue
-    if dpkg --compare-versions "$new" lt "$old"; then downgrades+="  downgrade $pkg $old -> $new"$'\n'; fi
-  done <<<"$changes"
-  removals=$(grep '^  remove ' <<<"$changes" || true)
-  if [ -n "$removals$downgrades" ]; then
+  apt_target=()
+  # What `apt-get install` of the missing packages would remove or downgrade, one line each.
+  changes_of() {
+    local plan changes downgrades="" verb pkg old new _
+    plan=$(apt-get install -s --no-install-recommends "${apt_target[@]}" "${need_apt[@]}")
+    changes=$(awk '
+      /^Remv / { print "  remove " $2; next }
+      /^Inst / && $3 ~ /^\[/ {
+        old = substr($3, 2, length($3) - 2); new = substr($4, 2)
+        print "  replace " $2 " " old " with " new
+      }' <<<"$plan")
+    while read -r verb pkg old _ new; do
+      [ "$verb" = replace ] || continue
+      if dpkg --compare-versions "$new" lt "$old"; then downgrades+="  downgrade $pkg $old -> $new"$'\n'; fi
+    done <<<"$changes"
+    printf '%s\n%s' "$(grep '^  remove ' <<<"$changes" || true)" "$downgrades" | sed '/^$/d'
+  }
+  bad=$(changes_of)
+  # The machines of this project come with qemu-utils from bookworm-backports: take
+  # qemu-system-arm from the same suite, which then fits it exactly.
+  qemu_utils=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
+  if [ -n "$bad" ] && [[ " ${need_apt[*]} " == *" qemu-system-arm "* ]] && [[ "$qemu_utils" == *bpo12* ]]; then
+    echo "embedded-setup: qemu-utils $qemu_utils is from bookworm-backports; adding that suite to apt (sources.list.d/lstm-kernel-bookworm-backports.list) for qemu-system-arm"
+    echo 'deb http://deb.debian.org/debian bookworm-backports main' |
+      $SUDO tee /etc/apt/sources.list.d/lstm-kernel-bookworm-backports.list >/dev/null
+    $SUDO apt-get update -qq
+    apt_target=(-t bookworm-backports)
+    bad=$(changes_of)
+  fi
+  if [ -n "$bad" ]; then
     echo "embedded-setup: apt-get would change installed packages; refusing:" >&2
-    printf '%s\n%s' "$removals" "$downgrades" | sed '/^$/d' >&2
+    echo "$bad" >&2
     echo "Install ${need_apt[*]} in versions that fit what is installed (for QEMU: a" >&2
     echo "qemu-system-arm from the same source as your other qemu packages), or run" >&2
     echo "scripts/test.sh --no-embedded to skip the Cortex-M checks." >&2
     exit 1
   fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  echo "embedded-setup: apt-get install ${apt_target[*]} ${need_apt[*]} (removes and downgrades nothing)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_target[@]}" "${need_apt[@]}"
 else
   echo "embedded-setup: qemu-system-arm, gcc and python3 present; nothing to install with apt"
 fi
