@@ -102,7 +102,11 @@ fn scaled(bytes: &[u8], parsed: &Result<ModelBytes<'_>, FormatError>) {
                     sc.output_mean,
                 ]
                 .concat();
-                assert!(have.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+                assert!(
+                    have.iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+                );
             } else {
                 assert!(m == m0 && sc == sc0, "a refused file changed the target");
             }
@@ -164,9 +168,16 @@ fn check_parsed(bytes: &[u8], file: &ModelBytes<'_>) {
     let scaling = file.scaling_values().map_or(0, |v| v.len());
     assert_eq!(
         scaling,
-        if h.scaled { 2 * (h.input + h.output) as usize } else { 0 }
+        if h.scaled {
+            2 * (h.input + h.output) as usize
+        } else {
+            0
+        }
     );
-    assert!(file.scaling_values().is_none_or(|mut v| v.all(f32::is_finite)));
+    assert!(
+        file.scaling_values()
+            .is_none_or(|mut v| v.all(f32::is_finite))
+    );
     let mut params = 0_usize;
     let mut below = h.input;
     for l in h.layers() {
