@@ -586,6 +586,70 @@ fn fit_trains_tests_and_saves_a_model_of_the_users_sizes_with_its_normalisation(
         sc.input_scale.iter().all(|&s| s > 0.0 && s != 1.0),
         "{sc:?}"
     );
+    // inspect, eval --data, predict and export serve the model at its sizes.
+    let shown =
+        String::from_utf8_lossy(&succeed(&["inspect", out.to_str().unwrap()]).stdout).to_string();
+    assert!(
+        shown.contains("inputs 6, outputs 4 (softmax)") && shown.contains("layer 0: lstm 6 -> 8"),
+        "{shown}"
+    );
+    let scored =
+        String::from_utf8_lossy(&succeed(&["eval", out.to_str().unwrap(), "--data", data]).stdout)
+            .to_string();
+    assert!(
+        scored.contains(&format!("acc: {acc:.4}")),
+        "eval --data differs from fit's test: {scored}"
+    );
+    let csv =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/basic_motions/train-first2.csv");
+    let pred = succeed(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+    ]);
+    let pred = String::from_utf8_lossy(&pred.stdout).to_string();
+    let mut lines = pred.lines();
+    assert_eq!(lines.next(), Some("sequence,step,y0,y1,y2,y3"));
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').skip(2).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 200, "2 sequences x 100 steps");
+    for r in &rows {
+        let sum: f64 = r.iter().sum();
+        assert!(
+            (sum - 1.0).abs() < 1e-5 && r.iter().all(|&p| p >= 0.0),
+            "{r:?}"
+        );
+    }
+    let rs = dir.join("m.rs");
+    succeed(&[
+        "export",
+        out.to_str().unwrap(),
+        "--out",
+        rs.to_str().unwrap(),
+    ]);
+    let src = std::fs::read_to_string(&rs).unwrap();
+    for want in [
+        "pub const IN: usize = 6;",
+        "pub const OUT: usize = 4;",
+        "pub static SCALING",
+        "pub fn predict_step",
+    ] {
+        assert!(src.contains(want), "{want} missing from the Rust source");
+    }
+    let back = dir.join("back.bin");
+    succeed(&[
+        "export",
+        out.to_str().unwrap(),
+        "--out",
+        back.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(&back).unwrap(),
+        bytes,
+        "bin -> bin is byte-identical"
+    );
     // An existing --out is not replaced without --force.
     let again = harness(&[
         "fit",

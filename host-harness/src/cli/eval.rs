@@ -32,23 +32,33 @@ pub struct EvalArgs {
     pub model: PathBuf,
 
     /// Seed of the data set whose 200 validation sequences are scored.
-    #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED, conflicts_with = "data")]
     pub seed: u64,
 
     /// How the activations are evaluated.
-    #[arg(long, value_enum, value_name = "M", default_value_t = MathsArg::Exact)]
+    #[arg(long, value_enum, value_name = "M", default_value_t = MathsArg::Exact, conflicts_with = "data")]
     pub maths: MathsArg,
 
     /// Stacked LSTM(10) or GRU(10) layers in MODEL, 1 to 3 [default: the file's own count,
     /// read from its layer table or tensor names]; a file with another count is refused
     /// with both.
-    #[arg(long, value_name = "N", value_parser = super::layers_parser())]
+    #[arg(long, value_name = "N", value_parser = super::layers_parser(), conflicts_with = "data")]
     pub layers: Option<u8>,
 
     /// The cell of MODEL's layers [default: the file's, from its layer table or tensor
     /// names]; a file of another cell (or GRU variant) is refused with both.
-    #[arg(long, value_enum, value_name = "CELL")]
+    #[arg(long, value_enum, value_name = "CELL", conflicts_with = "data")]
     pub cell: Option<super::CellArg>,
+
+    /// Score a model of any menu size (e.g. from `fit`) on these labelled sequences (CSV or
+    /// `.npy`) instead of the post's data; the model file's normalisation is applied.
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+
+    /// With --data: what the labels mean [default: regress for a model whose head is the
+    /// identity, classify otherwise].
+    #[arg(long, value_enum, value_name = "TASK", requires = "data")]
+    pub task: Option<super::fit::TaskArg>,
 }
 
 impl EvalArgs {
@@ -62,6 +72,9 @@ impl EvalArgs {
     /// The file cannot be read or is refused (also when its layer count is not
     /// `--layers`).
     pub fn run(self) -> Result<()> {
+        if self.data.is_some() {
+            return crate::menu::with_big_stack(move || self.eval_data());
+        }
         let cell = super::cell_or_file(self.cell, &self.model)?;
         let layers = crate::files::layers_or_file(self.layers, &self.model)?;
         with_layers!(cell, layers, R => self.eval::<R>())
@@ -93,6 +106,62 @@ impl EvalArgs {
             self.seed
         )?;
         outln!("eval accuracy steps {}/{}", mean.correct(), mean.count())?;
+        Ok(())
+    }
+}
+
+impl EvalArgs {
+    /// `eval MODEL --data PATH`: the model's loss and accuracy (or MAE and RMSE in the
+    /// targets' units) on the sequences, a confusion matrix for a classifier.
+    fn eval_data(&self) -> Result<()> {
+        use crate::fit::Task;
+        let Some(path) = &self.data else {
+            return Ok(());
+        };
+        let net = super::predict::load_net(&self.model)?;
+        let sizes = net.sizes();
+        let set = super::fit::read_set(path)?;
+        if set.feature_count() != sizes.features {
+            anyhow::bail!(
+                "{}: {} features per step, the model takes {}",
+                path.display(),
+                set.feature_count(),
+                sizes.features
+            );
+        }
+        let task = match self.task {
+            Some(t) => Task::from(t),
+            None if net.head() == lstm_kernel::HeadActivation::Identity => Task::Regress,
+            None => Task::Classify,
+        };
+        let identity = [
+            vec![0.0; sizes.features],
+            vec![1.0; sizes.features],
+            vec![1.0; sizes.outputs],
+            vec![0.0; sizes.outputs],
+        ];
+        let scaling = net.scaling().cloned().unwrap_or(identity);
+        let targets = super::fit::targets(&set, task, sizes.outputs)?;
+        let samples = super::fit::samples(&set, &targets, &scaling);
+        let m = net.evaluate(task, &samples)?;
+        outln!(
+            "model: {} ({} parameters, head {}), task {}",
+            sizes.describe(),
+            net.param_count(),
+            net.head().name(),
+            task.name()
+        )?;
+        outln!(
+            "{} on {}: {} ({} sequences)",
+            self.model.display(),
+            path.display(),
+            super::fit::metric_text("", &m),
+            samples.len()
+        )?;
+        if task == Task::Classify {
+            let classes = if sizes.outputs == 1 { 2 } else { sizes.outputs };
+            super::fit::print_confusion(&*net, &set, sizes.outputs, classes)?;
+        }
         Ok(())
     }
 }

@@ -16,6 +16,26 @@ use crate::fsutil::check_output;
 use crate::model::{PostLayers, PostModel, with_layers};
 use crate::progress::{outln, unless_stdout_closed};
 
+/// Whether `path` is a binary model file the post's route does not serve: other sizes than
+/// `(1 -> 10) ... Dense(10 -> 1)`, or a scaling block or head activation (from `fit`).
+///
+/// # Errors
+/// The file cannot be read.
+fn is_menu_file(path: &std::path::Path) -> Result<bool> {
+    let bytes = crate::files::read_limited(path, crate::files::MAX_MODEL_FILE_BYTES)?;
+    let Ok(file) = lstm_kernel::io::parse(&bytes) else {
+        return Ok(false);
+    };
+    let h = file.header();
+    Ok(h.scaled
+        || h.head != lstm_kernel::HeadActivation::Unspecified
+        || h.input != 1
+        || h.output != 1
+        || h.layers()
+            .iter()
+            .any(|l| l.hidden != crate::model::HIDDEN as u32))
+}
+
 /// Arguments of `lstm-harness export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -68,9 +88,60 @@ impl ExportArgs {
         if self.val_data_seed.is_some() && format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
+        if is_menu_file(&self.model)? {
+            return crate::menu::with_big_stack(move || self.export_menu(format));
+        }
         let cell = super::cell_or_file(self.cell, &self.model)?;
         let layers = crate::files::layers_or_file(self.layers, &self.model)?;
         with_layers!(cell, layers, R => self.export::<R>())
+    }
+
+    /// [`Self::run`] for a binary file of any menu size (e.g. from `fit`): written at its
+    /// true sizes with its head activation and scaling (Rust source: `HEAD`, `SCALING`,
+    /// `predict_step`; safetensors: the weights).
+    fn export_menu(&self, format: Format) -> Result<()> {
+        if self.val_data_seed.is_some() {
+            bail!(
+                "--val-data-seed embeds the post's data (1 input per step); {} is a model of other sizes",
+                self.model.display()
+            );
+        }
+        let net = super::predict::load_net(&self.model)?;
+        let sizes = net.sizes();
+        if let Some(l) = self.layers
+            && usize::from(l) != sizes.layers
+        {
+            bail!(
+                "{}: {} layers, --layers says {l}",
+                self.model.display(),
+                sizes.layers
+            );
+        }
+        super::check_cell(self.cell, sizes.cell, &self.model)?;
+        let view = net.view();
+        let bytes = match format {
+            Format::Bin => binfile::to_bytes(&*view)?,
+            Format::Safetensors => safetensors::to_torch_bytes(&*view)?,
+            Format::SafetensorsKeras => safetensors::to_keras_bytes(&*view)?,
+            Format::Rust => {
+                rust_source::<_, 1, 1>(&*view, &self.model.display().to_string(), None)?
+                    .into_bytes()
+            }
+        };
+        save(&self.out, &bytes, self.force)?;
+        let note = if net.scaling().is_some()
+            && matches!(format, Format::Safetensors | Format::SafetensorsKeras)
+        {
+            " (weights only: apply the input normalisation `lstm-harness inspect` shows before the model)"
+        } else {
+            ""
+        };
+        unless_stdout_closed(outln!(
+            "wrote {} ({} bytes, {}){note}",
+            self.out.display(),
+            bytes.len(),
+            sizes.describe()
+        ))
     }
 
     /// `--format`, or the one the extension of `--out` names.

@@ -178,7 +178,11 @@ fn head_for(task: Task, outputs: usize) -> HeadActivation {
 }
 
 /// Samples of `set` (inputs normalised by `scaling`, targets normalised by its output part).
-fn samples(set: &SequenceSet, targets: &[Vec<f32>], scaling: &ScalingParts) -> Vec<Sample> {
+pub(crate) fn samples(
+    set: &SequenceSet,
+    targets: &[Vec<f32>],
+    scaling: &ScalingParts,
+) -> Vec<Sample> {
     let f = set.feature_count();
     set.sequences
         .iter()
@@ -227,7 +231,10 @@ fn scaling_of(
 }
 
 /// The figures of one `Metrics` as JSON fields with `prefix` (`val_`, `test_`).
-fn metric_fields(prefix: &str, m: &Metrics) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn metric_fields(
+    prefix: &str,
+    m: &Metrics,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut o = serde_json::Map::new();
     o.insert(format!("{prefix}loss"), json!(m.loss));
     if let Some(a) = m.accuracy {
@@ -243,7 +250,7 @@ fn metric_fields(prefix: &str, m: &Metrics) -> serde_json::Map<String, serde_jso
 }
 
 /// `loss: 0.1234 - acc: 0.9500` style text of `m`.
-fn metric_text(prefix: &str, m: &Metrics) -> String {
+pub(crate) fn metric_text(prefix: &str, m: &Metrics) -> String {
     let mut s = format!("{prefix}loss: {:.4}", m.loss);
     if let Some(a) = m.accuracy {
         s += &format!(" - {prefix}acc: {a:.4}");
@@ -461,7 +468,12 @@ impl FitArgs {
 }
 
 /// Prints the confusion matrix of `net` on `test` (rows: true class, columns: predicted).
-fn print_confusion(net: &dyn Net, set: &SequenceSet, outputs: usize, classes: usize) -> Result<()> {
+pub(crate) fn print_confusion(
+    net: &dyn Net,
+    set: &SequenceSet,
+    outputs: usize,
+    classes: usize,
+) -> Result<()> {
     let (truth, _) = set.classes(MAX_OUTPUTS)?;
     let mut m = vec![vec![0usize; classes]; classes];
     for (s, t) in set.sequences.iter().zip(&truth) {

@@ -8,6 +8,8 @@ pub mod eval;
 pub mod experiments;
 pub mod export;
 pub mod fit;
+pub mod inspect;
+pub mod predict;
 pub mod train;
 
 use anyhow::Result;
@@ -63,6 +65,10 @@ pub enum Command {
     /// Train a model of your sizes on your sequences (CSV or .npy): classification,
     /// regression or labelling, with early stopping on a validation split.
     Fit(fit::FitArgs),
+    /// Stream sequences through a saved model and write every step's outputs as CSV.
+    Predict(predict::PredictArgs),
+    /// Show what a binary model file holds (sizes, layers, head, normalisation).
+    Inspect(inspect::InspectArgs),
 }
 
 impl Command {
@@ -77,6 +83,8 @@ impl Command {
             Self::Eval(args) => args.run(),
             Self::Export(args) => args.run(),
             Self::Fit(args) => args.run(),
+            Self::Predict(args) => args.run(),
+            Self::Inspect(args) => args.run(),
         }
     }
 }

@@ -304,6 +304,8 @@ mod tests {
             maths: MathsArg::Fast,
             layers: Some(1),
             cell: None,
+            data: None,
+            task: None,
         }
         .run()
         .unwrap();
@@ -375,6 +377,8 @@ mod tests {
             maths: MathsArg::Exact,
             layers: Some(layers),
             cell: None,
+            data: None,
+            task: None,
         };
         eval(&bin, 2).run().unwrap();
         eval(&st, 2).run().unwrap();

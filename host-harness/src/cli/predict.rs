@@ -1,0 +1,114 @@
+//! `lstm-harness predict MODEL --data PATH [--out FILE] [--logits]`: stream sequences
+//! through a saved model (any size of the menu), statefully, the state reset at the start
+//! of each sequence, and write every step's outputs as CSV.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use super::fit::read_set;
+use crate::files::{MAX_MODEL_FILE_BYTES, read_limited, save};
+use crate::fsutil::check_output;
+use crate::menu::{self, Net, Sizes};
+use crate::progress::{outln, unless_stdout_closed, write_stdout};
+
+/// Arguments of `lstm-harness predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model file (the kernel's binary format, e.g. from `fit`).
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The sequences: long-format CSV or the `X_<split>.npy` of a trio (labels, if any,
+    /// are not read).
+    #[arg(long, value_name = "PATH")]
+    pub data: PathBuf,
+    /// Write the CSV here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write the head's raw logits (before de-normalisation and the head activation).
+    #[arg(long)]
+    pub logits: bool,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Loads a binary model file of any menu size, with its scaling and head activation.
+///
+/// # Errors
+/// The file cannot be read, is not a valid model file, or has sizes outside the menu.
+pub fn load_net(path: &Path) -> Result<Box<dyn Net>> {
+    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
+    if !bytes.starts_with(&lstm_kernel::io::MAGIC) {
+        bail!(
+            "{}: not a binary model file (this command reads the kernel's .bin format; \
+             convert safetensors with `lstm-harness export MODEL --out m.bin`)",
+            path.display()
+        );
+    }
+    let file = lstm_kernel::io::parse(&bytes).with_context(|| path.display().to_string())?;
+    let sizes = Sizes::of_file(&file).with_context(|| path.display().to_string())?;
+    let mut net = menu::build(sizes)?;
+    net.load(&file)?;
+    Ok(net)
+}
+
+impl PredictArgs {
+    /// Loads the model and the data, checks that their features agree, and writes
+    /// `sequence,step,y0,...` (probabilities for a classifier, values for a regressor, or
+    /// `--logits`).
+    ///
+    /// # Errors
+    /// A bad model or data file, features that are not the model's inputs, or an output
+    /// that exists without `--force`.
+    pub fn run(self) -> Result<()> {
+        if let Some(o) = &self.out {
+            check_output("--out", o, self.force)?;
+        }
+        menu::with_big_stack(move || self.predict())
+    }
+
+    fn predict(&self) -> Result<()> {
+        let net = load_net(&self.model)?;
+        let set = read_set(&self.data)?;
+        let sizes = net.sizes();
+        if set.feature_count() != sizes.features {
+            bail!(
+                "{}: {} features per step, the model {} takes {}",
+                self.data.display(),
+                set.feature_count(),
+                self.model.display(),
+                sizes.features
+            );
+        }
+        let mut csv = String::from("sequence,step");
+        for k in 0..sizes.outputs {
+            write!(csv, ",y{k}")?;
+        }
+        csv.push('\n');
+        for s in &set.sequences {
+            let out = net.predict(&s.x, self.logits)?;
+            for (t, row) in out.chunks_exact(sizes.outputs).enumerate() {
+                write!(csv, "{},{t}", s.name)?;
+                for v in row {
+                    write!(csv, ",{v}")?;
+                }
+                csv.push('\n');
+            }
+        }
+        match &self.out {
+            Some(path) => {
+                save(path, csv.as_bytes(), self.force)?;
+                unless_stdout_closed(outln!(
+                    "wrote {} ({} sequences, {} outputs per step)",
+                    path.display(),
+                    set.sequences.len(),
+                    sizes.outputs
+                ))
+            }
+            None => unless_stdout_closed(write_stdout(format_args!("{csv}"))),
+        }
+    }
+}
