@@ -24,6 +24,7 @@ use lstm_kernel::{Adam, AdamConfig, Grads, Loss, Model, Recurrent, StreamState, 
 use rand::seq::SliceRandom;
 
 use crate::rng::{Stream, stream};
+use crate::sequences::streams::StatefulStreams;
 
 /// One sequence: steps `xs` `[T][IN]` and targets `ys`: one `[OUT]` row (many-to-one: the
 /// last step's target; for classification the class as [`class_target`] writes it) or one
@@ -369,6 +370,187 @@ where
         epochs.push(log);
         // The first epoch is always a candidate, so `best_epoch` is an epoch that ran even
         // when a validation loss is not a number.
+        let stop_early = if best.1 == 0 || metrics.loss < best.0 {
+            best = (metrics.loss, epoch, model.clone());
+            false
+        } else {
+            epoch > config.warmup && epoch - best.1 >= config.patience
+        };
+        if control == Control::Stop {
+            interrupted = epoch < config.epochs;
+            break;
+        }
+        if stop_early {
+            break;
+        }
+    }
+    *model = best.2;
+    Ok(FitReport {
+        epochs,
+        best_epoch: best.1,
+        seconds: start.elapsed().as_secs_f64(),
+        interrupted,
+    })
+}
+
+/// The one-step-ahead [`Metrics`] (MSE, MAE, RMSE) of `model` on `series[from..to]`: the
+/// series is streamed from the zero state from its start (inputs `series[t]` in channel 0),
+/// and the outputs after step `t` are scored against `series[t + 1 ..= t + OUT_k]` for
+/// every target that lies in `from..to` (forecasting, `k = scored.count` values ahead).
+pub fn evaluate_series<R, const IN: usize, const H: usize, const OUT: usize>(
+    model: &Model<R, IN, H, OUT>,
+    scored: Scored<'_>,
+    series: &[f32],
+    from: usize,
+    to: usize,
+) -> Metrics
+where
+    R: Recurrent<IN, H, f32>,
+{
+    let k = scored.count.clamp(1, OUT);
+    let to = to.min(series.len());
+    let mut state = R::State::zeroed();
+    let (mut loss, mut abs, mut sq, mut values, mut rows) = (0.0, 0.0, 0.0, 0usize, 0usize);
+    for t in 0..to.saturating_sub(1) {
+        let mut x = [0.0; IN];
+        x[0] = series[t];
+        let out = model.step(&x, &mut state);
+        if t + 1 < from || t + k >= to {
+            continue;
+        }
+        let mut target = [0.0; OUT];
+        target[..k].copy_from_slice(&series[t + 1..=t + k]);
+        loss += f64::from(Loss::Mse.evaluate_first(&out, &target, k).0.loss);
+        rows += 1;
+        for (j, (&o, &y)) in out.iter().zip(&target).take(k).enumerate() {
+            let unit = f64::from(scored.units.get(j).copied().unwrap_or(1.0));
+            let d = (f64::from(o) - f64::from(y)) * unit;
+            abs += d.abs();
+            sq += d * d;
+            values += 1;
+        }
+    }
+    let values = values.max(1) as f64;
+    Metrics {
+        loss: loss / rows.max(1) as f64,
+        accuracy: None,
+        mae: Some(abs / values),
+        rmse: Some((sq / values).sqrt()),
+    }
+}
+
+/// Forecasting with **stateful truncated BPTT** (the post's long-series regime, Keras
+/// `stateful=True`, `shuffle=False`): `series[..train_end]` is cut into `config.batch`
+/// streams and windows of `window` steps ([`StatefulStreams`]); each epoch starts every
+/// stream from the zero state, and row `i` of window `n + 1` starts from row `i`'s final
+/// state of window `n` (gradients stop at window boundaries). Every step is scored (MSE
+/// against the next `k` values, the loss of a row the mean over its steps); one Adam
+/// update per window averages the rows. Validation: one-step-ahead on
+/// `series[train_end..val_end]` ([`evaluate_series`]). Early stopping and the best weights
+/// as [`fit`]; shuffling is not done (it would break the streams' order).
+///
+/// # Errors
+/// The series too short for the streams, `window` longer than `T`, `epochs` zero, an
+/// empty validation range, an error of `on_epoch`, or non-finite gradients.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_stateful<R, const IN: usize, const H: usize, const OUT: usize, const T: usize>(
+    model: &mut Model<R, IN, H, OUT>,
+    scored: Scored<'_>,
+    series: &[f32],
+    train_end: usize,
+    val_end: usize,
+    window: usize,
+    config: &FitConfig,
+    on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
+) -> Result<FitReport>
+where
+    R: Recurrent<IN, H, f32> + Clone,
+{
+    let start = Instant::now();
+    let k = scored.count.clamp(1, OUT);
+    if window == 0 || window > T {
+        bail!("--window {window}: 1 to {T} steps");
+    }
+    if config.epochs == 0 {
+        bail!("epochs must be at least 1");
+    }
+    if val_end <= train_end + k || val_end > series.len() {
+        bail!(
+            "the validation part ({} values after the first {train_end}) is too short for a target {k} ahead",
+            val_end.saturating_sub(train_end)
+        );
+    }
+    let streams = StatefulStreams::new(&series[..train_end], config.batch, window, k)?;
+    let loss = Loss::Mse;
+    let mut adam = Adam::new(
+        AdamConfig {
+            lr: config.lr,
+            ..AdamConfig::keras()
+        },
+        Grads::zeroed(),
+    );
+    let mut grads: Grads<R::Grads, H, OUT, f32> = Grads::zeroed();
+    let mut tape = Box::new(Tape::<T, R::Record>::new());
+    let mut dlogits = vec![[0.0f32; OUT]; T];
+    let windows: Vec<_> = (0..streams.windows())
+        .map(|n| streams.window_rows(n))
+        .collect();
+    let mut best = (f64::INFINITY, 0, model.clone());
+    let mut epochs = Vec::new();
+    let mut interrupted = false;
+    for epoch in 1..=config.epochs {
+        let epoch_start = Instant::now();
+        let mut states = vec![R::State::zeroed(); streams.streams];
+        let (mut train_loss, mut rows_seen) = (0.0, 0usize);
+        for rows in &windows {
+            grads.zero();
+            let scale = 1.0 / rows.len() as f32;
+            for ((xs, ys), state) in rows.iter().zip(&mut states) {
+                let xs: Vec<[f32; IN]> = xs
+                    .iter()
+                    .map(|&v| {
+                        let mut x = [0.0; IN];
+                        x[0] = v;
+                        x
+                    })
+                    .collect();
+                model
+                    .forward_window(&xs, state, &mut tape)
+                    .map_err(|e| anyhow::anyhow!("window: {e}"))?;
+                let per_step = scale / xs.len().max(1) as f32;
+                let mut sum = 0.0;
+                for (t, (d, y)) in dlogits.iter_mut().zip(ys).enumerate() {
+                    let out = model.logits_at(&tape, t).unwrap_or([0.0; OUT]);
+                    let mut target = [0.0; OUT];
+                    target[..k].copy_from_slice(&y[..k]);
+                    let (s, g) = loss.evaluate_first(&out, &target, k);
+                    sum += f64::from(s.loss);
+                    *d = g.map(|v| v * per_step);
+                }
+                train_loss += sum / ys.len().max(1) as f64;
+                rows_seen += 1;
+                model.backward_sequence_with::<<f32 as lstm_kernel::Float>::Kernels, T>(
+                    &tape,
+                    &dlogits[..ys.len()],
+                    &R::State::zeroed(),
+                    &mut grads,
+                );
+            }
+            if let Some(max) = config.clip_norm {
+                clip_global_norm(&mut grads, max);
+            }
+            adam.step(model, &grads)
+                .map_err(|e| anyhow::anyhow!("epoch {epoch}: {e}"))?;
+        }
+        let metrics = evaluate_series(model, scored, series, train_end, val_end);
+        let log = EpochLog {
+            epoch,
+            train_loss: train_loss / rows_seen.max(1) as f64,
+            val: metrics,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        let control = on_epoch(&log)?;
+        epochs.push(log);
         let stop_early = if best.1 == 0 || metrics.loss < best.0 {
             best = (metrics.loss, epoch, model.clone());
             false

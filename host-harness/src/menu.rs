@@ -189,6 +189,24 @@ pub trait Net: Send {
         config: &FitConfig,
         on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
     ) -> Result<FitReport>;
+    /// Forecasting with stateful truncated BPTT on a normalised series (see
+    /// [`crate::fit::fit_stateful`]; the model's outputs are the next `outputs` values).
+    ///
+    /// # Errors
+    /// Those of [`crate::fit::fit_stateful`], and a model of more than one input.
+    #[allow(clippy::too_many_arguments)]
+    fn fit_series(
+        &mut self,
+        series: &[f32],
+        train_end: usize,
+        val_end: usize,
+        window: usize,
+        config: &FitConfig,
+        on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
+    ) -> Result<FitReport>;
+    /// One-step-ahead metrics on `series[from..to]` (normalised series; MAE and RMSE in
+    /// the series' units), see [`crate::fit::evaluate_series`].
+    fn evaluate_series(&self, series: &[f32], from: usize, to: usize) -> Metrics;
     /// The metrics on normalised samples, MAE and RMSE in the targets' units.
     ///
     /// # Errors
@@ -484,6 +502,44 @@ where
             config,
             on_epoch,
         )
+    }
+    fn fit_series(
+        &mut self,
+        series: &[f32],
+        train_end: usize,
+        val_end: usize,
+        window: usize,
+        config: &FitConfig,
+        on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
+    ) -> Result<FitReport> {
+        if self.sizes.features != 1 {
+            bail!(
+                "forecasting takes one input per step (the series), the model {}",
+                self.sizes.features
+            );
+        }
+        let units = self
+            .scaling
+            .as_ref()
+            .map(|s| s[2].clone())
+            .unwrap_or_default();
+        let scored = Scored {
+            count: self.sizes.outputs,
+            units: &units,
+        };
+        crate::fit::fit_stateful::<R, IN, H, OUT, MAX_STEPS>(
+            &mut self.model,
+            scored,
+            series,
+            train_end,
+            val_end,
+            window,
+            config,
+            on_epoch,
+        )
+    }
+    fn evaluate_series(&self, series: &[f32], from: usize, to: usize) -> Metrics {
+        crate::fit::evaluate_series(&self.model, self.scored(), series, from, to)
     }
     fn evaluate(&self, task: Task, data: &[Sample]) -> Result<Metrics> {
         Ok(evaluate(

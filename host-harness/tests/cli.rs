@@ -685,3 +685,74 @@ fn fit_trains_tests_and_saves_a_model_of_the_users_sizes_with_its_normalisation(
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `fit --task forecast` on one long series (a noisy-free sine of period 16 in a CSV
+/// column): stateful truncated BPTT over 4 streams, then one-step-ahead on the last 40
+/// values. Bar: the test MAE is below half the persistence forecast's (`v[t+1] = v[t]`),
+/// which a model that learnt the oscillation beats by far; the summary names the pairs
+/// left out, and sequence-task options are refused for forecasting and vice versa.
+#[test]
+fn fit_forecasts_a_series_with_stateful_truncated_bptt() {
+    let dir = scratch_dir("forecast");
+    let csv = dir.join("series.csv");
+    let values: Vec<f64> = (0..203)
+        .map(|t| 100.0 + 10.0 * (std::f64::consts::TAU * t as f64 / 16.0).sin())
+        .collect();
+    let mut text = String::from("t,value\n");
+    for (t, v) in values.iter().enumerate() {
+        text.push_str(&format!("{t},{v}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let json = dir.join("f.json");
+    let run = succeed(&[
+        "fit",
+        "--train",
+        csv.to_str().unwrap(),
+        "--task",
+        "forecast",
+        "--column",
+        "value",
+        "--test-last",
+        "40",
+        "--hidden",
+        "16",
+        "--batch",
+        "4",
+        "--window",
+        "16",
+        "--epochs",
+        "60",
+        "--lr",
+        "0.01",
+        "--out",
+        dir.join("f.bin").to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.contains("left out"), "{out}");
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(log["task"], "forecast");
+    let mae = log["test_mae"].as_f64().unwrap();
+    let tail = &values[values.len() - 41..];
+    let persistence = tail.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / 40.0;
+    assert!(
+        mae < 0.5 * persistence,
+        "test MAE {mae} vs persistence {persistence}"
+    );
+    assert!(log["epochs"][0]["val_mae"].is_number() && log["test_rmse"].is_number());
+    let bad = harness(&[
+        "fit",
+        "--train",
+        csv.to_str().unwrap(),
+        "--task",
+        "regress",
+        "--window",
+        "4",
+        "--out",
+        dir.join("x.bin").to_str().unwrap(),
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--task forecast"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -130,7 +130,11 @@ impl EvalArgs {
             );
         }
         let task = match self.task {
-            Some(t) => Task::from(t),
+            Some(t) => t.task().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "eval --data scores sequences; a forecasting model is scored by fit (--test or --test-last)"
+                )
+            })?,
             None if net.head() == lstm_kernel::HeadActivation::Identity => Task::Regress,
             None => Task::Classify,
         };

@@ -32,14 +32,20 @@ pub enum TaskArg {
     Regress,
     /// One class per step (the label column of every row).
     Label,
+    /// The next `--horizon` values of one long series (a numeric CSV column, `--column`),
+    /// trained with stateful truncated BPTT: `--batch` parallel streams carrying their state
+    /// from window to window of `--window` steps.
+    Forecast,
 }
 
-impl From<TaskArg> for Task {
-    fn from(t: TaskArg) -> Self {
-        match t {
-            TaskArg::Classify => Self::Classify,
-            TaskArg::Regress => Self::Regress,
-            TaskArg::Label => Self::Label,
+impl TaskArg {
+    /// The sequence task (`None` for forecasting, which has its own loop).
+    pub const fn task(self) -> Option<Task> {
+        match self {
+            Self::Classify => Some(Task::Classify),
+            Self::Regress => Some(Task::Regress),
+            Self::Label => Some(Task::Label),
+            Self::Forecast => None,
         }
     }
 }
@@ -93,6 +99,19 @@ pub struct FitArgs {
     /// Seed of the initialisation, the validation split and the shuffles.
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
+    /// Forecast: steps per window of truncated BPTT [default: 12].
+    #[arg(long, value_name = "K")]
+    pub window: Option<usize>,
+    /// Forecast: values ahead each step predicts, the model's outputs [default: 1].
+    #[arg(long, value_name = "N")]
+    pub horizon: Option<usize>,
+    /// Forecast: the CSV column holding the series [default: the only numeric column].
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+    /// Forecast without --test: hold out the last N values of --train as the test part
+    /// (scored one step ahead, the state warmed on everything before).
+    #[arg(long, value_name = "N")]
+    pub test_last: Option<usize>,
     /// Where to save the best model (the kernel's binary format, with its normalisation).
     #[arg(long, value_name = "MODEL")]
     pub out: PathBuf,
@@ -299,7 +318,16 @@ impl FitArgs {
 
     fn fit(&self, stop: &AtomicBool) -> Result<()> {
         let start = Instant::now();
-        let task = Task::from(self.task);
+        let Some(task) = self.task.task() else {
+            return self.forecast(stop, start);
+        };
+        if self.test_last.is_some()
+            || self.column.is_some()
+            || self.horizon.is_some()
+            || self.window.is_some()
+        {
+            bail!("--test-last, --column, --horizon and --window are for --task forecast");
+        }
         let train_set = read_set(&self.train)?;
         let test_set = self.test.as_deref().map(read_set).transpose()?;
         if let Some(t) = &test_set
@@ -424,46 +452,225 @@ impl FitArgs {
         )?;
         outln!("saved {}", self.out.display())?;
         if let Some(path) = &self.json {
-            let epochs: Vec<_> = report
-                .epochs
-                .iter()
-                .map(|e| {
-                    let mut o = metric_fields("val_", &e.val);
-                    o.insert("epoch".into(), json!(e.epoch));
-                    o.insert("train_loss".into(), json!(e.train_loss));
-                    o.insert("seconds".into(), json!(e.seconds));
-                    serde_json::Value::Object(o)
-                })
-                .collect();
-            let mut doc = serde_json::Map::new();
-            doc.insert("task".into(), json!(task.name()));
-            doc.insert(
-                "sizes".into(),
-                json!({
-                    "features": sizes.features, "hidden": sizes.hidden, "outputs": sizes.outputs,
-                    "layers": sizes.layers, "cell": sizes.cell.name(), "parameters": net.param_count(),
-                }),
+            let counts = (
+                train.len(),
+                val.len(),
+                test_set.as_ref().map_or(0, |t| t.sequences.len()),
             );
-            doc.insert(
-                "data".into(),
-                json!({"train": train.len(), "val": val.len(),
-                       "test": test_set.as_ref().map(|t| t.sequences.len())}),
-            );
-            doc.insert(
-                "config".into(),
-                json!({"epochs": config.epochs, "batch": config.batch, "lr": config.lr,
-                       "clip_norm": config.clip_norm, "patience": config.patience,
-                       "warmup": config.warmup, "seed": config.seed, "val_split": self.val_split}),
-            );
-            doc.insert("epochs".into(), json!(epochs));
-            doc.insert("best_epoch".into(), json!(report.best_epoch));
-            doc.extend(test_fields);
-            doc.insert("interrupted".into(), json!(report.interrupted));
-            doc.insert("seconds".into(), json!(start.elapsed().as_secs_f64()));
-            let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc))? + "\n";
-            save(path, text.as_bytes(), self.force).context("--json")?;
+            self.write_json(
+                path,
+                task.name(),
+                sizes,
+                &*net,
+                &report,
+                test_fields,
+                start,
+                counts,
+                &config,
+            )?;
         }
         Ok(())
+    }
+}
+
+impl FitArgs {
+    /// `--task forecast`: one series, stateful truncated BPTT, one-step-ahead validation
+    /// on the last `--val-split` of the training part and test on `--test` (the series'
+    /// continuation) or `--test-last N`.
+    fn forecast(&self, stop: &AtomicBool, start: Instant) -> Result<()> {
+        use crate::sequences::series;
+        let (window, horizon) = (self.window.unwrap_or(12), self.horizon.unwrap_or(1));
+        let train = series::read(&self.train, self.column.as_deref())?;
+        let mut values = train.values.clone();
+        let test_from = match (&self.test, self.test_last) {
+            (Some(_), Some(_)) => bail!("give --test or --test-last, not both"),
+            (Some(p), None) => {
+                let t = series::read(p, Some(&train.column))?;
+                let from = values.len();
+                values.extend(&t.values);
+                from
+            }
+            (None, Some(n)) => {
+                if n + 2 > values.len() {
+                    bail!("--test-last {n}: the series has {} values", values.len());
+                }
+                values.len() - n
+            }
+            (None, None) => values.len(),
+        };
+        let val_n = ((test_from as f64) * self.val_split).round() as usize;
+        let train_end = test_from.saturating_sub(val_n.max(horizon + 1));
+        let sizes = Sizes {
+            features: 1,
+            hidden: self.hidden,
+            outputs: horizon,
+            layers: self.layers,
+            cell: LayerKind::from(self.cell),
+        };
+        sizes.check()?;
+        // Normalisation of the training part only; targets are the same series.
+        let part = &values[..train_end];
+        let n = part.len().max(1) as f64;
+        let mean = part.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let sd = (part
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt() as f32;
+        let sd = if sd > 0.0 && sd.is_finite() { sd } else { 1.0 };
+        let mean = mean as f32;
+        let scaling: ScalingParts = [
+            vec![mean],
+            vec![1.0 / sd],
+            vec![sd; horizon],
+            vec![mean; horizon],
+        ];
+        let normalised: Vec<f32> = values.iter().map(|&v| (v - mean) * (1.0 / sd)).collect();
+        let mut net = menu::build(sizes)?;
+        net.set_activation(self.recurrent_activation.into());
+        net.init_keras(self.seed);
+        net.set_head(HeadActivation::Identity);
+        net.set_scaling(Some(scaling))?;
+        let streams = crate::sequences::streams::StatefulStreams::new(
+            &normalised[..train_end],
+            self.batch,
+            window,
+            horizon,
+        )?;
+        outln!(
+            "fit: {} forecasting {} of {} ({} values: training 0..{train_end}, validation {train_end}..{test_from}, test {test_from}..{}); {}",
+            sizes.describe(),
+            train.column,
+            self.train.display(),
+            values.len(),
+            values.len(),
+            streams.summary()
+        )?;
+        let config = FitConfig {
+            epochs: self.epochs as usize,
+            batch: self.batch,
+            lr: self.lr,
+            clip_norm: (self.clip_norm > 0.0).then_some(self.clip_norm),
+            patience: self.patience,
+            warmup: self.warmup,
+            seed: self.seed,
+        };
+        let total = config.epochs;
+        let mut on_epoch = |e: &EpochLog| -> Result<Control> {
+            outln!(
+                "Epoch {}/{total} - {:.3}s - loss: {:.4} - {}",
+                e.epoch,
+                e.seconds,
+                e.train_loss,
+                metric_text("val_", &e.val)
+            )?;
+            if stop.load(Ordering::SeqCst) {
+                outln!("interrupted: keeping the best epoch so far")?;
+                return Ok(Control::Stop);
+            }
+            Ok(Control::Continue)
+        };
+        let report = net.fit_series(
+            &normalised,
+            train_end,
+            test_from,
+            window,
+            &config,
+            &mut on_epoch,
+        )?;
+        let best = &report.epochs[report.best_epoch - 1];
+        outln!(
+            "best epoch {} of {} ({}), {:.2} s",
+            report.best_epoch,
+            report.epochs.len(),
+            metric_text("val_", &best.val),
+            report.seconds
+        )?;
+        let mut test_fields = serde_json::Map::new();
+        if test_from < values.len() {
+            let m = net.evaluate_series(&normalised, test_from, values.len());
+            outln!(
+                "test: {} ({} values, one step ahead)",
+                metric_text("test_", &m),
+                values.len() - test_from
+            )?;
+            test_fields = metric_fields("test_", &m);
+        }
+        save(
+            &self.out,
+            &crate::files::binfile::to_bytes(&*net.view())?,
+            self.force,
+        )?;
+        outln!("saved {}", self.out.display())?;
+        if let Some(path) = &self.json {
+            self.write_json(
+                path,
+                "forecast",
+                sizes,
+                &*net,
+                &report,
+                test_fields,
+                start,
+                (train_end, test_from - train_end, values.len() - test_from),
+                &config,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The `--json` document of a run (module docs: the fields the issue asks for).
+    #[allow(clippy::too_many_arguments)]
+    fn write_json(
+        &self,
+        path: &Path,
+        task: &str,
+        sizes: Sizes,
+        net: &dyn Net,
+        report: &crate::fit::FitReport,
+        test_fields: serde_json::Map<String, serde_json::Value>,
+        start: Instant,
+        counts: (usize, usize, usize),
+        config: &FitConfig,
+    ) -> Result<()> {
+        let epochs: Vec<_> = report
+            .epochs
+            .iter()
+            .map(|e| {
+                let mut o = metric_fields("val_", &e.val);
+                o.insert("epoch".into(), json!(e.epoch));
+                o.insert("train_loss".into(), json!(e.train_loss));
+                o.insert("seconds".into(), json!(e.seconds));
+                serde_json::Value::Object(o)
+            })
+            .collect();
+        let mut doc = serde_json::Map::new();
+        doc.insert("task".into(), json!(task));
+        doc.insert(
+            "sizes".into(),
+            json!({
+                "features": sizes.features, "hidden": sizes.hidden, "outputs": sizes.outputs,
+                "layers": sizes.layers, "cell": sizes.cell.name(), "parameters": net.param_count(),
+            }),
+        );
+        doc.insert(
+            "data".into(),
+            json!({"train": counts.0, "val": counts.1, "test": counts.2}),
+        );
+        doc.insert(
+            "config".into(),
+            json!({"epochs": config.epochs, "batch": config.batch, "lr": config.lr,
+                   "clip_norm": config.clip_norm, "patience": config.patience,
+                   "warmup": config.warmup, "seed": config.seed, "val_split": self.val_split,
+                   "window": self.window}),
+        );
+        doc.insert("epochs".into(), json!(epochs));
+        doc.insert("best_epoch".into(), json!(report.best_epoch));
+        doc.extend(test_fields);
+        doc.insert("interrupted".into(), json!(report.interrupted));
+        doc.insert("seconds".into(), json!(start.elapsed().as_secs_f64()));
+        let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc))? + "\n";
+        save(path, text.as_bytes(), self.force).context("--json")
     }
 }
 
