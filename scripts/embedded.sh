@@ -197,7 +197,11 @@ fig "learning on the device, GRU (M4F): validation accuracy $tc/$tn, QEMU wall t
 
 # --- 5. measurements ---------------------------------------------------------------------
 step "measurements (M4F, release profile: step code at opt-level 3, the rest s)"
-gcc -shared -fPIC -O2 -Wall -o "$EMB/target/libinsncount.so" "$TOOLS/insncount.c"
+# QEMU 9 and later accept plugin API 2 at the oldest, QEMU 7 only 1 (embedded/tools/insncount.c).
+qemu_major=$(qemu-system-arm --version | awk 'NR==1 { split($4, v, "."); print v[1] }')
+plugin_api=1
+[ "${qemu_major:-0}" -ge 9 ] && plugin_api=2
+gcc -shared -fPIC -O2 -Wall -DQEMU_PLUGIN_API=$plugin_api -o "$EMB/target/libinsncount.so" "$TOOLS/insncount.c"
 qemu_count() { # ELF -> odd marker hits, one count per line
   local m; m=0x$("$LLVM_BIN/llvm-nm" "$1" | awk '$3=="insn_marker"{print $1}')
   timeout 300 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
