@@ -11,6 +11,14 @@ if rustup toolchain list | grep -q '^nightly'; then
     rustup +nightly component add miri rust-src ||
         echo "setup: miri not available for this nightly: the Miri step will be skipped"
 fi
+# A TrueType font for `fit --plot` (tests draw a PNG and an SVG): Debian's DejaVu Sans.
+if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "setup: installing fonts-dejavu-core (the plot's font) with apt-get"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends fonts-dejavu-core
+fi
 # Cortex-M under QEMU (apt packages, thumb targets, llvm-tools): scripts/embedded.sh needs
 # them; `--no-embedded` skips them (scripts/test.sh --no-embedded passes it on).
 if [ "${1:-}" = --no-embedded ]; then

@@ -37,6 +37,7 @@ pub mod fit;
 pub mod fsutil;
 pub mod menu;
 pub mod model;
+pub mod plot;
 pub mod progress;
 pub mod report;
 pub mod rng;

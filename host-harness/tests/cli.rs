@@ -547,7 +547,15 @@ fn fit_trains_tests_and_saves_a_model_of_the_users_sizes_with_its_normalisation(
         out.to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
+        "--plot",
+        dir.join("curves.png").to_str().unwrap(),
     ]);
+    let png = std::fs::read(dir.join("curves.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
     let text = String::from_utf8_lossy(&run.stdout);
     assert!(text.contains("1 x lstm(8), 6 inputs, 4 outputs"), "{text}");
     assert!(
@@ -728,7 +736,14 @@ fn fit_forecasts_a_series_with_stateful_truncated_bptt() {
         dir.join("f.bin").to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
+        "--plot",
+        dir.join("f.svg").to_str().unwrap(),
     ]);
+    let svg = std::fs::read_to_string(dir.join("f.svg")).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("validation MAE"),
+        "{svg:.200}"
+    );
     let out = String::from_utf8_lossy(&run.stdout);
     assert!(out.contains("left out"), "{out}");
     let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();

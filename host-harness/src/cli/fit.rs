@@ -118,6 +118,9 @@ pub struct FitArgs {
     /// Also write the run's figures as JSON here.
     #[arg(long, value_name = "LOG")]
     pub json: Option<PathBuf>,
+    /// Also draw the learning curves (loss, validation metric) here, `.png` or `.svg`.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// Replace existing --out / --json files.
     #[arg(long)]
     pub force: bool,
@@ -294,6 +297,10 @@ impl FitArgs {
         if let Some(j) = &self.json {
             check_output("--json", j, self.force)?;
         }
+        if let Some(p) = &self.plot {
+            check_output("--plot", p, self.force)?;
+            crate::plot::is_png(p)?;
+        }
         if self.batch == 0 {
             bail!("--batch 0: a batch needs at least one sequence");
         }
@@ -451,6 +458,7 @@ impl FitArgs {
             self.force,
         )?;
         outln!("saved {}", self.out.display())?;
+        self.write_plot(&report)?;
         if let Some(path) = &self.json {
             let counts = (
                 train.len(),
@@ -603,6 +611,7 @@ impl FitArgs {
             self.force,
         )?;
         outln!("saved {}", self.out.display())?;
+        self.write_plot(&report)?;
         if let Some(path) = &self.json {
             self.write_json(
                 path,
@@ -617,6 +626,28 @@ impl FitArgs {
             )?;
         }
         Ok(())
+    }
+
+    /// `--plot`: the learning curves of `report`.
+    fn write_plot(&self, report: &crate::fit::FitReport) -> Result<()> {
+        let Some(path) = &self.plot else {
+            return Ok(());
+        };
+        let title = format!(
+            "{} on {}",
+            self.task
+                .to_possible_value()
+                .map_or("fit".into(), |v| v.get_name().to_string()),
+            self.train.display()
+        );
+        let bytes = crate::plot::learning_curves(
+            &report.epochs,
+            report.best_epoch,
+            crate::plot::is_png(path)?,
+            &title,
+        )?;
+        save(path, &bytes, self.force).context("--plot")?;
+        outln!("plotted {}", path.display())
     }
 
     /// The `--json` document of a run (module docs: the fields the issue asks for).
