@@ -94,6 +94,41 @@ harness_model model
 harness_model model2 --layers 2
 # The GRU version (GRU(10) -> Dense(1), PyTorch / Keras reset-after).
 harness_model modelg --cell gru
+# A model of the user's sizes from `fit` (issue 11): BasicMotions' training split in the
+# harness testdata (6 channels, 4 classes), exported as Rust source; its long-format CSV
+# (2 sequences) becomes the firmware's raw inputs, and `predict` on it the reference.
+FIT_DATA="$ROOT/host-harness/testdata/basic_motions"
+"$H" fit --train "$FIT_DATA/X_train.npy" --task classify --hidden 16 --epochs 20 --batch 8 \
+  --lr 0.01 --seed "$SEED" --out "$MODEL_DIR/modelf.bin" --force > "$LOG/fit.txt"
+grep -E '^(fit|best|saved)' "$LOG/fit.txt"
+"$H" export "$MODEL_DIR/modelf.bin" --out "$MODEL_DIR/modelf.rs" --force
+"$H" predict "$MODEL_DIR/modelf.bin" --data "$FIT_DATA/train-first2.csv" --out "$OUT/predict-fit.csv" --force
+python3 - "$FIT_DATA/train-first2.csv" "$MODEL_DIR/inputf.rs" "$OUT/predict-fit.csv" "$LOG/host-fit.txt" <<'PY'
+import csv, struct, sys
+bits = lambda v: struct.unpack("<I", struct.pack("<f", float(v)))[0]
+rows = list(csv.DictReader(open(sys.argv[1])))
+feats = [c for c in rows[0] if c not in ("sequence", "step", "label")]
+seqs = {}
+for r in rows:
+    seqs.setdefault(r["sequence"], []).append([r[f] for f in feats])
+lens = {len(v) for v in seqs.values()}
+assert len(lens) == 1, "FIT_X needs sequences of one length"
+steps = lens.pop()
+with open(sys.argv[2], "w") as f:
+    # Bit patterns: the CSV's decimal -> f64 -> f32, as the harness's reader rounds it.
+    f.write(f"/// Steps per sequence of [`FIT_X`].\npub const FIT_STEPS: usize = {steps};\n")
+    f.write(f"/// Raw input sequences `[{len(seqs)}][FIT_STEPS][IN]` of the CSV, in file order.\n")
+    f.write(f"pub static FIT_X: [[[f32; IN]; FIT_STEPS]; {len(seqs)}] = [\n")
+    for v in seqs.values():
+        cells = ", ".join("[" + ", ".join(f"f32::from_bits({bits(x):#010x})" for x in row) + "]" for row in v)
+        f.write(f"    [{cells}],\n")
+    f.write("];\n")
+names = list(seqs)
+with open(sys.argv[4], "w") as out:
+    for r in csv.DictReader(open(sys.argv[3])):
+        ys = [k for k in r if k.startswith("y")]
+        out.write(f"fit {names.index(r['sequence'])} {r['step']} " + " ".join(f"{bits(r[k]):08x}" for k in ys) + "\n")
+PY
 export FW_MODEL_DIR="$MODEL_DIR"
 
 step "embedded workspace: cargo fmt --check and clippy -D warnings (host crate and firmware)"
@@ -173,6 +208,15 @@ m4_infer infer-stack stack2 model2 '^check stack2 model runtime-import equal' "2
 step "Cortex-M4F: the GRU model (bin infer-gru), inference over the 200 validation sequences"
 ELF_G="$EMB/target/thumbv7em-none-eabihf/release/infer-gru"
 m4_infer infer-gru gru modelg '^check gru model runtime-import equal' "GRU" "--cell gru"
+
+step "Cortex-M4F: a model of the user's sizes (bin infer-fit): CSV -> fit -> export rust -> firmware"
+cargo run -q --release --bin infer-fit > "$LOG/m4-infer-fit.txt" || { tail -20 "$LOG/m4-infer-fit.txt"; fail "M4F fit-model firmware"; }
+grep -v '^fit ' "$LOG/m4-infer-fit.txt"
+grep -q '^check fit runtime-import equal scaling equal weights-only-refused true' "$LOG/m4-infer-fit.txt" ||
+  fail "fit model: the run-time import (scaling block) differs from the flash copy, or the weights-only decoder accepted it"
+python3 "$TOOLS/cmp_lines.py" fit 1e-5 "$LOG/host-fit.txt" "$LOG/m4-infer-fit.txt" ||
+  fail "M4F outputs of the fit model differ from lstm-harness predict"
+fig "fit model on the M4F ($(awk '/^fit:/{print $2, $3, $4, $5, $6, $7, $8}' "$LOG/fit.txt")): every step's class probabilities of $(grep -c '^fit ' "$LOG/host-fit.txt") steps equal lstm-harness predict (tolerance 1e-5)"
 
 step "Cortex-M4F: learning on the device (1000 sequences, 20,000 per-step Adam updates)"
 t0=$(date +%s%N)

@@ -1,7 +1,8 @@
 //! With feature `trained`: copies the harness's exported models (`model.rs` from
 //! `lstm-harness export --format rust`, `model.bin` from `lstm-harness train`, and their
 //! 2-layer versions `model2.rs` and `model2.bin` from `--layers 2`, and the GRU's
-//! `modelg.rs` and `modelg.bin` from `--cell gru`) from
+//! `modelg.rs` and `modelg.bin` from `--cell gru`, and `modelf.rs`, `modelf.bin` and
+//! `inputf.rs` of the `fit` model with its raw input sequences) from
 //! `$FW_MODEL_DIR` (default `../../target/embedded/model`, where scripts/embedded.sh writes
 //! them) into OUT_DIR for `src/trained.rs`.
 use std::{env, fs, path::PathBuf};
@@ -23,6 +24,9 @@ fn main() {
         "model2.bin",
         "modelg.rs",
         "modelg.bin",
+        "modelf.rs",
+        "modelf.bin",
+        "inputf.rs",
     ] {
         let src = dir.join(name);
         println!("cargo:rerun-if-changed={}", src.display());
@@ -31,8 +35,8 @@ fn main() {
                 "{}: {e}\nThe firmware embeds the model trained by the harness: run \
                  scripts/embedded.sh (it trains and exports it), or set FW_MODEL_DIR to a \
                  directory holding model.rs (lstm-harness export --format rust), model.bin, their \
-                 2-layer versions model2.rs and model2.bin (--layers 2) and the GRU's modelg.rs \
-                 and modelg.bin (--cell gru).",
+                 2-layer versions model2.rs and model2.bin (--layers 2), the GRU's modelg.rs \
+                 and modelg.bin (--cell gru) and the fit model's modelf.rs, modelf.bin and inputf.rs.",
                 src.display()
             );
         }

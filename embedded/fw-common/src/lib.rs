@@ -26,6 +26,8 @@ pub mod train;
 #[cfg(feature = "trained")]
 pub mod trained;
 #[cfg(feature = "trained")]
+pub mod trained_fit;
+#[cfg(feature = "trained")]
 pub mod trained_gru;
 #[cfg(feature = "trained")]
 pub mod trained_stack;
