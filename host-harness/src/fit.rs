@@ -69,7 +69,7 @@ impl Task {
 }
 
 /// Figures of a model on some sequences.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Metrics {
     /// Mean loss per sequence (the task's loss).
     pub loss: f64,
@@ -99,6 +99,8 @@ pub struct FitConfig {
     pub warmup: usize,
     /// Seed of the shuffles ([`Stream::FitShuffle`]).
     pub seed: u64,
+    /// Give the per-epoch callback a [`Checkpoint`] (a copy of the weights and moments).
+    pub checkpoints: bool,
 }
 
 impl Default for FitConfig {
@@ -111,12 +113,13 @@ impl Default for FitConfig {
             patience: 10,
             warmup: 10,
             seed: 42,
+            checkpoints: false,
         }
     }
 }
 
 /// One epoch's figures.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochLog {
     /// 1-based.
     pub epoch: usize,
@@ -139,6 +142,66 @@ pub struct FitReport {
     pub seconds: f64,
     /// Whether the run was stopped from outside (the callback said so) before its end.
     pub interrupted: bool,
+}
+
+/// Everything a [`fit`] run needs to continue exactly where it stopped (`--resume`): the
+/// epochs done, the current and the best weights (each tensor of the model's [`Tensors`]
+/// walk), Adam's moments and step count, and the shuffle's position. A run of `n` epochs
+/// and a run stopped after `k` and resumed for the other `n - k` end with the same weights
+/// bit for bit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// The epochs run so far, in order.
+    pub epochs: Vec<EpochLog>,
+    /// The best epoch so far (1-based) and its validation loss.
+    pub best_epoch: usize,
+    /// Validation loss of `best_epoch`.
+    pub best_loss: f64,
+    /// The weights after the last epoch.
+    pub weights: Vec<Vec<f32>>,
+    /// The weights of the best epoch.
+    pub best: Vec<Vec<f32>>,
+    /// Adam's first moments.
+    pub m: Vec<Vec<f32>>,
+    /// Adam's second moments.
+    pub v: Vec<Vec<f32>>,
+    /// Adam's step count.
+    pub t: u32,
+    /// Word position of the shuffle stream ([`Stream::FitShuffle`]) after the last epoch.
+    pub rng_word_pos: u128,
+    /// The training order after the last epoch's shuffle (each shuffle permutes it).
+    pub order: Vec<usize>,
+}
+
+/// The tensors of `x` in walk order.
+pub fn tensors_of<T: Tensors<f32>>(x: &T) -> Vec<Vec<f32>> {
+    (0..T::COUNT).map(|i| x.tensor(i).to_vec()).collect()
+}
+
+/// Writes `values` (as [`tensors_of`] gives them) into `x`.
+///
+/// # Errors
+/// Another number of tensors, or a tensor of another length (named).
+pub fn restore<T: Tensors<f32>>(x: &mut T, values: &[Vec<f32>], what: &str) -> Result<()> {
+    if values.len() != T::COUNT {
+        bail!(
+            "{what}: {} tensors, the model has {}",
+            values.len(),
+            T::COUNT
+        );
+    }
+    for (i, v) in values.iter().enumerate() {
+        let dst = x.tensor_mut(i);
+        if dst.len() != v.len() {
+            bail!(
+                "{what}: tensor {i} has {} values, the model's {}",
+                v.len(),
+                dst.len()
+            );
+        }
+        dst.copy_from_slice(v);
+    }
+    Ok(())
 }
 
 /// What the per-epoch callback of [`fit`] tells the loop.
@@ -249,7 +312,9 @@ pub fn class_target<const OUT: usize>(class: usize, outputs: usize) -> Result<[f
 /// Trains `model` for `task` on `train`, validating on `val` after every epoch (see the
 /// module docs); `T` is the longest sequence the tape holds, `scored` the model's outputs
 /// (of `OUT`) and the units of the validation figures. `model` ends with the best epoch's weights (lowest validation loss).
-/// `on_epoch` sees every epoch's figures as it ends and may stop the run.
+/// `on_epoch` sees every epoch's figures as it ends (and, if `checkpoints`, the run's
+/// [`Checkpoint`] after it) and may stop the run; `resume` continues a run from its
+/// checkpoint (the same data and settings; `config.epochs` counts the epochs done too).
 ///
 /// # Errors
 /// Empty `train` or `val`, a sequence longer than `T` or empty, targets that are neither
@@ -264,7 +329,8 @@ pub fn fit<R, const IN: usize, const H: usize, const OUT: usize, const T: usize>
     train: &[Example<IN, OUT>],
     val: &[Example<IN, OUT>],
     config: &FitConfig,
-    on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
+    resume: Option<&Checkpoint>,
+    on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
 ) -> Result<FitReport>
 where
     R: Recurrent<IN, H, f32> + Clone,
@@ -318,7 +384,28 @@ where
     let mut best = (f64::INFINITY, 0, model.clone());
     let mut epochs = Vec::new();
     let mut interrupted = false;
-    for epoch in 1..=config.epochs {
+    if let Some(c) = resume {
+        if c.order.len() != train.len() || c.best_epoch == 0 || c.best_epoch > c.epochs.len() {
+            bail!(
+                "the checkpoint is of another run ({} training sequences, best epoch {} of {}); this run has {} training sequences",
+                c.order.len(),
+                c.best_epoch,
+                c.epochs.len(),
+                train.len()
+            );
+        }
+        restore(model, &c.weights, "checkpoint weights")?;
+        restore(&mut best.2, &c.best, "checkpoint best weights")?;
+        restore(&mut adam.m, &c.m, "checkpoint Adam m")?;
+        restore(&mut adam.v, &c.v, "checkpoint Adam v")?;
+        adam.t = c.t;
+        rng.set_word_pos(c.rng_word_pos);
+        order.clone_from(&c.order);
+        best.0 = c.best_loss;
+        best.1 = c.best_epoch;
+        epochs.clone_from(&c.epochs);
+    }
+    for epoch in epochs.len() + 1..=config.epochs {
         let epoch_start = Instant::now();
         order.shuffle(&mut rng);
         let mut train_loss = 0.0;
@@ -366,7 +453,6 @@ where
             val: metrics,
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
-        let control = on_epoch(&log)?;
         epochs.push(log);
         // The first epoch is always a candidate, so `best_epoch` is an epoch that ran even
         // when a validation loss is not a number.
@@ -376,6 +462,19 @@ where
         } else {
             epoch > config.warmup && epoch - best.1 >= config.patience
         };
+        let checkpoint = config.checkpoints.then(|| Checkpoint {
+            epochs: epochs.clone(),
+            best_epoch: best.1,
+            best_loss: best.0,
+            weights: tensors_of(&*model),
+            best: tensors_of(&best.2),
+            m: tensors_of(&adam.m),
+            v: tensors_of(&adam.v),
+            t: adam.t,
+            rng_word_pos: rng.get_word_pos(),
+            order: order.clone(),
+        });
+        let control = on_epoch(&epochs[epochs.len() - 1], checkpoint.as_ref())?;
         if control == Control::Stop {
             interrupted = epoch < config.epochs;
             break;
@@ -461,7 +560,7 @@ pub fn fit_stateful<R, const IN: usize, const H: usize, const OUT: usize, const 
     val_end: usize,
     window: usize,
     config: &FitConfig,
-    on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
+    on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
 ) -> Result<FitReport>
 where
     R: Recurrent<IN, H, f32> + Clone,
@@ -549,7 +648,7 @@ where
             val: metrics,
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
-        let control = on_epoch(&log)?;
+        let control = on_epoch(&log, None)?;
         epochs.push(log);
         let stop_early = if best.1 == 0 || metrics.loss < best.0 {
             best = (metrics.loss, epoch, model.clone());
@@ -669,7 +768,8 @@ mod tests {
             &train,
             &val,
             &config,
-            &mut |_| Ok(Control::Continue),
+            None,
+            &mut |_, _| Ok(Control::Continue),
         )
         .unwrap();
         let best = &r.epochs[r.best_epoch - 1];
@@ -698,7 +798,8 @@ mod tests {
             &train,
             &val,
             &config,
-            &mut |_| Ok(Control::Continue),
+            None,
+            &mut |_, _| Ok(Control::Continue),
         )
         .unwrap();
         let best = &r.epochs[r.best_epoch - 1];
@@ -770,7 +871,8 @@ mod tests {
             &train,
             &val,
             &config,
-            &mut |_| Ok(Control::Continue),
+            None,
+            &mut |_, _| Ok(Control::Continue),
         )
         .unwrap();
         let best = r.epochs[r.best_epoch - 1].val;

@@ -28,6 +28,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod engine;

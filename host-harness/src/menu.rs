@@ -30,7 +30,8 @@ use rand_distr::StandardNormal;
 
 use crate::files::view::{ModelView, ScalingParts, Trimmed, trimmed_info};
 use crate::fit::{
-    Control, EpochLog, Example, FitConfig, FitReport, Metrics, Scored, Task, evaluate, fit,
+    Checkpoint, Control, EpochLog, Example, FitConfig, FitReport, Metrics, Scored, Task, evaluate,
+    fit,
 };
 use crate::rng::{Stream, stream};
 
@@ -177,17 +178,19 @@ pub trait Net: Send {
     /// # Errors
     /// The file's layers are not these sizes.
     fn load(&mut self, file: &ModelBytes<'_>) -> Result<()>;
-    /// Trains on normalised samples (see [`crate::fit::fit`]).
+    /// Trains on normalised samples (see [`crate::fit::fit`]), from `resume` if given.
     ///
     /// # Errors
     /// Those of [`crate::fit::fit`], and samples of other sizes.
+    #[allow(clippy::too_many_arguments)]
     fn fit(
         &mut self,
         task: Task,
         train: &[Sample],
         val: &[Sample],
         config: &FitConfig,
-        on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
+        resume: Option<&Checkpoint>,
+        on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
     ) -> Result<FitReport>;
     /// Forecasting with stateful truncated BPTT on a normalised series (see
     /// [`crate::fit::fit_stateful`]; the model's outputs are the next `outputs` values).
@@ -202,7 +205,7 @@ pub trait Net: Send {
         val_end: usize,
         window: usize,
         config: &FitConfig,
-        on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
+        on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
     ) -> Result<FitReport>;
     /// One-step-ahead metrics on `series[from..to]` (normalised series; MAE and RMSE in
     /// the series' units), see [`crate::fit::evaluate_series`].
@@ -481,7 +484,8 @@ where
         train: &[Sample],
         val: &[Sample],
         config: &FitConfig,
-        on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
+        resume: Option<&Checkpoint>,
+        on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
     ) -> Result<FitReport> {
         let (train, val) = (self.examples(train)?, self.examples(val)?);
         let units = self
@@ -500,6 +504,7 @@ where
             &train,
             &val,
             config,
+            resume,
             on_epoch,
         )
     }
@@ -510,7 +515,7 @@ where
         val_end: usize,
         window: usize,
         config: &FitConfig,
-        on_epoch: &mut dyn FnMut(&EpochLog) -> Result<Control>,
+        on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
     ) -> Result<FitReport> {
         if self.sizes.features != 1 {
             bail!(
@@ -665,7 +670,8 @@ mod tests {
                 &data(64, 1),
                 &data(16, 2),
                 &config,
-                &mut |_| Ok(Control::Continue),
+                None,
+                &mut |_, _| Ok(Control::Continue),
             )
             .unwrap();
         assert_eq!(r.epochs.len(), 5);

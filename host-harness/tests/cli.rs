@@ -771,3 +771,78 @@ fn fit_forecasts_a_series_with_stateful_truncated_bptt() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--task forecast"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--resume` continues a run from its checkpoint (`<out>.ckpt`, written after every epoch,
+/// so after Ctrl-C too) exactly: 3 epochs, then `--resume --epochs 6`, saves the same model
+/// bytes as 6 epochs in one go. A checkpoint of other settings is refused by name, and a
+/// fresh run does not silently overwrite an existing checkpoint.
+#[test]
+fn a_resumed_fit_ends_bit_for_bit_where_the_uninterrupted_one_does() {
+    let dir = scratch_dir("resume");
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/basic_motions/X_train.npy");
+    let data = data.to_str().unwrap();
+    let base = [
+        "fit", "--train", data, "--task", "classify", "--hidden", "8", "--batch", "8", "--lr",
+        "0.01", "--warmup", "10",
+    ];
+    let (one, two) = (dir.join("one.bin"), dir.join("two.bin"));
+    succeed(
+        &[
+            &base[..],
+            &["--epochs", "6", "--out", one.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    succeed(
+        &[
+            &base[..],
+            &["--epochs", "3", "--out", two.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    let again = harness(
+        &[
+            &base[..],
+            &["--epochs", "3", "--out", two.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    let e = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success() && e.contains("--resume"), "{e}");
+    let run = succeed(
+        &[
+            &base[..],
+            &["--epochs", "6", "--out", two.to_str().unwrap(), "--resume"],
+        ]
+        .concat(),
+    );
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        text.contains("resuming after epoch 3") && text.contains("Epoch 4/6"),
+        "{text}"
+    );
+    assert!(!text.contains("Epoch 3/6"), "{text}");
+    assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
+    let other = harness(&[
+        "fit",
+        "--train",
+        data,
+        "--task",
+        "classify",
+        "--hidden",
+        "8",
+        "--batch",
+        "4",
+        "--epochs",
+        "6",
+        "--out",
+        two.to_str().unwrap(),
+        "--resume",
+    ]);
+    let e = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        !other.status.success() && e.contains("batch: checkpoint 8, now 4"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

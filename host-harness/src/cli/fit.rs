@@ -121,9 +121,21 @@ pub struct FitArgs {
     /// Also draw the learning curves (loss, validation metric) here, `.png` or `.svg`.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
-    /// Replace existing --out / --json files.
+    /// Replace existing --out / --json / --plot files (and start over instead of resuming).
     #[arg(long)]
     pub force: bool,
+    /// Continue the run whose checkpoint is `<--out>.ckpt` (written after every epoch, so
+    /// also after Ctrl-C): the same data and settings, `--epochs` counting the epochs done;
+    /// the result is the uninterrupted run's, bit for bit.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
+}
+
+/// The checkpoint file of a run saving its model to `out`: `<out>.ckpt`.
+pub fn checkpoint_path(out: &Path) -> PathBuf {
+    let mut p = out.as_os_str().to_owned();
+    p.push(".ckpt");
+    PathBuf::from(p)
 }
 
 /// Reads a sequence file: `.npy` (the `X` file of a trio) or long-format CSV.
@@ -292,15 +304,33 @@ impl FitArgs {
     /// # Errors
     /// Bad data (named by file, line and column), sizes outside the menu, an existing
     /// output without `--force`, or a diverging run.
-    pub fn run(self) -> Result<()> {
-        check_output("--out", &self.out, self.force)?;
+    pub fn run(mut self) -> Result<()> {
+        let ckpt = checkpoint_path(&self.out);
+        if self.resume {
+            if !ckpt.exists() {
+                bail!(
+                    "--resume: no checkpoint {} (a run saving to --out {} writes it after every epoch)",
+                    ckpt.display(),
+                    self.out.display()
+                );
+            }
+        } else if ckpt.exists() && !self.force {
+            bail!(
+                "{} exists (the checkpoint of an earlier run): --resume to continue it, or --force to start over",
+                ckpt.display()
+            );
+        }
+        // A resumed run owns its outputs.
+        let force = self.force || self.resume;
+        check_output("--out", &self.out, force)?;
         if let Some(j) = &self.json {
-            check_output("--json", j, self.force)?;
+            check_output("--json", j, force)?;
         }
         if let Some(p) = &self.plot {
-            check_output("--plot", p, self.force)?;
+            check_output("--plot", p, force)?;
             crate::plot::is_png(p)?;
         }
+        self.force = force;
         if self.batch == 0 {
             bail!("--batch 0: a batch needs at least one sequence");
         }
@@ -413,9 +443,25 @@ impl FitArgs {
             patience: self.patience,
             warmup: self.warmup,
             seed: self.seed,
+            checkpoints: true,
+        };
+        let run = self.run_description(task.name(), sizes, train.len(), val.len());
+        let ckpt = checkpoint_path(&self.out);
+        let resume = if self.resume {
+            let c =
+                crate::checkpoint::from_bytes(&crate::files::read_limited(&ckpt, 1 << 31)?, &run)
+                    .with_context(|| ckpt.display().to_string())?;
+            outln!(
+                "resuming after epoch {} of {}",
+                c.epochs.len(),
+                ckpt.display()
+            )?;
+            Some(c)
+        } else {
+            None
         };
         let total = config.epochs;
-        let mut on_epoch = |e: &EpochLog| -> Result<Control> {
+        let mut on_epoch = |e: &EpochLog, c: Option<&crate::fit::Checkpoint>| -> Result<Control> {
             outln!(
                 "Epoch {}/{total} - {:.3}s - loss: {:.4} - {}",
                 e.epoch,
@@ -423,13 +469,19 @@ impl FitArgs {
                 e.train_loss,
                 metric_text("val_", &e.val)
             )?;
+            if let Some(c) = c {
+                crate::fsutil::write_atomic(&ckpt, &crate::checkpoint::to_bytes(c, &run)?)?;
+            }
             if stop.load(Ordering::SeqCst) {
-                outln!("interrupted: keeping the best epoch so far")?;
+                outln!(
+                    "interrupted: keeping the best epoch so far; continue with --resume ({})",
+                    ckpt.display()
+                )?;
                 return Ok(Control::Stop);
             }
             Ok(Control::Continue)
         };
-        let report = net.fit(task, &train, &val, &config, &mut on_epoch)?;
+        let report = net.fit(task, &train, &val, &config, resume.as_ref(), &mut on_epoch)?;
         let best = &report.epochs[report.best_epoch - 1];
         outln!(
             "best epoch {} of {} ({}), {:.2} s",
@@ -487,6 +539,9 @@ impl FitArgs {
     /// continuation) or `--test-last N`.
     fn forecast(&self, stop: &AtomicBool, start: Instant) -> Result<()> {
         use crate::sequences::series;
+        if self.resume {
+            bail!("--resume is for the sequence tasks; a forecasting run cannot be resumed yet");
+        }
         let (window, horizon) = (self.window.unwrap_or(12), self.horizon.unwrap_or(1));
         let train = series::read(&self.train, self.column.as_deref())?;
         let mut values = train.values.clone();
@@ -563,9 +618,10 @@ impl FitArgs {
             patience: self.patience,
             warmup: self.warmup,
             seed: self.seed,
+            checkpoints: false,
         };
         let total = config.epochs;
-        let mut on_epoch = |e: &EpochLog| -> Result<Control> {
+        let mut on_epoch = |e: &EpochLog, _: Option<&crate::fit::Checkpoint>| -> Result<Control> {
             outln!(
                 "Epoch {}/{total} - {:.3}s - loss: {:.4} - {}",
                 e.epoch,
@@ -626,6 +682,34 @@ impl FitArgs {
             )?;
         }
         Ok(())
+    }
+
+    /// What a resumed run must share with the run that wrote the checkpoint.
+    fn run_description(
+        &self,
+        task: &str,
+        sizes: Sizes,
+        train: usize,
+        val: usize,
+    ) -> std::collections::BTreeMap<String, String> {
+        [
+            ("task", task.to_string()),
+            ("sizes", sizes.describe()),
+            ("train", self.train.display().to_string()),
+            ("sequences", format!("{train} training, {val} validation")),
+            ("seed", self.seed.to_string()),
+            ("batch", self.batch.to_string()),
+            ("lr", self.lr.to_string()),
+            ("clip_norm", self.clip_norm.to_string()),
+            ("val_split", self.val_split.to_string()),
+            (
+                "recurrent_activation",
+                format!("{:?}", self.recurrent_activation),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 
     /// `--plot`: the learning curves of `report`.
