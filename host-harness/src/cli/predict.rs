@@ -30,6 +30,10 @@ pub struct PredictArgs {
     /// Write the head's raw logits (before de-normalisation and the head activation).
     #[arg(long)]
     pub logits: bool,
+    /// Read --data as one series, this CSV column (a forecasting model's input): one
+    /// sequence named `0`, the output after step t forecasting the values after t.
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
     /// Replace an existing --out file.
     #[arg(long)]
     pub force: bool,
@@ -72,7 +76,21 @@ impl PredictArgs {
 
     fn predict(&self) -> Result<()> {
         let net = load_net(&self.model)?;
-        let set = read_set(&self.data)?;
+        let set = match &self.column {
+            Some(c) => {
+                let s = crate::sequences::series::read(&self.data, Some(c))?;
+                crate::sequences::SequenceSet {
+                    source: s.source,
+                    features: vec![s.column],
+                    sequences: vec![crate::sequences::Sequence {
+                        name: "0".into(),
+                        labels: vec![0.0; s.values.len()],
+                        x: s.values,
+                    }],
+                }
+            }
+            None => read_set(&self.data)?,
+        };
         let sizes = net.sizes();
         if set.feature_count() != sizes.features {
             bail!(
