@@ -369,19 +369,13 @@ where
         }
     }
     let loss = task.loss(k);
-    let mut adam = Adam::new(
-        AdamConfig {
-            lr: config.lr,
-            ..AdamConfig::keras()
-        },
-        Grads::zeroed(),
-    );
+    let mut adam = keras_adam(config.lr);
     let mut grads: Grads<R::Grads, H, OUT, f32> = Grads::zeroed();
     let mut tape = Box::new(Tape::<T, R::Record>::new());
     let mut dlogits = vec![[0.0f32; OUT]; T];
     let mut rng = stream(config.seed, Stream::FitShuffle);
     let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut best = (f64::INFINITY, 0, model.clone());
+    let mut best = BestSoFar::new(model);
     let mut epochs = Vec::new();
     let mut interrupted = false;
     if let Some(c) = resume {
@@ -395,14 +389,14 @@ where
             );
         }
         restore(model, &c.weights, "checkpoint weights")?;
-        restore(&mut best.2, &c.best, "checkpoint best weights")?;
+        restore(&mut best.model, &c.best, "checkpoint best weights")?;
         restore(&mut adam.m, &c.m, "checkpoint Adam m")?;
         restore(&mut adam.v, &c.v, "checkpoint Adam v")?;
         adam.t = c.t;
         rng.set_word_pos(c.rng_word_pos);
         order.clone_from(&c.order);
-        best.0 = c.best_loss;
-        best.1 = c.best_epoch;
+        best.loss = c.best_loss;
+        best.epoch = c.best_epoch;
         epochs.clone_from(&c.epochs);
     }
     for epoch in epochs.len() + 1..=config.epochs {
@@ -440,11 +434,7 @@ where
                     &mut grads,
                 );
             }
-            if let Some(max) = config.clip_norm {
-                clip_global_norm(&mut grads, max);
-            }
-            adam.step(model, &grads)
-                .map_err(|e| anyhow::anyhow!("epoch {epoch}: {e}"))?;
+            update(model, &mut adam, &mut grads, config, epoch)?;
         }
         let metrics = evaluate(model, task, scored, val);
         let log = EpochLog {
@@ -454,20 +444,13 @@ where
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
         epochs.push(log);
-        // The first epoch is always a candidate, so `best_epoch` is an epoch that ran even
-        // when a validation loss is not a number.
-        let stop_early = if best.1 == 0 || metrics.loss < best.0 {
-            best = (metrics.loss, epoch, model.clone());
-            false
-        } else {
-            epoch > config.warmup && epoch - best.1 >= config.patience
-        };
+        let stop_early = best.record(epoch, metrics.loss, model, config);
         let checkpoint = config.checkpoints.then(|| Checkpoint {
             epochs: epochs.clone(),
-            best_epoch: best.1,
-            best_loss: best.0,
+            best_epoch: best.epoch,
+            best_loss: best.loss,
             weights: tensors_of(&*model),
-            best: tensors_of(&best.2),
+            best: tensors_of(&best.model),
             m: tensors_of(&adam.m),
             v: tensors_of(&adam.v),
             t: adam.t,
@@ -483,13 +466,7 @@ where
             break;
         }
     }
-    *model = best.2;
-    Ok(FitReport {
-        epochs,
-        best_epoch: best.1,
-        seconds: start.elapsed().as_secs_f64(),
-        interrupted,
-    })
+    Ok(best.finish(model, epochs, start, interrupted))
 }
 
 /// The one-step-ahead [`Metrics`] (MSE, MAE, RMSE) of `model` on `series[from..to]`: the
@@ -581,20 +558,14 @@ where
     }
     let streams = StatefulStreams::new(&series[..train_end], config.batch, window, k)?;
     let loss = Loss::Mse;
-    let mut adam = Adam::new(
-        AdamConfig {
-            lr: config.lr,
-            ..AdamConfig::keras()
-        },
-        Grads::zeroed(),
-    );
+    let mut adam = keras_adam(config.lr);
     let mut grads: Grads<R::Grads, H, OUT, f32> = Grads::zeroed();
     let mut tape = Box::new(Tape::<T, R::Record>::new());
     let mut dlogits = vec![[0.0f32; OUT]; T];
     let windows: Vec<_> = (0..streams.windows())
         .map(|n| streams.window_rows(n))
         .collect();
-    let mut best = (f64::INFINITY, 0, model.clone());
+    let mut best = BestSoFar::new(model);
     let mut epochs = Vec::new();
     let mut interrupted = false;
     for epoch in 1..=config.epochs {
@@ -635,11 +606,7 @@ where
                     &mut grads,
                 );
             }
-            if let Some(max) = config.clip_norm {
-                clip_global_norm(&mut grads, max);
-            }
-            adam.step(model, &grads)
-                .map_err(|e| anyhow::anyhow!("epoch {epoch}: {e}"))?;
+            update(model, &mut adam, &mut grads, config, epoch)?;
         }
         let metrics = evaluate_series(model, scored, series, train_end, val_end);
         let log = EpochLog {
@@ -650,12 +617,7 @@ where
         };
         let control = on_epoch(&log, None)?;
         epochs.push(log);
-        let stop_early = if best.1 == 0 || metrics.loss < best.0 {
-            best = (metrics.loss, epoch, model.clone());
-            false
-        } else {
-            epoch > config.warmup && epoch - best.1 >= config.patience
-        };
+        let stop_early = best.record(epoch, metrics.loss, model, config);
         if control == Control::Stop {
             interrupted = epoch < config.epochs;
             break;
@@ -664,13 +626,89 @@ where
             break;
         }
     }
-    *model = best.2;
-    Ok(FitReport {
-        epochs,
-        best_epoch: best.1,
-        seconds: start.elapsed().as_secs_f64(),
-        interrupted,
-    })
+    Ok(best.finish(model, epochs, start, interrupted))
+}
+
+/// Adam with Keras' betas and eps and learning rate `lr`, zero moments.
+fn keras_adam<G: Tensors<f32> + Default + Clone>(lr: f32) -> Adam<G> {
+    Adam::new(
+        AdamConfig {
+            lr,
+            ..AdamConfig::keras()
+        },
+        G::default(),
+    )
+}
+
+/// One update: the optional global-norm clip of `grads`, then Adam (refusing non-finite
+/// gradients, the message naming the epoch).
+fn update<P: Tensors<f32>>(
+    model: &mut P,
+    adam: &mut Adam<P::Grads>,
+    grads: &mut P::Grads,
+    config: &FitConfig,
+    epoch: usize,
+) -> Result<()> {
+    if let Some(max) = config.clip_norm {
+        clip_global_norm(grads, max);
+    }
+    adam.step(model, grads)
+        .map_err(|e| anyhow::anyhow!("epoch {epoch}: {e}"))
+}
+
+/// The best epoch so far and the early-stopping rule, shared by [`fit`] and
+/// [`fit_stateful`].
+struct BestSoFar<M> {
+    /// Its validation loss.
+    loss: f64,
+    /// 1-based; 0 before the first epoch.
+    epoch: usize,
+    /// Its weights.
+    model: M,
+}
+
+impl<M: Clone> BestSoFar<M> {
+    fn new(model: &M) -> Self {
+        Self {
+            loss: f64::INFINITY,
+            epoch: 0,
+            model: model.clone(),
+        }
+    }
+
+    /// Records `epoch`'s validation loss; returns whether early stopping ends the run
+    /// (after `warmup` epochs, `patience` epochs without a new best). The first epoch is
+    /// always a candidate, so the best epoch is one that ran even when a validation loss is
+    /// not a number.
+    fn record(&mut self, epoch: usize, loss: f64, model: &M, config: &FitConfig) -> bool {
+        if self.epoch == 0 || loss < self.loss {
+            *self = Self {
+                loss,
+                epoch,
+                model: model.clone(),
+            };
+            false
+        } else {
+            epoch > config.warmup && epoch - self.epoch >= config.patience
+        }
+    }
+
+    /// Puts the best weights into `model` and reports the run.
+    fn finish(
+        self,
+        model: &mut M,
+        epochs: Vec<EpochLog>,
+        start: Instant,
+        interrupted: bool,
+    ) -> FitReport {
+        *model = self.model;
+        FitReport {
+            epochs,
+            best_epoch: self.epoch,
+            seconds: start.elapsed().as_secs_f64(),
+            interrupted,
+        }
+    }
 }
 
 /// Scales `grads` so their global L2 norm is at most `max` (Keras `global_clipnorm`,

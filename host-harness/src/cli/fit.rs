@@ -435,16 +435,7 @@ impl FitArgs {
                 .unwrap_or_default(),
             net.param_count()
         )?;
-        let config = FitConfig {
-            epochs: self.epochs as usize,
-            batch: self.batch,
-            lr: self.lr,
-            clip_norm: (self.clip_norm > 0.0).then_some(self.clip_norm),
-            patience: self.patience,
-            warmup: self.warmup,
-            seed: self.seed,
-            checkpoints: true,
-        };
+        let config = self.config(true);
         let run = self.run_description(task.name(), sizes, train.len(), val.len());
         let ckpt = checkpoint_path(&self.out);
         let resume = if self.resume {
@@ -462,24 +453,10 @@ impl FitArgs {
         };
         let total = config.epochs;
         let mut on_epoch = |e: &EpochLog, c: Option<&crate::fit::Checkpoint>| -> Result<Control> {
-            outln!(
-                "Epoch {}/{total} - {:.3}s - loss: {:.4} - {}",
-                e.epoch,
-                e.seconds,
-                e.train_loss,
-                metric_text("val_", &e.val)
-            )?;
             if let Some(c) = c {
                 crate::fsutil::write_atomic(&ckpt, &crate::checkpoint::to_bytes(c, &run)?)?;
             }
-            if stop.load(Ordering::SeqCst) {
-                outln!(
-                    "interrupted: keeping the best epoch so far; continue with --resume ({})",
-                    ckpt.display()
-                )?;
-                return Ok(Control::Stop);
-            }
-            Ok(Control::Continue)
+            epoch_line(e, total, stop, Some(&ckpt))
         };
         let report = net.fit(task, &train, &val, &config, resume.as_ref(), &mut on_epoch)?;
         let best = &report.epochs[report.best_epoch - 1];
@@ -610,31 +587,10 @@ impl FitArgs {
             values.len(),
             streams.summary()
         )?;
-        let config = FitConfig {
-            epochs: self.epochs as usize,
-            batch: self.batch,
-            lr: self.lr,
-            clip_norm: (self.clip_norm > 0.0).then_some(self.clip_norm),
-            patience: self.patience,
-            warmup: self.warmup,
-            seed: self.seed,
-            checkpoints: false,
-        };
+        let config = self.config(false);
         let total = config.epochs;
-        let mut on_epoch = |e: &EpochLog, _: Option<&crate::fit::Checkpoint>| -> Result<Control> {
-            outln!(
-                "Epoch {}/{total} - {:.3}s - loss: {:.4} - {}",
-                e.epoch,
-                e.seconds,
-                e.train_loss,
-                metric_text("val_", &e.val)
-            )?;
-            if stop.load(Ordering::SeqCst) {
-                outln!("interrupted: keeping the best epoch so far")?;
-                return Ok(Control::Stop);
-            }
-            Ok(Control::Continue)
-        };
+        let mut on_epoch =
+            |e: &EpochLog, _: Option<&crate::fit::Checkpoint>| epoch_line(e, total, stop, None);
         let report = net.fit_series(
             &normalised,
             train_end,
@@ -682,6 +638,20 @@ impl FitArgs {
             )?;
         }
         Ok(())
+    }
+
+    /// The training settings of the command line.
+    fn config(&self, checkpoints: bool) -> FitConfig {
+        FitConfig {
+            epochs: self.epochs as usize,
+            batch: self.batch,
+            lr: self.lr,
+            clip_norm: (self.clip_norm > 0.0).then_some(self.clip_norm),
+            patience: self.patience,
+            warmup: self.warmup,
+            seed: self.seed,
+            checkpoints,
+        }
     }
 
     /// What a resumed run must share with the run that wrote the checkpoint.
@@ -787,6 +757,34 @@ impl FitArgs {
         let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc))? + "\n";
         save(path, text.as_bytes(), self.force).context("--json")
     }
+}
+
+/// Prints the Keras-style line of epoch `e` (of `total`) and stops the run if Ctrl-C was
+/// pressed (naming the checkpoint to resume from, if any).
+fn epoch_line(
+    e: &EpochLog,
+    total: usize,
+    stop: &AtomicBool,
+    ckpt: Option<&Path>,
+) -> Result<Control> {
+    outln!(
+        "Epoch {}/{total} - {:.3}s - loss: {:.4} - {}",
+        e.epoch,
+        e.seconds,
+        e.train_loss,
+        metric_text("val_", &e.val)
+    )?;
+    if !stop.load(Ordering::SeqCst) {
+        return Ok(Control::Continue);
+    }
+    match ckpt {
+        Some(c) => outln!(
+            "interrupted: keeping the best epoch so far; continue with --resume ({})",
+            c.display()
+        )?,
+        None => outln!("interrupted: keeping the best epoch so far")?,
+    }
+    Ok(Control::Stop)
 }
 
 /// Prints the confusion matrix of `net` on `test` (rows: true class, columns: predicted).
