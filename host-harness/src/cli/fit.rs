@@ -459,14 +459,7 @@ impl FitArgs {
             epoch_line(e, total, stop, Some(&ckpt))
         };
         let report = net.fit(task, &train, &val, &config, resume.as_ref(), &mut on_epoch)?;
-        let best = &report.epochs[report.best_epoch - 1];
-        outln!(
-            "best epoch {} of {} ({}), {:.2} s",
-            report.best_epoch,
-            report.epochs.len(),
-            metric_text("val_", &best.val),
-            report.seconds
-        )?;
+        best_line(&report)?;
         let mut test_fields = serde_json::Map::new();
         if let Some(t) = &test_set {
             let test = samples(t, &targets(t, task, outputs)?, &scaling);
@@ -599,14 +592,7 @@ impl FitArgs {
             &config,
             &mut on_epoch,
         )?;
-        let best = &report.epochs[report.best_epoch - 1];
-        outln!(
-            "best epoch {} of {} ({}), {:.2} s",
-            report.best_epoch,
-            report.epochs.len(),
-            metric_text("val_", &best.val),
-            report.seconds
-        )?;
+        best_line(&report)?;
         let mut test_fields = serde_json::Map::new();
         if test_from < values.len() {
             let m = net.evaluate_series(&normalised, test_from, values.len());
@@ -757,6 +743,18 @@ impl FitArgs {
         let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc))? + "\n";
         save(path, text.as_bytes(), self.force).context("--json")
     }
+}
+
+/// Prints which epoch's weights were kept, its validation figures and the run's time.
+fn best_line(report: &crate::fit::FitReport) -> Result<()> {
+    let best = &report.epochs[report.best_epoch - 1];
+    outln!(
+        "best epoch {} of {} ({}), {:.2} s",
+        report.best_epoch,
+        report.epochs.len(),
+        metric_text("val_", &best.val),
+        report.seconds
+    )
 }
 
 /// Prints the Keras-style line of epoch `e` (of `total`) and stops the run if Ctrl-C was
