@@ -388,6 +388,12 @@ where
                 train.len()
             );
         }
+        if c.epochs.len() >= config.epochs {
+            bail!(
+                "the checkpoint has {} epochs done; give --epochs above that to continue",
+                c.epochs.len()
+            );
+        }
         restore(model, &c.weights, "checkpoint weights")?;
         restore(&mut best.model, &c.best, "checkpoint best weights")?;
         restore(&mut adam.m, &c.m, "checkpoint Adam m")?;

@@ -129,9 +129,12 @@ where
         .y_label_area_size(56)
         .build_cartesian_2d(1.0..n.max(2.0), 0.0..top)
         .map_err(e)?;
+    let ticks = epochs.len().clamp(2, 10);
     c.configure_mesh()
         .x_desc("epoch")
         .y_desc("loss")
+        .x_labels(ticks)
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .draw()
         .map_err(e)?;
     let series = |f: fn(&EpochLog) -> f64| -> Vec<(f64, f64)> {
@@ -153,11 +156,11 @@ where
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     c.draw_series(std::iter::once(PathElement::new(
         vec![(best as f64, 0.0), (best as f64, top)],
-        BLACK.mix(0.4),
+        BLACK.stroke_width(2),
     )))
     .map_err(e)?
     .label(format!("best epoch {best}"))
-    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.4)));
+    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
     c.configure_series_labels()
         .border_style(BLACK)
         .background_style(WHITE.mix(0.8))
@@ -187,6 +190,8 @@ where
     c.configure_mesh()
         .x_desc("epoch")
         .y_desc(name)
+        .x_labels(ticks)
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .draw()
         .map_err(e)?;
     c.draw_series(LineSeries::new(points, GREEN.stroke_width(2)))

@@ -53,6 +53,30 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
+/// [`outln!`] for the progress of work that must finish anyway (a `fit` run saving its
+/// model): a closed stdout (`lstm-harness fit ... | head -3`) is ignored, so the run still
+/// writes its files; any other write error is returned.
+macro_rules! progressln {
+    ($($arg:tt)*) => {
+        $crate::progress::ignore_closed($crate::progress::write_stdout(format_args!(
+            "{}\n",
+            format_args!($($arg)*)
+        )))
+    };
+}
+pub(crate) use progressln;
+
+/// `result`, with [`StdoutClosed`] turned into success.
+///
+/// # Errors
+/// Any other error of `result`.
+pub fn ignore_closed(result: Result<()>) -> Result<()> {
+    match result {
+        Err(e) if is_stdout_closed(&e) => Ok(()),
+        r => r,
+    }
+}
+
 /// Prints `Epoch e/n - …` lines to stdout and, when stderr is a terminal, shows a progress
 /// bar of the epoch's training samples there (hidden in CI, pipes and tests).
 #[derive(Debug)]

@@ -846,3 +846,99 @@ fn a_resumed_fit_ends_bit_for_bit_where_the_uninterrupted_one_does() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What a newcomer's review found (session 8), held: a closed stdout does not lose the
+/// model; `predict` reads unlabelled CSV; a class only the test file has is refused; `eval`
+/// refuses a task its model cannot do, by name; a resume on changed data is refused; an
+/// output path that is the training file is refused; bad option values name the option.
+#[test]
+fn fit_review_findings_stay_fixed() {
+    let dir = scratch_dir("review");
+    let csv = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let mut train = String::from("sequence,step,a,b,label\n");
+    for s in 0..12 {
+        for t in 0..5 {
+            train.push_str(&format!("{s},{t},{},{},{}\n", s % 2, t, s % 2));
+        }
+    }
+    let train = csv("train.csv", &train);
+    let out = dir.join("m.bin");
+    let o = out.to_str().unwrap();
+    let base = [
+        "fit", "--train", &train, "--task", "classify", "--hidden", "8",
+    ];
+    // A closed stdout: the model is saved all the same.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lstm-harness"))
+        .args(base)
+        .args(["--epochs", "3", "--out", o])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert!(child.wait().unwrap().success());
+    assert!(out.exists(), "the model was not saved after stdout closed");
+    // predict on inputs without (or with unreadable) labels.
+    let plain = csv("plain.csv", "sequence,step,a,b\n0,0,1,0\n0,1,1,1\n");
+    let p = String::from_utf8_lossy(&succeed(&["predict", o, "--data", &plain]).stdout).to_string();
+    assert_eq!(p.lines().count(), 3, "{p}");
+    let odd = csv("odd.csv", "sequence,step,a,b,label\n0,0,1,0,cat\n");
+    succeed(&["predict", o, "--data", &odd]);
+    // A class only the test file has.
+    let test = csv("test.csv", "sequence,step,a,b,label\n0,0,1,0,7\n");
+    let r = harness(
+        &[
+            &base[..],
+            &[
+                "--test",
+                &test,
+                "--out",
+                dir.join("t.bin").to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        !r.status.success() && e.contains("class 7 appears in the test file"),
+        "{e}"
+    );
+    // eval with a task the model cannot do.
+    let r = harness(&["eval", o, "--data", &train, "--task", "regress"]);
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        !r.status.success() && e.contains("--task regress needs a regression model"),
+        "{e}"
+    );
+    // Resume on changed data.
+    let changed = std::fs::read_to_string(&train)
+        .unwrap()
+        .replacen("0,0,0,0,0", "0,0,0.5,0,0", 1);
+    std::fs::write(&train, changed).unwrap();
+    let r = harness(&[&base[..], &["--epochs", "5", "--out", o, "--resume"]].concat());
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success() && e.contains("data: checkpoint"), "{e}");
+    // Outputs that would overwrite the input, and option values named.
+    let r = harness(&[&base[..], &["--out", &train, "--force"]].concat());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("is the --train file"));
+    for (flag, v, want) in [
+        ("--clip-norm", "-1", "--clip-norm -1"),
+        ("--val-split", "1.5", "--val-split 1.5"),
+        ("--window", "0", "--window 0"),
+    ] {
+        let arg = format!("{flag}={v}");
+        let r = harness(
+            &[
+                &base[..],
+                &[&arg, "--out", dir.join("x.bin").to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        let e = String::from_utf8_lossy(&r.stderr);
+        assert!(!r.status.success() && e.contains(want), "{flag}: {e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -59,6 +59,11 @@ pub struct EvalArgs {
     /// identity, classify otherwise].
     #[arg(long, value_enum, value_name = "TASK", requires = "data")]
     pub task: Option<super::fit::TaskArg>,
+
+    /// With --data: read it as one series, this CSV column, and score a forecasting model
+    /// one step ahead over the whole series (the state carried from its start).
+    #[arg(long, value_name = "NAME", requires = "data")]
+    pub column: Option<String>,
 }
 
 impl EvalArgs {
@@ -120,12 +125,19 @@ impl EvalArgs {
         };
         let net = super::predict::load_net(&self.model)?;
         let sizes = net.sizes();
+        if let Some(column) = &self.column {
+            return self.eval_series(&*net, path, column);
+        }
+        if self.task == Some(super::fit::TaskArg::Forecast) {
+            anyhow::bail!("--task forecast scores a series: give --column NAME");
+        }
         let set = super::fit::read_set(path)?;
         if set.feature_count() != sizes.features {
             anyhow::bail!(
-                "{}: {} features per step, the model takes {}",
+                "{}: {} features per step, the model {} takes {}",
                 path.display(),
                 set.feature_count(),
+                self.model.display(),
                 sizes.features
             );
         }
@@ -138,6 +150,35 @@ impl EvalArgs {
             None if net.head() == lstm_kernel::HeadActivation::Identity => Task::Regress,
             None => Task::Classify,
         };
+        let head = net.head();
+        match task {
+            Task::Regress
+                if matches!(
+                    head,
+                    lstm_kernel::HeadActivation::Sigmoid | lstm_kernel::HeadActivation::Softmax
+                ) =>
+            {
+                anyhow::bail!(
+                    "{}: a classifier ({} outputs, head {}); --task regress needs a regression model (head identity)",
+                    self.model.display(),
+                    sizes.outputs,
+                    head.name()
+                )
+            }
+            Task::Classify | Task::Label if head == lstm_kernel::HeadActivation::Identity => {
+                anyhow::bail!(
+                    "{}: a regression model (head identity); --task {} needs a classifier",
+                    self.model.display(),
+                    task.name()
+                )
+            }
+            Task::Regress if sizes.outputs != 1 => anyhow::bail!(
+                "{}: {} outputs; --task regress scores one value per sequence",
+                self.model.display(),
+                sizes.outputs
+            ),
+            _ => {}
+        }
         let identity = [
             vec![0.0; sizes.features],
             vec![1.0; sizes.features],
@@ -167,6 +208,44 @@ impl EvalArgs {
             super::fit::print_confusion(&*net, &set, sizes.outputs, classes)?;
         }
         Ok(())
+    }
+}
+
+impl EvalArgs {
+    /// `eval MODEL --data SERIES.csv --column NAME`: one-step-ahead MAE and RMSE (in the
+    /// series' units) of a forecasting model over the whole series.
+    fn eval_series(
+        &self,
+        net: &dyn crate::menu::Net,
+        path: &std::path::Path,
+        column: &str,
+    ) -> Result<()> {
+        let sizes = net.sizes();
+        if sizes.features != 1 || net.head() != lstm_kernel::HeadActivation::Identity {
+            anyhow::bail!(
+                "{}: {} (head {}) is not a forecasting model (one input, identity head)",
+                self.model.display(),
+                sizes.describe(),
+                net.head().name()
+            );
+        }
+        let series = crate::sequences::series::read(path, Some(column))?;
+        let (mean, scale) = net.scaling().map_or((0.0, 1.0), |s| (s[0][0], s[1][0]));
+        let normalised: Vec<f32> = series.values.iter().map(|&v| (v - mean) * scale).collect();
+        let m = net.evaluate_series(&normalised, 1, normalised.len());
+        outln!(
+            "model: {} ({} parameters), forecasting {} value(s) ahead",
+            sizes.describe(),
+            net.param_count(),
+            sizes.outputs
+        )?;
+        outln!(
+            "{} on {} ({column}, {} values): {} (one step ahead from step 1, the state carried from the start)",
+            self.model.display(),
+            path.display(),
+            series.values.len(),
+            super::fit::metric_text("", &m)
+        )
     }
 }
 

@@ -17,7 +17,7 @@ use crate::files::view::ScalingParts;
 use crate::fit::{Control, EpochLog, FitConfig, Metrics, Task, class_target, predicted};
 use crate::fsutil::check_output;
 use crate::menu::{self, MAX_OUTPUTS, Net, Sample, Sizes};
-use crate::progress::outln;
+use crate::progress::progressln;
 use crate::sequences::normalise::Normalisation;
 use crate::sequences::split::validation_split;
 use crate::sequences::{SequenceSet, csv_long, npy};
@@ -340,6 +340,48 @@ impl FitArgs {
                 self.lr
             );
         }
+        if !(self.clip_norm >= 0.0 && self.clip_norm.is_finite()) {
+            bail!(
+                "--clip-norm {}: a norm >= 0 (0: no clipping)",
+                self.clip_norm
+            );
+        }
+        if !(self.val_split > 0.0 && self.val_split < 1.0) {
+            bail!(
+                "--val-split {}: a fraction between 0 and 1 (exclusive)",
+                self.val_split
+            );
+        }
+        for (flag, v) in [
+            ("--window", self.window),
+            ("--horizon", self.horizon),
+            ("--test-last", self.test_last),
+        ] {
+            if v == Some(0) {
+                bail!("{flag} 0: at least 1");
+            }
+        }
+        // The model must not replace its own data.
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        };
+        for (flag, input) in [
+            ("--train", Some(&self.train)),
+            ("--test", self.test.as_ref()),
+        ] {
+            if let Some(input) = input
+                && [Some(&self.out), self.json.as_ref(), self.plot.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|o| same(o, input))
+            {
+                bail!(
+                    "an output path is the {flag} file {}: it would be overwritten",
+                    input.display()
+                );
+            }
+        }
         let stop = Arc::new(AtomicBool::new(false));
         {
             let stop = Arc::clone(&stop);
@@ -386,7 +428,20 @@ impl FitArgs {
                     .map(|t| t.classes(MAX_OUTPUTS).map(|c| c.1))
                     .transpose()?
                     .unwrap_or(0);
-                k.max(k_test).max(2)
+                // The model's classes are the training data's: a class only the test file
+                // has could never be learnt, and would change the model's shape.
+                if k_test > k.max(2) {
+                    bail!(
+                        "{}: class {} appears in the test file, but the training data's classes are 0..={} ({})",
+                        test_set
+                            .as_ref()
+                            .map_or(String::new(), |t| t.source.clone()),
+                        k_test - 1,
+                        k.max(2) - 1,
+                        self.train.display()
+                    );
+                }
+                k.max(2)
             }
         };
         let outputs = outputs_for(task, classes);
@@ -423,7 +478,7 @@ impl FitArgs {
         net.init_keras(self.seed);
         net.set_head(head_for(task, outputs));
         net.set_scaling(Some(scaling.clone()))?;
-        outln!(
+        progressln!(
             "fit: {} on {} ({} training, {} validation sequences{}), {} parameters",
             sizes.describe(),
             self.train.display(),
@@ -436,13 +491,13 @@ impl FitArgs {
             net.param_count()
         )?;
         let config = self.config(true);
-        let run = self.run_description(task.name(), sizes, train.len(), val.len());
+        let run = self.run_description(task.name(), sizes, &train, &val);
         let ckpt = checkpoint_path(&self.out);
         let resume = if self.resume {
             let c =
                 crate::checkpoint::from_bytes(&crate::files::read_limited(&ckpt, 1 << 31)?, &run)
                     .with_context(|| ckpt.display().to_string())?;
-            outln!(
+            progressln!(
                 "resuming after epoch {} of {}",
                 c.epochs.len(),
                 ckpt.display()
@@ -464,7 +519,7 @@ impl FitArgs {
         if let Some(t) = &test_set {
             let test = samples(t, &targets(t, task, outputs)?, &scaling);
             let m = net.evaluate(task, &test)?;
-            outln!(
+            progressln!(
                 "test: {} ({} sequences)",
                 metric_text("test_", &m),
                 test.len()
@@ -479,7 +534,7 @@ impl FitArgs {
             &crate::files::binfile::to_bytes(&*net.view())?,
             self.force,
         )?;
-        outln!("saved {}", self.out.display())?;
+        progressln!("saved {}", self.out.display())?;
         self.write_plot(&report)?;
         if let Some(path) = &self.json {
             let counts = (
@@ -571,7 +626,7 @@ impl FitArgs {
             window,
             horizon,
         )?;
-        outln!(
+        progressln!(
             "fit: {} forecasting {} of {} ({} values: training 0..{train_end}, validation {train_end}..{test_from}, test {test_from}..{}); {}",
             sizes.describe(),
             train.column,
@@ -596,7 +651,7 @@ impl FitArgs {
         let mut test_fields = serde_json::Map::new();
         if test_from < values.len() {
             let m = net.evaluate_series(&normalised, test_from, values.len());
-            outln!(
+            progressln!(
                 "test: {} ({} values, one step ahead)",
                 metric_text("test_", &m),
                 values.len() - test_from
@@ -608,7 +663,7 @@ impl FitArgs {
             &crate::files::binfile::to_bytes(&*net.view())?,
             self.force,
         )?;
-        outln!("saved {}", self.out.display())?;
+        progressln!("saved {}", self.out.display())?;
         self.write_plot(&report)?;
         if let Some(path) = &self.json {
             self.write_json(
@@ -645,14 +700,29 @@ impl FitArgs {
         &self,
         task: &str,
         sizes: Sizes,
-        train: usize,
-        val: usize,
+        train: &[Sample],
+        val: &[Sample],
     ) -> std::collections::BTreeMap<String, String> {
+        // The data by content (the normalised inputs and targets, so a changed value, order
+        // or split is seen), not by path.
+        let bytes: Vec<u8> = train
+            .iter()
+            .chain(val)
+            .flat_map(|s| s.x.iter().chain(&s.y))
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         [
             ("task", task.to_string()),
             ("sizes", sizes.describe()),
-            ("train", self.train.display().to_string()),
-            ("sequences", format!("{train} training, {val} validation")),
+            (
+                "data",
+                format!(
+                    "{} training and {} validation sequences, CRC-32 {:08x}",
+                    train.len(),
+                    val.len(),
+                    lstm_kernel::io::crc32(&bytes)
+                ),
+            ),
             ("seed", self.seed.to_string()),
             ("batch", self.batch.to_string()),
             ("lr", self.lr.to_string()),
@@ -660,7 +730,9 @@ impl FitArgs {
             ("val_split", self.val_split.to_string()),
             (
                 "recurrent_activation",
-                format!("{:?}", self.recurrent_activation),
+                lstm_kernel::RecurrentActivation::from(self.recurrent_activation)
+                    .name()
+                    .to_string(),
             ),
         ]
         .into_iter()
@@ -687,7 +759,7 @@ impl FitArgs {
             &title,
         )?;
         save(path, &bytes, self.force).context("--plot")?;
-        outln!("plotted {}", path.display())
+        progressln!("plotted {}", path.display())
     }
 
     /// The `--json` document of a run (module docs: the fields the issue asks for).
@@ -730,7 +802,7 @@ impl FitArgs {
         );
         doc.insert(
             "config".into(),
-            json!({"epochs": config.epochs, "batch": config.batch, "lr": config.lr,
+            json!({"epochs": config.epochs, "batch": config.batch, "lr": self.lr.to_string().parse::<f64>().unwrap_or(f64::from(self.lr)),
                    "clip_norm": config.clip_norm, "patience": config.patience,
                    "warmup": config.warmup, "seed": config.seed, "val_split": self.val_split,
                    "window": self.window}),
@@ -748,7 +820,7 @@ impl FitArgs {
 /// Prints which epoch's weights were kept, its validation figures and the run's time.
 fn best_line(report: &crate::fit::FitReport) -> Result<()> {
     let best = &report.epochs[report.best_epoch - 1];
-    outln!(
+    progressln!(
         "best epoch {} of {} ({}), {:.2} s",
         report.best_epoch,
         report.epochs.len(),
@@ -765,7 +837,7 @@ fn epoch_line(
     stop: &AtomicBool,
     ckpt: Option<&Path>,
 ) -> Result<Control> {
-    outln!(
+    progressln!(
         "Epoch {}/{total} - {:.3}s - loss: {:.4} - {}",
         e.epoch,
         e.seconds,
@@ -776,11 +848,11 @@ fn epoch_line(
         return Ok(Control::Continue);
     }
     match ckpt {
-        Some(c) => outln!(
+        Some(c) => progressln!(
             "interrupted: keeping the best epoch so far; continue with --resume ({})",
             c.display()
         )?,
-        None => outln!("interrupted: keeping the best epoch so far")?,
+        None => progressln!("interrupted: keeping the best epoch so far")?,
     }
     Ok(Control::Stop)
 }
@@ -802,15 +874,15 @@ pub(crate) fn print_confusion(
             row[p.min(classes - 1)] += 1;
         }
     }
-    outln!("confusion matrix (rows: true class, columns: predicted):")?;
+    progressln!("confusion matrix (rows: true class, columns: predicted):")?;
     let mut head = String::from("      ");
     for c in 0..classes {
         head += &format!("{c:>5}");
     }
-    outln!("{head}")?;
+    progressln!("{head}")?;
     for (c, row) in m.iter().enumerate() {
         let cells: String = row.iter().map(|n| format!("{n:>5}")).collect();
-        outln!("{c:>5} {cells}")?;
+        progressln!("{c:>5} {cells}")?;
     }
     Ok(())
 }

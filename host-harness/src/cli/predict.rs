@@ -20,8 +20,8 @@ pub struct PredictArgs {
     /// The model file (the kernel's binary format, e.g. from `fit`).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
-    /// The sequences: long-format CSV or the `X_<split>.npy` of a trio (labels, if any,
-    /// are not read).
+    /// The sequences: long-format CSV `sequence,step,<features>` (a last `label` column, if
+    /// any, is not read) or the `X_<split>.npy` of a trio.
     #[arg(long, value_name = "PATH")]
     pub data: PathBuf,
     /// Write the CSV here instead of standard output.
@@ -89,7 +89,10 @@ impl PredictArgs {
                     }],
                 }
             }
-            None => read_set(&self.data)?,
+            None => match self.data.extension().and_then(|e| e.to_str()) {
+                Some("npy") => read_set(&self.data)?,
+                _ => crate::sequences::csv_long::read_inputs(&self.data)?,
+            },
         };
         let sizes = net.sizes();
         if set.feature_count() != sizes.features {

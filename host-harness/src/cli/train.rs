@@ -306,6 +306,7 @@ mod tests {
             cell: None,
             data: None,
             task: None,
+            column: None,
         }
         .run()
         .unwrap();
@@ -379,6 +380,7 @@ mod tests {
             cell: None,
             data: None,
             task: None,
+            column: None,
         };
         eval(&bin, 2).run().unwrap();
         eval(&st, 2).run().unwrap();

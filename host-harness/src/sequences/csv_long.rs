@@ -34,6 +34,29 @@ pub fn read(path: &Path) -> Result<SequenceSet> {
 /// number), a gap in `step`, a sequence whose rows are not contiguous, or no data rows;
 /// each naming `source`, the line and the column.
 pub fn parse(source: &str, bytes: &[u8]) -> Result<SequenceSet> {
+    parse_impl(source, bytes, true)
+}
+
+/// Reads a long-format CSV file of inputs for prediction ([`parse_inputs`]).
+///
+/// # Errors
+/// As [`parse_inputs`], or the file cannot be read.
+pub fn read_inputs(path: &Path) -> Result<SequenceSet> {
+    let bytes = super::read_file(path)?;
+    parse_inputs(&path.display().to_string(), &bytes)
+}
+
+/// [`parse`] for data to predict on: the header is `sequence,step,<features>` with an
+/// optional last column `label`, which is not read (its cells may hold anything); the
+/// sequences' labels are 0.
+///
+/// # Errors
+/// As [`parse`], but for the label column.
+pub fn parse_inputs(source: &str, bytes: &[u8]) -> Result<SequenceSet> {
+    parse_impl(source, bytes, false)
+}
+
+fn parse_impl(source: &str, bytes: &[u8], labelled: bool) -> Result<SequenceSet> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -58,14 +81,21 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<SequenceSet> {
         })
         .collect();
     let n = names.len();
-    if n < 4 || names[0] != "sequence" || names[1] != "step" || names[n - 1] != "label" {
+    let has_label = names.last().is_some_and(|l| l == "label");
+    let label_cols = usize::from(has_label);
+    if n < 3 + label_cols
+        || names[0] != "sequence"
+        || names[1] != "step"
+        || (labelled && !has_label)
+    {
         bail!(
             "{source}: line 1: the header is {:?}; expected sequence,step,<one or more feature \
-             columns>,label",
-            names.join(",")
+             columns>{}",
+            names.join(","),
+            if labelled { ",label" } else { "[,label]" }
         );
     }
-    let features: Vec<String> = names[2..n - 1].to_vec();
+    let features: Vec<String> = names[2..n - label_cols].to_vec();
     let f = features.len();
     let mut sequences: Vec<Sequence> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -104,10 +134,14 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<SequenceSet> {
             .parse()
             .map_err(|_| at(1, format!("{:?} is not a whole number >= 0", cell(1))))?;
         let mut x = Vec::with_capacity(f);
-        for c in 2..n - 1 {
+        for c in 2..n - label_cols {
             x.push(parse_value(cell(c)).map_err(|why| at(c, why))?);
         }
-        let label = f64::from(parse_value(cell(n - 1)).map_err(|why| at(n - 1, why))?);
+        let label = if labelled {
+            f64::from(parse_value(cell(n - 1)).map_err(|why| at(n - 1, why))?)
+        } else {
+            0.0
+        };
         let continues = sequences.last().is_some_and(|s| s.name == name);
         if continues {
             let s = sequences.last_mut().expect("checked");
@@ -221,5 +255,25 @@ mod tests {
         );
         let e = err("sequence,step,a,label\n0,-1,1,1\n");
         assert!(e.contains("whole number"), "{e}");
+    }
+
+    #[test]
+    fn inputs_for_prediction_need_no_label_and_ignore_one() {
+        let set = parse_inputs("p.csv", b"sequence,step,a,b\n0,0,1,2\n0,1,3,4\n").unwrap();
+        assert_eq!(
+            (set.features.len(), set.sequences[0].x.clone()),
+            (2, vec![1.0, 2.0, 3.0, 4.0])
+        );
+        let set = parse_inputs("p.csv", b"sequence,step,a,label\n0,0,1,cat\n").unwrap();
+        assert_eq!(set.features, ["a"]);
+        let e = format!(
+            "{:#}",
+            parse("p.csv", b"sequence,step,a,b\n0,0,1,2\n").unwrap_err()
+        );
+        assert!(
+            e.contains("expected sequence,step,<one or more feature columns>,label"),
+            "{e}"
+        );
+        assert!(parse_inputs("p.csv", b"sequence,step\n0,0\n").is_err());
     }
 }

@@ -41,8 +41,9 @@ pub fn companions(x: &Path) -> Result<(PathBuf, PathBuf)> {
 pub fn read(x: &Path) -> Result<SequenceSet> {
     let (lengths, y) = companions(x)?;
     let bytes = |p: &Path| super::read_file(p);
+    // The set's name carries the labels' file too, so a bad label is traced to it.
     parse(
-        &x.display().to_string(),
+        &format!("{} (labels {})", x.display(), y.display()),
         [
             (&*x.display().to_string(), &bytes(x)?[..]),
             (&*lengths.display().to_string(), &bytes(&lengths)?[..]),
