@@ -50,8 +50,9 @@ pub struct EvalArgs {
     #[arg(long, value_enum, value_name = "CELL", conflicts_with = "data")]
     pub cell: Option<super::CellArg>,
 
-    /// Score a model of any menu size (e.g. from `fit`) on these labelled sequences (CSV or
-    /// `.npy`) instead of the post's data; the model file's normalisation is applied.
+    /// Score a model of any menu size (a binary file, e.g. from `fit`) on these labelled
+    /// sequences (CSV or `.npy`) instead of the post's data; the model file's normalisation
+    /// is applied.
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
 

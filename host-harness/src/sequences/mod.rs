@@ -97,10 +97,11 @@ impl SequenceSet {
             for (t, &l) in s.labels.iter().enumerate() {
                 if l < 0.0 || l.fract() != 0.0 || l >= max_classes as f64 {
                     bail!(
-                        "{}: sequence {} step {t}: label {l} is not a class index 0..{} \
+                        "{}: sequence {} step {t}: label {} is not a class index 0..{} \
                          (classes are whole numbers from 0; at most {max_classes})",
                         self.source,
                         s.name,
+                        l as f32,
                         max_classes - 1
                     );
                 }
