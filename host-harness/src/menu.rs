@@ -164,6 +164,13 @@ pub trait Net: Send {
     /// # Errors
     /// Parts of other lengths than the sizes.
     fn set_scaling(&mut self, scaling: Option<ScalingParts>) -> Result<()>;
+    /// Whether the model forecasts first differences of one series.
+    fn differenced(&self) -> bool;
+    /// Marks the model as a forecaster of first differences (one input).
+    ///
+    /// # Errors
+    /// A model of more than one input.
+    fn set_differenced(&mut self, on: bool) -> Result<()>;
     /// Sets every layer's recurrent activation.
     fn set_activation(&mut self, activation: RecurrentActivation);
     /// Keras' default initialisation from `seed` (per layer, bottom first: Glorot-uniform
@@ -296,6 +303,7 @@ struct Typed<R, const IN: usize, const H: usize> {
     sizes: Sizes,
     head: HeadActivation,
     scaling: Option<ScalingParts>,
+    differenced: bool,
 }
 
 impl<R, const IN: usize, const H: usize> Typed<R, IN, H>
@@ -314,6 +322,7 @@ where
             sizes,
             head: HeadActivation::Unspecified,
             scaling: None,
+            differenced: false,
         }))
     }
 
@@ -379,6 +388,19 @@ where
         self.scaling = scaling;
         Ok(())
     }
+    fn differenced(&self) -> bool {
+        self.differenced
+    }
+    fn set_differenced(&mut self, on: bool) -> Result<()> {
+        if on && self.sizes.features != 1 {
+            bail!(
+                "first differences are of one series; the model has {} inputs",
+                self.sizes.features
+            );
+        }
+        self.differenced = on;
+        Ok(())
+    }
     fn set_activation(&mut self, activation: RecurrentActivation) {
         for k in 0..R::LAYERS {
             if let Some(s) = self.model.rnn.settings(k) {
@@ -429,6 +451,7 @@ where
             output: self.sizes.outputs,
             head: self.head,
             scaling: self.scaling.as_ref(),
+            differenced: self.differenced,
         })
     }
     fn load(&mut self, file: &ModelBytes<'_>) -> Result<()> {
@@ -469,6 +492,7 @@ where
         self.model = model;
         self.sizes.cell = found.cell;
         self.head = file.header().head;
+        self.differenced = file.header().differenced;
         self.scaling = file.scaling_values().map(|v| {
             let v: Vec<f32> = v.collect();
             let (a, rest) = v.split_at(f);
@@ -560,9 +584,13 @@ where
             bail!("{} inputs are not whole steps of {f} features", x.len());
         }
         let mut state = R::State::zeroed();
+        let mut diff = lstm_kernel::Differencer::NEW;
         let mut out = Vec::with_capacity(x.len() / f * o);
         for row in x.chunks_exact(f) {
             let mut xs: [f32; IN] = pad(row);
+            if self.differenced {
+                xs[0] = diff.input(xs[0]);
+            }
             if let Some(s) = &self.scaling {
                 for (k, v) in xs.iter_mut().take(f).enumerate() {
                     *v = (*v - s[0][k]) * s[1][k];
@@ -577,6 +605,10 @@ where
                     }
                 }
                 self.head.apply(&mut y);
+                if self.differenced {
+                    let base = diff.output(&[0.0]);
+                    y.iter_mut().for_each(|v| *v += base[0]);
+                }
             }
             out.extend(y);
         }

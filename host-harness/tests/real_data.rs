@@ -100,11 +100,11 @@ fn basic_motions_short_run_reaches_070() {
     assert!(acc >= 0.70, "test accuracy {acc}");
 }
 
-/// The airline series, one step ahead on its last 24 months (stateful truncated BPTT,
-/// 4 streams, windows of 12): `LSTM(16)`, 60 epochs. Measured MAE 61.2 (persistence 44.2,
-/// seasonal-naive 47.6: the forecasting setup is not tuned yet, see the README). The bar
-/// tells a model that follows the series from one that does not: the training part's
-/// mean as the forecast has MAE 239.
+/// The airline series, one step ahead on its last 24 months (stateful truncated BPTT over
+/// one stream, windows of 12) on its first differences (`--difference`): `LSTM(16)`, at
+/// most 100 epochs. Measured MAE 20.5 (persistence 44.2, seasonal-naive 47.6); the bar is
+/// the 38. Without `--difference` the same model reached 61.2 (the trend leaves the
+/// training range), so the bar also holds the differencing to its word.
 #[test]
 fn airline_short_run_forecasts_the_last_two_years() {
     let log = fit(
@@ -114,21 +114,24 @@ fn airline_short_run_forecasts_the_last_two_years() {
             &testdata("airline/series.csv"),
             "--task",
             "forecast",
+            "--difference",
             "--test-last",
             "24",
             "--hidden",
             "16",
             "--batch",
-            "4",
+            "1",
             "--window",
             "12",
             "--epochs",
-            "60",
+            "100",
+            "--patience",
+            "30",
             "--lr",
-            "0.01",
+            "0.003",
         ],
     );
     let mae = log["test_mae"].as_f64().unwrap();
-    println!("airline LSTM(16): one-step-ahead test MAE {mae:.2}");
-    assert!(mae < 80.0, "test MAE {mae}");
+    println!("airline LSTM(16), differenced: one-step-ahead test MAE {mae:.2}");
+    assert!(mae <= 38.0, "test MAE {mae}");
 }

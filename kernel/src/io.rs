@@ -18,7 +18,7 @@
 //! | 20 | 4 | `L`, `u32` | recurrent layers, `1 ..= MAX_LAYERS` ([`MAX_LAYERS`] = 8) |
 //! | 24 | 1 | dtype | `1` = IEEE-754 `f32`, little-endian ([`Dtype`]) |
 //! | 25 | 1 | head activation | [`HeadActivation::code`]: `0` unspecified (raw logits), `1` sigmoid, `2` softmax, `3` identity (regression) |
-//! | 26 | 1 | flags | bit 0: a scaling block follows the layer table; other bits must be `0` |
+//! | 26 | 1 | flags | bit 0: a scaling block follows the layer table; bit 1: the model forecasts one series' first differences (`IN = 1`; [`crate::pipeline::Differencer`]); other bits must be `0` |
 //! | 27 | 1 | reserved | written `0`, ignored |
 //! | 28 + 16k | 16 | layer `k` (bottom first) | kind `u8` ([`LayerKind::code`]: `0` = LSTM, `1` = GRU reset-after, `2` = GRU reset-before), gate order `u8` (`0` = PyTorch's: i, f, g, o or r, z, n, [`GateOrder`]), recurrent activation `u8` ([`RecurrentActivation::code`]), maths `u8` ([`Maths::code`]), input `u32` (`IN` for layer 0, the hidden size of layer `k - 1` above it), hidden `u32` (>= 1), reserved `u32` (written 0, ignored) |
 //! | 28 + 16L | `S = 8 (IN + OUT)` if flag bit 0, else 0 | scaling ([`Scaling`]) | `f32` `input_mean [IN]`, `input_scale [IN]`, `output_scale [OUT]`, `output_mean [OUT]`: the device feeds `(x - input_mean) · input_scale` to the model and reports `z · output_scale + output_mean` |
@@ -95,6 +95,9 @@ pub const CRC_LEN: usize = 4;
 pub const V1_HEADER_LEN: usize = 28;
 /// Bit of the flags byte (offset 26) saying a scaling block follows the layer table.
 pub const FLAG_SCALING: u8 = 1;
+/// Bit of the flags byte saying the model forecasts first differences of one series
+/// ([`crate::pipeline::Differencer`]).
+pub const FLAG_DIFFERENCED: u8 = 2;
 
 /// Element type of the weights. Only `f32` exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -154,6 +157,9 @@ pub struct Header {
     pub head: HeadActivation,
     /// Whether the file holds a scaling block ([`Scaling`]; never before version 3).
     pub scaled: bool,
+    /// Whether the model forecasts first differences of one series: feed it
+    /// `v[t] - v[t-1]` and add `v[t]` to its outputs ([`crate::pipeline::Differencer`]).
+    pub differenced: bool,
     layer_count: usize,
     layers: [LayerEntry; MAX_LAYERS],
 }
@@ -324,6 +330,12 @@ pub enum FormatError {
     /// The file has a scaling block and the caller asked for the weights only
     /// ([`decode`], [`decode_into`]): inputs would reach the model un-normalised.
     ScalingNotRead,
+    /// The file says the model forecasts first differences and the caller asked for the
+    /// weights only ([`decode`], [`decode_into`]); or a differenced file has `IN != 1`.
+    Differenced {
+        /// `IN` in the file.
+        input: u32,
+    },
 }
 
 impl fmt::Display for FormatError {
@@ -445,11 +457,19 @@ impl fmt::Display for FormatError {
             ),
             Self::UnknownFlags { found } => write!(
                 f,
-                "unknown flags {found:#04x} (only bit 0, scaling block, is defined)"
+                "unknown flags {found:#04x} (bit 0: scaling block, bit 1: first differences)"
             ),
             Self::NonFiniteScaling { index } => {
                 write!(f, "scaling value {index} is NaN or infinite")
             }
+            Self::Differenced { input } if input != 1 => write!(
+                f,
+                "the file says its model forecasts first differences of one series, but it has {input} inputs"
+            ),
+            Self::Differenced { .. } => write!(
+                f,
+                "the model forecasts first differences of one series: decode it with decode_scaled_into, feed it v[t] - v[t-1] and add v[t] to its outputs (pipeline::Differencer)"
+            ),
             Self::ScalingNotRead => write!(
                 f,
                 "the file holds input normalisation (a scaling block): decode it with decode_scaled_into and apply the Scaling, or the model sees raw inputs"
@@ -583,6 +603,8 @@ pub struct FileSpec<'a> {
     /// `[input_mean [IN], input_scale [IN], output_scale [OUT], output_mean [OUT]]`, or
     /// `None` for no scaling block.
     pub scaling: Option<[&'a [f32]; 4]>,
+    /// The model forecasts first differences of one series (`IN = 1`).
+    pub differenced: bool,
 }
 
 impl FileSpec<'_> {
@@ -591,6 +613,9 @@ impl FileSpec<'_> {
     /// lengths) or a size overflows.
     pub fn param_count(&self) -> Option<usize> {
         if self.layers.is_empty() || self.layers.len() > MAX_LAYERS {
+            return None;
+        }
+        if self.differenced && self.input != 1 {
             return None;
         }
         let mut below = self.input;
@@ -672,6 +697,10 @@ pub fn encode_spec(
         FLAG_SCALING
     } else {
         0
+    } | if spec.differenced {
+        FLAG_DIFFERENCED
+    } else {
+        0
     };
     for (e, l) in header[HEADER_LEN..]
         .chunks_exact_mut(LAYER_ENTRY_LEN)
@@ -751,6 +780,7 @@ where
         output: OUT as u32,
         layers: &layers[..n],
         head,
+        differenced: false,
         scaling: scaling.map(|s| {
             [
                 &s.input_mean[..],
@@ -858,18 +888,25 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
         1 => Dtype::F32Le,
         found => return Err(FormatError::UnknownDtype { found }),
     };
-    let (head, scaled) = if version == VERSION {
+    let (head, scaled, differenced) = if version == VERSION {
         let Some(head) = HeadActivation::from_code(bytes[25]) else {
             return Err(FormatError::UnknownHeadActivation { found: bytes[25] });
         };
-        if bytes[26] & !FLAG_SCALING != 0 {
+        if bytes[26] & !(FLAG_SCALING | FLAG_DIFFERENCED) != 0 {
             return Err(FormatError::UnknownFlags { found: bytes[26] });
         }
-        (head, bytes[26] & FLAG_SCALING != 0)
+        (
+            head,
+            bytes[26] & FLAG_SCALING != 0,
+            bytes[26] & FLAG_DIFFERENCED != 0,
+        )
     } else {
-        (HeadActivation::Unspecified, false)
+        (HeadActivation::Unspecified, false, false)
     };
     let input = read_u32(bytes, 12);
+    if differenced && input != 1 {
+        return Err(FormatError::Differenced { input });
+    }
     // Raw layer table and the start of the weights.
     let mut raw: [RawLayer; MAX_LAYERS] = [(0, 0, 0, 0, 0, 0); MAX_LAYERS];
     let (output, n, data_at) = if version == 1 {
@@ -1053,6 +1090,7 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
             dtype,
             head,
             scaled,
+            differenced,
             layer_count: n,
             layers,
         },
@@ -1080,6 +1118,9 @@ pub const fn decode<const IN: usize, const H: usize, const OUT: usize>(
     let h = file.header;
     if h.scaled {
         return Err(FormatError::ScalingNotRead);
+    }
+    if h.differenced {
+        return Err(FormatError::Differenced { input: h.input });
     }
     let l0 = h.layers[0];
     let expected = [IN as u32, H as u32, OUT as u32];
@@ -1186,12 +1227,19 @@ where
     if file.header.scaled {
         return Err(FormatError::ScalingNotRead);
     }
+    if file.header.differenced {
+        return Err(FormatError::Differenced {
+            input: file.header.input,
+        });
+    }
     fill(&file, model)
 }
 
 /// [`decode_into`] for a file with or without a scaling block: the weights go into
 /// `model`, the scaling into `scaling` ([`Scaling::IDENTITY`] if the file has none), and
-/// the file's head activation is returned. On an error neither is touched.
+/// the file's head activation is returned. On an error neither is touched. A file whose
+/// model forecasts first differences is read too: check [`parse`]'s
+/// [`Header::differenced`] and wrap the model in a [`crate::pipeline::Differencer`].
 ///
 /// # Errors
 /// Those of [`decode_into`] but [`FormatError::ScalingNotRead`].
@@ -1539,7 +1587,8 @@ mod tests {
         // Bad codes, unknown flags and a NaN in the block are refused by name.
         for (at, v, e) in [
             (25, 9, FormatError::UnknownHeadActivation { found: 9 }),
-            (26, 3, FormatError::UnknownFlags { found: 3 }),
+            (26, 5, FormatError::UnknownFlags { found: 5 }),
+            (26, 3, FormatError::Differenced { input: 2 }),
         ] {
             let mut bad = buf;
             bad[at] = v;
@@ -1559,6 +1608,47 @@ mod tests {
             encode_scaled(&sample(), HeadActivation::Identity, Some(&nan), &mut buf),
             Err(FormatError::NonFiniteScaling { index: 7 })
         );
+    }
+
+    /// A differenced forecaster (flag bit 1, one input): written by the dynamic writer, read
+    /// by the scaled decoder with the flag in the header, refused by the weights-only
+    /// decoders; a differenced spec of two inputs is not written.
+    #[test]
+    fn a_differenced_forecaster_is_flagged_and_only_the_scaled_decoder_reads_it() {
+        let mut m = LstmModel::<1, 3, 1>::zeroed(RecurrentActivation::Sigmoid);
+        m.head.b = [0.5];
+        let mut plain = [0u8; 512];
+        let n = encode(&m, &mut plain).unwrap();
+        let file = parse(&plain[..n]).unwrap();
+        let header = file.header();
+        let spec = FileSpec {
+            input: 1,
+            output: 1,
+            layers: header.layers(),
+            head: HeadActivation::Identity,
+            scaling: None,
+            differenced: true,
+        };
+        let mut buf = [0u8; 512];
+        let len = encode_spec(&spec, file.values(), &mut buf).unwrap();
+        assert_eq!(buf[26], FLAG_DIFFERENCED);
+        assert!(parse(&buf[..len]).unwrap().header().differenced);
+        let mut back = LstmModel::<1, 3, 1>::zeroed(RecurrentActivation::Sigmoid);
+        let mut sc = Scaling::IDENTITY;
+        assert_eq!(
+            decode_scaled_into(&buf[..len], &mut back, &mut sc),
+            Ok(HeadActivation::Identity)
+        );
+        assert_eq!(back, m);
+        assert_eq!(
+            decode::<1, 3, 1>(&buf[..len]),
+            Err(FormatError::Differenced { input: 1 })
+        );
+        assert_eq!(
+            decode_into(&buf[..len], &mut back),
+            Err(FormatError::Differenced { input: 1 })
+        );
+        assert_eq!(FileSpec { input: 2, ..spec }.param_count(), None);
     }
 
     /// A version-2 file (bytes 25 to 27 reserved) still loads, whatever they hold.
@@ -1589,6 +1679,7 @@ mod tests {
             layers: h.layers(),
             head: HeadActivation::Unspecified,
             scaling: None,
+            differenced: false,
         };
         let mut buf = [0u8; LEN];
         assert_eq!(encode_spec(&spec, file.values(), &mut buf), Ok(LEN));
@@ -1945,6 +2036,8 @@ mod tests {
             FormatError::UnknownFlags { found: 2 },
             FormatError::NonFiniteScaling { index: 1 },
             FormatError::ScalingNotRead,
+            FormatError::Differenced { input: 1 },
+            FormatError::Differenced { input: 3 },
             FormatError::DimensionMismatch {
                 expected: [1, 10, 1],
                 found: [1, 20, 1],

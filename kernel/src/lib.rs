@@ -94,7 +94,7 @@ pub use loss::{Loss, SampleLoss, bce_loss};
 pub use lstm::{Lstm, LstmTape, StepRecord};
 pub use model::{Grads, LstmGrads, LstmModel, Model};
 pub use optim::{Adam, AdamConfig, AdamUpdate, EpsPlacement, Sgd};
-pub use pipeline::{HeadActivation, Scaling};
+pub use pipeline::{Differencer, HeadActivation, Scaling};
 pub use real::Real;
 pub use recurrent::{LayerKind, LayerSettings, Recurrent, Tape};
 pub use stack::{Lstm2, Lstm3, Stack};

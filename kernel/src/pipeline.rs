@@ -57,6 +57,36 @@ impl<const IN: usize, const OUT: usize> Scaling<IN, OUT> {
     }
 }
 
+/// First differences of one series around a forecaster whose file says so
+/// ([`crate::io::Header::differenced`]): the model is fed `v[t] - v[t-1]` (0 at the first
+/// step) and its outputs (after [`Scaling::output`]) are the changes `v[t+j] - v[t]`, which
+/// [`Self::output`] turns back into values by adding `v[t]`. One per stream, reset with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Differencer {
+    last: Option<f32>,
+}
+
+impl Differencer {
+    /// A differencer before the first value.
+    pub const NEW: Self = Self { last: None };
+
+    /// The change `v - v_prev` (0 for the first value); remembers `v`.
+    #[inline]
+    pub fn input(&mut self, v: f32) -> f32 {
+        let d = self.last.map_or(0.0, |p| v - p);
+        self.last = Some(v);
+        d
+    }
+
+    /// The values `v[t] + y_j` of predicted changes `y` (`v[t]` the last input; unchanged
+    /// before any input).
+    #[inline]
+    pub fn output<const OUT: usize>(&self, y: &[f32; OUT]) -> [f32; OUT] {
+        let base = self.last.unwrap_or(0.0);
+        core::array::from_fn(|j| base + y[j])
+    }
+}
+
 /// What the head's `OUT` values mean, and so what a prediction reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -156,6 +186,14 @@ mod tests {
         let mut bad = s;
         bad.output_mean[0] = f32::NAN;
         assert!(!bad.is_finite());
+    }
+
+    #[test]
+    fn a_differencer_feeds_changes_and_adds_the_last_value_back() {
+        let mut d = Differencer::NEW;
+        assert_eq!(d.input(112.0), 0.0);
+        assert_eq!(d.input(118.0), 6.0);
+        assert_eq!(d.output(&[4.0, -1.0]), [122.0, 117.0]);
     }
 
     #[test]

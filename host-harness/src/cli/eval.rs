@@ -232,7 +232,17 @@ impl EvalArgs {
         }
         let series = crate::sequences::series::read(path, Some(column))?;
         let (mean, scale) = net.scaling().map_or((0.0, 1.0), |s| (s[0][0], s[1][0]));
-        let normalised: Vec<f32> = series.values.iter().map(|&v| (v - mean) * scale).collect();
+        let mut diff = lstm_kernel::Differencer::NEW;
+        let normalised: Vec<f32> = series
+            .values
+            .iter()
+            .map(|&v| {
+                // A differenced model sees changes; its error in a change is the error in
+                // the value.
+                let v = if net.differenced() { diff.input(v) } else { v };
+                (v - mean) * scale
+            })
+            .collect();
         let m = net.evaluate_series(&normalised, 1, normalised.len());
         outln!(
             "model: {} ({} parameters), forecasting {} value(s) ahead",

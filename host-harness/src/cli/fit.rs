@@ -108,6 +108,11 @@ pub struct FitArgs {
     /// Forecast: the CSV column holding the series [default: the only numeric column].
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
+    /// Forecast: model the series' first differences `v[t] - v[t-1]` (a trend stays inside
+    /// the training range); the model file says so, and `predict`, `eval` and the exported
+    /// Rust add `v[t]` back, so outputs and errors are in the series' units. `--horizon 1`.
+    #[arg(long)]
+    pub difference: bool,
     /// Forecast without --test: hold out the last N values of --train as the test part
     /// (scored one step ahead, the state warmed on everything before).
     #[arg(long, value_name = "N")]
@@ -401,11 +406,14 @@ impl FitArgs {
             return self.forecast(stop, start);
         };
         if self.test_last.is_some()
+            || self.difference
             || self.column.is_some()
             || self.horizon.is_some()
             || self.window.is_some()
         {
-            bail!("--test-last, --column, --horizon and --window are for --task forecast");
+            bail!(
+                "--test-last, --column, --horizon, --window and --difference are for --task forecast"
+            );
         }
         let train_set = read_set(&self.train)?;
         let test_set = self.test.as_deref().map(read_set).transpose()?;
@@ -596,6 +604,16 @@ impl FitArgs {
             cell: LayerKind::from(self.cell),
         };
         sizes.check()?;
+        if self.difference && horizon != 1 {
+            bail!("--difference forecasts one step ahead: --horizon 1");
+        }
+        // What the model sees: the series, or its changes (0 at the first step, as
+        // lstm_kernel::Differencer feeds a device). An error in a predicted change is the
+        // error in the value `v[t] + change`, so the metrics below are in the series' units.
+        if self.difference {
+            let mut d = lstm_kernel::Differencer::NEW;
+            values = values.iter().map(|&v| d.input(v)).collect();
+        }
         // Normalisation of the training part only; targets are the same series.
         let part = &values[..train_end];
         let n = part.len().max(1) as f64;
@@ -620,6 +638,7 @@ impl FitArgs {
         net.init_keras(self.seed);
         net.set_head(HeadActivation::Identity);
         net.set_scaling(Some(scaling))?;
+        net.set_differenced(self.difference)?;
         let streams = crate::sequences::streams::StatefulStreams::new(
             &normalised[..train_end],
             self.batch,

@@ -40,6 +40,7 @@ pub fn to_bytes<V: ModelView + ?Sized>(model: &V) -> Result<Vec<u8>> {
         layers: &layers,
         head: model.head(),
         scaling,
+        differenced: model.differenced(),
     };
     let len = spec
         .file_len()

@@ -91,6 +91,11 @@ fn scaling_source<V: ModelView + ?Sized>(s: &mut String, model: &V) -> Result<()
         s,
         "pub const HEAD: ::lstm_kernel::HeadActivation = ::lstm_kernel::HeadActivation::{variant};"
     )?;
+    writeln!(
+        s,
+        "/// Whether [`MODEL`] forecasts first differences of one series (feed `v[t] - v[t-1]`, add `v[t]` to its outputs)."
+    )?;
+    writeln!(s, "pub const DIFFERENCED: bool = {};", model.differenced())?;
     let Some([mean, scale, out_scale, out_mean]) = model.scaling() else {
         return Ok(());
     };
@@ -130,16 +135,39 @@ fn scaling_source<V: ModelView + ?Sized>(s: &mut String, model: &V) -> Result<()
         s,
         "/// de-normalise, apply [`HEAD`]. Returns what the host's `lstm-harness predict` writes."
     )?;
-    writeln!(
-        s,
-        "pub fn predict_step(x: &[f32; IN], state: &mut <Rnn as ::lstm_kernel::Recurrent<IN, H, f32>>::State) -> [f32; OUT] {{"
-    )?;
-    writeln!(
-        s,
-        "    let mut y = SCALING.output(&MODEL.step(&SCALING.input(x), state));"
-    )?;
-    writeln!(s, "    HEAD.apply(&mut y);")?;
-    writeln!(s, "    y")?;
+    let state = "state: &mut <Rnn as ::lstm_kernel::Recurrent<IN, H, f32>>::State";
+    if model.differenced() {
+        writeln!(
+            s,
+            "/// `diff` (one per stream, reset with the state) turns the raw value into the change the"
+        )?;
+        writeln!(
+            s,
+            "/// model sees, and the predicted change back into a value."
+        )?;
+        writeln!(
+            s,
+            "pub fn predict_step(x: &[f32; IN], {state}, diff: &mut ::lstm_kernel::Differencer) -> [f32; OUT] {{"
+        )?;
+        writeln!(s, "    let d = [diff.input(x[0])];")?;
+        writeln!(
+            s,
+            "    let mut y = SCALING.output(&MODEL.step(&SCALING.input(&d), state));"
+        )?;
+        writeln!(s, "    HEAD.apply(&mut y);")?;
+        writeln!(s, "    diff.output(&y)")?;
+    } else {
+        writeln!(
+            s,
+            "pub fn predict_step(x: &[f32; IN], {state}) -> [f32; OUT] {{"
+        )?;
+        writeln!(
+            s,
+            "    let mut y = SCALING.output(&MODEL.step(&SCALING.input(x), state));"
+        )?;
+        writeln!(s, "    HEAD.apply(&mut y);")?;
+        writeln!(s, "    y")?;
+    }
     s.push_str("}\n");
     Ok(())
 }

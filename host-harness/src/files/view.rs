@@ -39,6 +39,11 @@ pub trait ModelView {
     fn scaling(&self) -> Option<&ScalingParts> {
         None
     }
+    /// Whether the model forecasts first differences of one series
+    /// ([`lstm_kernel::Differencer`]).
+    fn differenced(&self) -> bool {
+        false
+    }
     /// `(input, hidden)` of every layer, bottom first, from each layer's `W_ih`.
     fn layer_sizes(&self) -> Vec<(usize, usize)> {
         (0..self.count())
@@ -100,6 +105,8 @@ pub struct Trimmed<'a, V: ?Sized> {
     pub head: HeadActivation,
     /// The scaling, at the true sizes.
     pub scaling: Option<&'a ScalingParts>,
+    /// Whether the model forecasts first differences.
+    pub differenced: bool,
 }
 
 /// `info` at the true sizes `input`, `output` of a padded model's tensor (see [`Trimmed`]).
@@ -149,6 +156,9 @@ impl<V: ModelView + ?Sized> ModelView for Trimmed<'_, V> {
     fn scaling(&self) -> Option<&ScalingParts> {
         self.scaling
     }
+    fn differenced(&self) -> bool {
+        self.differenced
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +180,7 @@ mod tests {
             output: 2,
             head: HeadActivation::Softmax,
             scaling: None,
+            differenced: false,
         };
         assert_eq!((v.input(), v.output(), v.hidden()), (1, 2, 2));
         assert_eq!(v.tensor_info(0).unwrap().dims, [1, 4, 2]);

@@ -164,7 +164,8 @@ fn check_parsed(bytes: &[u8], file: &ModelBytes<'_>) {
     assert!((1..=io::MAX_LAYERS).contains(&n) && h.layers().len() == n);
     assert!((1..=io::VERSION).contains(&h.version));
     assert!(h.version >= 2 || n == 1);
-    assert!(h.version == io::VERSION || !h.scaled);
+    assert!(h.version == io::VERSION || !(h.scaled || h.differenced));
+    assert!(!h.differenced || h.input == 1);
     let scaling = file.scaling_values().map_or(0, |v| v.len());
     assert_eq!(
         scaling,
@@ -216,6 +217,7 @@ fn data_at(bytes: &[u8], n: usize) -> usize {
 fn fits(file: &ModelBytes<'_>, layers: &[(Cell, u32, u32)], out: usize) -> bool {
     let h = file.header();
     !h.scaled
+        && !h.differenced
         && h.output as usize == out
         && h.layers().len() == layers.len()
         && h.layers().iter().zip(layers).all(|(l, &(c, i, hid))| {
@@ -260,6 +262,7 @@ fn one_layer<const IN: usize, const H: usize, const OUT: usize>(
                         e,
                         FormatError::LayerCountMismatch { .. }
                             | FormatError::ScalingNotRead
+                            | FormatError::Differenced { .. }
                             | FormatError::DimensionMismatch { .. }
                             | FormatError::LayerMismatch { .. }
                     ),
@@ -326,6 +329,7 @@ where
                         e,
                         FormatError::LayerCountMismatch { .. }
                             | FormatError::ScalingNotRead
+                            | FormatError::Differenced { .. }
                             | FormatError::LayerMismatch { .. }
                             | FormatError::OutputMismatch { .. }
                     ),
