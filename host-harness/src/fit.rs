@@ -568,8 +568,25 @@ where
     let mut grads: Grads<R::Grads, H, OUT, f32> = Grads::zeroed();
     let mut tape = Box::new(Tape::<T, R::Record>::new());
     let mut dlogits = vec![[0.0f32; OUT]; T];
-    let windows: Vec<_> = (0..streams.windows())
-        .map(|n| streams.window_rows(n))
+    // Every window's rows once, inputs already in channel 0 of `[IN]` steps.
+    let windows: Vec<Vec<_>> = (0..streams.windows())
+        .map(|n| {
+            streams
+                .window_rows(n)
+                .into_iter()
+                .map(|(xs, ys)| {
+                    let xs: Vec<[f32; IN]> = xs
+                        .iter()
+                        .map(|&v| {
+                            let mut x = [0.0; IN];
+                            x[0] = v;
+                            x
+                        })
+                        .collect();
+                    (xs, ys)
+                })
+                .collect()
+        })
         .collect();
     let mut best = BestSoFar::new(model);
     let mut epochs = Vec::new();
@@ -582,16 +599,8 @@ where
             grads.zero();
             let scale = 1.0 / rows.len() as f32;
             for ((xs, ys), state) in rows.iter().zip(&mut states) {
-                let xs: Vec<[f32; IN]> = xs
-                    .iter()
-                    .map(|&v| {
-                        let mut x = [0.0; IN];
-                        x[0] = v;
-                        x
-                    })
-                    .collect();
                 model
-                    .forward_window(&xs, state, &mut tape)
+                    .forward_window(xs, state, &mut tape)
                     .map_err(|e| anyhow::anyhow!("window: {e}"))?;
                 let per_step = scale / xs.len().max(1) as f32;
                 let mut sum = 0.0;
