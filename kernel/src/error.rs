@@ -88,3 +88,44 @@ impl fmt::Display for NonFiniteGradient {
 }
 
 impl core::error::Error for NonFiniteGradient {}
+
+/// The slices of a lock-step mini-batch ([`crate::Model::forward_batch`],
+/// [`crate::Model::backward_batch`]) disagree, or a sequence does not fit its tape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchError {
+    /// The per-row slices have different lengths (inputs or output gradients, states,
+    /// tapes: one entry per batch row each).
+    Rows {
+        /// Rows of inputs (forward) or of output gradients (backward).
+        data: usize,
+        /// Rows of states (or state gradients).
+        states: usize,
+        /// Tapes.
+        tapes: usize,
+    },
+    /// Row `row`'s sequence is longer than the tapes' capacity; nothing was changed.
+    TooLong {
+        /// The batch row.
+        row: usize,
+        /// Its steps, and the capacity `T`.
+        window: WindowTooLong,
+    },
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rows {
+                data,
+                states,
+                tapes,
+            } => write!(
+                f,
+                "a batch needs one entry per row in each slice: {data} data rows, {states} states, {tapes} tapes"
+            ),
+            Self::TooLong { row, window } => write!(f, "batch row {row}: {window}"),
+        }
+    }
+}
+
+impl core::error::Error for BatchError {}

@@ -30,7 +30,11 @@
 //! [`Lstm::step`] streams one step in place. [`Lstm::forward_window`] records up to `T`
 //! steps on a caller-owned [`Tape`]; [`Lstm::backward_window`] runs BPTT over it into
 //! gradients shaped like the weights and returns the gradient w.r.t. the window's initial
-//! `(h, c)`, so truncated BPTT chains window to window. [`Adam`] and [`Sgd`] update in place.
+//! `(h, c)`, so truncated BPTT chains window to window. [`Model::forward_batch`] and
+//! [`Model::backward_batch`] ([`lockstep`]) run a mini-batch of sequences of their own
+//! lengths in lock step, reading each weight once per [`lockstep::GROUP`] rows (same bits
+//! per row as running it alone; weight gradients equal up to summation order). [`Adam`]
+//! and [`Sgd`] update in place.
 //!
 //! # Kernels and backends
 //! The module tree has one-way arrows (docs/architecture.md): numerics ([`real`], [`lane`])
@@ -70,6 +74,7 @@ pub mod gru;
 pub mod gru_weights;
 pub mod io;
 pub mod lane;
+pub mod lockstep;
 pub mod loss;
 pub mod lstm;
 pub mod model;
@@ -86,7 +91,7 @@ pub mod weights;
 pub use activation::{Activate, Maths, RecurrentActivation};
 pub use backend::Float;
 pub use dense::Dense;
-pub use error::{NonFiniteGradient, RowOutOfRange, ShapeError, WindowTooLong};
+pub use error::{BatchError, NonFiniteGradient, RowOutOfRange, ShapeError, WindowTooLong};
 pub use gru::{Gru, GruRecord, GruTape};
 pub use gru_weights::{GruGate, GruVariant, GruWeights};
 pub use io::FormatError;

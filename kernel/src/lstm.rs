@@ -220,6 +220,109 @@ impl<const IN: usize, const H: usize, F: Float> Recurrent<IN, H, F> for Lstm<IN,
         }
     }
 
+    /// `R` streams' pre-activations as one small GEMM (each weight read once per `R`
+    /// streams, [`crate::primitives::Primitives::gemm_t_acc_rows`]), then each stream's gates
+    /// and cell update: the same operations, in the same order, as the single-stream step.
+    fn step_record_rows_with<K: Kernels<F>, const R: usize>(
+        &self,
+        xs: [&[F; IN]; R],
+        states: [&mut Self::State; R],
+        records: [&mut Self::Record; R],
+    ) {
+        let () = Self::NONZERO_H;
+        let w = &self.weights;
+        let (mut states, mut records) = (states, records);
+        for ((rec, s), x) in records.iter_mut().zip(&states).zip(xs) {
+            rec.x = *x;
+            rec.h_prev = s.h;
+            rec.c_prev = s.c;
+            rec.gates = w.b;
+        }
+        {
+            let z = records.each_mut().map(|r| r.gates.as_flattened_mut());
+            K::gemm_t_acc_rows(z, w.w_ih_flat(), xs.map(|x| &x[..]));
+        }
+        {
+            let z = records.each_mut().map(|r| r.gates.as_flattened_mut());
+            K::gemm_t_acc_rows(z, w.w_hh_flat(), states.each_ref().map(|s| &s.h[..]));
+        }
+        for (rec, s) in records.iter_mut().zip(states.iter_mut()) {
+            let StepRecord { gates, tanh_c, .. } = &mut **rec;
+            let (h, c) = (&mut s.h, &mut s.c);
+            K::cell_forward_maths(
+                self.activation,
+                self.maths,
+                gates.as_flattened_mut(),
+                c,
+                h,
+                tanh_c,
+            );
+        }
+    }
+
+    /// Each stream's cell backward, then the weight gradients as rank-`R` updates and
+    /// `dh_{t-1}`, `dx` as `R`-row products
+    /// ([`crate::primitives::Primitives::ger_acc_rows`], `gemv_acc_rows`).
+    fn backward_step_rows_with<K: Kernels<F>, const R: usize>(
+        &self,
+        records: [&Self::Record; R],
+        dh: [Option<&[F; H]>; R],
+        d: [&mut Self::State; R],
+        grads: &mut Self::Grads,
+        dx: [Option<&mut [F; IN]>; R],
+    ) {
+        let () = Self::NONZERO_H;
+        let w = &self.weights;
+        let mut d = d;
+        let mut dz = [[[F::ZERO; H]; 4]; R];
+        for (((r, dh), d), dz) in records.iter().zip(dh).zip(d.iter_mut()).zip(dz.iter_mut()) {
+            if let Some(dh) = dh {
+                for (a, &b) in d.h.iter_mut().zip(dh) {
+                    *a += b;
+                }
+            }
+            K::cell_backward(
+                self.activation,
+                r.gates.as_flattened(),
+                &r.c_prev,
+                &r.tanh_c,
+                &d.h,
+                &mut d.c,
+                dz.as_flattened_mut(),
+            );
+        }
+        let dzs = dz.each_ref().map(|z| z.as_flattened());
+        K::ger_acc_rows(grads.w_ih_flat_mut(), records.map(|r| &r.x[..]), dzs);
+        K::ger_acc_rows(grads.w_hh_flat_mut(), records.map(|r| &r.h_prev[..]), dzs);
+        for dz in dzs {
+            for (b, &z) in grads.b_flat_mut().iter_mut().zip(dz) {
+                *b += z;
+            }
+        }
+        for d in d.iter_mut() {
+            d.h = [F::ZERO; H];
+        }
+        K::gemv_acc_rows(d.each_mut().map(|d| &mut d.h[..]), w.w_hh_flat(), dzs);
+        if dx.iter().all(Option::is_some) {
+            let mut dx = dx;
+            let out = dx.each_mut().map(|d| match d {
+                Some(d) => {
+                    **d = [F::ZERO; IN];
+                    &mut d[..]
+                }
+                None => &mut [][..],
+            });
+            K::gemv_acc_rows(out, w.w_ih_flat(), dzs);
+        } else {
+            for (dx, dz) in dx.into_iter().zip(dzs) {
+                if let Some(dx) = dx {
+                    *dx = [F::ZERO; IN];
+                    K::gemv_acc(dx, w.w_ih_flat(), dz);
+                }
+            }
+        }
+    }
+
     fn settings(&self, layer: usize) -> Option<LayerSettings> {
         (layer == 0).then_some(LayerSettings {
             activation: self.activation,

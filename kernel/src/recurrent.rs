@@ -55,6 +55,23 @@ impl<const T: usize, R> Tape<T, R> {
     pub fn clear(&mut self) {
         self.steps.clear();
     }
+    /// Clears the tape, then fills its first `min(steps, T)` slots with `zero` (what a
+    /// lock-step forward pass does before it writes step `t` of every row).
+    pub(crate) fn fill(&mut self, steps: usize, zero: R)
+    where
+        R: Copy,
+    {
+        self.steps.clear();
+        for _ in 0..steps {
+            if self.steps.push(zero).is_err() {
+                break;
+            }
+        }
+    }
+    /// The record of step `t`, mutable (`None` past the recorded steps).
+    pub(crate) fn step_mut(&mut self, t: usize) -> Option<&mut R> {
+        self.steps.get_mut(t)
+    }
 }
 
 impl<const T: usize, R> Default for Tape<T, R> {
@@ -213,6 +230,42 @@ pub trait Recurrent<const IN: usize, const H: usize, F: Float>: Tensors<F> {
         grads: &mut Self::Grads,
         dx: Option<&mut [F; IN]>,
     );
+
+    /// [`Self::step_record_with`] for `R` streams in lock step (one step of `R` rows of a
+    /// mini-batch): stream `r` reads `xs[r]` (`[IN]`), advances `states[r]` and fills
+    /// `records[r]`. Bit for bit `R` single-stream calls, which is the default; a layer
+    /// overrides it to read each weight once per `R` streams ([`crate::Lstm`] does, through
+    /// [`crate::primitives::Primitives::gemm_t_acc_rows`]).
+    #[inline]
+    fn step_record_rows_with<K: Kernels<F>, const R: usize>(
+        &self,
+        xs: [&[F; IN]; R],
+        states: [&mut Self::State; R],
+        records: [&mut Self::Record; R],
+    ) {
+        for ((x, s), r) in xs.into_iter().zip(states).zip(records) {
+            self.step_record_with::<K>(x, s, r);
+        }
+    }
+
+    /// [`Self::backward_step_with`] for `R` streams at the same step: row `r` takes
+    /// `records[r]`, `dh[r]`, `d[r]` and `dx[r]` as the single-stream call takes them, and
+    /// the rows' gradients are accumulated into `grads` in row order. Bit for bit `R`
+    /// single-stream calls in row order (the default; [`crate::Lstm`] overrides it with
+    /// rank-`R` weight-gradient updates).
+    #[inline]
+    fn backward_step_rows_with<K: Kernels<F>, const R: usize>(
+        &self,
+        records: [&Self::Record; R],
+        dh: [Option<&[F; H]>; R],
+        d: [&mut Self::State; R],
+        grads: &mut Self::Grads,
+        dx: [Option<&mut [F; IN]>; R],
+    ) {
+        for (((r, dh), d), dx) in records.into_iter().zip(dh).zip(d).zip(dx) {
+            self.backward_step_with::<K>(r, dh, d, grads, dx);
+        }
+    }
 
     /// The settings of recurrent layer `layer` (0 = bottom; `None` past the top).
     fn settings(&self, layer: usize) -> Option<LayerSettings>;

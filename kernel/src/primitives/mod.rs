@@ -64,6 +64,41 @@ pub trait Primitives<F: Real> {
     /// `y += a * x` (BLAS `axpy`), `y`, `x` of equal length.
     fn axpy(y: &mut [F], a: F, x: &[F]);
 
+    /// [`Self::gemv_t_acc`] for `R` rows at once (the forward product of `R` streams in
+    /// lock step, a small GEMM `Z += V W`): `z[r] += Wᵀ v[r]` for every `r`, each `z[r]`
+    /// `[N]`, each `v[r]` `[K]`, `w` `[K, N]`. Every element is summed exactly as
+    /// [`Self::gemv_t_acc`] sums it (bias first, rows in index order), so the result is bit
+    /// for bit that of `R` single-row calls; a vector implementation reads each weight once
+    /// per `R` rows instead of once per row. The default is those `R` calls (the
+    /// specification the overrides are tested against).
+    #[inline]
+    fn gemm_t_acc_rows<const R: usize>(z: [&mut [F]; R], w: &[F], v: [&[F]; R]) {
+        for (z, v) in z.into_iter().zip(v) {
+            Self::gemv_t_acc(z, w, v);
+        }
+    }
+
+    /// [`Self::gemv_acc`] for `R` rows at once (the backward product of `R` streams):
+    /// `out[r][k] += W[k, :] · dz[r]`, each `out[r]` `[K]`, each `dz[r]` `[N]`. Bit for
+    /// bit `R` single-row calls (the default).
+    #[inline]
+    fn gemv_acc_rows<const R: usize>(out: [&mut [F]; R], w: &[F], dz: [&[F]; R]) {
+        for (o, dz) in out.into_iter().zip(dz) {
+            Self::gemv_acc(o, w, dz);
+        }
+    }
+
+    /// [`Self::ger_acc`] for `R` rows at once (a rank-`R` update, the weight gradient of
+    /// `R` streams): `dw[k, :] += v[r][k] * dz[r]` for `r = 0, 1, ..` in that order, each
+    /// `v[r]` `[K]`, each `dz[r]` `[N]`. Bit for bit `R` single-row calls in row order
+    /// (the default); a vector implementation reads and writes `dw` once per `R` rows.
+    #[inline]
+    fn ger_acc_rows<const R: usize>(dw: &mut [F], v: [&[F]; R], dz: [&[F]; R]) {
+        for (v, dz) in v.into_iter().zip(dz) {
+            Self::ger_acc(dw, v, dz);
+        }
+    }
+
     /// One Adam update of a flat tensor, in place, element by element (see [`AdamUpdate`]):
     /// `m = β1 m + (1-β1) g`, `v = β2 v + (1-β2) g²`,
     /// `p -= step · m / (sqrt(v) · v_scale + eps)`, evaluated in exactly that order with no

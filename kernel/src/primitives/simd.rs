@@ -19,6 +19,105 @@ fn load4(s: &[f32; 4]) -> f32x4 {
     f32x4::new(*s)
 }
 
+/// The columns of `gemv_t_acc` past its 8-lane blocks, for one row: `zt` is the last
+/// `zt.len()` of the `n` columns of `z`; 4-lane blocks then single columns, each summed over
+/// the rows of `w` in index order (the order every implementation keeps).
+#[inline(always)]
+fn gemv_t_tail(zt: &mut [f32], w: &[f32], v: &[f32], n: usize) {
+    let rows = || w.chunks_exact(n).zip(v);
+    let tail = n - zt.len();
+    let (z4, zr) = zt.as_chunks_mut::<4>();
+    for z in z4 {
+        let mut acc = load4(z);
+        for (row, &vk) in rows() {
+            if let Some(r) = row.get(tail..).and_then(|r| r.first_chunk::<4>()) {
+                acc = f32x4::splat(vk).mul_add(load4(r), acc);
+            }
+        }
+        *z = acc.to_array();
+    }
+    let base = n - zr.len();
+    for (j, z) in zr.iter_mut().enumerate() {
+        for (row, &vk) in rows() {
+            *z += vk * row.get(base + j).copied().unwrap_or(0.0);
+        }
+    }
+}
+
+/// `axpy` past its 8-lane blocks: a 4-lane block, then single elements.
+#[inline(always)]
+fn axpy_tail(yt: &mut [f32], a: f32, xt: &[f32]) {
+    let (y4, yr) = yt.as_chunks_mut::<4>();
+    let (x4, xr) = xt.as_chunks::<4>();
+    for (yb, xb) in y4.iter_mut().zip(x4) {
+        *yb = f32x4::splat(a).mul_add(load4(xb), load4(yb)).to_array();
+    }
+    for (yv, &xv) in yr.iter_mut().zip(xr) {
+        *yv += a * xv;
+    }
+}
+
+/// `C` 8-lane column blocks (vectors `col..col + C`) of `R` rows of the broadcast product:
+/// accumulate over every row of `w`, store once.
+#[inline(always)]
+fn gemm_t_block<const R: usize, const C: usize>(
+    z: &mut [&mut [f32]; R],
+    w: &[f32],
+    v: &[&[f32]; R],
+    n: usize,
+    col: usize,
+) {
+    let mut acc = [[f32x8::ZERO; C]; R];
+    for (a, z) in acc.iter_mut().zip(z.iter()) {
+        let (zc, _) = z.as_chunks::<LANES>();
+        for (a, zb) in a.iter_mut().zip(zc.iter().skip(col)) {
+            *a = load8(zb);
+        }
+    }
+    for (k, row) in w.chunks_exact(n).enumerate() {
+        let (rc, _) = row.as_chunks::<LANES>();
+        let Some(wb) = rc.get(col..).and_then(|r| r.first_chunk::<C>()) else {
+            continue;
+        };
+        let wv: [f32x8; C] = wb.map(f32x8::new);
+        for (a, v) in acc.iter_mut().zip(v) {
+            let vk = f32x8::splat(v.get(k).copied().unwrap_or(0.0));
+            for (a, &wv) in a.iter_mut().zip(&wv) {
+                *a = vk.mul_add(wv, *a);
+            }
+        }
+    }
+    for (a, z) in acc.iter().zip(z.iter_mut()) {
+        let (zc, _) = z.as_chunks_mut::<LANES>();
+        for (a, zb) in a.iter().zip(zc.iter_mut().skip(col)) {
+            *zb = a.to_array();
+        }
+    }
+}
+
+/// The `R` dot products `w · dz[r]` (`w` one row `[N]`), each as `gemv_acc` sums it: one
+/// 8-lane accumulator over the blocks, reduced, then the scalar tail.
+#[inline(always)]
+fn dots<const R: usize>(w: &[f32], dzc: &[(&[[f32; LANES]], &[f32]); R]) -> [f32; R] {
+    let (rc, rt) = w.as_chunks::<LANES>();
+    let mut acc = [f32x8::ZERO; R];
+    for (c, wb) in rc.iter().enumerate() {
+        let wv = load8(wb);
+        for (a, (dc, _)) in acc.iter_mut().zip(dzc) {
+            if let Some(d) = dc.get(c) {
+                *a = wv.mul_add(load8(d), *a);
+            }
+        }
+    }
+    core::array::from_fn(|r| {
+        let mut s = acc[r].reduce_add();
+        for (&a, &b) in rt.iter().zip(dzc[r].1) {
+            s += a * b;
+        }
+        s
+    })
+}
+
 impl Primitives<f32> for Simd {
     fn gemv_t_acc(z: &mut [f32], w: &[f32], v: &[f32]) {
         let n = z.len();
@@ -47,23 +146,7 @@ impl Primitives<f32> for Simd {
             }
             col += 4;
         }
-        let tail = n - zt.len();
-        let (z4, zr) = zt.as_chunks_mut::<4>();
-        for z in z4 {
-            let mut acc = load4(z);
-            for (row, &vk) in rows() {
-                if let Some(r) = row.get(tail..).and_then(|r| r.first_chunk::<4>()) {
-                    acc = f32x4::splat(vk).mul_add(load4(r), acc);
-                }
-            }
-            *z = acc.to_array();
-        }
-        let base = n - zr.len();
-        for (j, z) in zr.iter_mut().enumerate() {
-            for (row, &vk) in rows() {
-                *z += vk * row.get(base + j).copied().unwrap_or(0.0);
-            }
-        }
+        gemv_t_tail(zt, w, v, n);
     }
 
     fn gemv_acc(out: &mut [f32], w: &[f32], dz: &[f32]) {
@@ -105,13 +188,105 @@ impl Primitives<f32> for Simd {
         for (yb, xb) in yc.iter_mut().zip(xc) {
             *yb = a8.mul_add(load8(xb), load8(yb)).to_array();
         }
-        let (y4, yr) = yt.as_chunks_mut::<4>();
-        let (x4, xr) = xt.as_chunks::<4>();
-        for (yb, xb) in y4.iter_mut().zip(x4) {
-            *yb = f32x4::splat(a).mul_add(load4(xb), load4(yb)).to_array();
+        axpy_tail(yt, a, xt);
+    }
+
+    /// Column blocks of 2 vectors for all `R` rows: each weight vector is loaded once and
+    /// multiplied into `R` accumulators (`2R` live vectors: 8 of AVX2's 16 registers at
+    /// `R = 4`); per element the same multiply-adds in the same order as `gemv_t_acc`.
+    fn gemm_t_acc_rows<const R: usize>(z: [&mut [f32]; R], w: &[f32], v: [&[f32]; R]) {
+        let Some(n) = z.first().map(|z| z.len()) else {
+            return;
+        };
+        debug_assert!(z.iter().all(|z| z.len() == n));
+        debug_assert!(v.iter().all(|v| w.len() == v.len() * n));
+        if n == 0 {
+            return;
         }
-        for (yv, &xv) in yr.iter_mut().zip(xr) {
-            *yv += a * xv;
+        let mut z = z;
+        let blocks = n / LANES;
+        let mut col = 0;
+        while col + 2 <= blocks {
+            gemm_t_block::<R, 2>(&mut z, w, &v, n, col);
+            col += 2;
+        }
+        if col < blocks {
+            gemm_t_block::<R, 1>(&mut z, w, &v, n, col);
+        }
+        for (z, v) in z.iter_mut().zip(v) {
+            if let Some(zt) = z.get_mut(blocks * LANES..) {
+                gemv_t_tail(zt, w, v, n);
+            }
+        }
+    }
+
+    /// Two weight rows at a time against all `R` rows of `dz`: `2R` independent dot
+    /// products in flight (one dependent chain per row would wait on the multiply-add
+    /// latency), each summed exactly as `gemv_acc` sums it.
+    fn gemv_acc_rows<const R: usize>(out: [&mut [f32]; R], w: &[f32], dz: [&[f32]; R]) {
+        let Some(n) = dz.first().map(|d| d.len()) else {
+            return;
+        };
+        debug_assert!(dz.iter().all(|d| d.len() == n));
+        debug_assert!(out.iter().all(|o| w.len() == o.len() * n));
+        if n == 0 {
+            return;
+        }
+        let mut out = out;
+        let dzc: [(&[[f32; LANES]], &[f32]); R] = core::array::from_fn(|r| dz[r].as_chunks());
+        let mut pairs = w.chunks_exact(2 * n);
+        let mut k = 0;
+        for pair in pairs.by_ref() {
+            let (w0, w1) = pair.split_at(n);
+            let s0 = dots::<R>(w0, &dzc);
+            let s1 = dots::<R>(w1, &dzc);
+            for (o, (a, b)) in out.iter_mut().zip(s0.into_iter().zip(s1)) {
+                if let Some([o0, o1]) = o.get_mut(k..k + 2).and_then(|o| o.first_chunk_mut()) {
+                    *o0 += a;
+                    *o1 += b;
+                }
+            }
+            k += 2;
+        }
+        let last = pairs.remainder();
+        if last.len() == n {
+            let s = dots::<R>(last, &dzc);
+            for (o, a) in out.iter_mut().zip(s) {
+                if let Some(o) = o.get_mut(k) {
+                    *o += a;
+                }
+            }
+        }
+    }
+
+    /// Each vector of `dw` is loaded once, receives the `R` rows' multiply-adds in row
+    /// order (as `R` `ger_acc` calls would) and is stored once.
+    fn ger_acc_rows<const R: usize>(dw: &mut [f32], v: [&[f32]; R], dz: [&[f32]; R]) {
+        let Some(n) = dz.first().map(|d| d.len()) else {
+            return;
+        };
+        debug_assert!(dz.iter().all(|d| d.len() == n));
+        debug_assert!(v.iter().all(|v| dw.len() == v.len() * n));
+        if n == 0 {
+            return;
+        }
+        let dzc: [(&[[f32; LANES]], &[f32]); R] = core::array::from_fn(|r| dz[r].as_chunks());
+        for (k, row) in dw.chunks_exact_mut(n).enumerate() {
+            let a: [f32; R] = core::array::from_fn(|r| v[r].get(k).copied().unwrap_or(0.0));
+            let a8 = a.map(f32x8::splat);
+            let (yc, yt) = row.as_chunks_mut::<LANES>();
+            for (c, yb) in yc.iter_mut().enumerate() {
+                let mut y = load8(yb);
+                for (a8, (xc, _)) in a8.iter().zip(&dzc) {
+                    if let Some(xb) = xc.get(c) {
+                        y = a8.mul_add(load8(xb), y);
+                    }
+                }
+                *yb = y.to_array();
+            }
+            for (&a, (_, xt)) in a.iter().zip(&dzc) {
+                axpy_tail(yt, a, xt);
+            }
         }
     }
 
@@ -188,6 +363,63 @@ mod tests {
             Scalar::ger_acc(&mut db[..k * n], v, dz);
             assert!(close(&da, &db), "ger ({k}, {n})");
             assert_ne!(da, values(k * n, 0.4), "ger moved the values");
+        }
+    }
+
+    /// The `R`-row primitives against `R` single-row calls of the same backend: the same
+    /// operations in the same order, so bit for bit, for `R = 1..=4`, odd `K` (the weight
+    /// row pairs of `gemv_acc_rows` leave one over) and `N` with 8-lane, 4-lane and scalar
+    /// tails (and an odd number of 8-lane blocks for the 2-block columns of the product).
+    #[test]
+    fn simd_row_primitives_are_bit_identical_to_single_rows() {
+        fn check<const R: usize>(k: usize, n: usize) {
+            let w = values(k * n, 1.3);
+            let w = &w[..k * n];
+            let vs: [[f32; 128]; R] = core::array::from_fn(|r| values(k, 0.7 + r as f32));
+            let dzs: [[f32; 128]; R] = core::array::from_fn(|r| values(n, 2.1 + r as f32));
+            let mut za: [[f32; 128]; R] = core::array::from_fn(|r| values(n, 0.2 + r as f32));
+            let mut zb = za;
+            for (z, v) in zb.iter_mut().zip(&vs) {
+                Simd::gemv_t_acc(&mut z[..n], w, &v[..k]);
+            }
+            let rows = za.each_mut().map(|z| &mut z[..n]);
+            Simd::gemm_t_acc_rows(rows, w, vs.each_ref().map(|v| &v[..k]));
+            assert_eq!(za, zb, "gemm_t rows {R} ({k}, {n})");
+            let mut oa: [[f32; 128]; R] = core::array::from_fn(|r| values(k, 0.9 + r as f32));
+            let mut ob = oa;
+            for (o, dz) in ob.iter_mut().zip(&dzs) {
+                Simd::gemv_acc(&mut o[..k], w, &dz[..n]);
+            }
+            let rows = oa.each_mut().map(|o| &mut o[..k]);
+            Simd::gemv_acc_rows(rows, w, dzs.each_ref().map(|d| &d[..n]));
+            assert_eq!(oa, ob, "gemv rows {R} ({k}, {n})");
+            let (mut da, mut db) = (values(k * n, 0.4), values(k * n, 0.4));
+            for (v, dz) in vs.iter().zip(&dzs) {
+                Simd::ger_acc(&mut db[..k * n], &v[..k], &dz[..n]);
+            }
+            let (v, dz) = (
+                vs.each_ref().map(|v| &v[..k]),
+                dzs.each_ref().map(|d| &d[..n]),
+            );
+            Simd::ger_acc_rows(&mut da[..k * n], v, dz);
+            assert_eq!(da, db, "ger rows {R} ({k}, {n})");
+            assert_ne!(da, values(k * n, 0.4), "ger moved the values");
+        }
+        for (k, n) in [
+            (1, 1),
+            (3, 5),
+            (2, 8),
+            (7, 12),
+            (4, 20),
+            (3, 21),
+            (3, 40),
+            (5, 24),
+            (3, 29),
+        ] {
+            check::<1>(k, n);
+            check::<2>(k, n);
+            check::<3>(k, n);
+            check::<4>(k, n);
         }
     }
 

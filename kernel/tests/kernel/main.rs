@@ -24,6 +24,8 @@
 //! - [`gru_checks`]: GRU finite differences (both variants, every activation, mixed
 //!   GRU/LSTM stacks), chained TBPTT, SIMD == scalar up to (32, 128), edge inputs, no
 //!   allocation.
+//! - [`lockstep`]: lock-step mini-batches (`forward_batch`, `backward_batch`) against
+//!   each row alone: LSTM (grouped kernels), GRU and stack (row-by-row defaults).
 //! - [`properties`]: property tests (`proptest`), one layer and a 2-layer stack: windows
 //!   cut anywhere == one stream, independent and permutable batch rows, reset == fresh,
 //!   bit-exact model-file round trip, no panic on random or corrupted files.
@@ -35,6 +37,7 @@ mod grad_parity;
 mod gradcheck;
 mod gru_checks;
 mod gru_parity;
+mod lockstep;
 mod properties;
 mod refusals;
 mod simd_vs_scalar;
