@@ -67,11 +67,13 @@ fn gemm_t_block<const R: usize, const C: usize>(
     n: usize,
     col: usize,
 ) {
+    // Whole `C`-vector chunks (the caller keeps `col + C` within the blocks), so the loads
+    // and stores below are `C` vector moves, not a copy of a run-time length.
     let mut acc = [[f32x8::ZERO; C]; R];
     for (a, z) in acc.iter_mut().zip(z.iter()) {
         let (zc, _) = z.as_chunks::<LANES>();
-        for (a, zb) in a.iter_mut().zip(zc.iter().skip(col)) {
-            *a = load8(zb);
+        if let Some(zb) = zc.get(col..).and_then(|r| r.first_chunk::<C>()) {
+            *a = core::array::from_fn(|u| load8(&zb[u]));
         }
     }
     for (k, row) in w.chunks_exact(n).enumerate() {
@@ -79,7 +81,7 @@ fn gemm_t_block<const R: usize, const C: usize>(
         let Some(wb) = rc.get(col..).and_then(|r| r.first_chunk::<C>()) else {
             continue;
         };
-        let wv: [f32x8; C] = wb.map(f32x8::new);
+        let wv: [f32x8; C] = core::array::from_fn(|u| load8(&wb[u]));
         for (a, v) in acc.iter_mut().zip(v) {
             let vk = f32x8::splat(v.get(k).copied().unwrap_or(0.0));
             for (a, &wv) in a.iter_mut().zip(&wv) {
@@ -89,8 +91,10 @@ fn gemm_t_block<const R: usize, const C: usize>(
     }
     for (a, z) in acc.iter().zip(z.iter_mut()) {
         let (zc, _) = z.as_chunks_mut::<LANES>();
-        for (a, zb) in a.iter().zip(zc.iter_mut().skip(col)) {
-            *zb = a.to_array();
+        if let Some(zb) = zc.get_mut(col..).and_then(|r| r.first_chunk_mut::<C>()) {
+            for (zb, a) in zb.iter_mut().zip(a) {
+                *zb = a.to_array();
+            }
         }
     }
 }
