@@ -86,8 +86,8 @@ where
     F: Float,
 {
     /// Forward through `B` sequences in lock step: row `b` runs `xs[b]` (`[steps_b][IN]`,
-    /// any `steps_b <= T`, `0` allowed) from `states[b]`, recording on `tapes[b]` (cleared
-    /// first); `states[b]` ends as that sequence's final state. `B = xs.len()`. The head is
+    /// any `steps_b <= T`, `0` allowed) from `states[b]`, recording on `tapes[b]` (whatever
+    /// it held before is replaced); `states[b]` ends as that sequence's final state. `B = xs.len()`. The head is
     /// not run: read the logits with [`Self::logits_at`] or from the final states.
     ///
     /// Each row's records and states are bit for bit those of
@@ -130,7 +130,7 @@ where
             });
         }
         for (tape, x) in tapes.iter_mut().zip(xs) {
-            tape.fill(x.len(), R::zero_record());
+            tape.resize(x.len(), R::zero_record());
         }
         let steps = xs.iter().map(|x| x.len()).max().unwrap_or(0);
         let zero_x = [F::ZERO; IN];
@@ -145,6 +145,60 @@ where
                     };
                     if let Some(rec) = all_some(tp.map(|tape| tape.step_mut(t))) {
                         self.rnn.step_record_rows_with::<K, _>(x, s, rec);
+                    }
+                })
+            });
+        }
+        Ok(())
+    }
+
+    /// Streaming inference over `B` sequences in lock step, without a tape: row `b` runs
+    /// `xs[b]` (`[steps_b][IN]`) from `states[b]`, and after each of its steps `t`,
+    /// `after(b, t, &states[b])` sees the new state (read the logits with
+    /// [`Self::head`]`.forward(R::output(state))` where the caller scores them). Each row's
+    /// states are bit for bit those of [`Self::step`] on that row alone.
+    ///
+    /// # Errors
+    /// [`BatchError::Rows`] if `states` does not have one entry per sequence (`tapes` in the
+    /// error is 0); nothing is changed.
+    pub fn stream_batch(
+        &self,
+        xs: &[&[[F; IN]]],
+        states: &mut [R::State],
+        after: impl FnMut(usize, usize, &R::State),
+    ) -> Result<(), BatchError> {
+        self.stream_batch_with::<F::Kernels>(xs, states, after)
+    }
+
+    /// [`Self::stream_batch`] with explicit kernels.
+    pub fn stream_batch_with<K: Kernels<F>>(
+        &self,
+        xs: &[&[[F; IN]]],
+        states: &mut [R::State],
+        mut after: impl FnMut(usize, usize, &R::State),
+    ) -> Result<(), BatchError> {
+        let rows = xs.len();
+        if states.len() != rows {
+            return Err(BatchError::Rows {
+                data: rows,
+                states: states.len(),
+                tapes: 0,
+            });
+        }
+        let steps = xs.iter().map(|x| x.len()).max().unwrap_or(0);
+        let zero_x = [F::ZERO; IN];
+        for t in 0..steps {
+            let active = |b: usize| xs.get(b).is_some_and(|x| t < x.len());
+            for_groups(rows, active, |group| {
+                with_group_size!(group, |g| {
+                    let x = g.map(|b| xs.get(b).and_then(|x| x.get(t)).unwrap_or(&zero_x));
+                    if let Ok(s) = states.get_disjoint_mut(g) {
+                        self.rnn.step_rows_with::<K, _>(x, s);
+                    }
+                    for b in g {
+                        if let Some(s) = states.get(b) {
+                            after(b, t, s);
+                        }
                     }
                 })
             });

@@ -220,6 +220,17 @@ impl<const IN: usize, const H: usize, F: Float> Recurrent<IN, H, F> for Lstm<IN,
         }
     }
 
+    /// [`Self::step_record_rows_with`] into scratch records (the same bits as `R`
+    /// single-stream steps).
+    fn step_rows_with<K: Kernels<F>, const R: usize>(
+        &self,
+        xs: [&[F; IN]; R],
+        states: [&mut Self::State; R],
+    ) {
+        let mut scratch = [StepRecord::zeroed(); R];
+        self.step_record_rows_with::<K, R>(xs, states, scratch.each_mut());
+    }
+
     /// `R` streams' pre-activations as one small GEMM (each weight read once per `R`
     /// streams, [`crate::primitives::Primitives::gemm_t_acc_rows`]), then each stream's gates
     /// and cell update: the same operations, in the same order, as the single-stream step.

@@ -55,14 +55,16 @@ impl<const T: usize, R> Tape<T, R> {
     pub fn clear(&mut self) {
         self.steps.clear();
     }
-    /// Clears the tape, then fills its first `min(steps, T)` slots with `zero` (what a
-    /// lock-step forward pass does before it writes step `t` of every row).
-    pub(crate) fn fill(&mut self, steps: usize, zero: R)
+    /// Makes the tape `min(steps, T)` records long, keeping the records it has and adding
+    /// `zero` records (what a lock-step forward pass does before it writes step `t` of every
+    /// row; every step overwrites its whole record, so a reused tape is not rewritten
+    /// first).
+    pub(crate) fn resize(&mut self, steps: usize, zero: R)
     where
         R: Copy,
     {
-        self.steps.clear();
-        for _ in 0..steps {
+        self.steps.truncate(steps);
+        while self.steps.len() < steps {
             if self.steps.push(zero).is_err() {
                 break;
             }
@@ -230,6 +232,20 @@ pub trait Recurrent<const IN: usize, const H: usize, F: Float>: Tensors<F> {
         grads: &mut Self::Grads,
         dx: Option<&mut [F; IN]>,
     );
+
+    /// [`Self::step_with`] for `R` streams in lock step (inference): stream `r` reads
+    /// `xs[r]` and advances `states[r]`. Bit for bit `R` single-stream steps (the default;
+    /// [`crate::Lstm`] overrides it as [`Self::step_record_rows_with`]).
+    #[inline]
+    fn step_rows_with<K: Kernels<F>, const R: usize>(
+        &self,
+        xs: [&[F; IN]; R],
+        states: [&mut Self::State; R],
+    ) {
+        for (x, s) in xs.into_iter().zip(states) {
+            self.step_with::<K>(x, s);
+        }
+    }
 
     /// [`Self::step_record_with`] for `R` streams in lock step (one step of `R` rows of a
     /// mini-batch): stream `r` reads `xs[r]` (`[IN]`), advances `states[r]` and fills

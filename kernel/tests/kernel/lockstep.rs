@@ -4,7 +4,8 @@
 //! trait's row-by-row defaults), on both kernels, with rows of lengths 0 to 9 (groups of
 //! 4, 3, 2 and 1 rows at different steps) and both many-to-one and many-to-many losses.
 //!
-//! Exact: every record and final state of the forward pass, and every row's initial-state
+//! The tapes are reused (another batch first). Exact: every record and final state (and
+//! every state of `stream_batch`, against `step`) of the forward pass, and every row's initial-state
 //! gradient (each row's own operations, in its own order). Tolerance
 //! `|batch - alone| <= 1e-6 + 1e-5·|alone|` for the weight gradients: the same products
 //! summed step-major instead of row-major (7 rows × <= 9 steps of terms below 1), so only
@@ -13,7 +14,8 @@
 
 use lstm_kernel::backend::{Kernels, Scalar, Simd};
 use lstm_kernel::{
-    BatchError, Grads, Gru, Lstm, Lstm2, Model, Recurrent, StreamState, Tape, Tensors,
+    BatchError, Grads, Gru, GruVariant, LayerKind, Lstm, Lstm2, Model, Recurrent, StreamState,
+    Tape, Tensors,
 };
 
 use crate::common::{Compare, Rand};
@@ -35,13 +37,20 @@ fn random_model<R: Recurrent<IN, H, f32> + Default, const IN: usize, const H: us
     m
 }
 
-fn check<R, K, const IN: usize, const H: usize>(label: &str, seed: u64, many_to_many: bool)
-where
+fn check<R, K, const IN: usize, const H: usize>(
+    label: &str,
+    seed: u64,
+    many_to_many: bool,
+    kind: Option<LayerKind>,
+) where
     R: Recurrent<IN, H, f32> + Default,
     R::Grads: Default,
     K: Kernels<f32>,
 {
-    let model = random_model::<R, IN, H>(seed);
+    let mut model = random_model::<R, IN, H>(seed);
+    if let Some(kind) = kind {
+        assert!(model.rnn.set_kind(0, kind), "{label}: {kind:?}");
+    }
     let mut rand = Rand::new(seed + 1);
     let xs: Vec<Vec<[f32; IN]>> = LENGTHS
         .iter()
@@ -83,6 +92,18 @@ where
     // The batch in lock step.
     let mut tapes: Vec<Tape<T, R::Record>> = (0..LENGTHS.len()).map(|_| Tape::new()).collect();
     let mut states = init.clone();
+    // The tapes first hold another batch (other lengths and values): a reused tape must
+    // record exactly what a fresh one does.
+    let other: Vec<Vec<[f32; IN]>> = LENGTHS
+        .iter()
+        .rev()
+        .map(|&n| (0..n + 2).map(|_| rand.array(3.0)).collect())
+        .collect();
+    let refs: Vec<&[[f32; IN]]> = other.iter().map(Vec::as_slice).collect();
+    model
+        .forward_batch_with::<K, T>(&refs, &mut states, &mut tapes)
+        .unwrap();
+    states.clone_from(&init);
     let refs: Vec<&[[f32; IN]]> = xs.iter().map(Vec::as_slice).collect();
     model
         .forward_batch_with::<K, T>(&refs, &mut states, &mut tapes)
@@ -97,6 +118,25 @@ where
                 "{label}: row {b} step {t}"
             );
         }
+    }
+    // Streaming inference in lock step: every row's state after every step, as `step`.
+    let mut streamed = init.clone();
+    let mut seen = vec![Vec::new(); LENGTHS.len()];
+    model
+        .stream_batch_with::<K>(&refs, &mut streamed, |b, t, s| seen[b].push((t, *s)))
+        .unwrap();
+    assert_eq!(streamed, alone_states, "{label}: streamed final states");
+    for (b, (x, seen)) in xs.iter().zip(&seen).enumerate() {
+        let mut s = init[b];
+        let alone: Vec<_> = x
+            .iter()
+            .enumerate()
+            .map(|(t, x)| {
+                model.rnn.step_with::<K>(x, &mut s);
+                (t, s)
+            })
+            .collect();
+        assert_eq!(seen, &alone, "{label}: row {b} streamed states");
     }
     let mut grads: Grads<R::Grads, H, 2> = Grads::zeroed();
     let mut d = vec![R::State::zeroed(); LENGTHS.len()];
@@ -127,10 +167,18 @@ where
     R: Recurrent<IN, H, f32> + Default,
     R::Grads: Default,
 {
+    all_kind::<R, IN, H>(name, None);
+}
+
+fn all_kind<R, const IN: usize, const H: usize>(name: &str, kind: Option<LayerKind>)
+where
+    R: Recurrent<IN, H, f32> + Default,
+    R::Grads: Default,
+{
     for many in [false, true] {
         let loss = if many { "many-to-many" } else { "many-to-one" };
-        check::<R, Simd, IN, H>(&format!("{name} simd {loss}"), 7, many);
-        check::<R, Scalar, IN, H>(&format!("{name} scalar {loss}"), 7, many);
+        check::<R, Simd, IN, H>(&format!("{name} simd {loss}"), 7, many, kind);
+        check::<R, Scalar, IN, H>(&format!("{name} scalar {loss}"), 7, many, kind);
     }
 }
 
@@ -146,6 +194,10 @@ fn a_lockstep_lstm_batch_equals_each_row_alone() {
 #[test]
 fn a_lockstep_gru_batch_equals_each_row_alone() {
     all::<Gru<3, 10>, 3, 10>("gru");
+    all_kind::<Gru<3, 10>, 3, 10>(
+        "gru reset-before",
+        Some(LayerKind::Gru(GruVariant::ResetBefore)),
+    );
 }
 
 #[test]
