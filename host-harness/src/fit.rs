@@ -245,16 +245,24 @@ where
     let loss_kind = task.loss(k);
     let (mut loss, mut correct, mut abs, mut sq, mut values) = (0.0, 0, 0.0, 0.0, 0usize);
     let mut rows = 0usize;
-    for ex in data {
-        let mut state = R::State::zeroed();
-        let first_scored = ex.xs.len() - ex.ys.len().min(ex.xs.len());
-        let mut seq_loss = 0.0;
-        for (t, x) in ex.xs.iter().enumerate() {
-            let out = model.step(x, &mut state);
-            let Some(target) = t.checked_sub(first_scored).and_then(|i| ex.ys.get(i)) else {
-                continue;
+    // Sequences in lock step, EVAL_ROWS at a time (lstm_kernel::lockstep).
+    const EVAL_ROWS: usize = 32;
+    let mut states = vec![R::State::zeroed(); EVAL_ROWS.min(data.len())];
+    for chunk in data.chunks(EVAL_ROWS) {
+        let xs: Vec<&[[f32; IN]]> = chunk.iter().map(|ex| ex.xs.as_slice()).collect();
+        let states = &mut states[..chunk.len()];
+        states.fill(R::State::zeroed());
+        let mut seq_loss = vec![0.0f64; chunk.len()];
+        let ran = model.stream_batch(&xs, states, |b, t, state| {
+            let (Some(ex), Some(seq_loss)) = (chunk.get(b), seq_loss.get_mut(b)) else {
+                return;
             };
-            seq_loss += f64::from(loss_kind.evaluate_first(&out, target, k).0.loss);
+            let first_scored = ex.xs.len() - ex.ys.len().min(ex.xs.len());
+            let Some(target) = t.checked_sub(first_scored).and_then(|i| ex.ys.get(i)) else {
+                return;
+            };
+            let out = model.head.forward(R::output(state));
+            *seq_loss += f64::from(loss_kind.evaluate_first(&out, target, k).0.loss);
             rows += 1;
             if task != Task::Regress {
                 correct += usize::from(predicted(&out[..k]) == target_class(&target[..k]));
@@ -266,8 +274,12 @@ where
                 sq += d * d;
                 values += 1;
             }
+        });
+        // One state per sequence was allocated above, so the batch cannot be refused.
+        debug_assert!(ran.is_ok());
+        for (ex, l) in chunk.iter().zip(seq_loss) {
+            loss += l / ex.ys.len().max(1) as f64;
         }
-        loss += seq_loss / ex.ys.len().max(1) as f64;
     }
     let n = data.len().max(1) as f64;
     let values = values.max(1) as f64;
@@ -371,8 +383,12 @@ where
     let loss = task.loss(k);
     let mut adam = keras_adam(config.lr);
     let mut grads: Grads<R::Grads, H, OUT, f32> = Grads::zeroed();
-    let mut tape = Box::new(Tape::<T, R::Record>::new());
-    let mut dlogits = vec![[0.0f32; OUT]; T];
+    // One tape per batch row: the batch runs in lock step (lstm_kernel::lockstep).
+    let rows_max = config.batch.min(train.len());
+    let mut tapes: Vec<Tape<T, R::Record>> = (0..rows_max).map(|_| Tape::new()).collect();
+    let mut states = vec![R::State::zeroed(); rows_max];
+    let mut d_states = vec![R::State::zeroed(); rows_max];
+    let mut dlogits: Vec<Vec<[f32; OUT]>> = vec![Vec::new(); rows_max];
     let mut rng = stream(config.seed, Stream::FitShuffle);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut best = BestSoFar::new(model);
@@ -411,35 +427,43 @@ where
         let mut train_loss = 0.0;
         for batch in order.chunks(config.batch) {
             grads.zero();
-            let scale = 1.0 / batch.len() as f32;
-            for &i in batch {
+            let n = batch.len();
+            let scale = 1.0 / n as f32;
+            let xs: Vec<&[[f32; IN]]> = batch.iter().map(|&i| train[i].xs.as_slice()).collect();
+            let (states, tapes) = (&mut states[..n], &mut tapes[..n]);
+            states.fill(R::State::zeroed());
+            model
+                .forward_batch(&xs, states, tapes)
+                .map_err(|e| anyhow::anyhow!("batch of sequences {batch:?}: {e}"))?;
+            for (((&i, state), tape), dl) in
+                batch.iter().zip(&*states).zip(&*tapes).zip(&mut dlogits)
+            {
                 let ex = &train[i];
-                let mut state = R::State::zeroed();
-                let last = model
-                    .forward_window(&ex.xs, &mut state, &mut tape)
-                    .map_err(|e| anyhow::anyhow!("sequence {i}: {e}"))?;
                 let rows = ex.ys.len();
                 let per_row = scale / rows as f32;
                 let mut sum = 0.0;
-                for (r, (d, y)) in dlogits.iter_mut().zip(&ex.ys).enumerate() {
+                dl.clear();
+                for (r, y) in ex.ys.iter().enumerate() {
                     let step = ex.xs.len() - rows + r;
                     let out = if rows == 1 {
-                        last
+                        model.head.forward(R::output(state))
                     } else {
-                        model.logits_at(&tape, step).unwrap_or(last)
+                        model
+                            .logits_at(tape, step)
+                            .unwrap_or_else(|| model.head.forward(R::output(state)))
                     };
                     let (s, g) = loss.evaluate_first(&out, y, k);
                     sum += f64::from(s.loss);
-                    *d = g.map(|v| v * per_row);
+                    dl.push(g.map(|v| v * per_row));
                 }
                 train_loss += sum / rows as f64;
-                model.backward_sequence_with::<<f32 as lstm_kernel::Float>::Kernels, T>(
-                    &tape,
-                    &dlogits[..rows],
-                    &R::State::zeroed(),
-                    &mut grads,
-                );
             }
+            let dls: Vec<&[[f32; OUT]]> = dlogits[..n].iter().map(Vec::as_slice).collect();
+            let d = &mut d_states[..n];
+            d.fill(R::State::zeroed());
+            model
+                .backward_batch(tapes, &dls, d, &mut grads)
+                .map_err(|e| anyhow::anyhow!("batch of sequences {batch:?}: {e}"))?;
             update(model, &mut adam, &mut grads, config, epoch)?;
         }
         let metrics = evaluate(model, task, scored, val);
