@@ -305,8 +305,8 @@ where
 }
 
 /// The recurrent part's tensors, then head `W`, head `b`.
-impl<G: Tensors<F> + Default + Clone, const H: usize, const OUT: usize, F: Real> Tensors<F>
-    for Grads<G, H, OUT, F>
+impl<G: Tensors<F> + Default + Clone + Send + Sync, const H: usize, const OUT: usize, F: Real>
+    Tensors<F> for Grads<G, H, OUT, F>
 {
     type Grads = Self;
     const COUNT: usize = G::COUNT + 2;

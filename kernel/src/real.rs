@@ -8,7 +8,7 @@
 use core::fmt::Debug;
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
-/// A real number type: `f32` or `f64`.
+/// A real number type: `f32` or `f64` (plain data: `Send + Sync`).
 ///
 /// Transcendentals come from `libm` (the same pure-Rust code on every target, so host and
 /// microcontroller agree bit for bit).
@@ -25,6 +25,8 @@ pub trait Real:
     + AddAssign
     + SubAssign
     + MulAssign
+    + Send
+    + Sync
     + 'static
 {
     /// Additive identity.

@@ -193,8 +193,8 @@ impl LayerKind {
 pub trait Recurrent<const IN: usize, const H: usize, F: Float>: Tensors<F> {
     /// One stream's state; the same type carries the gradient w.r.t. that state.
     type State: StreamState;
-    /// What backward needs from one forward step.
-    type Record: Copy + core::fmt::Debug;
+    /// What backward needs from one forward step (plain data, like the state).
+    type Record: Copy + core::fmt::Debug + Send + Sync;
 
     /// A record with every value zero (what a [`Tape`] slot starts as before a step fills it).
     fn zero_record() -> Self::Record;

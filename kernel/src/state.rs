@@ -11,8 +11,8 @@ use crate::real::Real;
 /// The state of one stream of a recurrent layer or stack (one value per stream, owned by
 /// the caller). The zero state is Keras' and PyTorch's default initial state; the same type
 /// holds the gradient of a loss w.r.t. the state (what backward returns for a window's
-/// initial state).
-pub trait StreamState: Copy + Debug + PartialEq {
+/// initial state). Plain data (`Send + Sync`), so a host may run streams on threads.
+pub trait StreamState: Copy + Debug + PartialEq + Send + Sync {
     /// The zero state (every `h`, `c` zero).
     fn zeroed() -> Self;
     /// Resets to zero (Keras `reset_states()` for one stream).

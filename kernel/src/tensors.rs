@@ -94,8 +94,9 @@ pub trait Tensors<F> {
     /// same order, same lengths (`Grads` for a [`crate::Model`], the weights themselves for
     /// a layer's weights). Optimizers require it, so parameters can only be stepped with
     /// gradients of their own shape: a mismatch is a compile error, not a silent wrong
-    /// update. [`Default`] is the all-zero value.
-    type Grads: Tensors<F> + Default + Clone;
+    /// update. [`Default`] is the all-zero value; plain data (`Send + Sync`), so a host may
+    /// compute gradients on threads.
+    type Grads: Tensors<F> + Default + Clone + Send + Sync;
     /// Number of tensors.
     const COUNT: usize;
     /// Number of recurrent layers the tensors cover (0 for a head alone).
