@@ -8,6 +8,11 @@
 //! epochs, `patience` epochs without a new best stop the run, and the best epoch's weights
 //! are restored.
 //!
+//! A mini-batch runs in lock step ([`lstm_kernel::lockstep`]): its rows are cut into shards
+//! of [`SHARD_ROWS`], each worker thread runs a shard's forward and backward passes into a
+//! gradient of its own, and the shards' gradients are added in shard order, so the result
+//! is the same bits for any number of threads ([`FitConfig::threads`]).
+//!
 //! Classification and labelling: BCE on the logit for one output (classes 0 and 1),
 //! softmax CE for two or more; accuracy. Regression: MSE over the outputs; MAE and RMSE. A
 //! labelled sequence's loss is the mean over its steps (Keras' and PyTorch's mean over
@@ -22,6 +27,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use lstm_kernel::{Adam, AdamConfig, Grads, Loss, Model, Recurrent, StreamState, Tape, Tensors};
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 
 use crate::rng::{Stream, stream};
 use crate::sequences::streams::StatefulStreams;
@@ -101,6 +107,9 @@ pub struct FitConfig {
     pub seed: u64,
     /// Give the per-epoch callback a [`Checkpoint`] (a copy of the weights and moments).
     pub checkpoints: bool,
+    /// Worker threads of [`fit`]'s mini-batch shards ([`SHARD_ROWS`] rows each); 0 is one
+    /// per core. The results are the same bits for any count.
+    pub threads: usize,
 }
 
 impl Default for FitConfig {
@@ -114,6 +123,7 @@ impl Default for FitConfig {
             warmup: 10,
             seed: 42,
             checkpoints: false,
+            threads: 0,
         }
     }
 }
@@ -230,8 +240,40 @@ impl Scored<'_> {
     }
 }
 
+/// Rows of a mini-batch (or of a validation pass) that one worker thread runs in lock step
+/// into buffers of its own. The shards' gradients and sums are added in shard order, so a
+/// run gives the same bits on any number of threads ([`FitConfig::threads`]).
+pub const SHARD_ROWS: usize = 8;
+
+/// The sums of [`evaluate`] over some sequences, added shard by shard in order.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    /// Sum over sequences of each sequence's mean loss over its scored steps.
+    loss: f64,
+    /// Scored steps, and those whose class was right.
+    rows: usize,
+    correct: usize,
+    /// Sums of |error| and error² over the scored outputs (in `Scored::units`), and their count.
+    abs: f64,
+    sq: f64,
+    values: usize,
+}
+
+impl Tally {
+    fn add(mut self, o: Self) -> Self {
+        self.loss += o.loss;
+        self.rows += o.rows;
+        self.correct += o.correct;
+        self.abs += o.abs;
+        self.sq += o.sq;
+        self.values += o.values;
+        self
+    }
+}
+
 /// The [`Metrics`] of `model` on `data` for `task`, over the `scored` outputs (each
 /// sequence streamed from the zero state, scored at its last step or at every step).
+/// [`SHARD_ROWS`] sequences at a time run in lock step, the shards on rayon's current pool.
 pub fn evaluate<R, const IN: usize, const H: usize, const OUT: usize>(
     model: &Model<R, IN, H, OUT>,
     task: Task,
@@ -239,62 +281,60 @@ pub fn evaluate<R, const IN: usize, const H: usize, const OUT: usize>(
     data: &[Example<IN, OUT>],
 ) -> Metrics
 where
-    R: Recurrent<IN, H, f32>,
+    R: Recurrent<IN, H, f32> + Sync,
 {
     let k = scored.count.clamp(1, OUT);
     let loss_kind = task.loss(k);
-    let (mut loss, mut correct, mut abs, mut sq, mut values) = (0.0, 0, 0.0, 0.0, 0usize);
-    let mut rows = 0usize;
-    // Sequences in lock step, EVAL_ROWS at a time (lstm_kernel::lockstep).
-    const EVAL_ROWS: usize = 32;
-    let mut states = vec![R::State::zeroed(); EVAL_ROWS.min(data.len())];
-    for chunk in data.chunks(EVAL_ROWS) {
+    let tally = |chunk: &[Example<IN, OUT>]| {
+        let mut t = Tally::default();
         let xs: Vec<&[[f32; IN]]> = chunk.iter().map(|ex| ex.xs.as_slice()).collect();
-        let states = &mut states[..chunk.len()];
-        states.fill(R::State::zeroed());
+        let mut states = vec![R::State::zeroed(); chunk.len()];
         let mut seq_loss = vec![0.0f64; chunk.len()];
-        let ran = model.stream_batch(&xs, states, |b, t, state| {
+        let ran = model.stream_batch(&xs, &mut states, |b, step, state| {
             let (Some(ex), Some(seq_loss)) = (chunk.get(b), seq_loss.get_mut(b)) else {
                 return;
             };
             let first_scored = ex.xs.len() - ex.ys.len().min(ex.xs.len());
-            let Some(target) = t.checked_sub(first_scored).and_then(|i| ex.ys.get(i)) else {
+            let Some(target) = step.checked_sub(first_scored).and_then(|i| ex.ys.get(i)) else {
                 return;
             };
             let out = model.head.forward(R::output(state));
             *seq_loss += f64::from(loss_kind.evaluate_first(&out, target, k).0.loss);
-            rows += 1;
+            t.rows += 1;
             if task != Task::Regress {
-                correct += usize::from(predicted(&out[..k]) == target_class(&target[..k]));
+                t.correct += usize::from(predicted(&out[..k]) == target_class(&target[..k]));
             }
             for (j, (&o, &y)) in out.iter().zip(target).take(k).enumerate() {
                 let unit = f64::from(scored.units.get(j).copied().unwrap_or(1.0));
                 let d = (f64::from(o) - f64::from(y)) * unit;
-                abs += d.abs();
-                sq += d * d;
-                values += 1;
+                t.abs += d.abs();
+                t.sq += d * d;
+                t.values += 1;
             }
         });
         // One state per sequence was allocated above, so the batch cannot be refused.
         debug_assert!(ran.is_ok());
         for (ex, l) in chunk.iter().zip(seq_loss) {
-            loss += l / ex.ys.len().max(1) as f64;
+            t.loss += l / ex.ys.len().max(1) as f64;
         }
-    }
+        t
+    };
+    let shards: Vec<Tally> = data.par_chunks(SHARD_ROWS).map(tally).collect();
+    let t = shards.into_iter().fold(Tally::default(), Tally::add);
     let n = data.len().max(1) as f64;
-    let values = values.max(1) as f64;
+    let values = t.values.max(1) as f64;
     match task {
         Task::Classify | Task::Label => Metrics {
-            loss: loss / n,
-            accuracy: Some(correct as f64 / rows.max(1) as f64),
+            loss: t.loss / n,
+            accuracy: Some(t.correct as f64 / t.rows.max(1) as f64),
             mae: None,
             rmse: None,
         },
         Task::Regress => Metrics {
-            loss: loss / n,
+            loss: t.loss / n,
             accuracy: None,
-            mae: Some(abs / values),
-            rmse: Some((sq / values).sqrt()),
+            mae: Some(t.abs / values),
+            rmse: Some((t.sq / values).sqrt()),
         },
     }
 }
@@ -345,7 +385,7 @@ pub fn fit<R, const IN: usize, const H: usize, const OUT: usize, const T: usize>
     on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
 ) -> Result<FitReport>
 where
-    R: Recurrent<IN, H, f32> + Clone,
+    R: Recurrent<IN, H, f32> + Clone + Sync,
 {
     let start = Instant::now();
     if train.is_empty() || val.is_empty() {
@@ -383,12 +423,14 @@ where
     let loss = task.loss(k);
     let mut adam = keras_adam(config.lr);
     let mut grads: Grads<R::Grads, H, OUT, f32> = Grads::zeroed();
-    // One tape per batch row: the batch runs in lock step (lstm_kernel::lockstep).
     let rows_max = config.batch.min(train.len());
-    let mut tapes: Vec<Tape<T, R::Record>> = (0..rows_max).map(|_| Tape::new()).collect();
-    let mut states = vec![R::State::zeroed(); rows_max];
-    let mut d_states = vec![R::State::zeroed(); rows_max];
-    let mut dlogits: Vec<Vec<[f32; OUT]>> = vec![Vec::new(); rows_max];
+    let mut shards: Vec<Shard<R, IN, H, OUT, T>> = (0..rows_max.div_ceil(SHARD_ROWS))
+        .map(|_| Shard::new(SHARD_ROWS.min(rows_max)))
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+        .map_err(|e| anyhow::anyhow!("starting {} worker threads: {e}", config.threads))?;
     let mut rng = stream(config.seed, Stream::FitShuffle);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut best = BestSoFar::new(model);
@@ -426,47 +468,26 @@ where
         order.shuffle(&mut rng);
         let mut train_loss = 0.0;
         for batch in order.chunks(config.batch) {
-            grads.zero();
-            let n = batch.len();
-            let scale = 1.0 / n as f32;
-            let xs: Vec<&[[f32; IN]]> = batch.iter().map(|&i| train[i].xs.as_slice()).collect();
-            let (states, tapes) = (&mut states[..n], &mut tapes[..n]);
-            states.fill(R::State::zeroed());
-            model
-                .forward_batch(&xs, states, tapes)
-                .map_err(|e| anyhow::anyhow!("batch of sequences {batch:?}: {e}"))?;
-            for (((&i, state), tape), dl) in
-                batch.iter().zip(&*states).zip(&*tapes).zip(&mut dlogits)
-            {
-                let ex = &train[i];
-                let rows = ex.ys.len();
-                let per_row = scale / rows as f32;
-                let mut sum = 0.0;
-                dl.clear();
-                for (r, y) in ex.ys.iter().enumerate() {
-                    let step = ex.xs.len() - rows + r;
-                    let out = if rows == 1 {
-                        model.head.forward(R::output(state))
-                    } else {
-                        model
-                            .logits_at(tape, step)
-                            .unwrap_or_else(|| model.head.forward(R::output(state)))
-                    };
-                    let (s, g) = loss.evaluate_first(&out, y, k);
-                    sum += f64::from(s.loss);
-                    dl.push(g.map(|v| v * per_row));
-                }
-                train_loss += sum / rows as f64;
+            let scale = 1.0 / batch.len() as f32;
+            let used = batch.len().div_ceil(SHARD_ROWS);
+            let m: &Model<R, IN, H, OUT> = model;
+            let losses: Vec<Result<f64>> = pool.install(|| {
+                shards[..used]
+                    .par_iter_mut()
+                    .zip(batch.par_chunks(SHARD_ROWS))
+                    .map(|(shard, rows)| shard.run(m, train, rows, loss, k, scale))
+                    .collect()
+            });
+            for l in losses {
+                train_loss += l?;
             }
-            let dls: Vec<&[[f32; OUT]]> = dlogits[..n].iter().map(Vec::as_slice).collect();
-            let d = &mut d_states[..n];
-            d.fill(R::State::zeroed());
-            model
-                .backward_batch(tapes, &dls, d, &mut grads)
-                .map_err(|e| anyhow::anyhow!("batch of sequences {batch:?}: {e}"))?;
+            grads.zero();
+            for shard in &shards[..used] {
+                add_into(&mut grads, &shard.grads);
+            }
             update(model, &mut adam, &mut grads, config, epoch)?;
         }
-        let metrics = evaluate(model, task, scored, val);
+        let metrics = pool.install(|| evaluate(model, task, scored, val));
         let log = EpochLog {
             epoch,
             train_loss: train_loss / train.len() as f64,
@@ -669,6 +690,103 @@ where
 }
 
 /// Adam with Keras' betas and eps and learning rate `lr`, zero moments.
+/// One worker's part of a mini-batch: [`SHARD_ROWS`] rows' tapes, states and loss
+/// gradients, and the gradient of its rows (buffers reused by every batch).
+struct Shard<
+    R: Recurrent<IN, H, f32>,
+    const IN: usize,
+    const H: usize,
+    const OUT: usize,
+    const T: usize,
+> {
+    tapes: Vec<Tape<T, R::Record>>,
+    states: Vec<R::State>,
+    d_states: Vec<R::State>,
+    dlogits: Vec<Vec<[f32; OUT]>>,
+    grads: Grads<R::Grads, H, OUT, f32>,
+}
+
+impl<R, const IN: usize, const H: usize, const OUT: usize, const T: usize> Shard<R, IN, H, OUT, T>
+where
+    R: Recurrent<IN, H, f32>,
+{
+    fn new(rows: usize) -> Self {
+        Self {
+            tapes: (0..rows).map(|_| Tape::new()).collect(),
+            states: vec![R::State::zeroed(); rows],
+            d_states: vec![R::State::zeroed(); rows],
+            dlogits: vec![Vec::new(); rows],
+            grads: Grads::zeroed(),
+        }
+    }
+
+    /// The forward and backward passes of the sequences `train[i]`, `i` in `batch` (at most
+    /// [`SHARD_ROWS`]), in lock step ([`Model::forward_batch`], [`Model::backward_batch`]),
+    /// into `self.grads` (zeroed first), each loss gradient scaled by `scale` (`1/B`) and
+    /// by `1/steps` for labelling. Returns the sum of the sequences' mean losses.
+    fn run(
+        &mut self,
+        model: &Model<R, IN, H, OUT>,
+        train: &[Example<IN, OUT>],
+        batch: &[usize],
+        loss: Loss,
+        k: usize,
+        scale: f32,
+    ) -> Result<f64> {
+        let n = batch.len();
+        let xs: Vec<&[[f32; IN]]> = batch.iter().map(|&i| train[i].xs.as_slice()).collect();
+        let (states, tapes) = (&mut self.states[..n], &mut self.tapes[..n]);
+        states.fill(R::State::zeroed());
+        model
+            .forward_batch(&xs, states, tapes)
+            .map_err(|e| anyhow::anyhow!("batch of sequences {batch:?}: {e}"))?;
+        let mut train_loss = 0.0;
+        for (((&i, state), tape), dl) in batch
+            .iter()
+            .zip(&*states)
+            .zip(&*tapes)
+            .zip(&mut self.dlogits)
+        {
+            let ex = &train[i];
+            let rows = ex.ys.len();
+            let per_row = scale / rows as f32;
+            let mut sum = 0.0;
+            dl.clear();
+            for (r, y) in ex.ys.iter().enumerate() {
+                let step = ex.xs.len() - rows + r;
+                let out = if rows == 1 {
+                    model.head.forward(R::output(state))
+                } else {
+                    model
+                        .logits_at(tape, step)
+                        .unwrap_or_else(|| model.head.forward(R::output(state)))
+                };
+                let (s, g) = loss.evaluate_first(&out, y, k);
+                sum += f64::from(s.loss);
+                dl.push(g.map(|v| v * per_row));
+            }
+            train_loss += sum / rows as f64;
+        }
+        let dls: Vec<&[[f32; OUT]]> = self.dlogits[..n].iter().map(Vec::as_slice).collect();
+        let d = &mut self.d_states[..n];
+        d.fill(R::State::zeroed());
+        self.grads.zero();
+        model
+            .backward_batch(tapes, &dls, d, &mut self.grads)
+            .map_err(|e| anyhow::anyhow!("batch of sequences {batch:?}: {e}"))?;
+        Ok(train_loss)
+    }
+}
+
+/// `acc += g`, tensor by tensor.
+fn add_into<G: Tensors<f32>>(acc: &mut G, g: &G) {
+    for i in 0..G::COUNT {
+        for (a, &v) in acc.tensor_mut(i).iter_mut().zip(g.tensor(i)) {
+            *a += v;
+        }
+    }
+}
+
 fn keras_adam<G: Tensors<f32> + Default + Clone>(lr: f32) -> Adam<G> {
     Adam::new(
         AdamConfig {
@@ -887,6 +1005,48 @@ mod tests {
             r.seconds
         );
         assert!(best.val.accuracy >= Some(0.75), "GRU: {:?}", r.epochs);
+    }
+
+    /// The shards of a mini-batch are summed in shard order, so 1, 2 and 3 worker threads
+    /// train the same weights, bit for bit (BasicMotions' first 30 sequences, batch 20: a
+    /// full batch of 3 shards, one of 2 shards with a short last shard; 3 epochs, LSTM(16)).
+    /// Exact equality: any thread-dependent summation order would change the bits.
+    #[test]
+    fn threads_do_not_change_the_bits() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/basic_motions/X_train.npy");
+        let set = npy::read(&path).unwrap();
+        let all = examples::<6, 4>(&set);
+        let (train, val) = all.split_at(30);
+        let run = |threads| {
+            let config = FitConfig {
+                epochs: 3,
+                batch: 20,
+                lr: 1e-2,
+                threads,
+                ..FitConfig::default()
+            };
+            let mut m: Model<Lstm<6, 16>, 6, 16, 4> =
+                Model::new(Lstm::zeroed(RecurrentActivation::Sigmoid), Dense::zeroed());
+            init(&mut m);
+            let r = fit::<_, 6, 16, 4, 100>(
+                &mut m,
+                Task::Classify,
+                Scored::first(4),
+                train,
+                val,
+                &config,
+                None,
+                &mut |_, _| Ok(Control::Continue),
+            )
+            .unwrap();
+            let losses: Vec<_> = r.epochs.iter().map(|e| (e.train_loss, e.val)).collect();
+            (tensors_of(&m), losses)
+        };
+        let one = run(1);
+        assert_eq!(one.1.len(), 3);
+        assert_eq!(run(2), one);
+        assert_eq!(run(3), one);
     }
 
     fn init<R: Recurrent<6, 16, f32>>(m: &mut Model<R, 6, 16, 4>) {

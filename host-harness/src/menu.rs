@@ -259,6 +259,7 @@ trait Cell {
         + Default
         + Clone
         + Send
+        + Sync
         + 'static;
 }
 
@@ -308,7 +309,7 @@ struct Typed<R, const IN: usize, const H: usize> {
 
 impl<R, const IN: usize, const H: usize> Typed<R, IN, H>
 where
-    R: Recurrent<IN, H, f32> + Default + Clone + Send + 'static,
+    R: Recurrent<IN, H, f32> + Default + Clone + Send + Sync + 'static,
 {
     fn boxed(sizes: Sizes) -> Result<Box<dyn Net>> {
         let mut model = Box::new(Model::new(R::default(), Dense::zeroed()));
@@ -364,7 +365,7 @@ fn pad<const N: usize>(row: &[f32]) -> [f32; N] {
 
 impl<R, const IN: usize, const H: usize> Net for Typed<R, IN, H>
 where
-    R: Recurrent<IN, H, f32> + Default + Clone + Send + 'static,
+    R: Recurrent<IN, H, f32> + Default + Clone + Send + Sync + 'static,
 {
     fn sizes(&self) -> Sizes {
         self.sizes

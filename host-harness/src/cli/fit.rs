@@ -99,6 +99,10 @@ pub struct FitArgs {
     /// Seed of the initialisation, the validation split and the shuffles.
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
+    /// Worker threads for each mini-batch (its rows split into shards of 8); 0 is one per
+    /// core. The results are the same bits for any count.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
     /// Forecast: steps per window of truncated BPTT [default: 12].
     #[arg(long, value_name = "K")]
     pub window: Option<usize>,
@@ -711,6 +715,7 @@ impl FitArgs {
             warmup: self.warmup,
             seed: self.seed,
             checkpoints,
+            threads: self.threads,
         }
     }
 
