@@ -437,31 +437,16 @@ where
     let mut epochs = Vec::new();
     let mut interrupted = false;
     if let Some(c) = resume {
-        if c.order.len() != train.len() || c.best_epoch == 0 || c.best_epoch > c.epochs.len() {
+        if c.order.len() != train.len() {
             bail!(
-                "the checkpoint is of another run ({} training sequences, best epoch {} of {}); this run has {} training sequences",
+                "the checkpoint is of another run ({} training sequences); this run has {}",
                 c.order.len(),
-                c.best_epoch,
-                c.epochs.len(),
                 train.len()
             );
         }
-        if c.epochs.len() >= config.epochs {
-            bail!(
-                "the checkpoint has {} epochs done; give --epochs above that to continue",
-                c.epochs.len()
-            );
-        }
-        restore(model, &c.weights, "checkpoint weights")?;
-        restore(&mut best.model, &c.best, "checkpoint best weights")?;
-        restore(&mut adam.m, &c.m, "checkpoint Adam m")?;
-        restore(&mut adam.v, &c.v, "checkpoint Adam v")?;
-        adam.t = c.t;
+        restore_run(c, config, model, &mut best, &mut adam, &mut epochs)?;
         rng.set_word_pos(c.rng_word_pos);
         order.clone_from(&c.order);
-        best.loss = c.best_loss;
-        best.epoch = c.best_epoch;
-        epochs.clone_from(&c.epochs);
     }
     for epoch in epochs.len() + 1..=config.epochs {
         let epoch_start = Instant::now();
@@ -496,18 +481,9 @@ where
         };
         epochs.push(log);
         let stop_early = best.record(epoch, metrics.loss, model, config);
-        let checkpoint = config.checkpoints.then(|| Checkpoint {
-            epochs: epochs.clone(),
-            best_epoch: best.epoch,
-            best_loss: best.loss,
-            weights: tensors_of(&*model),
-            best: tensors_of(&best.model),
-            m: tensors_of(&adam.m),
-            v: tensors_of(&adam.v),
-            t: adam.t,
-            rng_word_pos: rng.get_word_pos(),
-            order: order.clone(),
-        });
+        let checkpoint = config
+            .checkpoints
+            .then(|| best.checkpoint(model, &adam, &epochs, rng.get_word_pos(), order.clone()));
         let control = on_epoch(&epochs[epochs.len() - 1], checkpoint.as_ref())?;
         if control == Control::Stop {
             interrupted = epoch < config.epochs;
@@ -574,11 +550,14 @@ where
 /// against the next `k` values, the loss of a row the mean over its steps); one Adam
 /// update per window averages the rows. Validation: one-step-ahead on
 /// `series[train_end..val_end]` ([`evaluate_series`]). Early stopping and the best weights
-/// as [`fit`]; shuffling is not done (it would break the streams' order).
+/// as [`fit`]; shuffling is not done (it would break the streams' order). `on_epoch` and
+/// `resume` as [`fit`] (the checkpoint's shuffle order is empty: the state between epochs
+/// is the weights, Adam's and the epochs done).
 ///
 /// # Errors
 /// The series too short for the streams, `window` longer than `T`, `epochs` zero, an
-/// empty validation range, an error of `on_epoch`, or non-finite gradients.
+/// empty validation range, a checkpoint of a sequence task or of as many epochs as
+/// `config.epochs`, an error of `on_epoch`, or non-finite gradients.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_stateful<R, const IN: usize, const H: usize, const OUT: usize, const T: usize>(
     model: &mut Model<R, IN, H, OUT>,
@@ -588,6 +567,7 @@ pub fn fit_stateful<R, const IN: usize, const H: usize, const OUT: usize, const 
     val_end: usize,
     window: usize,
     config: &FitConfig,
+    resume: Option<&Checkpoint>,
     on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
 ) -> Result<FitReport>
 where
@@ -636,7 +616,15 @@ where
     let mut best = BestSoFar::new(model);
     let mut epochs = Vec::new();
     let mut interrupted = false;
-    for epoch in 1..=config.epochs {
+    if let Some(c) = resume {
+        if !c.order.is_empty() {
+            bail!("the checkpoint is of a shuffling run (a sequence task), not of forecasting");
+        }
+        restore_run(c, config, model, &mut best, &mut adam, &mut epochs)?;
+    }
+    // Every epoch starts the streams from the zero state and nothing is shuffled, so the
+    // weights, Adam's moments and the epochs done are the whole state between epochs.
+    for epoch in epochs.len() + 1..=config.epochs {
         let epoch_start = Instant::now();
         let mut states = vec![R::State::zeroed(); streams.streams];
         let (mut train_loss, mut rows_seen) = (0.0, 0usize);
@@ -675,9 +663,12 @@ where
             val: metrics,
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
-        let control = on_epoch(&log, None)?;
         epochs.push(log);
         let stop_early = best.record(epoch, metrics.loss, model, config);
+        let checkpoint = config
+            .checkpoints
+            .then(|| best.checkpoint(model, &adam, &epochs, 0, Vec::new()));
+        let control = on_epoch(&epochs[epochs.len() - 1], checkpoint.as_ref())?;
         if control == Control::Stop {
             interrupted = epoch < config.epochs;
             break;
@@ -689,7 +680,6 @@ where
     Ok(best.finish(model, epochs, start, interrupted))
 }
 
-/// Adam with Keras' betas and eps and learning rate `lr`, zero moments.
 /// One worker's part of a mini-batch: [`SHARD_ROWS`] rows' tapes, states and loss
 /// gradients, and the gradient of its rows (buffers reused by every batch).
 struct Shard<
@@ -787,6 +777,7 @@ fn add_into<G: Tensors<f32>>(acc: &mut G, g: &G) {
     }
 }
 
+/// Adam with Keras' betas and eps and learning rate `lr`, zero moments.
 fn keras_adam<G: Tensors<f32> + Default + Clone>(lr: f32) -> Adam<G> {
     Adam::new(
         AdamConfig {
@@ -850,6 +841,34 @@ impl<M: Clone> BestSoFar<M> {
         }
     }
 
+    /// The run's [`Checkpoint`] after `epochs`: `model`'s and the best weights, `adam`'s
+    /// moments and step, and the shuffle's position and order (0 and empty for a run that
+    /// does not shuffle).
+    fn checkpoint(
+        &self,
+        model: &M,
+        adam: &Adam<M::Grads>,
+        epochs: &[EpochLog],
+        rng_word_pos: u128,
+        order: Vec<usize>,
+    ) -> Checkpoint
+    where
+        M: Tensors<f32>,
+    {
+        Checkpoint {
+            epochs: epochs.to_vec(),
+            best_epoch: self.epoch,
+            best_loss: self.loss,
+            weights: tensors_of(model),
+            best: tensors_of(&self.model),
+            m: tensors_of(&adam.m),
+            v: tensors_of(&adam.v),
+            t: adam.t,
+            rng_word_pos,
+            order,
+        }
+    }
+
     /// Puts the best weights into `model` and reports the run.
     fn finish(
         self,
@@ -866,6 +885,41 @@ impl<M: Clone> BestSoFar<M> {
             interrupted,
         }
     }
+}
+
+/// Restores a run from checkpoint `c` (checked: its best epoch is one of its epochs, and
+/// `config.epochs` goes beyond them): the current and best weights, Adam's moments and
+/// step count, and the epochs done. The shuffle's state is the caller's.
+fn restore_run<M: Tensors<f32> + Clone>(
+    c: &Checkpoint,
+    config: &FitConfig,
+    model: &mut M,
+    best: &mut BestSoFar<M>,
+    adam: &mut Adam<M::Grads>,
+    epochs: &mut Vec<EpochLog>,
+) -> Result<()> {
+    if c.best_epoch == 0 || c.best_epoch > c.epochs.len() {
+        bail!(
+            "the checkpoint is damaged: best epoch {} of {} epochs",
+            c.best_epoch,
+            c.epochs.len()
+        );
+    }
+    if c.epochs.len() >= config.epochs {
+        bail!(
+            "the checkpoint has {} epochs done; give --epochs above that to continue",
+            c.epochs.len()
+        );
+    }
+    restore(model, &c.weights, "checkpoint weights")?;
+    restore(&mut best.model, &c.best, "checkpoint best weights")?;
+    restore(&mut adam.m, &c.m, "checkpoint Adam m")?;
+    restore(&mut adam.v, &c.v, "checkpoint Adam v")?;
+    adam.t = c.t;
+    best.loss = c.best_loss;
+    best.epoch = c.best_epoch;
+    epochs.clone_from(&c.epochs);
+    Ok(())
 }
 
 /// Scales `grads` so their global L2 norm is at most `max` (Keras `global_clipnorm`,

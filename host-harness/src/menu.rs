@@ -212,6 +212,7 @@ pub trait Net: Send {
         val_end: usize,
         window: usize,
         config: &FitConfig,
+        resume: Option<&Checkpoint>,
         on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
     ) -> Result<FitReport>;
     /// One-step-ahead metrics on `series[from..to]` (normalised series; MAE and RMSE in
@@ -540,6 +541,7 @@ where
         val_end: usize,
         window: usize,
         config: &FitConfig,
+        resume: Option<&Checkpoint>,
         on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
     ) -> Result<FitReport> {
         if self.sizes.features != 1 {
@@ -565,6 +567,7 @@ where
             val_end,
             window,
             config,
+            resume,
             on_epoch,
         )
     }

@@ -774,8 +774,9 @@ fn fit_forecasts_a_series_with_stateful_truncated_bptt() {
 
 /// `--resume` continues a run from its checkpoint (`<out>.ckpt`, written after every epoch,
 /// so after Ctrl-C too) exactly: 3 epochs, then `--resume --epochs 6`, saves the same model
-/// bytes as 6 epochs in one go. A checkpoint of other settings is refused by name, and a
-/// fresh run does not silently overwrite an existing checkpoint.
+/// bytes as 6 epochs in one go, for a sequence task (shuffled batches) and for forecasting
+/// (stateful truncated BPTT on the airline series' changes). A checkpoint of other settings
+/// is refused by name, and a fresh run does not silently overwrite an existing checkpoint.
 #[test]
 fn a_resumed_fit_ends_bit_for_bit_where_the_uninterrupted_one_does() {
     let dir = scratch_dir("resume");
@@ -785,44 +786,45 @@ fn a_resumed_fit_ends_bit_for_bit_where_the_uninterrupted_one_does() {
         "fit", "--train", data, "--task", "classify", "--hidden", "8", "--batch", "8", "--lr",
         "0.01", "--warmup", "10",
     ];
-    let (one, two) = (dir.join("one.bin"), dir.join("two.bin"));
-    succeed(
+    let two = resumes_exactly(&dir, "classify", &base);
+    let series = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/airline/series.csv");
+    let forecast = [
+        "fit",
+        "--train",
+        series.to_str().unwrap(),
+        "--task",
+        "forecast",
+        "--difference",
+        "--test-last",
+        "24",
+        "--hidden",
+        "8",
+        "--batch",
+        "2",
+        "--window",
+        "12",
+        "--lr",
+        "0.01",
+        "--warmup",
+        "10",
+    ];
+    let f = resumes_exactly(&dir, "forecast", &forecast);
+    let shorter: Vec<&str> = forecast
+        .iter()
+        .map(|&a| if a == "12" { "6" } else { a })
+        .collect();
+    let other = harness(
         &[
-            &base[..],
-            &["--epochs", "6", "--out", one.to_str().unwrap()],
+            &shorter[..],
+            &["--epochs", "9", "--out", f.to_str().unwrap(), "--resume"],
         ]
         .concat(),
     );
-    succeed(
-        &[
-            &base[..],
-            &["--epochs", "3", "--out", two.to_str().unwrap()],
-        ]
-        .concat(),
-    );
-    let again = harness(
-        &[
-            &base[..],
-            &["--epochs", "3", "--out", two.to_str().unwrap()],
-        ]
-        .concat(),
-    );
-    let e = String::from_utf8_lossy(&again.stderr);
-    assert!(!again.status.success() && e.contains("--resume"), "{e}");
-    let run = succeed(
-        &[
-            &base[..],
-            &["--epochs", "6", "--out", two.to_str().unwrap(), "--resume"],
-        ]
-        .concat(),
-    );
-    let text = String::from_utf8_lossy(&run.stdout);
+    let e = String::from_utf8_lossy(&other.stderr);
     assert!(
-        text.contains("resuming after epoch 3") && text.contains("Epoch 4/6"),
-        "{text}"
+        !other.status.success() && e.contains("window: checkpoint 12, now 6"),
+        "{e}"
     );
-    assert!(!text.contains("Epoch 3/6"), "{text}");
-    assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
     let other = harness(&[
         "fit",
         "--train",
@@ -845,6 +847,41 @@ fn a_resumed_fit_ends_bit_for_bit_where_the_uninterrupted_one_does() {
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `base` for 6 epochs into `<name>-one.bin`, for 3 into `<name>-two.bin` (a second
+/// fresh run is refused, naming `--resume`), then resumes the latter to 6 epochs: the
+/// model files must be equal. Returns the resumed run's `--out`.
+fn resumes_exactly(dir: &std::path::Path, name: &str, base: &[&str]) -> PathBuf {
+    let one = dir.join(format!("{name}-one.bin"));
+    let two = dir.join(format!("{name}-two.bin"));
+    succeed(&[base, &["--epochs", "6", "--out", one.to_str().unwrap()]].concat());
+    succeed(&[base, &["--epochs", "3", "--out", two.to_str().unwrap()]].concat());
+    let again = harness(&[base, &["--epochs", "3", "--out", two.to_str().unwrap()]].concat());
+    let e = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && e.contains("--resume"),
+        "{name}: {e}"
+    );
+    let run = succeed(
+        &[
+            base,
+            &["--epochs", "6", "--out", two.to_str().unwrap(), "--resume"],
+        ]
+        .concat(),
+    );
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        text.contains("resuming after epoch 3") && text.contains("Epoch 4/6"),
+        "{name}: {text}"
+    );
+    assert!(!text.contains("Epoch 3/6"), "{name}: {text}");
+    assert_eq!(
+        std::fs::read(&one).unwrap(),
+        std::fs::read(&two).unwrap(),
+        "{name}: the resumed model differs"
+    );
+    two
 }
 
 /// What a newcomer's review found (session 8), held: a closed stdout does not lose the

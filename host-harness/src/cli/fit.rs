@@ -292,6 +292,13 @@ pub(crate) fn metric_fields(
     o
 }
 
+/// The data of a run by content (`what` counted, then the CRC-32 of `values`' bytes: a
+/// changed value, order or split is seen), not by path.
+fn data_fingerprint(what: String, values: impl Iterator<Item = f32>) -> String {
+    let bytes: Vec<u8> = values.flat_map(f32::to_le_bytes).collect();
+    format!("{what}, CRC-32 {:08x}", lstm_kernel::io::crc32(&bytes))
+}
+
 /// `loss: 0.1234 - acc: 0.9500` style text of `m`.
 pub(crate) fn metric_text(prefix: &str, m: &Metrics) -> String {
     let mut s = format!("{prefix}loss: {:.4}", m.loss);
@@ -503,21 +510,22 @@ impl FitArgs {
             net.param_count()
         )?;
         let config = self.config(true);
-        let run = self.run_description(task.name(), sizes, &train, &val);
+        // The normalised inputs and targets.
+        let data = data_fingerprint(
+            format!(
+                "{} training and {} validation sequences",
+                train.len(),
+                val.len()
+            ),
+            train
+                .iter()
+                .chain(&val)
+                .flat_map(|s| s.x.iter().chain(&s.y))
+                .copied(),
+        );
+        let run = self.run_description(task.name(), sizes, data, &[]);
         let ckpt = checkpoint_path(&self.out);
-        let resume = if self.resume {
-            let c =
-                crate::checkpoint::from_bytes(&crate::files::read_limited(&ckpt, 1 << 31)?, &run)
-                    .with_context(|| ckpt.display().to_string())?;
-            progressln!(
-                "resuming after epoch {} of {}",
-                c.epochs.len(),
-                ckpt.display()
-            )?;
-            Some(c)
-        } else {
-            None
-        };
+        let resume = self.resumed(&run)?;
         let total = config.epochs;
         let mut on_epoch = |e: &EpochLog, c: Option<&crate::fit::Checkpoint>| -> Result<Control> {
             if let Some(c) = c {
@@ -576,9 +584,6 @@ impl FitArgs {
     /// continuation) or `--test-last N`.
     fn forecast(&self, stop: &AtomicBool, start: Instant) -> Result<()> {
         use crate::sequences::series;
-        if self.resume {
-            bail!("--resume is for the sequence tasks; a forecasting run cannot be resumed yet");
-        }
         let (window, horizon) = (self.window.unwrap_or(12), self.horizon.unwrap_or(1));
         let train = series::read(&self.train, self.column.as_deref())?;
         let mut values = train.values.clone();
@@ -658,16 +663,40 @@ impl FitArgs {
             values.len(),
             streams.summary()
         )?;
-        let config = self.config(false);
+        let config = self.config(true);
+        // The normalised series (its differences with --difference) and the parts' bounds.
+        let data = data_fingerprint(
+            format!(
+                "{} values (training 0..{train_end}, validation {train_end}..{test_from})",
+                values.len()
+            ),
+            normalised.iter().copied(),
+        );
+        let run = self.run_description(
+            "forecast",
+            sizes,
+            data,
+            &[
+                ("window", window.to_string()),
+                ("difference", self.difference.to_string()),
+            ],
+        );
+        let resume = self.resumed(&run)?;
+        let ckpt = checkpoint_path(&self.out);
         let total = config.epochs;
-        let mut on_epoch =
-            |e: &EpochLog, _: Option<&crate::fit::Checkpoint>| epoch_line(e, total, stop, None);
+        let mut on_epoch = |e: &EpochLog, c: Option<&crate::fit::Checkpoint>| -> Result<Control> {
+            if let Some(c) = c {
+                crate::fsutil::write_atomic(&ckpt, &crate::checkpoint::to_bytes(c, &run)?)?;
+            }
+            epoch_line(e, total, stop, Some(&ckpt))
+        };
         let report = net.fit_series(
             &normalised,
             train_end,
             test_from,
             window,
             &config,
+            resume.as_ref(),
             &mut on_epoch,
         )?;
         best_line(&report)?;
@@ -719,34 +748,19 @@ impl FitArgs {
         }
     }
 
-    /// What a resumed run must share with the run that wrote the checkpoint.
+    /// What a resumed run must share with the run that wrote the checkpoint: `data` names
+    /// the data by content (see [`data_fingerprint`]), `extra` adds settings of the task.
     fn run_description(
         &self,
         task: &str,
         sizes: Sizes,
-        train: &[Sample],
-        val: &[Sample],
+        data: String,
+        extra: &[(&str, String)],
     ) -> std::collections::BTreeMap<String, String> {
-        // The data by content (the normalised inputs and targets, so a changed value, order
-        // or split is seen), not by path.
-        let bytes: Vec<u8> = train
-            .iter()
-            .chain(val)
-            .flat_map(|s| s.x.iter().chain(&s.y))
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
         [
             ("task", task.to_string()),
             ("sizes", sizes.describe()),
-            (
-                "data",
-                format!(
-                    "{} training and {} validation sequences, CRC-32 {:08x}",
-                    train.len(),
-                    val.len(),
-                    lstm_kernel::io::crc32(&bytes)
-                ),
-            ),
+            ("data", data),
             ("seed", self.seed.to_string()),
             ("batch", self.batch.to_string()),
             ("lr", self.lr.to_string()),
@@ -760,8 +774,28 @@ impl FitArgs {
             ),
         ]
         .into_iter()
+        .chain(extra.iter().cloned())
         .map(|(k, v)| (k.to_string(), v))
         .collect()
+    }
+
+    /// The checkpoint `--resume` continues (checked against `run`), or `None` without it.
+    fn resumed(
+        &self,
+        run: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Option<crate::fit::Checkpoint>> {
+        if !self.resume {
+            return Ok(None);
+        }
+        let ckpt = checkpoint_path(&self.out);
+        let c = crate::checkpoint::from_bytes(&crate::files::read_limited(&ckpt, 1 << 31)?, run)
+            .with_context(|| ckpt.display().to_string())?;
+        progressln!(
+            "resuming after epoch {} of {}",
+            c.epochs.len(),
+            ckpt.display()
+        )?;
+        Ok(Some(c))
     }
 
     /// `--plot`: the learning curves of `report`.
