@@ -658,6 +658,31 @@ fn fit_trains_tests_and_saves_a_model_of_the_users_sizes_with_its_normalisation(
         bytes,
         "bin -> bin is byte-identical"
     );
+    // safetensors: the weights, and the pipeline around them in the metadata (the values
+    // the .bin's scaling block holds), which the weights-only readers refuse by name.
+    let st = dir.join("m.safetensors");
+    succeed(&[
+        "export",
+        out.to_str().unwrap(),
+        "--out",
+        st.to_str().unwrap(),
+    ]);
+    let st_bytes = std::fs::read(&st).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&st_bytes).unwrap();
+    let meta = meta.metadata().clone().unwrap();
+    let mean: Vec<f32> = serde_json::from_str(&meta["input_mean"]).unwrap();
+    let scale: Vec<f32> = serde_json::from_str(&meta["input_scale"]).unwrap();
+    assert_eq!(
+        (&mean[..], &scale[..]),
+        (&sc.input_mean[..], &sc.input_scale[..])
+    );
+    assert_eq!(meta["head_activation"], "softmax");
+    let refused = harness(&["eval", st.to_str().unwrap()]);
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && e.contains("input_mean") && e.contains(".bin"),
+        "{e}"
+    );
     // An existing --out is not replaced without --force.
     let again = harness(&[
         "fit",

@@ -98,7 +98,7 @@ impl ExportArgs {
 
     /// [`Self::run`] for a binary file of any menu size (e.g. from `fit`): written at its
     /// true sizes with its head activation and scaling (Rust source: `HEAD`, `SCALING`,
-    /// `predict_step`; safetensors: the weights).
+    /// `predict_step`; safetensors: the weights, and the rest in its metadata).
     fn export_menu(&self, format: Format) -> Result<()> {
         if self.val_data_seed.is_some() {
             bail!(
@@ -132,7 +132,7 @@ impl ExportArgs {
         let note = if net.scaling().is_some()
             && matches!(format, Format::Safetensors | Format::SafetensorsKeras)
         {
-            " (weights only: apply the input normalisation `lstm-harness inspect` shows before the model)"
+            " (the normalisation is in the metadata, input_mean ... output_mean: apply it around the model; these readers refuse such a file, read the .bin)"
         } else {
             ""
         };

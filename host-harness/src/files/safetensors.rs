@@ -73,6 +73,13 @@
 //!   honoured, e.g. ONNX's `i,o,f,c` is reordered on import; anything else is refused;
 //! - `num_layers` and `layout` (`torch` / `keras`): when present they must agree with the
 //!   tensor names, else the file is refused naming both;
+//! - a `fit` model's pipeline: written as `input_mean`, `input_scale`, `output_scale`,
+//!   `output_mean` (JSON arrays, the [`lstm_kernel::Scaling`] fields: `x' = (x -
+//!   input_mean) * input_scale`, `y = z * output_scale + output_mean`), `head_activation`
+//!   (`sigmoid`, `softmax`, `identity`) and `differenced: true` (inputs and outputs are
+//!   first differences), so a PyTorch or Keras user can apply them; on import any of them
+//!   (but a `sigmoid` or `logits` head) is refused with the advice to use the `.bin`, as
+//!   these readers load weights only;
 //! - `go_backwards: true` (or `reverse`, `bidirectional`): refused by name (the kernel runs
 //!   layers forward only; a reversed layer would run the wrong way); so are PyTorch's
 //!   `*_reverse` tensors of a bidirectional LSTM.
@@ -89,8 +96,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Result, anyhow, bail};
 use lstm_kernel::{
-    GruVariant, LayerKind, LstmModel, Maths, Model, Recurrent, RecurrentActivation, TensorKind,
-    Tensors,
+    GruVariant, HeadActivation, LayerKind, LstmModel, Maths, Model, Recurrent, RecurrentActivation,
+    TensorKind, Tensors,
 };
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize};
@@ -101,6 +108,12 @@ use super::view::ModelView;
 pub const ACTIVATION_KEY: &str = "recurrent_activation";
 /// Metadata key holding the maths' name.
 pub const MATHS_KEY: &str = "maths";
+/// Metadata keys of a `fit` model's scaling block, in [`super::view::ScalingParts`] order (module docs).
+pub const SCALING_KEYS: [&str; 4] = ["input_mean", "input_scale", "output_scale", "output_mean"];
+/// Metadata key of the head activation (`HeadActivation::name`), written when known.
+pub const HEAD_KEY: &str = "head_activation";
+/// Metadata key written `true` for a model of first differences.
+pub const DIFFERENCED_KEY: &str = "differenced";
 
 /// The recurrent activation of a name written by the kernel's `RecurrentActivation::name`.
 pub fn activation_from_name(name: &str) -> Option<RecurrentActivation> {
@@ -301,6 +314,19 @@ fn to_bytes<V: ModelView + ?Sized>(model: &V, layout: Layout) -> Result<Vec<u8>>
                 }
             }
         }
+    }
+    // What runs around the model (a `fit` model's pipeline): the weights alone would give
+    // other numbers, so a reader that cannot apply it refuses the file.
+    if let Some(parts) = model.scaling() {
+        for (key, values) in SCALING_KEYS.iter().zip(parts) {
+            metadata.insert(key.to_string(), serde_json::to_string(values)?);
+        }
+    }
+    if model.head() != HeadActivation::Unspecified {
+        metadata.insert(HEAD_KEY.to_string(), model.head().name().to_string());
+    }
+    if model.differenced() {
+        metadata.insert(DIFFERENCED_KEY.to_string(), "true".to_string());
     }
     with_sorted_metadata(&serialize(views, None).map_err(st_error)?, metadata)
 }
@@ -629,6 +655,37 @@ fn layer_meta<'a>(meta: &'a BTreeMap<String, String>, key: &str, k: usize) -> Op
     meta.get(&format!("{key}_l{k}")).or_else(|| meta.get(key))
 }
 
+/// Refuses a file whose metadata asks for a pipeline around the weights (a `fit` model's
+/// scaling, first differences, or a head activation other than the sigmoid of the raw
+/// logits these readers' callers assume): loading the weights alone would compute other
+/// numbers. The `.bin` file `fit` wrote carries all of it.
+fn check_pipeline(meta: &BTreeMap<String, String>) -> Result<()> {
+    let found: Vec<&str> = SCALING_KEYS
+        .iter()
+        .copied()
+        .filter(|k| meta.contains_key(*k))
+        .chain(
+            meta.get(DIFFERENCED_KEY)
+                .filter(|v| v.as_str() != "false")
+                .map(|_| DIFFERENCED_KEY),
+        )
+        .chain(
+            meta.get(HEAD_KEY)
+                .filter(|v| !matches!(v.as_str(), "sigmoid" | "logits"))
+                .map(|_| HEAD_KEY),
+        )
+        .collect();
+    if !found.is_empty() {
+        bail!(
+            "the file's metadata has {}: a model with an input normalisation, output \
+             de-normalisation, differencing or head activation around its weights, which this \
+             command would drop; use the model's .bin file (`fit --out`), which carries them",
+            found.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Refuses metadata the kernel cannot honour (module docs).
 fn check_direction(meta: &BTreeMap<String, String>) -> Result<()> {
     for key in ["go_backwards", "reverse", "bidirectional"] {
@@ -744,6 +801,7 @@ where
         .map(|m| m.into_iter().collect())
         .unwrap_or_default();
     check_direction(&meta)?;
+    check_pipeline(&meta)?;
     let kinds: Vec<LayerKind> = (0..R::LAYERS).filter_map(|k| model.rnn.kind(k)).collect();
     let mut seen: BTreeMap<(Layout, Option<usize>, &'static str), String> = BTreeMap::new();
     let mut found: BTreeMap<Key, (String, TensorView<'_>)> = BTreeMap::new();
