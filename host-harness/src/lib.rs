@@ -9,7 +9,8 @@
 //!   [`experiment::train_stateful_per_step`]) and their reports.
 //! - [`fit`]: training on a user's data (sequence classification so far).
 //! - [`report`]: the summary table and the JSON file; [`fsutil`]: atomic writes.
-//! - [`cli`]: the command line; [`progress`]: its console output.
+//! - [`cli`]: the command line; [`progress`]: its console output; [`cpu`]: which vector
+//!   kernels the binary runs.
 //! - [`rng`]: seeded, independent random streams.
 //! - [`sequences`]: a user's data (CSV long format, the NumPy trio, one series) as labelled
 //!   sequences, refused with file, line and column when malformed.
@@ -30,6 +31,7 @@
 
 pub mod checkpoint;
 pub mod cli;
+pub mod cpu;
 pub mod data;
 pub mod engine;
 pub mod experiment;

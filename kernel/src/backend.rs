@@ -51,6 +51,32 @@ pub type DefaultBackend = Simd;
 )))]
 pub type DefaultBackend = Scalar;
 
+/// The instructions the [`DefaultBackend`]'s `f32` kernels were compiled to (chosen at
+/// compile time by the target and `-C target-feature`/`-C target-cpu`, e.g. `RUSTFLAGS="-C
+/// target-cpu=x86-64-v3"` for AVX2 + FMA): `"AVX2 + FMA"` (8-lane vectors, fused
+/// multiply-add; also on AVX-512 CPUs, whose 16-lane registers these kernels do not use),
+/// `"AVX"`, `"SSE2"` (the x86-64 default: each 8-lane vector is two 4-lane halves),
+/// `"NEON"`, `"WebAssembly simd128"`, or `"scalar"` (no vector kernels, or the
+/// `scalar-reference` feature). Reports print it beside timings.
+pub const VECTOR_ISA: &str = if cfg!(feature = "scalar-reference")
+    || !cfg!(any(
+        target_feature = "sse2",
+        target_feature = "neon",
+        target_feature = "simd128"
+    )) {
+    "scalar"
+} else if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
+    "AVX2 + FMA"
+} else if cfg!(target_feature = "avx") {
+    "AVX"
+} else if cfg!(target_feature = "sse2") {
+    "SSE2"
+} else if cfg!(target_feature = "neon") {
+    "NEON"
+} else {
+    "WebAssembly simd128"
+};
+
 /// `f64` has no vector kernels: the SIMD backend runs the scalar ones, so [`DefaultBackend`] serves
 /// both scalar types (the `f64` gradient checks run the same code as `Scalar`).
 impl Primitives<f64> for Simd {

@@ -86,6 +86,7 @@ impl ExperimentsArgs {
                 printed
             }
         };
+        say(outln!("{}", crate::cpu::kernels_line()))?;
         let data = Dataset::generate(self.seed);
         let started = Instant::now();
         let mut reports = Vec::with_capacity(chosen.len());

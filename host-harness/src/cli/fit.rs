@@ -413,6 +413,7 @@ impl FitArgs {
 
     fn fit(&self, stop: &AtomicBool) -> Result<()> {
         let start = Instant::now();
+        progressln!("{}", crate::cpu::kernels_line())?;
         let Some(task) = self.task.task() else {
             return self.forecast(stop, start);
         };

@@ -33,7 +33,7 @@ fn layers_parser() -> clap::builder::RangedI64ValueParser<u8> {
 
 /// Host harness for the stateful-LSTM kernel.
 #[derive(Debug, Parser)]
-#[command(name = "lstm-harness", version, about, long_about = None)]
+#[command(name = "lstm-harness", version = crate::cpu::version_text(), about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
