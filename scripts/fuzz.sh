@@ -4,7 +4,9 @@
 #   "decoding any byte string returns a typed error or a model, never a panic";
 # - the harness's data readers (host-harness/fuzz, targets `read_csv` and `read_npy`, seeds
 #   host-harness/fuzz/corpus/<target>): "any bytes are read as sequences of the documented
-#   shape or refused with a message, never a panic".
+#   shape or refused with a message, never a panic";
+# - the PyTorch `torch.save` reader (target `read_torch`, seeds: two real state dicts, so
+#   inputs up to 16 KiB): "any bytes are read as float32 tensors or refused with a message".
 # Needs a nightly toolchain; installs cargo-fuzz if it is missing. New corpus units go to a
 # scratch directory (deleted afterwards); a crash exits non-zero and leaves its reproducer
 # in <crate>/fuzz/artifacts/<target>/.
@@ -19,7 +21,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode read_csv read_npy)
+[ ${#targets[@]} -gt 0 ] || targets=(decode read_csv read_npy read_torch)
 start=$SECONDS
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
@@ -31,20 +33,21 @@ trap 'rm -rf "$scratch"' EXIT
 # AddressSanitizer has little to check, and without it a target runs about 3x as many
 # inputs; overflow checks and debug assertions stay on (cargo-fuzz's default). The first
 # directory receives new units, the seeds are only read.
-fuzz() { # fuzz CRATE_DIR TARGET
-    local dir=$1 target=$2 build=$SECONDS
+fuzz() { # fuzz CRATE_DIR TARGET [MAX_LEN]
+    local dir=$1 target=$2 max_len=${3:-4096} build=$SECONDS
     mkdir -p "$scratch/$target"
     (cd "$dir" && cargo +nightly fuzz build --sanitizer none "$target")
     echo "fuzz target $target built in $((SECONDS - build)) s"
     (cd "$dir" && cargo +nightly fuzz run --sanitizer none "$target" "$scratch/$target" \
-        "fuzz/corpus/$target" -- -max_len=4096 -max_total_time="$secs" -print_final_stats=1)
+        "fuzz/corpus/$target" -- -max_len="$max_len" -max_total_time="$secs" -print_final_stats=1)
 }
 for t in "${targets[@]}"; do
     case "$t" in
         decode) fuzz kernel decode ;;
         read_csv | read_npy) fuzz host-harness "$t" ;;
+        read_torch) fuzz host-harness "$t" 16384 ;;
         *)
-            echo "fuzz.sh: unknown target $t (decode, read_csv, read_npy)" >&2
+            echo "fuzz.sh: unknown target $t (decode, read_csv, read_npy, read_torch)" >&2
             exit 2
             ;;
     esac

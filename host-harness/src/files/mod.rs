@@ -1,10 +1,12 @@
 //! Model files: the kernel's binary format ([`binfile`]), safetensors with PyTorch or Keras
-//! names ([`safetensors`]) and generated Rust source ([`rust_src`]), plus loading with
+//! names ([`safetensors`]), PyTorch state dicts as `torch.save` writes them (read only,
+//! [`torch`]) and generated Rust source ([`rust_src`]), plus loading with
 //! format detection and saving that never loses or half-writes a user's file.
 
 pub mod binfile;
 pub mod rust_src;
 pub mod safetensors;
+pub mod torch;
 pub mod view;
 
 use std::fs::File;
@@ -50,7 +52,8 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
     match Format::from_extension(path) {
         Some(f @ (Format::Bin | Format::Safetensors)) => Ok(f),
         _ => bail!(
-            "{}: neither a binary model file (magic \\x89LSTM) nor safetensors",
+            "{}: neither a binary model file (magic \\x89LSTM), safetensors nor a PyTorch \
+             torch.save file",
             path.display()
         ),
     }
@@ -93,6 +96,24 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The bytes of the model file at `path` (at most [`MAX_MODEL_FILE_BYTES`]) and their
+/// format ([`detect`]); a PyTorch `torch.save` state dict (`.pt`, `.pth`) is read as the
+/// safetensors bytes of its tensors ([`torch::to_safetensors`]), so every reader of
+/// safetensors reads it.
+///
+/// # Errors
+/// As [`read_limited`] and [`detect`]; a PyTorch file that is not a float32 state dict.
+fn read_model(path: &Path) -> Result<(Vec<u8>, Format)> {
+    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
+    if torch::is_torch(&bytes) {
+        let st = torch::to_safetensors(&bytes)
+            .with_context(|| format!("cannot load {} (a PyTorch file)", path.display()))?;
+        return Ok((st, Format::Safetensors));
+    }
+    let format = detect(path, &bytes)?;
+    Ok((bytes, format))
+}
+
 /// Loads the post's model (`LstmModel<1, 10, 1>`) from a binary or safetensors file (format
 /// detected by [`detect`]; safetensors in PyTorch or Keras layout).
 ///
@@ -100,8 +121,7 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
 /// The file cannot be read or is larger than [`MAX_MODEL_FILE_BYTES`], its format is
 /// unknown, or its content is refused (the message names the file and the reason).
 pub fn load(path: &Path) -> Result<(HarnessModel, Format)> {
-    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
-    let format = detect(path, &bytes)?;
+    let (bytes, format) = read_model(path)?;
     let model = match format {
         Format::Bin => binfile::from_bytes(&bytes),
         Format::Safetensors | Format::SafetensorsKeras => {
@@ -125,8 +145,7 @@ pub fn load_into<R, const IN: usize, const H: usize, const OUT: usize>(
 where
     R: lstm_kernel::Recurrent<IN, H, f32> + Clone,
 {
-    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
-    let format = detect(path, &bytes)?;
+    let (bytes, format) = read_model(path)?;
     match format {
         Format::Bin => binfile::read_into(&bytes, model),
         Format::Safetensors | Format::SafetensorsKeras => {
@@ -145,8 +164,8 @@ where
 /// # Errors
 /// As [`load`] for reading and format detection; the header is not a valid model file.
 pub fn layer_count(path: &Path) -> Result<usize> {
-    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
-    match detect(path, &bytes)? {
+    let (bytes, format) = read_model(path)?;
+    match format {
         Format::Bin => lstm_kernel::io::parse(&bytes)
             .map(|f| f.header().layer_count())
             .map_err(anyhow::Error::from),
@@ -164,8 +183,8 @@ pub fn layer_count(path: &Path) -> Result<usize> {
 /// As [`layer_count`]; the layers are of different cells (the post's models are one cell
 /// throughout; load such a stack with the library).
 pub fn cell_of_file(path: &Path) -> Result<lstm_kernel::LayerKind> {
-    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
-    let kinds: Vec<lstm_kernel::LayerKind> = match detect(path, &bytes)? {
+    let (bytes, format) = read_model(path)?;
+    let kinds: Vec<lstm_kernel::LayerKind> = match format {
         Format::Bin => lstm_kernel::io::parse(&bytes)
             .map(|f| f.header().layers().iter().map(|l| l.kind).collect())
             .map_err(anyhow::Error::from),
