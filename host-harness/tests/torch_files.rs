@@ -77,3 +77,28 @@ fn what_is_not_a_float32_state_dict_is_refused_by_name() {
         assert!(e.contains(want) && e.contains(name), "{name}: {e}");
     }
 }
+
+/// `inspect` shows a PyTorch file's tensors and the layers their names make, and the
+/// refusal of a whole pickled module.
+#[test]
+fn inspect_shows_a_torch_files_tensors() {
+    let run = |name: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lstm-harness"))
+            .args(["inspect", file(name).to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let ok = run("lstm2.pt");
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{text}");
+    for want in [
+        "a PyTorch torch.save state dict, 10 tensors, 1411 parameters",
+        "lstm.weight_ih_l1: F32 [40, 10]",
+        "layers by their names: 2 (lstm, lstm)",
+    ] {
+        assert!(text.contains(want), "{want} missing: {text}");
+    }
+    let bad = run("whole_module.pt");
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && e.contains("__main__.Net"), "{e}");
+}
