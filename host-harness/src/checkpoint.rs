@@ -29,6 +29,19 @@ struct State {
     t: u32,
     rng_word_pos: String,
     order: Vec<usize>,
+    /// CRC-32 of every tensor's bytes in file order (absent in older checkpoints).
+    #[serde(default)]
+    crc32: Option<u32>,
+}
+
+/// CRC-32 of the weight groups' f32 bytes, group after group, tensor after tensor.
+fn groups_crc(groups: [&Vec<Vec<f32>>; 4]) -> u32 {
+    let bytes: Vec<u8> = groups
+        .iter()
+        .flat_map(|g| g.iter().flatten())
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    lstm_kernel::io::crc32(&bytes)
 }
 
 /// The bytes of `c` for a run described by `run` (key, value pairs compared on resume).
@@ -59,6 +72,7 @@ pub fn to_bytes(c: &Checkpoint, run: &BTreeMap<String, String>) -> Result<Vec<u8
         t: c.t,
         rng_word_pos: c.rng_word_pos.to_string(),
         order: c.order.clone(),
+        crc32: Some(groups_crc(groups)),
     };
     let meta = HashMap::from([
         (STATE_KEY.to_string(), serde_json::to_string(&state)?),
@@ -114,6 +128,12 @@ pub fn from_bytes(bytes: &[u8], run: &BTreeMap<String, String>) -> Result<Checkp
             );
         }
     }
+    if let Some(want) = state.crc32 {
+        let got = groups_crc([&groups[0], &groups[1], &groups[2], &groups[3]]);
+        if got != want {
+            bail!("its tensors' CRC-32 is {got:08x}, written {want:08x}: the file is damaged");
+        }
+    }
     let [weights, best, m, v] = groups;
     Ok(Checkpoint {
         epochs: state.epochs,
@@ -130,4 +150,34 @@ pub fn from_bytes(bytes: &[u8], run: &BTreeMap<String, String>) -> Result<Checkp
             .context("checkpoint shuffle position")?,
         order: state.order,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkpoint reads back as written, and one changed tensor byte is refused.
+    #[test]
+    fn a_damaged_checkpoint_is_refused() {
+        let c = Checkpoint {
+            epochs: Vec::new(),
+            best_epoch: 1,
+            best_loss: 0.5,
+            weights: vec![vec![1.0, 2.0], vec![3.0]],
+            best: vec![vec![1.5, 2.5], vec![3.5]],
+            m: vec![vec![0.0, 0.1], vec![0.2]],
+            v: vec![vec![0.3, 0.4], vec![0.5]],
+            t: 7,
+            rng_word_pos: 9,
+            order: vec![1, 0],
+        };
+        let run = BTreeMap::from([("task".to_string(), "classify".to_string())]);
+        let bytes = to_bytes(&c, &run).unwrap();
+        let back = from_bytes(&bytes, &run).unwrap();
+        assert_eq!((back.weights, back.v, back.t), (c.weights, c.v, 7));
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() ^= 0x01; // the last tensor's data
+        let e = from_bytes(&bad, &run).err().unwrap().to_string();
+        assert!(e.contains("CRC-32") && e.contains("damaged"), "{e}");
+    }
 }

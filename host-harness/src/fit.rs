@@ -911,6 +911,19 @@ fn restore_run<M: Tensors<f32> + Clone>(
             c.epochs.len()
         );
     }
+    // The rule of `BestSoFar::record`: had it stopped this run, the uninterrupted run ends
+    // here, and so does this one.
+    let done = c.epochs.len();
+    if done > config.warmup && done - c.best_epoch >= config.patience {
+        bail!(
+            "the run stopped early after epoch {done} ({} epochs without a better validation \
+             loss than epoch {}'s, --patience {}): the uninterrupted run ends there too; give a \
+             larger --patience to train on",
+            done - c.best_epoch,
+            c.best_epoch,
+            config.patience
+        );
+    }
     restore(model, &c.weights, "checkpoint weights")?;
     restore(&mut best.model, &c.best, "checkpoint best weights")?;
     restore(&mut adam.m, &c.m, "checkpoint Adam m")?;
@@ -1101,6 +1114,73 @@ mod tests {
         assert_eq!(one.1.len(), 3);
         assert_eq!(run(2), one);
         assert_eq!(run(3), one);
+    }
+
+    /// A checkpoint of a run that early stopping ended cannot be resumed into more
+    /// training with the same patience (the uninterrupted run ends there too), and can
+    /// with a larger one.
+    #[test]
+    fn an_early_stopped_run_is_not_resumed_past_its_end() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/basic_motions/X_train.npy");
+        let set = npy::read(&path).unwrap();
+        let all = examples::<6, 4>(&set);
+        let (train, val) = all.split_at(30);
+        let config = FitConfig {
+            epochs: 60,
+            batch: 10,
+            lr: 5e-2,
+            patience: 1,
+            warmup: 0,
+            checkpoints: true,
+            ..FitConfig::default()
+        };
+        let fresh = || {
+            let mut m: Model<Lstm<6, 16>, 6, 16, 4> =
+                Model::new(Lstm::zeroed(RecurrentActivation::Sigmoid), Dense::zeroed());
+            init(&mut m);
+            m
+        };
+        let mut last = None;
+        let mut m = fresh();
+        let r = fit::<_, 6, 16, 4, 100>(
+            &mut m,
+            Task::Classify,
+            Scored::first(4),
+            train,
+            val,
+            &config,
+            None,
+            &mut |_, c| {
+                last = c.cloned();
+                Ok(Control::Continue)
+            },
+        )
+        .unwrap();
+        assert!(r.epochs.len() < 60, "patience 1 did not stop the run");
+        let c = last.unwrap();
+        let again = |patience| {
+            let mut m = fresh();
+            fit::<_, 6, 16, 4, 100>(
+                &mut m,
+                Task::Classify,
+                Scored::first(4),
+                train,
+                val,
+                &FitConfig {
+                    patience,
+                    ..config.clone()
+                },
+                Some(&c),
+                &mut |_, _| Ok(Control::Continue),
+            )
+        };
+        let e = again(1).err().unwrap().to_string();
+        assert!(
+            e.contains("stopped early") && e.contains("--patience"),
+            "{e}"
+        );
+        assert!(again(1000).unwrap().epochs.len() > r.epochs.len());
     }
 
     fn init<R: Recurrent<6, 16, f32>>(m: &mut Model<R, 6, 16, 4>) {

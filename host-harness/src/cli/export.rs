@@ -132,7 +132,7 @@ impl ExportArgs {
         let note = if net.scaling().is_some()
             && matches!(format, Format::Safetensors | Format::SafetensorsKeras)
         {
-            " (the normalisation is in the metadata, input_mean ... output_mean: apply it around the model; these readers refuse such a file, read the .bin)"
+            " (its normalisation is in the metadata, input_mean ... output_mean, for PyTorch or Keras to apply; this tool reads the model from its .bin, not from this file)"
         } else {
             ""
         };

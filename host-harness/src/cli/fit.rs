@@ -99,10 +99,11 @@ pub struct FitArgs {
     /// Seed of the initialisation, the validation split and the shuffles.
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
-    /// Worker threads for each mini-batch (its rows split into shards of 8); 0 is one per
-    /// core. The results are the same bits for any count.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub threads: usize,
+    /// Worker threads for each mini-batch (its rows split into shards of 8), 0 to 256; 0 is
+    /// one per core. The results are the same bits for any count.
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=256))]
+    pub threads: u16,
     /// Forecast: steps per window of truncated BPTT [default: 12].
     #[arg(long, value_name = "K")]
     pub window: Option<usize>,
@@ -745,7 +746,7 @@ impl FitArgs {
             warmup: self.warmup,
             seed: self.seed,
             checkpoints,
-            threads: self.threads,
+            threads: self.threads.into(),
         }
     }
 
@@ -790,7 +791,12 @@ impl FitArgs {
         }
         let ckpt = checkpoint_path(&self.out);
         let c = crate::checkpoint::from_bytes(&crate::files::read_limited(&ckpt, 1 << 31)?, run)
-            .with_context(|| ckpt.display().to_string())?;
+            .with_context(|| {
+                format!(
+                    "checkpoint {} (--force starts the run over instead)",
+                    ckpt.display()
+                )
+            })?;
         progressln!(
             "resuming after epoch {} of {}",
             c.epochs.len(),

@@ -47,8 +47,10 @@ pub fn load_net(path: &Path) -> Result<Box<dyn Net>> {
     let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
     if !bytes.starts_with(&lstm_kernel::io::MAGIC) {
         bail!(
-            "{}: not a binary model file (this command reads the kernel's .bin format; \
-             convert safetensors with `lstm-harness export MODEL --out m.bin`)",
+            "{}: not a binary model file (this command reads the .bin that `fit --out` wrote; \
+             a safetensors or PyTorch file of the post's model converts with `lstm-harness \
+             export MODEL --out m.bin`, a safetensors export of a `fit` model does not: keep \
+             its .bin)",
             path.display()
         );
     }

@@ -80,6 +80,11 @@ where
         FormatError::LayerCountMismatch { found, .. } => {
             anyhow::anyhow!("{e} (pass --layers {found} to read it)")
         }
+        FormatError::ScalingNotRead => anyhow::anyhow!(
+            "a model `fit` trained (it normalises its inputs): `eval MODEL --data FILE`, \
+             `predict`, `inspect` and `export` serve it; `train` and `eval` without --data \
+             run the post's own model and data"
+        ),
         e => e.into(),
     })
 }

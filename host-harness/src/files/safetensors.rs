@@ -679,7 +679,9 @@ fn check_pipeline(meta: &BTreeMap<String, String>) -> Result<()> {
         bail!(
             "the file's metadata has {}: a model with an input normalisation, output \
              de-normalisation, differencing or head activation around its weights, which this \
-             command would drop; use the model's .bin file (`fit --out`), which carries them",
+             command would drop: this tool serves such a model from the .bin `fit --out` \
+             wrote (eval --data, predict, export); the safetensors export is for PyTorch or \
+             Keras",
             found.join(", ")
         );
     }
