@@ -18,6 +18,9 @@ use crate::fit::{Checkpoint, EpochLog};
 const RUN_KEY: &str = "run";
 /// The metadata key of the loop's state.
 const STATE_KEY: &str = "state";
+/// The metadata key of the run's other outputs (`--json`, `--plot`: absolute paths), which
+/// a resumed run may replace.
+const OUTPUTS_KEY: &str = "outputs";
 /// The weight groups, in file order.
 const GROUPS: [&str; 4] = ["weights", "best", "adam_m", "adam_v"];
 
@@ -44,11 +47,16 @@ fn groups_crc(groups: [&Vec<Vec<f32>>; 4]) -> u32 {
     lstm_kernel::io::crc32(&bytes)
 }
 
-/// The bytes of `c` for a run described by `run` (key, value pairs compared on resume).
+/// The bytes of `c` for a run described by `run` (key, value pairs compared on resume)
+/// whose other outputs are `outputs` (recorded absolute, see [`outputs`]).
 ///
 /// # Errors
 /// A value is not finite (a diverged run is not checkpointed).
-pub fn to_bytes(c: &Checkpoint, run: &BTreeMap<String, String>) -> Result<Vec<u8>> {
+pub fn to_bytes(
+    c: &Checkpoint,
+    run: &BTreeMap<String, String>,
+    outputs: &[&std::path::Path],
+) -> Result<Vec<u8>> {
     let groups = [&c.weights, &c.best, &c.m, &c.v];
     let mut data: Vec<(String, Vec<u8>, usize)> = Vec::new();
     for (name, group) in GROUPS.iter().zip(groups) {
@@ -74,11 +82,30 @@ pub fn to_bytes(c: &Checkpoint, run: &BTreeMap<String, String>) -> Result<Vec<u8
         order: c.order.clone(),
         crc32: Some(groups_crc(groups)),
     };
+    let outputs: Vec<String> = outputs
+        .iter()
+        .filter_map(|p| std::path::absolute(p).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     let meta = HashMap::from([
         (STATE_KEY.to_string(), serde_json::to_string(&state)?),
         (RUN_KEY.to_string(), serde_json::to_string(run)?),
+        (OUTPUTS_KEY.to_string(), serde_json::to_string(&outputs)?),
     ]);
     serialize(views, Some(meta)).map_err(|e| anyhow::anyhow!("checkpoint: {e}"))
+}
+
+/// Whether `path` is one of the outputs (`--json`, `--plot`) the run that wrote checkpoint
+/// `bytes` recorded, so its resumption may replace it; `false` for anything unreadable.
+pub fn owns_output(bytes: &[u8], path: &std::path::Path) -> bool {
+    let Ok(path) = std::path::absolute(path) else {
+        return false;
+    };
+    SafeTensors::read_metadata(bytes)
+        .ok()
+        .and_then(|(_, m)| m.metadata().clone())
+        .and_then(|m| serde_json::from_str::<Vec<String>>(m.get(OUTPUTS_KEY)?).ok())
+        .is_some_and(|o| o.iter().any(|o| std::path::Path::new(o) == path))
 }
 
 /// Reads a checkpoint and checks it belongs to a run described by `run`.
@@ -172,7 +199,9 @@ mod tests {
             order: vec![1, 0],
         };
         let run = BTreeMap::from([("task".to_string(), "classify".to_string())]);
-        let bytes = to_bytes(&c, &run).unwrap();
+        let log = std::path::Path::new("log.json");
+        let bytes = to_bytes(&c, &run, &[log]).unwrap();
+        assert!(owns_output(&bytes, log) && !owns_output(&bytes, std::path::Path::new("x.json")));
         let back = from_bytes(&bytes, &run).unwrap();
         assert_eq!((back.weights, back.v, back.t), (c.weights, c.v, 7));
         let mut bad = bytes.clone();

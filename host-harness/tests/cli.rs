@@ -812,6 +812,30 @@ fn a_resumed_fit_ends_bit_for_bit_where_the_uninterrupted_one_does() {
         "0.01", "--warmup", "10",
     ];
     let two = resumes_exactly(&dir, "classify", &base);
+    // A resumed run replaces the outputs its checkpoint names, not another existing file.
+    let precious = dir.join("precious.json");
+    std::fs::write(&precious, "keep").unwrap();
+    let foreign = harness(
+        &[
+            &base[..],
+            &[
+                "--epochs",
+                "7",
+                "--out",
+                two.to_str().unwrap(),
+                "--resume",
+                "--json",
+                precious.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    let e = String::from_utf8_lossy(&foreign.stderr);
+    assert!(
+        !foreign.status.success() && e.contains("not an output of the run being resumed"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep");
     let series = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/airline/series.csv");
     let forecast = [
         "fit",

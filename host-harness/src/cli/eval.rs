@@ -132,7 +132,8 @@ impl EvalArgs {
         if self.task == Some(super::fit::TaskArg::Forecast) {
             anyhow::bail!("--task forecast scores a series: give --column NAME");
         }
-        let set = super::fit::read_set(path)?;
+        let set = super::fit::read_set(path)
+            .map_err(|e| super::predict::series_hint(e, sizes.features))?;
         if set.feature_count() != sizes.features {
             anyhow::bail!(
                 "{}: {} features per step, the model {} takes {}",

@@ -337,14 +337,34 @@ impl FitArgs {
                 ckpt.display()
             );
         }
-        // A resumed run owns its outputs.
+        // A resumed run owns its model and the outputs its checkpoint recorded, no other
+        // existing file.
         let force = self.force || self.resume;
+        let recorded = if self.resume {
+            crate::files::read_limited(&ckpt, 1 << 31)?
+        } else {
+            Vec::new()
+        };
+        let owned = |p: &Path| self.force || crate::checkpoint::owns_output(&recorded, p);
         check_output("--out", &self.out, force)?;
+        for (flag, p) in [("--json", &self.json), ("--plot", &self.plot)] {
+            if let Some(p) = p
+                && self.resume
+                && p.exists()
+                && !owned(p)
+            {
+                bail!(
+                    "{flag} {} exists and is not an output of the run being resumed (its \
+                     checkpoint names the files it writes): remove it or give another path",
+                    p.display()
+                );
+            }
+        }
         if let Some(j) = &self.json {
-            check_output("--json", j, force)?;
+            check_output("--json", j, owned(j))?;
         }
         if let Some(p) = &self.plot {
-            check_output("--plot", p, force)?;
+            check_output("--plot", p, owned(p))?;
             crate::plot::is_png(p)?;
         }
         self.force = force;
@@ -531,7 +551,10 @@ impl FitArgs {
         let total = config.epochs;
         let mut on_epoch = |e: &EpochLog, c: Option<&crate::fit::Checkpoint>| -> Result<Control> {
             if let Some(c) = c {
-                crate::fsutil::write_atomic(&ckpt, &crate::checkpoint::to_bytes(c, &run)?)?;
+                crate::fsutil::write_atomic(
+                    &ckpt,
+                    &crate::checkpoint::to_bytes(c, &run, &self.other_outputs())?,
+                )?;
             }
             epoch_line(e, total, stop, Some(&ckpt))
         };
@@ -688,7 +711,10 @@ impl FitArgs {
         let total = config.epochs;
         let mut on_epoch = |e: &EpochLog, c: Option<&crate::fit::Checkpoint>| -> Result<Control> {
             if let Some(c) = c {
-                crate::fsutil::write_atomic(&ckpt, &crate::checkpoint::to_bytes(c, &run)?)?;
+                crate::fsutil::write_atomic(
+                    &ckpt,
+                    &crate::checkpoint::to_bytes(c, &run, &self.other_outputs())?,
+                )?;
             }
             epoch_line(e, total, stop, Some(&ckpt))
         };
@@ -779,6 +805,15 @@ impl FitArgs {
         .chain(extra.iter().cloned())
         .map(|(k, v)| (k.to_string(), v))
         .collect()
+    }
+
+    /// `--json` and `--plot`, the outputs a checkpoint records as this run's.
+    fn other_outputs(&self) -> Vec<&Path> {
+        self.json
+            .iter()
+            .chain(&self.plot)
+            .map(PathBuf::as_path)
+            .collect()
     }
 
     /// The checkpoint `--resume` continues (checked against `run`), or `None` without it.

@@ -39,6 +39,16 @@ pub struct PredictArgs {
     pub force: bool,
 }
 
+/// `e` (reading `--data` as sequences failed) with, for a model of one input (which a
+/// forecasting model is), the hint that a series is read with `--column`.
+pub(crate) fn series_hint(e: anyhow::Error, features: usize) -> anyhow::Error {
+    if features == 1 {
+        e.context("reading --data as sequences (for a forecasting model, give --column NAME to read it as a series)")
+    } else {
+        e
+    }
+}
+
 /// Loads a binary model file of any menu size, with its scaling and head activation.
 ///
 /// # Errors
@@ -92,9 +102,10 @@ impl PredictArgs {
                 }
             }
             None => match self.data.extension().and_then(|e| e.to_str()) {
-                Some("npy") => read_set(&self.data)?,
-                _ => crate::sequences::csv_long::read_inputs(&self.data)?,
-            },
+                Some("npy") => read_set(&self.data),
+                _ => crate::sequences::csv_long::read_inputs(&self.data),
+            }
+            .map_err(|e| series_hint(e, net.sizes().features))?,
         };
         let sizes = net.sizes();
         if set.feature_count() != sizes.features {
