@@ -1028,3 +1028,62 @@ fn fit_review_findings_stay_fixed() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Ctrl-C (SIGINT) during `fit` ends the epoch, saves the best model and a checkpoint, and
+/// exits with status 1 naming them, so a script can tell the run did not finish.
+#[test]
+fn an_interrupted_fit_keeps_the_best_model_and_exits_non_zero() {
+    let dir = scratch_dir("interrupt");
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/basic_motions/X_train.npy");
+    let out = dir.join("m.bin");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lstm-harness"))
+        .args([
+            "fit",
+            "--train",
+            data.to_str().unwrap(),
+            "--task",
+            "classify",
+            "--hidden",
+            "8",
+            "--epochs",
+            "10000",
+            "--patience",
+            "10000",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first checkpoint says the loop runs (polled: at most 60 s).
+    let ckpt = dir.join("m.bin.ckpt");
+    for _ in 0..600 {
+        if ckpt.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if !ckpt.exists() {
+        let _ = child.kill();
+        let e = child.wait_with_output().unwrap();
+        panic!(
+            "no checkpoint after 60 s: {}",
+            String::from_utf8_lossy(&e.stderr)
+        );
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let done = child.wait_with_output().unwrap();
+    let e = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("interrupted after epoch") && e.contains("--resume"),
+        "{e}"
+    );
+    lstm_kernel::io::parse(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -599,7 +599,7 @@ impl FitArgs {
                 &config,
             )?;
         }
-        Ok(())
+        self.finished(&report)
     }
 }
 
@@ -758,7 +758,7 @@ impl FitArgs {
                 &config,
             )?;
         }
-        Ok(())
+        self.finished(&report)
     }
 
     /// The training settings of the command line.
@@ -805,6 +805,21 @@ impl FitArgs {
         .chain(extra.iter().cloned())
         .map(|(k, v)| (k.to_string(), v))
         .collect()
+    }
+
+    /// The run's end once every output is written: an interrupted run (Ctrl-C) is an error,
+    /// so a script sees a non-zero status, naming what was kept and how to continue.
+    fn finished(&self, report: &crate::fit::FitReport) -> Result<()> {
+        if report.interrupted {
+            bail!(
+                "interrupted after epoch {}: the best epoch's ({}) model is saved in {}; \
+                 --resume continues the run",
+                report.epochs.len(),
+                report.best_epoch,
+                self.out.display()
+            );
+        }
+        Ok(())
     }
 
     /// `--json` and `--plot`, the outputs a checkpoint records as this run's.
