@@ -546,18 +546,8 @@ impl FitArgs {
                 .copied(),
         );
         let run = self.run_description(task.name(), sizes, data, &[]);
-        let ckpt = checkpoint_path(&self.out);
         let resume = self.resumed(&run)?;
-        let total = config.epochs;
-        let mut on_epoch = |e: &EpochLog, c: Option<&crate::fit::Checkpoint>| -> Result<Control> {
-            if let Some(c) = c {
-                crate::fsutil::write_atomic(
-                    &ckpt,
-                    &crate::checkpoint::to_bytes(c, &run, &self.other_outputs())?,
-                )?;
-            }
-            epoch_line(e, total, stop, Some(&ckpt))
-        };
+        let mut on_epoch = self.on_epoch(&run, config.epochs, stop);
         let report = net.fit(task, &train, &val, &config, resume.as_ref(), &mut on_epoch)?;
         best_line(&report)?;
         let mut test_fields = serde_json::Map::new();
@@ -707,17 +697,7 @@ impl FitArgs {
             ],
         );
         let resume = self.resumed(&run)?;
-        let ckpt = checkpoint_path(&self.out);
-        let total = config.epochs;
-        let mut on_epoch = |e: &EpochLog, c: Option<&crate::fit::Checkpoint>| -> Result<Control> {
-            if let Some(c) = c {
-                crate::fsutil::write_atomic(
-                    &ckpt,
-                    &crate::checkpoint::to_bytes(c, &run, &self.other_outputs())?,
-                )?;
-            }
-            epoch_line(e, total, stop, Some(&ckpt))
-        };
+        let mut on_epoch = self.on_epoch(&run, config.epochs, stop);
         let report = net.fit_series(
             &normalised,
             train_end,
@@ -820,6 +800,27 @@ impl FitArgs {
             );
         }
         Ok(())
+    }
+
+    /// The per-epoch callback of a run described by `run` (of `total` epochs): writes each
+    /// checkpoint atomically to `<--out>.ckpt`, prints the epoch line, and stops the run
+    /// after Ctrl-C.
+    fn on_epoch<'a>(
+        &'a self,
+        run: &'a std::collections::BTreeMap<String, String>,
+        total: usize,
+        stop: &'a AtomicBool,
+    ) -> impl FnMut(&EpochLog, Option<&crate::fit::Checkpoint>) -> Result<Control> + 'a {
+        let ckpt = checkpoint_path(&self.out);
+        move |e, c| {
+            if let Some(c) = c {
+                crate::fsutil::write_atomic(
+                    &ckpt,
+                    &crate::checkpoint::to_bytes(c, run, &self.other_outputs())?,
+                )?;
+            }
+            epoch_line(e, total, stop, Some(&ckpt))
+        }
     }
 
     /// `--json` and `--plot`, the outputs a checkpoint records as this run's.
