@@ -5,7 +5,7 @@
 //! batched kernels do across a mini-batch.
 //!
 //! At step `t` the rows whose sequence is longer than `t` are advanced, in groups of
-//! [`GROUP`] (the last group of a step may be smaller); a row that has ended is left alone,
+//! [`GROUP`] (the rows of a short last group one by one); a row that has ended is left alone,
 //! so no padding reaches any state or gradient. The forward pass gives each row the bits
 //! it gets alone ([`Recurrent::step_record_rows_with`] is bit-identical to single-row
 //! steps); the backward pass gives each row's state gradients the bits they get alone,
@@ -54,8 +54,14 @@ fn for_groups(rows: usize, active: impl Fn(usize) -> bool, mut f: impl FnMut(&[u
     }
 }
 
-/// Runs `$body` with `$g` bound to the group as a const-size index array (`[usize; G]`
-/// for `G` = the group's length, 1 to [`GROUP`]).
+/// Runs `$body` with `$g` bound to the group as a const-size index array: the whole group
+/// (`[usize; GROUP]`) when it is full, else each of its rows alone (`[usize; 1]`). Two
+/// sizes per call site, not `GROUP`: the row kernels are compiled for every model type a
+/// program uses (the harness's size menu has 72), so each extra size costs build time,
+/// while a short last group is rare (the rows of a step beyond a multiple of `GROUP`).
+// The full-group pattern below names GROUP's four rows.
+const _: () = assert!(GROUP == 4);
+
 macro_rules! with_group_size {
     ($group:expr, |$g:ident| $body:expr) => {
         match *$group {
@@ -63,19 +69,12 @@ macro_rules! with_group_size {
                 let $g = [a, b, c, d];
                 $body
             }
-            [a, b, c] => {
-                let $g = [a, b, c];
-                $body
+            ref rest => {
+                for &a in rest {
+                    let $g = [a];
+                    $body
+                }
             }
-            [a, b] => {
-                let $g = [a, b];
-                $body
-            }
-            [a] => {
-                let $g = [a];
-                $body
-            }
-            _ => {}
         }
     };
 }
