@@ -63,10 +63,13 @@ fi
 
 # --- 1. train, save, reload, export ------------------------------------------------------
 step "harness: train stateful-per-step (seed $SEED), save .bin + .safetensors, eval both, export Rust"
-# The test profile (opt-level 2, see the root Cargo.toml) reuses what `cargo test --workspace`
-# already built in scripts/test.sh, instead of a second, release build of every dependency.
+# The binary `cargo test --workspace` builds for the CLI tests (test profile, opt-level 2, see
+# the root Cargo.toml): after scripts/test.sh this is a no-op, not a second build. (`cargo
+# build -p lstm-harness` would rebuild the harness: without the workspace's dev-dependencies
+# `either` and `zerocopy` resolve other features, which costs about 3.5 minutes on 2 cores.)
 # Float results do not depend on the opt-level (Rust never contracts a * b + c into FMA).
-cargo build -q --profile test -p lstm-harness --manifest-path "$ROOT/Cargo.toml"
+cargo test -q --workspace --no-run --manifest-path "$ROOT/Cargo.toml" > "$LOG/harness-build.txt" 2>&1 ||
+  { tail -40 "$LOG/harness-build.txt"; fail "building the harness (cargo test --workspace --no-run)"; }
 H="$ROOT/target/debug/lstm-harness"
 # One model: train, save .bin + .safetensors, eval both (they must agree) and the .bin with
 # fast maths, bin -> safetensors -> bin byte-identical, export Rust with the validation data.
