@@ -54,14 +54,14 @@ fn for_groups(rows: usize, active: impl Fn(usize) -> bool, mut f: impl FnMut(&[u
     }
 }
 
+// The full-group pattern below names GROUP's four rows.
+const _: () = assert!(GROUP == 4);
+
 /// Runs `$body` with `$g` bound to the group as a const-size index array: the whole group
 /// (`[usize; GROUP]`) when it is full, else each of its rows alone (`[usize; 1]`). Two
 /// sizes per call site, not `GROUP`: the row kernels are compiled for every model type a
 /// program uses (the harness's size menu has 72), so each extra size costs build time,
 /// while a short last group is rare (the rows of a step beyond a multiple of `GROUP`).
-// The full-group pattern below names GROUP's four rows.
-const _: () = assert!(GROUP == 4);
-
 macro_rules! with_group_size {
     ($group:expr, |$g:ident| $body:expr) => {
         match *$group {
