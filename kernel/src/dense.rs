@@ -2,7 +2,7 @@
 
 use crate::backend::{Float, Kernels};
 use crate::real::Real;
-use crate::tensors::{TensorInfo, TensorKind, Tensors};
+use crate::tensors::{TensorInfo, Tensors, head_tensor};
 use crate::weights::fill_uniform;
 
 /// A dense layer from `H` features to `OUT` logits.
@@ -76,16 +76,7 @@ impl<const H: usize, const OUT: usize, F: Real> Tensors<F> for Dense<H, OUT, F> 
     const COUNT: usize = 2;
     const LAYERS: usize = 0;
     fn info(i: usize) -> Option<TensorInfo> {
-        let (kind, dims) = match i {
-            0 => (TensorKind::HeadWeights, [OUT, H, 1]),
-            1 => (TensorKind::HeadBias, [OUT, 1, 1]),
-            _ => return None,
-        };
-        Some(TensorInfo {
-            layer: 0,
-            kind,
-            dims,
-        })
+        head_tensor(i, H, OUT)
     }
     fn tensor(&self, i: usize) -> &[F] {
         match i {

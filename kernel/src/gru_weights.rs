@@ -5,7 +5,7 @@
 
 use crate::error::ShapeError;
 use crate::real::Real;
-use crate::tensors::{TensorInfo, TensorKind, Tensors};
+use crate::tensors::{TensorInfo, Tensors, layer_tensor};
 use crate::weights::{check, fill_uniform, orthonormalize_rows, transpose_into};
 
 /// Where the GRU's reset gate acts: after the recurrent product (PyTorch, Keras
@@ -343,24 +343,13 @@ impl<const IN: usize, const H: usize, F: Real> Default for GruWeights<IN, H, F> 
 }
 
 /// Tensor order: `W_ih` `[IN][3][H]`, `W_hh` `[H][3][H]`, `b` `[3][H]`, `b_hn` `[1][H]`
-/// (layouts in [`TensorKind`]).
+/// (layouts in [`crate::TensorKind`]).
 impl<const IN: usize, const H: usize, F: Real> Tensors<F> for GruWeights<IN, H, F> {
     type Grads = Self;
     const COUNT: usize = 4;
     const LAYERS: usize = 1;
     fn info(i: usize) -> Option<TensorInfo> {
-        let (kind, dims) = match i {
-            0 => (TensorKind::InputWeights, [IN, 3, H]),
-            1 => (TensorKind::RecurrentWeights, [H, 3, H]),
-            2 => (TensorKind::Bias, [3, H, 1]),
-            3 => (TensorKind::RecurrentBias, [1, H, 1]),
-            _ => return None,
-        };
-        Some(TensorInfo {
-            layer: 0,
-            kind,
-            dims,
-        })
+        layer_tensor(i, 3, IN, H, true)
     }
     fn tensor(&self, i: usize) -> &[F] {
         match i {
@@ -385,6 +374,28 @@ impl<const IN: usize, const H: usize, F: Real> Tensors<F> for GruWeights<IN, H, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{LayerKind, LstmWeights};
+
+    #[test]
+    fn the_run_time_walk_of_each_layer_kind_is_its_weights_walk() {
+        fn check<W: Tensors<f32>>(kind: LayerKind, input: usize, hidden: usize) {
+            for j in 0..=W::COUNT {
+                assert_eq!(
+                    kind.tensor_info(j, input, hidden),
+                    W::info(j),
+                    "{kind:?} {j}"
+                );
+            }
+            let total: usize = (0..W::COUNT)
+                .filter_map(|j| kind.tensor_info(j, input, hidden))
+                .map(|t| t.len())
+                .sum();
+            assert_eq!(Some(total), kind.params(input, hidden));
+        }
+        check::<LstmWeights<3, 5, f32>>(LayerKind::Lstm, 3, 5);
+        check::<GruWeights<7, 2, f32>>(LayerKind::Gru(GruVariant::ResetBefore), 7, 2);
+        check::<GruWeights<1, 1, f32>>(LayerKind::Gru(GruVariant::ResetAfter), 1, 1);
+    }
 
     #[test]
     fn torch_import_sums_r_z_biases_keeps_b_hn_and_export_inverts_it() {

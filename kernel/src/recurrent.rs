@@ -21,7 +21,7 @@ use crate::backend::{Float, Kernels};
 use crate::error::WindowTooLong;
 use crate::gru_weights::GruVariant;
 use crate::state::{BatchState, StreamState};
-use crate::tensors::Tensors;
+use crate::tensors::{TensorInfo, Tensors, layer_tensor};
 
 /// A caller-owned record of up to `T` forward steps of a layer or stack whose per-step
 /// record type is `R` ([`Recurrent::Record`]), for BPTT.
@@ -160,6 +160,13 @@ impl LayerKind {
             (self, other),
             (Self::Lstm, Self::Lstm) | (Self::Gru(_), Self::Gru(_))
         )
+    }
+
+    /// Tensor `j` of a layer of this kind at run-time sizes: the walk its weights
+    /// ([`crate::LstmWeights`], [`crate::GruWeights`]) have at const sizes
+    /// ([`crate::layer_tensor`]); `None` past the last (LSTM 3 tensors, GRU 4).
+    pub const fn tensor_info(self, j: usize, input: usize, hidden: usize) -> Option<TensorInfo> {
+        layer_tensor(j, self.gates(), input, hidden, matches!(self, Self::Gru(_)))
     }
 
     /// Parameters of a layer of this kind: `G·H·(input + H + 1)`, plus `H` for the GRU's

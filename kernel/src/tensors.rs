@@ -87,6 +87,49 @@ impl TensorInfo {
     }
 }
 
+/// Tensor `j` of one recurrent layer at run-time sizes (`layer: 0`): `W_ih` `[input, G,
+/// hidden]`, `W_hh` `[hidden, G, hidden]`, `b` `[G, hidden, 1]`, then, when
+/// `recurrent_bias` (the GRU), `b_hn` `[1, hidden, 1]`; `None` past the last. The walk of
+/// [`crate::LstmWeights`] (`G = 4`) and [`crate::GruWeights`] (`G = 3`, `b_hn`) is this
+/// function at their const sizes, so a host tool that knows sizes only at run time (an
+/// importer writing a model file) walks the same tensors in the same order.
+pub const fn layer_tensor(
+    j: usize,
+    gates: usize,
+    input: usize,
+    hidden: usize,
+    recurrent_bias: bool,
+) -> Option<TensorInfo> {
+    let (kind, dims) = match j {
+        0 => (TensorKind::InputWeights, [input, gates, hidden]),
+        1 => (TensorKind::RecurrentWeights, [hidden, gates, hidden]),
+        2 => (TensorKind::Bias, [gates, hidden, 1]),
+        3 if recurrent_bias => (TensorKind::RecurrentBias, [1, hidden, 1]),
+        _ => return None,
+    };
+    Some(TensorInfo {
+        layer: 0,
+        kind,
+        dims,
+    })
+}
+
+/// Tensor `j` of the dense head at run-time sizes (`layer: 0`): `W` `[output, hidden, 1]`,
+/// `b` `[output, 1, 1]`; `None` past the last. [`crate::Dense`]'s walk is this function at
+/// its const sizes.
+pub const fn head_tensor(j: usize, hidden: usize, output: usize) -> Option<TensorInfo> {
+    let (kind, dims) = match j {
+        0 => (TensorKind::HeadWeights, [output, hidden, 1]),
+        1 => (TensorKind::HeadBias, [output, 1, 1]),
+        _ => return None,
+    };
+    Some(TensorInfo {
+        layer: 0,
+        kind,
+        dims,
+    })
+}
+
 /// A fixed set of flat tensors (parameters, gradients or optimizer moments), walked by
 /// index. Two values of the same type list the same tensors in the same order.
 pub trait Tensors<F> {

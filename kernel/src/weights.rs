@@ -3,7 +3,7 @@
 
 use crate::error::ShapeError;
 use crate::real::Real;
-use crate::tensors::{TensorInfo, TensorKind, Tensors};
+use crate::tensors::{TensorInfo, Tensors, layer_tensor};
 
 /// The four gates, in the kernel's storage order (PyTorch's i, f, g, o; Keras calls the
 /// candidate gate `c`: i, f, c, o is the same order).
@@ -199,23 +199,13 @@ impl<const IN: usize, const H: usize, F: Real> Default for LstmWeights<IN, H, F>
 }
 
 /// Tensor order: `W_ih` `[IN][4][H]`, `W_hh` `[H][4][H]`, `b` `[4][H]` (layouts in
-/// [`TensorKind`]).
+/// [`crate::TensorKind`]).
 impl<const IN: usize, const H: usize, F: Real> Tensors<F> for LstmWeights<IN, H, F> {
     type Grads = Self;
     const COUNT: usize = 3;
     const LAYERS: usize = 1;
     fn info(i: usize) -> Option<TensorInfo> {
-        let (kind, dims) = match i {
-            0 => (TensorKind::InputWeights, [IN, 4, H]),
-            1 => (TensorKind::RecurrentWeights, [H, 4, H]),
-            2 => (TensorKind::Bias, [4, H, 1]),
-            _ => return None,
-        };
-        Some(TensorInfo {
-            layer: 0,
-            kind,
-            dims,
-        })
+        layer_tensor(i, 4, IN, H, false)
     }
     fn tensor(&self, i: usize) -> &[F] {
         match i {
