@@ -17,20 +17,14 @@ fn file(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Loads `<name>.pt` and `<name>.safetensors` into layers `R`, checks they hold the same
-/// tensors, and returns the largest difference from PyTorch's logits in `<name>.json`.
-fn max_error<R: PostLayers>(name: &str) -> f32 {
+/// The largest difference between the logits of the model in `model_file` (loaded into
+/// layers `R`, names mapped by role and shape) and the framework's own logits in
+/// `<json>.json`.
+fn max_error_of<R: PostLayers>(model_file: &str, json: &str) -> f32 {
     let mut pt: PostModel<R> = PostModel::new(R::default(), Dense::zeroed());
-    load_into(&file(&format!("{name}.pt")), &mut pt).unwrap();
-    let mut st: PostModel<R> = PostModel::new(R::default(), Dense::zeroed());
-    load_into(&file(&format!("{name}.safetensors")), &mut st).unwrap();
-    assert_eq!(
-        tensors_of(&pt),
-        tensors_of(&st),
-        "{name}: .pt and .safetensors differ"
-    );
+    load_into(&file(model_file), &mut pt).unwrap_or_else(|e| panic!("{model_file}: {e:#}"));
     let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(file(&format!("{name}.json"))).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(file(&format!("{json}.json"))).unwrap()).unwrap();
     let inputs = json["inputs"].as_array().unwrap();
     let logits = json["logits"].as_array().unwrap();
     assert_eq!(inputs.len(), 3);
@@ -50,6 +44,21 @@ fn max_error<R: PostLayers>(name: &str) -> f32 {
     worst
 }
 
+/// Loads `<name>.pt` and `<name>.safetensors` into layers `R`, checks they hold the same
+/// tensors, and returns [`max_error_of`] the `.pt`.
+fn max_error<R: PostLayers>(name: &str) -> f32 {
+    let mut pt: PostModel<R> = PostModel::new(R::default(), Dense::zeroed());
+    load_into(&file(&format!("{name}.pt")), &mut pt).unwrap();
+    let mut st: PostModel<R> = PostModel::new(R::default(), Dense::zeroed());
+    load_into(&file(&format!("{name}.safetensors")), &mut st).unwrap();
+    assert_eq!(
+        tensors_of(&pt),
+        tensors_of(&st),
+        "{name}: .pt and .safetensors differ"
+    );
+    max_error_of::<R>(&format!("{name}.pt"), name)
+}
+
 /// Tolerance 2e-6: float32 forward passes over 20 steps whose sums PyTorch orders its own
 /// way (MKL); the logits are about 0.1, so this is a few ulp of the pre-activations. A
 /// wrong gate order, bias or layer would be off by orders of magnitude more.
@@ -62,6 +71,43 @@ fn torch_state_dicts_give_torchs_logits() {
     ] {
         println!("{name}: max |logit - torch| = {err:.2e}");
         assert!(err < 2e-6, "{name}: {err}");
+    }
+}
+
+/// Users' own module names (a wrapper prefix, a head called `fc`, `head`, `out` or
+/// `dense`, `nn.LSTMCell`/`nn.GRUCell`, `bias=False`) and Keras 3's variable paths load
+/// without renaming and give the framework's logits; tolerance 2e-6 as above (Keras'
+/// torch backend runs the same float32 maths).
+#[test]
+fn state_dicts_under_users_own_names_give_the_frameworks_logits() {
+    for (name, err) in [
+        (
+            "wrapped",
+            max_error_of::<TwoLayers>("wrapped.pt", "wrapped"),
+        ),
+        ("nobias", max_error_of::<OneLayer>("nobias.pt", "nobias")),
+        ("cells", max_error_of::<TwoLayers>("cells.pt", "cells")),
+        ("grucell", max_error_of::<OneGru>("grucell.pt", "grucell")),
+        (
+            "keras_paths",
+            max_error_of::<OneLayer>("keras_paths.safetensors", "keras_paths"),
+        ),
+    ] {
+        println!("{name}: max |logit - framework| = {err:.2e}");
+        assert!(err < 2e-6, "{name}: {err}");
+    }
+}
+
+/// What the name mapping cannot resolve is refused, naming the tensors.
+#[test]
+fn a_head_of_two_layers_and_a_bidirectional_lstm_are_refused_by_name() {
+    for (name, want) in [
+        ("mlp_head.pt", "fc1.weight, fc2.weight"),
+        ("bidirectional.pt", "weight_ih_l0_reverse"),
+    ] {
+        let mut m: PostModel<OneLayer> = PostModel::new(OneLayer::default(), Dense::zeroed());
+        let e = format!("{:#}", load_into(&file(name), &mut m).unwrap_err());
+        assert!(e.contains(want) && e.contains(name), "{name}: {e}");
     }
 }
 

@@ -4,6 +4,7 @@
 //! format detection and saving that never loses or half-writes a user's file.
 
 pub mod binfile;
+pub mod names;
 pub mod rust_src;
 pub mod safetensors;
 pub mod torch;
@@ -107,10 +108,16 @@ fn read_model(path: &Path) -> Result<(Vec<u8>, Format)> {
     let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
     if torch::is_torch(&bytes) {
         let st = torch::to_safetensors(&bytes)
+            .and_then(|st| Ok(names::map(&st, &[])?.bytes))
             .with_context(|| format!("cannot load {} (a PyTorch file)", path.display()))?;
         return Ok((st, Format::Safetensors));
     }
     let format = detect(path, &bytes)?;
+    if format == Format::Safetensors {
+        let mapped =
+            names::map(&bytes, &[]).with_context(|| format!("cannot load {}", path.display()))?;
+        return Ok((mapped.bytes, format));
+    }
     Ok((bytes, format))
 }
 

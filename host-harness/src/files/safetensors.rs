@@ -517,6 +517,12 @@ fn key_of(name: &str) -> Option<Key> {
     })
 }
 
+/// Whether `name` is one this module reads as it is (so [`super::names::map`] can pass a
+/// file of such names through unchanged).
+pub(crate) fn known_name(name: &str) -> bool {
+    key_of(name).is_some()
+}
+
 /// The tensor of `key`, under its family's name or (PyTorch) the bare `weight_ih_l{k}`.
 fn lookup<'a, 'b>(
     found: &'a BTreeMap<Key, (String, TensorView<'b>)>,
