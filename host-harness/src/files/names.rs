@@ -24,7 +24,8 @@
 //! `lstm_10`, `rnn1` before `rnn2`), and each layer's input size must be the hidden size
 //! below it, else the file is refused naming the order tried. A user whose names this does
 //! not resolve (two dense candidates, modules whose names do not sort bottom first) renames
-//! them with `--map OLD=NEW` ([`Rename`]), applied first.
+//! them with [`Rename`]s (`OLD=NEW`), applied first (the library API; the CLI does not take
+//! them yet).
 //!
 //! Tensors that match no role keep their names, so the importer refuses them, each by
 //! name. A file whose names are all the importer's own (this tool's exports) and that
@@ -305,7 +306,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
     layers.sort_by(|a, b| natural(&a.path, &b.path).then(a.index.cmp(&b.index)));
     if layers.iter().any(|g| g.style != layers[0].style) {
         bail!(
-            "the file mixes PyTorch recurrent names ({}) with Keras ones ({}); rename one with --map",
+            "the file mixes PyTorch recurrent names ({}) with Keras ones ({}); rename one",
             layers
                 .iter()
                 .find(|g| g.style == Style::Torch)
@@ -331,7 +332,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
             bail!(
                 "layer {} ({}) takes {input} inputs but the layer below it has {below} hidden \
                  units; layers were taken in the order {} (PyTorch layer index, then paths in \
-                 natural order): rename them with --map so they sort bottom first",
+                 natural order): rename them (names::Rename) so they sort bottom first",
                 sized.len(),
                 describe(g),
                 order.join(", ")
@@ -358,7 +359,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
         [one] => Some((*one).clone()),
         many => bail!(
             "{} dense-layer candidates for the one head this kernel has: {} (a head of \
-             several layers is not supported; if one of them is the head, --map it to {})",
+             several layers is not supported; if one of them is the head, rename it to {})",
             many.len(),
             many.iter()
                 .map(|s| s.as_str())
@@ -450,7 +451,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
     let mut seen = BTreeMap::new();
     for (n, _) in &out {
         if let Some(()) = seen.insert(n.clone(), ()) {
-            bail!("two tensors map to {n}; rename one with --map");
+            bail!("two tensors map to {n}; rename one");
         }
     }
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| anyhow!("{e}"))?;
@@ -572,7 +573,7 @@ mod tests {
         ]);
         let e = err(&f, &[]);
         assert!(
-            e.contains("takes 1 inputs") && e.contains("a., b.") && e.contains("--map"),
+            e.contains("takes 1 inputs") && e.contains("a., b.") && e.contains("Rename"),
             "{e}"
         );
         // --map fixes it: a prefix rename puts b first.
