@@ -32,7 +32,7 @@
 //! lacks no bias is passed through unchanged, byte for byte.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::{Result, anyhow, bail};
 use safetensors::SafeTensors;
@@ -84,7 +84,8 @@ impl Rename {
 pub struct Mapped {
     /// The safetensors file to import (the input's metadata kept).
     pub bytes: Vec<u8>,
-    /// What was done, for `inspect` and `--verbose` readers.
+    /// What was done, one line each (for a caller to report; the CLI does not print them
+    /// yet).
     pub notes: Vec<String>,
 }
 
@@ -217,9 +218,9 @@ fn describe(g: &Group) -> String {
 /// # Errors
 /// Not a safetensors file; a rename that matches no tensor or makes two tensors one name;
 /// a recurrent layer without its weights or with shapes of no LSTM or GRU; layers whose
-/// sizes do not chain in the order found; more than one head candidate; a head whose input
-/// is not the top layer's hidden size; a Keras GRU without bias; PyTorch and Keras names
-/// mixed.
+/// sizes do not chain in the order found; more than one head candidate; a Keras GRU
+/// without bias; PyTorch and Keras names mixed. (A head whose input is not the top layer's
+/// hidden size is left to the importer, which refuses its shape.)
 pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| anyhow!("not a valid safetensors file: {e}"))?;
@@ -265,7 +266,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
 
     // Recurrent groups.
     let mut groups: BTreeMap<(String, Option<usize>, u8), Group> = BTreeMap::new();
-    let mut claimed: Vec<String> = Vec::new();
+    let mut claimed: BTreeSet<String> = BTreeSet::new();
     for name in current.keys() {
         if let Some((path, role, k)) = torch_parts(name) {
             let g = groups.entry((path.clone(), k, 0)).or_insert_with(|| Group {
@@ -275,7 +276,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
                 roles: BTreeMap::new(),
             });
             g.roles.insert(role, name.clone());
-            claimed.push(name.clone());
+            claimed.insert(name.clone());
         }
     }
     let keras_paths: Vec<String> = current
@@ -299,7 +300,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
                     roles: BTreeMap::new(),
                 });
             g.roles.insert(role, name.clone());
-            claimed.push(name.clone());
+            claimed.insert(name.clone());
         }
     }
     let mut layers: Vec<Group> = groups.into_values().collect();
@@ -348,7 +349,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
     };
     let candidates: Vec<&String> = current
         .keys()
-        .filter(|n| !claimed.contains(n))
+        .filter(|n| !claimed.contains(*n))
         .filter(|n| {
             let last = n.rsplit_once(['.', '/']).map_or(n.as_str(), |p| p.1);
             last == head_role && shapes[*n].len() == 2
@@ -377,7 +378,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
     let mut taken: BTreeMap<String, String> = BTreeMap::new();
     let mut zeros: Vec<(String, usize)> = Vec::new();
     for (k, &(g, family, hidden)) in sized.iter().enumerate() {
-        let gh = family_gates(family) * hidden;
+        let gh = family.gates() * hidden;
         let roles: &[&'static str] = match style {
             Style::Torch => &TORCH_ROLES,
             Style::Keras => &["kernel", "recurrent_kernel", "bias"],
@@ -448,9 +449,9 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
             .map_err(|e| anyhow!("tensor {n}: {e}"))?;
         out.push((n.clone(), v));
     }
-    let mut seen = BTreeMap::new();
+    let mut seen = BTreeSet::new();
     for (n, _) in &out {
-        if let Some(()) = seen.insert(n.clone(), ()) {
+        if !seen.insert(n.as_str()) {
             bail!("two tensors map to {n}; rename one");
         }
     }
@@ -458,13 +459,6 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
     let meta: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
     let bytes = safetensors::serialize(out, Some(meta)).map_err(|e| anyhow!("{e}"))?;
     Ok(Mapped { bytes, notes })
-}
-
-fn family_gates(f: Family) -> usize {
-    match f {
-        Family::Lstm => 4,
-        Family::Gru => 3,
-    }
 }
 
 #[cfg(test)]

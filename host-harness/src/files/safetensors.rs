@@ -397,6 +397,14 @@ impl Family {
         }
     }
 
+    /// Gates per step of this family's cell (`LayerKind::gates`: 4 LSTM, 3 GRU).
+    pub fn gates(self) -> usize {
+        match self {
+            Self::Lstm => LayerKind::Lstm.gates(),
+            Self::Gru => LayerKind::Gru(GruVariant::ResetAfter).gates(),
+        }
+    }
+
     /// Keras' automatic name of layer `k` of this family: `lstm`, `lstm_1`, ... or `gru`, ...
     pub fn keras_name(self, k: usize) -> String {
         match k {
