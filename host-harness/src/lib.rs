@@ -38,6 +38,8 @@ pub mod experiment;
 pub mod files;
 pub mod fit;
 pub mod fsutil;
+#[cfg(test)]
+pub(crate) mod fuzz_seeds;
 pub mod menu;
 pub mod model;
 pub mod plot;

@@ -304,7 +304,7 @@ fn a_pytorch_two_layer_state_dict_is_evaluated_fine_tuned_and_exported() {
     let t = torch.to_str().unwrap();
     let eval = succeed(&["eval", "--layers", "2", t]);
     let before = String::from_utf8_lossy(&eval.stdout).to_string();
-    assert!(before.contains("(Safetensors)"), "{before}");
+    assert!(before.contains("(safetensors, PyTorch names)"), "{before}");
 
     // Without --layers the file's own count is used (the safetensors names say 2 layers).
     let detected = harness(&["eval", t]);
@@ -677,11 +677,41 @@ fn fit_trains_tests_and_saves_a_model_of_the_users_sizes_with_its_normalisation(
         (&sc.input_mean[..], &sc.input_scale[..])
     );
     assert_eq!(meta["head_activation"], "softmax");
+    // The post's route (eval without --data) refuses the pipeline, naming what serves it.
     let refused = harness(&["eval", st.to_str().unwrap()]);
     let e = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        !refused.status.success() && e.contains("input_mean") && e.contains(".bin"),
+        !refused.status.success() && e.contains("softmax head") && e.contains("--data"),
         "{e}"
+    );
+    // Every other command reads the safetensors export as the model itself: converted
+    // back it is the .bin byte for byte, and predict gives the .bin's outputs.
+    let st_back = dir.join("st_back.bin");
+    succeed(&[
+        "export",
+        st.to_str().unwrap(),
+        "--out",
+        st_back.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(&st_back).unwrap(),
+        bytes,
+        "bin -> safetensors -> bin is byte-identical"
+    );
+    let pred_st = succeed(&[
+        "predict",
+        st.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&pred_st.stdout), pred);
+    let shown_st =
+        String::from_utf8_lossy(&succeed(&["inspect", st.to_str().unwrap()]).stdout).to_string();
+    assert!(
+        shown_st.contains("safetensors, PyTorch names, read as model file version 3")
+            && shown_st.contains("inputs 6, outputs 4 (softmax)")
+            && shown_st.contains("input mean:"),
+        "{shown_st}"
     );
     // An existing --out is not replaced without --force.
     let again = harness(&[

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use lstm_harness::engine::forward;
-use lstm_harness::files::{load, load_into};
+use lstm_harness::files::{ReadOptions, load, load_into};
 use lstm_harness::fit::tensors_of;
 use lstm_harness::model::{OneGru, OneLayer, PostLayers, PostModel, TwoLayers};
 use lstm_kernel::{Dense, StreamState};
@@ -22,7 +22,8 @@ fn file(name: &str) -> PathBuf {
 /// `<json>.json`.
 fn max_error_of<R: PostLayers>(model_file: &str, json: &str) -> f32 {
     let mut pt: PostModel<R> = PostModel::new(R::default(), Dense::zeroed());
-    load_into(&file(model_file), &mut pt).unwrap_or_else(|e| panic!("{model_file}: {e:#}"));
+    load_into(&file(model_file), &ReadOptions::default(), &mut pt)
+        .unwrap_or_else(|e| panic!("{model_file}: {e:#}"));
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(file(&format!("{json}.json"))).unwrap()).unwrap();
     let inputs = json["inputs"].as_array().unwrap();
@@ -48,9 +49,19 @@ fn max_error_of<R: PostLayers>(model_file: &str, json: &str) -> f32 {
 /// tensors, and returns [`max_error_of`] the `.pt`.
 fn max_error<R: PostLayers>(name: &str) -> f32 {
     let mut pt: PostModel<R> = PostModel::new(R::default(), Dense::zeroed());
-    load_into(&file(&format!("{name}.pt")), &mut pt).unwrap();
+    load_into(
+        &file(&format!("{name}.pt")),
+        &ReadOptions::default(),
+        &mut pt,
+    )
+    .unwrap();
     let mut st: PostModel<R> = PostModel::new(R::default(), Dense::zeroed());
-    load_into(&file(&format!("{name}.safetensors")), &mut st).unwrap();
+    load_into(
+        &file(&format!("{name}.safetensors")),
+        &ReadOptions::default(),
+        &mut st,
+    )
+    .unwrap();
     assert_eq!(
         tensors_of(&pt),
         tensors_of(&st),
@@ -106,7 +117,10 @@ fn a_head_of_two_layers_and_a_bidirectional_lstm_are_refused_by_name() {
         ("bidirectional.pt", "weight_ih_l0_reverse"),
     ] {
         let mut m: PostModel<OneLayer> = PostModel::new(OneLayer::default(), Dense::zeroed());
-        let e = format!("{:#}", load_into(&file(name), &mut m).unwrap_err());
+        let e = format!(
+            "{:#}",
+            load_into(&file(name), &ReadOptions::default(), &mut m).unwrap_err()
+        );
         assert!(e.contains(want) && e.contains(name), "{name}: {e}");
     }
 }
@@ -138,13 +152,98 @@ fn inspect_shows_a_torch_files_tensors() {
     let text = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{text}");
     for want in [
-        "a PyTorch torch.save state dict, 10 tensors, 1411 parameters",
+        "a PyTorch torch.save state dict, 10 tensors, 1411 values",
         "lstm.weight_ih_l1: F32 [40, 10]",
-        "layers by their names: 2 (lstm, lstm)",
+        "PyTorch torch.save state dict, read as model file version 3",
+        "1331 parameters (5324 bytes of weights as f32)",
+        "layer 1: lstm 10 -> 10, recurrent activation sigmoid",
+        "warning: the file does not say the recurrent activation of layer(s) 0, 1",
     ] {
         assert!(text.contains(want), "{want} missing: {text}");
     }
     let bad = run("whole_module.pt");
     let e = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && e.contains("__main__.Net"), "{e}");
+}
+
+fn harness(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lstm-harness"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
+
+/// `--map OLD=NEW` reaches the name mapping: renaming `nn.LSTMCell` modules so they sort
+/// top first breaks the chain (refused, pointing at --map), renaming both back into order
+/// gives the same model, and a rename of no tensor is refused by name.
+#[test]
+fn map_renames_tensors_before_the_mapping_and_its_mistakes_are_refused() {
+    let cells = file("cells.pt");
+    let c = cells.to_str().unwrap();
+    let plain = harness(&["eval", c]);
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    let broken = harness(&["eval", c, "--map", "cell1.=z."]);
+    let e = text(&broken.stderr);
+    assert!(
+        !broken.status.success() && e.contains("takes 1 inputs") && e.contains("--map"),
+        "{e}"
+    );
+    let fixed = harness(&["eval", c, "--map", "cell1.=z.", "--map", "cell2.=zz."]);
+    assert!(fixed.status.success(), "{}", text(&fixed.stderr));
+    assert_eq!(text(&fixed.stdout), text(&plain.stdout));
+    let none = harness(&["eval", c, "--map", "nothing=linear.weight"]);
+    let e = text(&none.stderr);
+    assert!(
+        !none.status.success() && e.contains("no tensor is named nothing"),
+        "{e}"
+    );
+    let bad = harness(&["eval", c, "--map", "no-equals-sign"]);
+    assert!(!bad.status.success() && text(&bad.stderr).contains("OLD=NEW"));
+}
+
+/// A file without activation metadata is read as sigmoid with a warning naming the flag;
+/// `--assume-activation` overrides it (other logits, no warning), and is refused for a file
+/// that states its activation (a binary file, or this tool's safetensors export).
+#[test]
+fn the_assumed_activation_is_warned_about_and_overridden_by_the_flag() {
+    let cells = file("cells.pt");
+    let c = cells.to_str().unwrap();
+    let plain = harness(&["eval", c]);
+    let warned = text(&plain.stderr);
+    assert!(
+        warned.contains("sigmoid assumed") && warned.contains("--assume-activation"),
+        "{warned}"
+    );
+    let hard = harness(&["eval", c, "--assume-activation", "hard-sigmoid-keras3"]);
+    assert!(hard.status.success(), "{}", text(&hard.stderr));
+    assert!(!text(&hard.stderr).contains("assumed"));
+    let out = text(&hard.stdout);
+    assert!(
+        out.contains("recurrent activation hard-sigmoid-keras3"),
+        "{out}"
+    );
+    assert_ne!(out, text(&plain.stdout));
+    let dir = std::env::temp_dir().join(format!("lstm-assume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for ext in ["bin", "safetensors"] {
+        let to = dir.join(format!("m.{ext}"));
+        let t = to.to_str().unwrap();
+        let export = harness(&["export", c, "--out", t]);
+        assert!(export.status.success(), "{}", text(&export.stderr));
+        let refused = harness(&["eval", t, "--assume-activation", "hard-sigmoid-keras3"]);
+        let e = text(&refused.stderr);
+        assert!(
+            !refused.status.success() && e.contains("sigmoid"),
+            "{ext}: {e}"
+        );
+        // The export states the activation, so reading it warns of nothing.
+        let again = harness(&["eval", t]);
+        assert!(again.status.success() && !text(&again.stderr).contains("assumed"));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -10,7 +10,7 @@ use lstm_kernel::{LayerKind, LayerSettings, Maths};
 use super::experiments::DEFAULT_SEED;
 use crate::data::Dataset;
 use crate::engine::{Carry, eval_per_step};
-use crate::files::{Format, load_into};
+use crate::files::{Source, load_into};
 use crate::model::{HIDDEN, PostLayers, PostModel, set_layers, with_layers};
 use crate::progress::outln;
 
@@ -50,9 +50,13 @@ pub struct EvalArgs {
     #[arg(long, value_enum, value_name = "CELL", conflicts_with = "data")]
     pub cell: Option<super::CellArg>,
 
-    /// Score a model of any menu size (a binary file, e.g. from `fit`) on these labelled
-    /// sequences (CSV or `.npy`) instead of the post's data; the model file's normalisation
-    /// is applied.
+    /// How a safetensors or PyTorch MODEL is read.
+    #[command(flatten)]
+    pub import: super::ImportArgs,
+
+    /// Score a model of any menu size (any format, e.g. the `.bin` from `fit` or its
+    /// safetensors export) on these labelled sequences (CSV or `.npy`) instead of the post's
+    /// data; the model file's normalisation is applied.
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
 
@@ -81,15 +85,16 @@ impl EvalArgs {
         if self.data.is_some() {
             return crate::menu::with_big_stack(move || self.eval_data());
         }
-        let cell = super::cell_or_file(self.cell, &self.model)?;
-        let layers = crate::files::layers_or_file(self.layers, &self.model)?;
+        let cell = super::cell_or_file(self.cell, &self.model, &self.import.options())?;
+        let layers =
+            crate::files::layers_or_file(self.layers, &self.model, &self.import.options())?;
         with_layers!(cell, layers, R => self.eval::<R>())
     }
 
     /// [`Self::run`] for the post's model on layers `R`.
     fn eval<R: PostLayers>(&self) -> Result<()> {
         let mut model = PostModel::<R>::new(R::default(), lstm_kernel::Dense::zeroed());
-        let format: Format = load_into(&self.model, &mut model)?;
+        let source: Source = load_into(&self.model, &self.import.options(), &mut model)?;
         let cell = crate::model::cell_of(&model)?;
         super::check_cell(self.cell, cell, &self.model)?;
         let maths = match self.maths {
@@ -104,7 +109,7 @@ impl EvalArgs {
         let mean = eval_per_step(&model, data.val(), Carry::Stateful);
         outln!("{}", summary(cell, R::LAYERS, &stored, maths))?;
         outln!(
-            "{} ({format:?}): val_loss {} val_acc {:.4} on the validation split of seed {} \
+            "{} ({source}): val_loss {} val_acc {:.4} on the validation split of seed {} \
              (every step of its 200 sequences, each streamed from the zero state)",
             self.model.display(),
             loss_text(mean.loss()),
@@ -124,7 +129,7 @@ impl EvalArgs {
         let Some(path) = &self.data else {
             return Ok(());
         };
-        let net = super::predict::load_net(&self.model)?;
+        let net = super::predict::load_net(&self.model, &self.import.options())?;
         let sizes = net.sizes();
         if let Some(column) = &self.column {
             return self.eval_series(&*net, path, column);

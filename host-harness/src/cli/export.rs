@@ -16,18 +16,17 @@ use crate::fsutil::check_output;
 use crate::model::{PostLayers, PostModel, with_layers};
 use crate::progress::{outln, unless_stdout_closed};
 
-/// Whether `path` is a binary model file the post's route does not serve: other sizes than
-/// `(1 -> 10) ... Dense(10 -> 1)`, or a scaling block or head activation (from `fit`).
+/// Whether the model in `path` (any format, [`crate::files::read_bin`]) is one the post's
+/// route does not serve: other sizes than `(1 -> 10) ... Dense(10 -> 1)`, or a scaling
+/// block, differencing or head activation (from `fit`).
 ///
 /// # Errors
-/// The file cannot be read.
-fn is_menu_file(path: &std::path::Path) -> Result<bool> {
-    let bytes = crate::files::read_limited(path, crate::files::MAX_MODEL_FILE_BYTES)?;
-    let Ok(file) = lstm_kernel::io::parse(&bytes) else {
-        return Ok(false);
-    };
-    let h = file.header();
+/// The file cannot be read or is refused.
+fn is_menu_file(path: &std::path::Path, options: &crate::files::ReadOptions) -> Result<bool> {
+    let file = crate::files::read_bin(path, options)?;
+    let h = lstm_kernel::io::parse(&file.bin)?.header();
     Ok(h.scaled
+        || h.differenced
         || h.head != lstm_kernel::HeadActivation::Unspecified
         || h.input != 1
         || h.output != 1
@@ -72,6 +71,10 @@ pub struct ExportArgs {
     /// names]; a file of another cell (or GRU variant) is refused with both.
     #[arg(long, value_enum, value_name = "CELL")]
     pub cell: Option<super::CellArg>,
+
+    /// How a safetensors or PyTorch MODEL is read.
+    #[command(flatten)]
+    pub import: super::ImportArgs,
 }
 
 impl ExportArgs {
@@ -88,15 +91,16 @@ impl ExportArgs {
         if self.val_data_seed.is_some() && format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
-        if is_menu_file(&self.model)? {
+        if is_menu_file(&self.model, &self.import.options())? {
             return crate::menu::with_big_stack(move || self.export_menu(format));
         }
-        let cell = super::cell_or_file(self.cell, &self.model)?;
-        let layers = crate::files::layers_or_file(self.layers, &self.model)?;
+        let cell = super::cell_or_file(self.cell, &self.model, &self.import.options())?;
+        let layers =
+            crate::files::layers_or_file(self.layers, &self.model, &self.import.options())?;
         with_layers!(cell, layers, R => self.export::<R>())
     }
 
-    /// [`Self::run`] for a binary file of any menu size (e.g. from `fit`): written at its
+    /// [`Self::run`] for a model file of any menu size and format (e.g. from `fit`): written at its
     /// true sizes with its head activation and scaling (Rust source: `HEAD`, `SCALING`,
     /// `predict_step`; safetensors: the weights, and the rest in its metadata).
     fn export_menu(&self, format: Format) -> Result<()> {
@@ -106,7 +110,7 @@ impl ExportArgs {
                 self.model.display()
             );
         }
-        let net = super::predict::load_net(&self.model)?;
+        let net = super::predict::load_net(&self.model, &self.import.options())?;
         let sizes = net.sizes();
         if let Some(l) = self.layers
             && usize::from(l) != sizes.layers
@@ -121,7 +125,10 @@ impl ExportArgs {
         let view = net.view();
         let bytes = match format {
             Format::Bin => binfile::to_bytes(&*view)?,
-            Format::Safetensors => safetensors::to_torch_bytes(&*view)?,
+            Format::Safetensors => {
+                super::torch_activation_ok(&*view, self.force)?;
+                safetensors::to_torch_bytes(&*view)?
+            }
             Format::SafetensorsKeras => safetensors::to_keras_bytes(&*view)?,
             Format::Rust => {
                 rust_source::<_, 1, 1>(&*view, &self.model.display().to_string(), None)?
@@ -162,11 +169,14 @@ impl ExportArgs {
     /// [`Self::run`] for the post's model with recurrent layers `R`.
     fn export<R: PostLayers>(&self) -> Result<()> {
         let mut model: PostModel<R> = Model::new(R::default(), Dense::zeroed());
-        load_into(&self.model, &mut model)?;
+        load_into(&self.model, &self.import.options(), &mut model)?;
         super::check_cell(self.cell, crate::model::cell_of(&model)?, &self.model)?;
         let bytes = match self.format()? {
             Format::Bin => binfile::to_bytes(&model)?,
-            Format::Safetensors => safetensors::to_torch_bytes(&model)?,
+            Format::Safetensors => {
+                super::torch_activation_ok(&model, self.force)?;
+                safetensors::to_torch_bytes(&model)?
+            }
             Format::SafetensorsKeras => safetensors::to_keras_bytes(&model)?,
             Format::Rust => {
                 let data = self.val_data_seed.map(Dataset::generate);
@@ -211,6 +221,7 @@ mod tests {
         fs::write(&model, bytes).unwrap();
         for force in [false, true] {
             let e = ExportArgs {
+                import: Default::default(),
                 model: model.clone(),
                 format: Some(Format::Rust),
                 out: d.join("out"),
@@ -225,6 +236,46 @@ mod tests {
             assert!(e.contains("--out") && e.contains("is a directory"), "{e}");
         }
         assert_eq!(fs::read_dir(d.join("out")).unwrap().count(), 0);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// PyTorch cannot run a hard sigmoid: its export under PyTorch names is refused (Keras
+    /// names and the .bin are written), and written with `--force` (a warning on stderr).
+    #[test]
+    fn a_hard_sigmoid_model_is_not_written_under_pytorch_names_without_force() {
+        let d = std::env::temp_dir().join(format!("lstm-cli-export-hard-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let model = d.join("m.bin");
+        let m = keras_model(1, RecurrentActivation::HardSigmoidKeras3);
+        fs::write(&model, binfile::to_bytes(&m).unwrap()).unwrap();
+        let args = |format, out: &str, force| ExportArgs {
+            import: Default::default(),
+            model: model.clone(),
+            format: Some(format),
+            out: d.join(out),
+            val_data_seed: None,
+            force,
+            layers: None,
+            cell: None,
+        };
+        let e = format!(
+            "{:#}",
+            args(Format::Safetensors, "t.safetensors", false)
+                .run()
+                .unwrap_err()
+        );
+        assert!(
+            e.contains("hard-sigmoid-keras3") && e.contains("safetensors-keras"),
+            "{e}"
+        );
+        assert!(!d.join("t.safetensors").exists());
+        args(Format::SafetensorsKeras, "k.safetensors", false)
+            .run()
+            .unwrap();
+        args(Format::Safetensors, "t.safetensors", true)
+            .run()
+            .unwrap();
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -252,6 +303,7 @@ mod tests {
         let src = d.join("two.bin");
         fs::write(&src, binfile::to_bytes(&m).unwrap()).unwrap();
         let args = |format, out: &str, layers| ExportArgs {
+            import: Default::default(),
             model: src.clone(),
             format,
             out: d.join(out),
@@ -275,7 +327,12 @@ mod tests {
         assert!(!d.join("o.txt").exists());
         for out in ["o.bin", "o.safetensors", "o.keras.safetensors", "o.model"] {
             let mut back: Two = Model::new(Default::default(), Dense::zeroed());
-            load_into(&d.join(out), &mut back).unwrap();
+            load_into(
+                &d.join(out),
+                &crate::files::ReadOptions::default(),
+                &mut back,
+            )
+            .unwrap();
             assert_eq!(back, m, "{out}");
         }
         let rs = fs::read_to_string(d.join("o.rs")).unwrap();

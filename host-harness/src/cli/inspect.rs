@@ -1,30 +1,38 @@
-//! `lstm-harness inspect MODEL`: what a binary model file holds (format version, sizes,
-//! each layer's cell, activation and maths, head activation, normalisation, parameters),
-//! read from its header without building the model, so any size is shown; for a
-//! safetensors file or a PyTorch `torch.save` state dict, its tensors (name, dtype, shape),
-//! its metadata, and the layers their names make (or why the loaders refuse them).
+//! `lstm-harness inspect MODEL`: what a model file holds, before anything is converted:
+//! for a safetensors file or a PyTorch `torch.save` state dict, its tensors as found (name,
+//! dtype, shape) and its metadata; then, for every format, the model as this tool reads it
+//! (through [`crate::files::read_bin`], the reader of every command): the format, each
+//! layer's cell, sizes, activation and maths, the head, the normalisation, the parameter
+//! count and the bytes of the weights, and what the reading assumed or renamed. Read from
+//! the header without building the model, so any size is shown.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::files::{MAX_MODEL_FILE_BYTES, read_limited, torch};
+use crate::files::{MAX_MODEL_FILE_BYTES, keras, read_bin, read_limited, torch};
 use crate::progress::{outln, unless_stdout_closed};
 
 /// Arguments of `lstm-harness inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The model file (the kernel's binary format, safetensors, or a PyTorch .pt/.pth).
+    /// The model file (the kernel's binary format, safetensors, a PyTorch .pt/.pth, a Keras
+    /// .keras or .weights.h5).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
+
+    /// How a safetensors or PyTorch MODEL is read.
+    #[command(flatten)]
+    pub import: super::ImportArgs,
 }
 
 impl InspectArgs {
-    /// Parses the file (every check of `lstm_kernel::io::parse`) and prints it.
+    /// Prints the file (module docs).
     ///
     /// # Errors
-    /// The file cannot be read or is refused (the kernel's message).
+    /// The file cannot be read or is refused (after the tensor listing, for a safetensors
+    /// or PyTorch file, so the names the refusal cites are on screen).
     pub fn run(self) -> Result<()> {
         unless_stdout_closed(self.inspect())
     }
@@ -32,23 +40,31 @@ impl InspectArgs {
     fn inspect(&self) -> Result<()> {
         let bytes = read_limited(&self.model, MAX_MODEL_FILE_BYTES)?;
         if !bytes.starts_with(&lstm_kernel::io::MAGIC) {
-            return self.inspect_tensors(bytes);
+            self.list_tensors(bytes)?;
         }
-        let file =
-            lstm_kernel::io::parse(&bytes).with_context(|| self.model.display().to_string())?;
-        let h = file.header();
+        let file = read_bin(&self.model, &self.import.options())?;
+        let parsed =
+            lstm_kernel::io::parse(&file.bin).with_context(|| self.model.display().to_string())?;
+        let h = parsed.header();
+        let params = parsed.len();
         outln!(
-            "{}: model file version {}, {} bytes, CRC-32 ok",
+            "{}: {}, read as model file version {} ({} bytes{})",
             self.model.display(),
+            file.source,
             h.version,
-            bytes.len()
+            file.bin.len(),
+            if file.source == crate::files::Source::Bin {
+                ", CRC-32 ok"
+            } else {
+                ""
+            }
         )?;
         outln!(
-            "inputs {}, outputs {} ({}), {} parameters",
+            "inputs {}, outputs {} ({}), {params} parameters ({} bytes of weights as f32)",
             h.input,
             h.output,
             h.head.name(),
-            file.len()
+            4 * params
         )?;
         for (k, l) in h.layers().iter().enumerate() {
             outln!(
@@ -61,7 +77,10 @@ impl InspectArgs {
             )?;
         }
         outln!("head: dense {} -> {}", h.hidden(), h.output)?;
-        match file.scaling_values() {
+        if h.differenced {
+            outln!("differenced: inputs and outputs are first differences of one series")?;
+        }
+        match parsed.scaling_values() {
             None => outln!("scaling: none (the model takes raw inputs and gives raw outputs)")?,
             Some(v) => {
                 let v: Vec<f32> = v.collect();
@@ -78,23 +97,43 @@ impl InspectArgs {
                 outln!("output mean:  [{}]", show(&v[2 * i + o..]))?;
             }
         }
+        for w in &file.warnings {
+            outln!("{w}")?;
+        }
+        for m in &file.mapped {
+            outln!("name mapping: {m}")?;
+        }
         Ok(())
     }
 
-    /// [`Self::inspect`] for safetensors and PyTorch files (module docs).
-    fn inspect_tensors(&self, bytes: Vec<u8>) -> Result<()> {
+    /// The tensors and metadata of a safetensors or PyTorch file, as found (before any
+    /// renaming).
+    fn list_tensors(&self, bytes: Vec<u8>) -> Result<()> {
         let path = self.model.display();
-        let (bytes, what) = if torch::is_torch(&bytes) {
+        let (bytes, what) = if keras::is_hdf5(&bytes) {
+            let read = keras::weights_to_safetensors(&bytes)
+                .with_context(|| format!("{path} (a Keras .weights.h5)"))?;
+            (
+                read.safetensors,
+                "a Keras .weights.h5, its variables named by their paths",
+            )
+        } else if keras::is_keras_zip(&bytes) {
+            let read = keras::keras_to_safetensors(&bytes)
+                .with_context(|| format!("{path} (a .keras archive)"))?;
+            (
+                read.safetensors,
+                "a Keras .keras archive, its layers in config order under Keras names",
+            )
+        } else if torch::is_torch(&bytes) {
             let st = torch::to_safetensors(&bytes)
                 .with_context(|| format!("{path} (a PyTorch file)"))?;
             (st, "a PyTorch torch.save state dict")
         } else {
             (bytes, "safetensors")
         };
+        // Not safetensors either: `read_bin` names the formats it reads.
         let Ok(file) = safetensors::SafeTensors::deserialize(&bytes) else {
-            bail!(
-                "{path}: neither a binary model file (magic \\x89LSTM), safetensors nor a PyTorch torch.save file"
-            );
+            return Ok(());
         };
         let mut tensors = file.tensors();
         tensors.sort_by(|a, b| a.0.cmp(&b.0));
@@ -102,11 +141,7 @@ impl InspectArgs {
             .iter()
             .map(|(_, t)| t.shape().iter().product::<usize>())
             .sum();
-        outln!(
-            "{path}: {what}, {} tensors, {count} parameters ({} bytes as f32)",
-            tensors.len(),
-            4 * count
-        )?;
+        outln!("{path}: {what}, {} tensors, {count} values", tensors.len())?;
         for (name, t) in &tensors {
             outln!("  {name}: {:?} {:?}", t.dtype(), t.shape())?;
         }
@@ -117,17 +152,6 @@ impl InspectArgs {
             for (k, v) in m {
                 outln!("metadata {k}: {v}")?;
             }
-        }
-        match crate::files::safetensors::layer_kinds(&bytes) {
-            Ok(kinds) => {
-                let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
-                outln!(
-                    "layers by their names: {} ({})",
-                    kinds.len(),
-                    names.join(", ")
-                )?;
-            }
-            Err(e) => outln!("not read as a model: {e:#}")?,
         }
         Ok(())
     }

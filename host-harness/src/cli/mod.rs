@@ -134,14 +134,67 @@ impl From<CellArg> for LayerKind {
     }
 }
 
+/// How a command reads a safetensors or PyTorch model file ([`crate::files::ReadOptions`]):
+/// `--map OLD=NEW` renames for names the mapping by role and shape
+/// ([`crate::files::names`]) cannot resolve (two dense layers that could be the head,
+/// modules whose names do not sort bottom first), and `--assume-activation` for a file that
+/// does not say its recurrent activation.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ImportArgs {
+    /// Rename a tensor of MODEL before reading it (repeatable): a whole name
+    /// (`--map fc2.weight=linear.weight`) or, when OLD ends in `.` or `/`, a prefix
+    /// (`--map encoder.=lstm.`).
+    #[arg(long = "map", value_name = "OLD=NEW")]
+    pub map: Vec<crate::files::names::Rename>,
+
+    /// The recurrent activation of MODEL's layers when the file does not say (a
+    /// safetensors or PyTorch file without this tool's metadata) [default: sigmoid, with a
+    /// warning]; a file that says another is refused.
+    #[arg(long, value_enum, value_name = "A")]
+    pub assume_activation: Option<ActivationArg>,
+}
+
+impl ImportArgs {
+    /// The options of [`crate::files::read_bin`].
+    pub fn options(&self) -> crate::files::ReadOptions {
+        crate::files::ReadOptions {
+            renames: self.map.clone(),
+            activation: self.assume_activation.map(Into::into),
+        }
+    }
+}
+
+/// Refuses to write `model` under PyTorch names when PyTorch cannot run its recurrent
+/// activation ([`crate::files::safetensors::torch_runs`]); with `force` (the user insisted)
+/// writes a loud warning to stderr instead.
+///
+/// # Errors
+/// As `torch_runs`, without `force`.
+fn torch_activation_ok<V: crate::files::view::ModelView + ?Sized>(
+    model: &V,
+    force: bool,
+) -> Result<()> {
+    match crate::files::safetensors::torch_runs(model) {
+        Err(e) if force => {
+            eprintln!("WARNING: {e:#} (written anyway: --force)");
+            Ok(())
+        }
+        r => r,
+    }
+}
+
 /// The cell of the model in `path` ([`crate::files::cell_of_file`]), checked against a
 /// `--cell` the user gave before anything is loaded.
 ///
 /// # Errors
 /// As [`crate::files::cell_of_file`] (e.g. a file of mixed cells), or `given` differs
 /// from the file's cell ([`check_cell`]).
-fn cell_or_file(given: Option<CellArg>, path: &std::path::Path) -> Result<LayerKind> {
-    let file = crate::files::cell_of_file(path)?;
+fn cell_or_file(
+    given: Option<CellArg>,
+    path: &std::path::Path,
+    options: &crate::files::ReadOptions,
+) -> Result<LayerKind> {
+    let file = crate::files::cell_of_file(path, options)?;
     check_cell(given, file, path)?;
     Ok(file)
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::fit::read_set;
-use crate::files::{MAX_MODEL_FILE_BYTES, read_limited, save};
+use crate::files::{ReadOptions, read_bin, save};
 use crate::fsutil::check_output;
 use crate::menu::{self, Net, Sizes};
 use crate::progress::{outln, unless_stdout_closed, write_stdout};
@@ -17,9 +17,13 @@ use crate::progress::{outln, unless_stdout_closed, write_stdout};
 /// Arguments of `lstm-harness predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// The model file (the kernel's binary format, e.g. from `fit`).
+    /// The model file (the kernel's binary format, e.g. from `fit`, safetensors, or a
+    /// PyTorch .pt/.pth state dict), of any size of the menu.
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
+    /// How a safetensors or PyTorch MODEL is read.
+    #[command(flatten)]
+    pub import: super::ImportArgs,
     /// The sequences: long-format CSV `sequence,step,<features>` (a last `label` column, if
     /// any, is not read) or the `X_<split>.npy` of a trio.
     #[arg(long, value_name = "PATH")]
@@ -49,25 +53,19 @@ pub(crate) fn series_hint(e: anyhow::Error, features: usize) -> anyhow::Error {
     }
 }
 
-/// Loads a binary model file of any menu size, with its scaling and head activation.
+/// Loads a model file of any menu size and any format ([`crate::files::read_bin`]: the
+/// kernel's binary file, safetensors, a PyTorch state dict), with its scaling and head
+/// activation.
 ///
 /// # Errors
-/// The file cannot be read, is not a valid model file, or has sizes outside the menu.
-pub fn load_net(path: &Path) -> Result<Box<dyn Net>> {
-    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
-    if !bytes.starts_with(&lstm_kernel::io::MAGIC) {
-        bail!(
-            "{}: not a binary model file (this command reads the .bin that `fit --out` wrote; \
-             a safetensors or PyTorch file of the post's model converts with `lstm-harness \
-             export MODEL --out m.bin`, a safetensors export of a `fit` model does not: keep \
-             its .bin)",
-            path.display()
-        );
-    }
-    let file = lstm_kernel::io::parse(&bytes).with_context(|| path.display().to_string())?;
-    let sizes = Sizes::of_file(&file).with_context(|| path.display().to_string())?;
+/// The file cannot be read or is refused, or has sizes outside the menu.
+pub fn load_net(path: &Path, options: &ReadOptions) -> Result<Box<dyn Net>> {
+    let file = read_bin(path, options)?;
+    let parsed = lstm_kernel::io::parse(&file.bin).with_context(|| path.display().to_string())?;
+    let sizes = Sizes::of_file(&parsed).with_context(|| path.display().to_string())?;
     let mut net = menu::build(sizes)?;
-    net.load(&file)?;
+    net.load(&parsed)?;
+    file.print_notes(path);
     Ok(net)
 }
 
@@ -87,7 +85,7 @@ impl PredictArgs {
     }
 
     fn predict(&self) -> Result<()> {
-        let net = load_net(&self.model)?;
+        let net = load_net(&self.model, &self.import.options())?;
         let set = match &self.column {
             Some(c) => {
                 let s = crate::sequences::series::read(&self.data, Some(c))?;

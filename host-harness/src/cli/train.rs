@@ -80,6 +80,10 @@ pub struct TrainArgs {
     /// none, so not with `--safetensors`) [default: the `--init` file's, else lstm].
     #[arg(long, value_enum, value_name = "CELL")]
     pub cell: Option<super::CellArg>,
+
+    /// How a safetensors or PyTorch MODEL is read.
+    #[command(flatten)]
+    pub import: super::ImportArgs,
 }
 
 impl TrainArgs {
@@ -109,8 +113,8 @@ impl TrainArgs {
         }
         let (layers, cell) = match &self.init {
             Some(init) => (
-                crate::files::layers_or_file(self.layers, init)?,
-                super::cell_or_file(self.cell, init)?,
+                crate::files::layers_or_file(self.layers, init, &self.import.options())?,
+                super::cell_or_file(self.cell, init, &self.import.options())?,
             ),
             None => (
                 self.layers.map_or(1, usize::from),
@@ -142,7 +146,7 @@ impl TrainArgs {
         let (report, model) = match &self.init {
             Some(path) => {
                 let mut start = PostModel::<R>::new(R::default(), lstm_kernel::Dense::zeroed());
-                load_into(path, &mut start)?;
+                load_into(path, &self.import.options(), &mut start)?;
                 super::check_cell(self.cell, crate::model::cell_of(&start)?, path)?;
                 run_from(&config, &data, start, &mut console)?
             }
@@ -179,6 +183,7 @@ impl TrainArgs {
             unless_stdout_closed(outln!("wrote {}", p.display()))?;
         }
         if let Some(p) = &self.safetensors {
+            super::torch_activation_ok(&model, self.force)?;
             save(p, &safetensors::to_torch_bytes(&model)?, self.force)?;
             check_round_trip(p, &model)?;
             unless_stdout_closed(outln!("wrote {}", p.display()))?;
@@ -206,7 +211,7 @@ fn same_path(a: &Path, b: &Path) -> bool {
 /// Reloads `path` and requires the same bits as `model`.
 fn check_round_trip<R: PostLayers>(path: &Path, model: &PostModel<R>) -> Result<()> {
     let mut back = PostModel::<R>::new(R::default(), lstm_kernel::Dense::zeroed());
-    load_into(path, &mut back)?;
+    load_into(path, &crate::files::ReadOptions::default(), &mut back)?;
     if !same_bits(&back, model) {
         bail!("{} does not read back bit-exactly", path.display());
     }
@@ -218,7 +223,7 @@ mod tests {
     use super::*;
     use crate::cli::eval::{EvalArgs, MathsArg};
     use crate::cli::export::ExportArgs;
-    use crate::files::{Format, load};
+    use crate::files::{Format, Source, load};
     use crate::model::TwoLayers;
     use std::fs;
 
@@ -234,6 +239,7 @@ mod tests {
         ] {
             fs::create_dir_all(d.join("sub")).unwrap();
             let e = TrainArgs {
+                import: Default::default(),
                 bin: Some(bin),
                 safetensors: Some(st),
                 seed: 7,
@@ -253,6 +259,7 @@ mod tests {
         }
         // An output that is a directory is refused before training too, even with --force.
         let e = TrainArgs {
+            import: Default::default(),
             bin: Some(d.join("sub")),
             safetensors: None,
             seed: 7,
@@ -277,6 +284,7 @@ mod tests {
         fs::create_dir_all(&d).unwrap();
         let (bin, st) = (d.join("m.bin"), d.join("m.safetensors"));
         let args = || TrainArgs {
+            import: Default::default(),
             bin: Some(bin.clone()),
             safetensors: Some(st.clone()),
             seed: 7,
@@ -291,7 +299,13 @@ mod tests {
         args().run().unwrap();
         let (a, fa) = load(&bin).unwrap();
         let (b, fb) = load(&st).unwrap();
-        assert_eq!((fa, fb), (Format::Bin, Format::Safetensors));
+        assert_eq!(
+            (fa, fb),
+            (
+                Source::Bin,
+                Source::Safetensors(crate::files::safetensors::Layout::Torch)
+            )
+        );
         assert_eq!(a, b);
         // A second run without --force is refused before training and changes nothing.
         let before = fs::read(&bin).unwrap();
@@ -299,6 +313,7 @@ mod tests {
         assert!(format!("{e:#}").contains("--force"), "{e:#}");
         assert_eq!(fs::read(&bin).unwrap(), before);
         EvalArgs {
+            import: Default::default(),
             model: st.clone(),
             seed: 7,
             maths: MathsArg::Fast,
@@ -312,6 +327,7 @@ mod tests {
         .unwrap();
         let rs = d.join("model.rs");
         let export = |format, out: &std::path::Path, force| ExportArgs {
+            import: Default::default(),
             model: bin.clone(),
             format,
             out: out.to_path_buf(),
@@ -335,6 +351,7 @@ mod tests {
             .unwrap();
         let bin2 = d.join("again.bin");
         ExportArgs {
+            import: Default::default(),
             model: st2,
             ..export(Some(Format::Bin), &bin2, false)
         }
@@ -354,6 +371,7 @@ mod tests {
         fs::create_dir_all(&d).unwrap();
         let (bin, st) = (d.join("m2.bin"), d.join("m2.safetensors"));
         TrainArgs {
+            import: Default::default(),
             bin: Some(bin.clone()),
             safetensors: Some(st.clone()),
             seed: 7,
@@ -369,10 +387,11 @@ mod tests {
         .unwrap();
         let mut a = PostModel::<TwoLayers>::new(Default::default(), lstm_kernel::Dense::zeroed());
         let mut b = a;
-        load_into(&bin, &mut a).unwrap();
-        load_into(&st, &mut b).unwrap();
+        load_into(&bin, &crate::files::ReadOptions::default(), &mut a).unwrap();
+        load_into(&st, &crate::files::ReadOptions::default(), &mut b).unwrap();
         assert!(same_bits(&a, &b));
         let eval = |model: &Path, layers| EvalArgs {
+            import: Default::default(),
             model: model.to_path_buf(),
             seed: 7,
             maths: MathsArg::Exact,

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use lstm_kernel::io::{
     FileSpec, FormatError, GateOrder, LayerEntry, decode, decode_into, encode_spec,
 };
-use lstm_kernel::{LstmModel, Model, Recurrent};
+use lstm_kernel::{LayerKind, LstmModel, Model, Recurrent};
 
 use super::view::ModelView;
 
@@ -52,6 +52,16 @@ pub fn to_bytes<V: ModelView + ?Sized>(model: &V) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The layer kind of a layer-table code.
+fn kind_of(code: u32) -> Option<LayerKind> {
+    u8::try_from(code).ok().and_then(LayerKind::from_code)
+}
+
+/// Whether two layer-table codes are of one cell (GRU variants alike).
+fn same_cell(a: u32, b: u32) -> bool {
+    matches!((kind_of(a), kind_of(b)), (Some(a), Some(b)) if a.same_cell(b))
+}
+
 /// Reads a `LstmModel<IN, H, OUT>` from the file's bytes.
 ///
 /// # Errors
@@ -79,6 +89,23 @@ where
     decode_into(bytes, model).map_err(|e| match e {
         FormatError::LayerCountMismatch { found, .. } => {
             anyhow::anyhow!("{e} (pass --layers {found} to read it)")
+        }
+        FormatError::LayerMismatch {
+            expected, found, ..
+        } if !same_cell(expected[0], found[0]) => {
+            let cell = match kind_of(found[0]) {
+                Some(LayerKind::Gru(_)) => "gru",
+                _ => "lstm",
+            };
+            anyhow::anyhow!("{e} (pass --cell {cell} to read it)")
+        }
+        FormatError::LayerMismatch { .. } | FormatError::OutputMismatch { .. } => {
+            anyhow::anyhow!(
+                "{e} (the post's commands run its sizes, 1 input, {} hidden units per layer, \
+                 1 output; `inspect`, `eval --data`, `predict` and `export` read a model of \
+                 other sizes as it is)",
+                crate::model::HIDDEN
+            )
         }
         FormatError::ScalingNotRead => anyhow::anyhow!(
             "a model `fit` trained (it normalises its inputs): `eval MODEL --data FILE`, \

@@ -1,9 +1,12 @@
 //! Model files: the kernel's binary format ([`binfile`]), safetensors with PyTorch or Keras
-//! names ([`safetensors`]), PyTorch state dicts as `torch.save` writes them (read only,
-//! [`torch`]) and generated Rust source ([`rust_src`]), plus loading with
-//! format detection and saving that never loses or half-writes a user's file.
+//! names ([`safetensors`], names as found mapped by [`names`]), PyTorch state dicts as
+//! `torch.save` writes them ([`torch`]) and Keras 3 `.keras` / `.weights.h5` files
+//! ([`keras`]) (both read only), generated Rust source ([`rust_src`]), plus the one reader
+//! every command uses ([`read_bin`]: any of these formats as the kernel's binary model file)
+//! and saving that never loses or half-writes a user's file.
 
 pub mod binfile;
+pub mod keras;
 pub mod names;
 pub mod rust_src;
 pub mod safetensors;
@@ -19,6 +22,7 @@ use clap::ValueEnum;
 
 use crate::fsutil::{write_atomic, write_new};
 use crate::model::HarnessModel;
+use lstm_kernel::io::LayerEntry;
 
 /// A model file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -53,8 +57,8 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
     match Format::from_extension(path) {
         Some(f @ (Format::Bin | Format::Safetensors)) => Ok(f),
         _ => bail!(
-            "{}: neither a binary model file (magic \\x89LSTM), safetensors nor a PyTorch \
-             torch.save file",
+            "{}: not a model file this tool reads (a binary model file, magic \\x89LSTM; \
+             safetensors; a PyTorch torch.save state dict; a Keras .keras or .weights.h5)",
             path.display()
         ),
     }
@@ -97,108 +101,245 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The bytes of the model file at `path` (at most [`MAX_MODEL_FILE_BYTES`]) and their
-/// format ([`detect`]); a PyTorch `torch.save` state dict (`.pt`, `.pth`) is read as the
-/// safetensors bytes of its tensors ([`torch::to_safetensors`]), so every reader of
-/// safetensors reads it.
-///
-/// # Errors
-/// As [`read_limited`] and [`detect`]; a PyTorch file that is not a float32 state dict.
-fn read_model(path: &Path) -> Result<(Vec<u8>, Format)> {
-    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
-    if torch::is_torch(&bytes) {
-        let st = torch::to_safetensors(&bytes)
-            .and_then(|st| Ok(names::map(&st, &[])?.bytes))
-            .with_context(|| format!("cannot load {} (a PyTorch file)", path.display()))?;
-        return Ok((st, Format::Safetensors));
-    }
-    let format = detect(path, &bytes)?;
-    if format == Format::Safetensors {
-        let mapped =
-            names::map(&bytes, &[]).with_context(|| format!("cannot load {}", path.display()))?;
-        return Ok((mapped.bytes, format));
-    }
-    Ok((bytes, format))
+/// What a model file was before [`read_bin`] made it the kernel's binary model file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The kernel's binary model file, read as it is.
+    Bin,
+    /// safetensors, with the names of this layout (after [`names::map`]).
+    Safetensors(safetensors::Layout),
+    /// A PyTorch `torch.save` state dict (zip + pickle, [`torch`]), with the names of this
+    /// layout (after [`names::map`]).
+    Torch(safetensors::Layout),
+    /// A Keras 3 `.keras` archive (config and weights, [`keras`]).
+    Keras,
+    /// A Keras 3 `.weights.h5` (weights only, [`keras`]).
+    KerasWeights,
 }
 
-/// Loads the post's model (`LstmModel<1, 10, 1>`) from a binary or safetensors file (format
-/// detected by [`detect`]; safetensors in PyTorch or Keras layout).
-///
-/// # Errors
-/// The file cannot be read or is larger than [`MAX_MODEL_FILE_BYTES`], its format is
-/// unknown, or its content is refused (the message names the file and the reason).
-pub fn load(path: &Path) -> Result<(HarnessModel, Format)> {
-    let (bytes, format) = read_model(path)?;
-    let model = match format {
-        Format::Bin => binfile::from_bytes(&bytes),
-        Format::Safetensors | Format::SafetensorsKeras => {
-            safetensors::from_bytes(&bytes).map(|(m, _)| m)
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let layout = |l| match l {
+            safetensors::Layout::Torch => "PyTorch names",
+            safetensors::Layout::Keras => "Keras names",
+        };
+        match self {
+            Self::Bin => write!(f, "binary model file"),
+            Self::Safetensors(l) => write!(f, "safetensors, {}", layout(*l)),
+            Self::Torch(safetensors::Layout::Torch) => write!(f, "PyTorch torch.save state dict"),
+            Self::Torch(l) => write!(f, "PyTorch torch.save state dict, {}", layout(*l)),
+            Self::Keras => write!(f, "Keras .keras archive"),
+            Self::KerasWeights => write!(f, "Keras .weights.h5 (no architecture config)"),
         }
-        Format::Rust => bail!("Rust source is an export format only"),
     }
-    .with_context(|| format!("cannot load {}", path.display()))?;
-    Ok((model, format))
 }
 
-/// Loads any model type (e.g. a stack of the post's layers) from a binary or safetensors
-/// file into `model`, which is written only if the file is accepted.
+/// How [`read_bin`] reads a safetensors or PyTorch file (a binary model file states
+/// everything itself).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Tensor renames applied before the name mapping ([`names::map`]).
+    pub renames: Vec<names::Rename>,
+    /// The recurrent activation of the layers whose activation the file does not give
+    /// (`None`: the sigmoid, with a warning note).
+    pub activation: Option<lstm_kernel::RecurrentActivation>,
+}
+
+/// A model file read as the kernel's binary model file ([`read_bin`]).
+#[derive(Clone, Debug)]
+pub struct ModelFile {
+    /// The bytes of the kernel's binary model file (version 3 for a converted file; a
+    /// binary file's own bytes as they are).
+    pub bin: Vec<u8>,
+    /// What the file was.
+    pub source: Source,
+    /// What the reading assumed (an activation the file does not give) or left out (a
+    /// Keras model's dropout), one line each.
+    pub warnings: Vec<String>,
+    /// What the name mapping did ([`names::Mapped::notes`]: tensors renamed, zero biases
+    /// added), one line each; empty for a binary file and for this tool's own exports.
+    pub mapped: Vec<String>,
+}
+
+impl ModelFile {
+    /// Prints the warnings to stderr, each after `path`, and how many names were mapped
+    /// (what a command that loads a model reports; `inspect` lists them all instead).
+    pub fn print_notes(&self, path: &Path) {
+        for w in &self.warnings {
+            eprintln!("{}: {w}", path.display());
+        }
+        if !self.mapped.is_empty() {
+            eprintln!(
+                "{}: {} tensor name(s) mapped to this tool's by role and shape (`lstm-harness \
+                 inspect` lists them)",
+                path.display(),
+                self.mapped.len()
+            );
+        }
+    }
+}
+
+/// The model file at `path` (at most [`MAX_MODEL_FILE_BYTES`]) as the kernel's binary model
+/// file, at the file's own sizes: a binary file as it is; safetensors and PyTorch
+/// `torch.save` state dicts (`.pt`, `.pth`, [`torch::to_safetensors`]) through the name
+/// mapping ([`names::map`], `options.renames` first) and the safetensors reader
+/// ([`safetensors::to_bin`], `options.activation` for layers whose file does not say).
+/// Every command reads models through this function, so every format serves every command.
 ///
 /// # Errors
-/// As [`load`]; a file with another layer table than the model type is refused with both.
+/// As [`read_limited`] and [`detect`]; a PyTorch file that is not a float32 state dict; the
+/// refusals of [`names::map`] and [`safetensors::to_bin`]; a binary file that does not parse
+/// (`lstm_kernel::io::parse`), or is given an activation to assume (it states its own). The
+/// message names the file.
+pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
+    let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
+    let mut warnings = Vec::new();
+    let (st, kind) = if keras::is_hdf5(&bytes) {
+        let read = keras::weights_to_safetensors(&bytes)
+            .with_context(|| format!("cannot load {} (a Keras .weights.h5)", path.display()))?;
+        (read.safetensors, Some(Source::KerasWeights))
+    } else if keras::is_keras_zip(&bytes) {
+        let read = keras::keras_to_safetensors(&bytes)
+            .with_context(|| format!("cannot load {} (a .keras archive)", path.display()))?;
+        warnings.extend(read.notes);
+        (read.safetensors, Some(Source::Keras))
+    } else if torch::is_torch(&bytes) {
+        let st = torch::to_safetensors(&bytes)
+            .with_context(|| format!("cannot load {} (a PyTorch file)", path.display()))?;
+        (st, Some(Source::Torch(safetensors::Layout::Torch)))
+    } else {
+        match detect(path, &bytes)? {
+            Format::Bin => {
+                lstm_kernel::io::parse(&bytes)
+                    .with_context(|| format!("cannot load {}", path.display()))?;
+                if let Some(a) = options.activation {
+                    bail!(
+                        "{}: a binary model file states each layer's activation; \
+                         --assume-activation {} is for safetensors and PyTorch files that do \
+                         not",
+                        path.display(),
+                        a.name()
+                    );
+                }
+                return Ok(ModelFile {
+                    bin: bytes,
+                    source: Source::Bin,
+                    warnings: Vec::new(),
+                    mapped: Vec::new(),
+                });
+            }
+            _ => (bytes, None),
+        }
+    };
+    let what = match kind {
+        Some(Source::Torch(_)) => " (a PyTorch file)",
+        Some(Source::Keras) => " (a .keras archive)",
+        Some(Source::KerasWeights) => " (a Keras .weights.h5)",
+        _ => "",
+    };
+    let mapped = names::map(&st, &options.renames)
+        .with_context(|| format!("cannot load {}{what}", path.display()))?;
+    let read = safetensors::to_bin(&mapped.bytes, options.activation)
+        .with_context(|| format!("cannot load {}{what}", path.display()))?;
+    if !read.assumed.is_empty() && options.activation.is_none() {
+        let layers: Vec<String> = read.assumed.iter().map(usize::to_string).collect();
+        warnings.push(format!(
+            "warning: the file does not say the recurrent activation of layer(s) {}: sigmoid \
+             assumed (PyTorch's only choice, the Keras >= 2.3 default); a model trained with \
+             Keras' hard_sigmoid needs --assume-activation hard-sigmoid-keras3 (Keras 3) or \
+             hard-sigmoid-keras2 (Keras 2), or its logits are wrong",
+            layers.join(", ")
+        ));
+    }
+    Ok(ModelFile {
+        bin: read.bin,
+        source: match kind {
+            Some(Source::Torch(_)) => Source::Torch(read.layout),
+            Some(k) => k,
+            None => Source::Safetensors(read.layout),
+        },
+        warnings,
+        mapped: mapped.notes,
+    })
+}
+
+/// Loads the post's model (`LstmModel<1, 10, 1>`) from any model file ([`read_bin`]).
+///
+/// # Errors
+/// As [`load_into`].
+pub fn load(path: &Path) -> Result<(HarnessModel, Source)> {
+    let mut model = HarnessModel::zeroed(lstm_kernel::RecurrentActivation::Sigmoid);
+    let source = load_into(path, &ReadOptions::default(), &mut model)?;
+    Ok((model, source))
+}
+
+/// Loads any model type (e.g. a stack of the post's layers) from any model file
+/// ([`read_bin`]) into `model`, which is written only if the file is accepted.
+///
+/// # Errors
+/// As [`read_bin`]; a file with another layer table than the model type is refused with
+/// both (and the `--layers` or `--cell` that reads it); a model with a pipeline around its
+/// weights (a `fit` model's scaling, differencing, softmax or identity head) is refused
+/// with the commands that serve it.
 pub fn load_into<R, const IN: usize, const H: usize, const OUT: usize>(
     path: &Path,
+    options: &ReadOptions,
     model: &mut lstm_kernel::Model<R, IN, H, OUT, f32>,
-) -> Result<Format>
+) -> Result<Source>
 where
     R: lstm_kernel::Recurrent<IN, H, f32> + Clone,
 {
-    let (bytes, format) = read_model(path)?;
-    match format {
-        Format::Bin => binfile::read_into(&bytes, model),
-        Format::Safetensors | Format::SafetensorsKeras => {
-            safetensors::read_into(&bytes, model).map(|_| ())
-        }
-        Format::Rust => bail!("Rust source is an export format only"),
+    let file = read_bin(path, options)?;
+    let head = lstm_kernel::io::parse(&file.bin)?.header().head;
+    if !matches!(
+        head,
+        lstm_kernel::HeadActivation::Unspecified | lstm_kernel::HeadActivation::Sigmoid
+    ) {
+        bail!(
+            "cannot load {}: a model with a {} head (from `fit`): `eval MODEL --data FILE`, \
+             `predict`, `inspect` and `export` serve it; `train` and `eval` without --data run \
+             the post's own model and data",
+            path.display(),
+            head.name()
+        );
     }
-    .with_context(|| format!("cannot load {}", path.display()))?;
-    Ok(format)
+    binfile::read_into(&file.bin, model)
+        .with_context(|| format!("cannot load {}", path.display()))?;
+    file.print_notes(path);
+    Ok(file.source)
 }
 
-/// The number of recurrent layers of the model in `path` (binary: its layer table;
-/// safetensors: the layers its tensor names refer to), so the CLI can pick the model type
-/// when `--layers` is not given.
+/// The layer table of the model in `path` ([`read_bin`]): each layer's cell, sizes and
+/// settings, bottom first.
 ///
 /// # Errors
-/// As [`load`] for reading and format detection; the header is not a valid model file.
-pub fn layer_count(path: &Path) -> Result<usize> {
-    let (bytes, format) = read_model(path)?;
-    match format {
-        Format::Bin => lstm_kernel::io::parse(&bytes)
-            .map(|f| f.header().layer_count())
-            .map_err(anyhow::Error::from),
-        Format::Safetensors | Format::SafetensorsKeras => safetensors::layer_count(&bytes),
-        Format::Rust => bail!("Rust source is an export format only"),
-    }
-    .with_context(|| format!("cannot load {}", path.display()))
+/// As [`read_bin`].
+pub fn layer_table(path: &Path, options: &ReadOptions) -> Result<Vec<LayerEntry>> {
+    let file = read_bin(path, options)?;
+    Ok(lstm_kernel::io::parse(&file.bin)?
+        .header()
+        .layers()
+        .to_vec())
 }
 
-/// The cell of the layers of the model in `path` (binary: its layer table; safetensors:
-/// its tensor names, and a Keras GRU's bias shape for the variant), so the CLI can pick the
+/// The number of recurrent layers of the model in `path` ([`layer_table`]), so the CLI can
+/// pick the model type when `--layers` is not given.
+///
+/// # Errors
+/// As [`read_bin`].
+pub fn layer_count(path: &Path, options: &ReadOptions) -> Result<usize> {
+    Ok(layer_table(path, options)?.len())
+}
+
+/// The cell of the layers of the model in `path` ([`layer_table`]), so the CLI can pick the
 /// model type when `--cell` is not given.
 ///
 /// # Errors
-/// As [`layer_count`]; the layers are of different cells (the post's models are one cell
+/// As [`read_bin`]; the layers are of different cells (the post's models are one cell
 /// throughout; load such a stack with the library).
-pub fn cell_of_file(path: &Path) -> Result<lstm_kernel::LayerKind> {
-    let (bytes, format) = read_model(path)?;
-    let kinds: Vec<lstm_kernel::LayerKind> = match format {
-        Format::Bin => lstm_kernel::io::parse(&bytes)
-            .map(|f| f.header().layers().iter().map(|l| l.kind).collect())
-            .map_err(anyhow::Error::from),
-        Format::Safetensors | Format::SafetensorsKeras => safetensors::layer_kinds(&bytes),
-        Format::Rust => bail!("Rust source is an export format only"),
-    }
-    .with_context(|| format!("cannot load {}", path.display()))?;
+pub fn cell_of_file(path: &Path, options: &ReadOptions) -> Result<lstm_kernel::LayerKind> {
+    let kinds: Vec<lstm_kernel::LayerKind> =
+        layer_table(path, options)?.iter().map(|l| l.kind).collect();
     match kinds.as_slice() {
         [first, rest @ ..] if rest.iter().all(|k| k == first) => Ok(*first),
         [] => bail!("{}: the file has no recurrent layer", path.display()),
@@ -218,10 +359,10 @@ pub fn cell_of_file(path: &Path) -> Result<lstm_kernel::LayerKind> {
 ///
 /// # Errors
 /// As [`layer_count`], when `given` is `None`.
-pub fn layers_or_file(given: Option<u8>, path: &Path) -> Result<usize> {
+pub fn layers_or_file(given: Option<u8>, path: &Path, options: &ReadOptions) -> Result<usize> {
     match given {
         Some(n) => Ok(n.into()),
-        None => layer_count(path),
+        None => layer_count(path, options),
     }
 }
 
@@ -298,13 +439,19 @@ mod tests {
         save(&st, &safetensors::to_torch_bytes(&m).unwrap(), false).unwrap();
         let (a, fa) = load(&bin).unwrap();
         let (b, fb) = load(&st).unwrap();
-        assert_eq!((fa, fb), (Format::Bin, Format::Safetensors));
+        assert_eq!(
+            (fa, fb),
+            (Source::Bin, Source::Safetensors(safetensors::Layout::Torch))
+        );
         assert_bit_exact(&a, &m);
         assert_bit_exact(&b, &m);
         // Detection goes by content, not by name.
         let renamed = d.join("model.dat");
         fs::copy(&st, &renamed).unwrap();
-        assert_eq!(load(&renamed).unwrap().1, Format::Safetensors);
+        assert_eq!(
+            load(&renamed).unwrap().1,
+            Source::Safetensors(safetensors::Layout::Torch)
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -337,5 +484,68 @@ mod tests {
         let e = load(&p).unwrap_err();
         assert!(format!("{e:#}").contains("notes.txt"), "{e:#}");
         fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+/// The model readers never panic: the fuzz seeds of `read_safetensors`, `read_torch` and
+/// `read_keras`
+/// (host-harness/fuzz/corpus) with random bytes overwritten, inserted or cut go through the
+/// path of every command (`torch::to_safetensors`, `names::map`, `safetensors::to_bin`) to
+/// a binary model file the kernel parses, or are refused with a message
+/// (`scripts/fuzz.sh` runs the same claims under libFuzzer).
+#[cfg(test)]
+mod no_panic {
+    use crate::fuzz_seeds::{mutate, seeds};
+    use proptest::prelude::*;
+
+    /// Maps and reads safetensors bytes; a model it returns must parse.
+    fn read(st: &[u8]) -> Result<(), TestCaseError> {
+        if let Ok(m) = super::names::map(st, &[])
+            && let Ok(r) = super::safetensors::to_bin(&m.bytes, None)
+        {
+            prop_assert!(lstm_kernel::io::parse(&r.bin).is_ok());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn mutated_safetensors_files_are_read_as_models_or_refused(
+            which in 0usize..3,
+            edits in proptest::collection::vec((0usize..8192, any::<u8>(), 0u8..3), 0..8),
+            keep in 0usize..8192,
+        ) {
+            let seeds = seeds("read_safetensors");
+            read(&mutate(seeds[which % seeds.len()].clone(), &edits, keep))?;
+        }
+
+        #[test]
+        fn mutated_keras_files_are_read_as_models_or_refused(
+            which in 0usize..2,
+            edits in proptest::collection::vec((0usize..32768, any::<u8>(), 0u8..3), 0..8),
+            keep in 0usize..32768,
+        ) {
+            let seeds = seeds("read_keras");
+            let b = mutate(seeds[which % seeds.len()].clone(), &edits, keep);
+            let reads = [super::keras::keras_to_safetensors(&b), super::keras::weights_to_safetensors(&b)];
+            for r in reads.into_iter().flatten() {
+                read(&r.safetensors)?;
+            }
+        }
+
+        #[test]
+        fn mutated_torch_files_are_read_as_models_or_refused(
+            which in 0usize..3,
+            edits in proptest::collection::vec((0usize..8192, any::<u8>(), 0u8..3), 0..8),
+            keep in 0usize..8192,
+        ) {
+            let seeds = seeds("read_torch");
+            let b = mutate(seeds[which % seeds.len()].clone(), &edits, keep);
+            if let Ok(st) = super::torch::to_safetensors(&b) {
+                read(&st)?;
+            }
+        }
     }
 }

@@ -24,8 +24,7 @@
 //! `lstm_10`, `rnn1` before `rnn2`), and each layer's input size must be the hidden size
 //! below it, else the file is refused naming the order tried. A user whose names this does
 //! not resolve (two dense candidates, modules whose names do not sort bottom first) renames
-//! them with [`Rename`]s (`OLD=NEW`), applied first (the library API; the CLI does not take
-//! them yet).
+//! them with [`Rename`]s (`OLD=NEW`, the CLI's `--map`), applied first.
 //!
 //! Tensors that match no role keep their names, so the importer refuses them, each by
 //! name. A file whose names are all the importer's own (this tool's exports) and that
@@ -84,8 +83,8 @@ impl Rename {
 pub struct Mapped {
     /// The safetensors file to import (the input's metadata kept).
     pub bytes: Vec<u8>,
-    /// What was done, one line each (for a caller to report; the CLI does not print them
-    /// yet).
+    /// What was done, one line each (for a caller to report: `inspect` lists them, the
+    /// other commands count them).
     pub notes: Vec<String>,
 }
 
@@ -307,7 +306,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
     layers.sort_by(|a, b| natural(&a.path, &b.path).then(a.index.cmp(&b.index)));
     if layers.iter().any(|g| g.style != layers[0].style) {
         bail!(
-            "the file mixes PyTorch recurrent names ({}) with Keras ones ({}); rename one",
+            "the file mixes PyTorch recurrent names ({}) with Keras ones ({}); rename one (--map OLD=NEW)",
             layers
                 .iter()
                 .find(|g| g.style == Style::Torch)
@@ -333,7 +332,8 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
             bail!(
                 "layer {} ({}) takes {input} inputs but the layer below it has {below} hidden \
                  units; layers were taken in the order {} (PyTorch layer index, then paths in \
-                 natural order): rename them (names::Rename) so they sort bottom first",
+                 natural order): rename them (--map OLD=NEW, a prefix when OLD ends in . or /) so \
+                 they sort bottom first",
                 sized.len(),
                 describe(g),
                 order.join(", ")
@@ -360,7 +360,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
         [one] => Some((*one).clone()),
         many => bail!(
             "{} dense-layer candidates for the one head this kernel has: {} (a head of \
-             several layers is not supported; if one of them is the head, rename it to {})",
+             several layers is not supported; if one of them is the head, --map it to {})",
             many.len(),
             many.iter()
                 .map(|s| s.as_str())
@@ -400,7 +400,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
                 ),
                 None => {
                     notes.push(format!(
-                        "{new}: zeros (layer {k}, {}, has no bias)",
+                        "{new}: zeros (layer {k}, the file's {}, has no bias)",
                         describe(g)
                     ));
                     zeros.push((new, gh));
@@ -452,7 +452,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
     let mut seen = BTreeSet::new();
     for (n, _) in &out {
         if !seen.insert(n.as_str()) {
-            bail!("two tensors map to {n}; rename one");
+            bail!("two tensors map to {n}; rename one (--map OLD=NEW)");
         }
     }
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| anyhow!("{e}"))?;
@@ -567,7 +567,7 @@ mod tests {
         ]);
         let e = err(&f, &[]);
         assert!(
-            e.contains("takes 1 inputs") && e.contains("a., b.") && e.contains("Rename"),
+            e.contains("takes 1 inputs") && e.contains("a., b.") && e.contains("--map OLD=NEW"),
             "{e}"
         );
         // --map fixes it: a prefix rename puts b first.

@@ -77,9 +77,11 @@
 //!   `output_mean` (JSON arrays, the [`lstm_kernel::Scaling`] fields: `x' = (x -
 //!   input_mean) * input_scale`, `y = z * output_scale + output_mean`), `head_activation`
 //!   (`sigmoid`, `softmax`, `identity`) and `differenced: true` (inputs and outputs are
-//!   first differences), so a PyTorch or Keras user can apply them; on import any of them
-//!   (but a `sigmoid` or `logits` head) is refused with the advice to use the `.bin`, as
-//!   these readers load weights only;
+//!   first differences), so a PyTorch or Keras user can apply them; [`to_bin`] reads them
+//!   into the binary file's head, scaling block and flag (so the size menu's commands serve
+//!   such a file as its `.bin`), while [`read_into`], which fills a model type with weights
+//!   only, refuses any of them (but a `sigmoid` or `logits` head) naming the commands that
+//!   serve it;
 //! - `go_backwards: true` (or `reverse`, `bidirectional`): refused by name (the kernel runs
 //!   layers forward only; a reversed layer would run the wrong way); so are PyTorch's
 //!   `*_reverse` tensors of a bidirectional LSTM.
@@ -90,14 +92,17 @@
 //! naming it (every unused tensor, not only the first, with the likely rename when a head
 //! has another name, e.g. `fc.weight` -> `linear.weight`). A file with more or fewer layers
 //! than the model type is refused with both counts. Nothing is half-loaded: the model is
-//! written only after every check.
+//! written only after every check. [`to_bin`] reads the file at its own sizes (the shapes
+//! give each layer's input and hidden size and the head's outputs; the sizes must chain)
+//! and is the one reader: [`read_into`] is it followed by the binary file's reader.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Result, anyhow, bail};
+use lstm_kernel::io::{FileSpec, GateOrder, LayerEntry, encode_spec};
 use lstm_kernel::{
     GruVariant, HeadActivation, LayerKind, LstmModel, Maths, Model, Recurrent, RecurrentActivation,
-    TensorKind, Tensors,
+    TensorKind,
 };
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::{SafeTensors, serialize};
@@ -370,6 +375,29 @@ fn with_sorted_metadata(file: &[u8], metadata: BTreeMap<String, String>) -> Resu
     Ok(out)
 }
 
+/// Whether PyTorch computes what `model` computes once its PyTorch-named export is loaded
+/// into `nn.LSTM`/`nn.GRU`: those cells run the sigmoid only, so a layer of another
+/// recurrent activation (Keras' `hard_sigmoid`) would silently give other outputs.
+///
+/// # Errors
+/// A layer's activation is not the sigmoid; the message names the layer and the activation
+/// and says what to write instead.
+pub fn torch_runs<V: ModelView + ?Sized>(model: &V) -> Result<()> {
+    for k in 0..model.layer_count() {
+        let Some(s) = model.settings(k) else { continue };
+        if s.activation != RecurrentActivation::Sigmoid {
+            bail!(
+                "layer {k} runs {}, and PyTorch's nn.LSTM and nn.GRU run the sigmoid only: \
+                 loaded into them, this export would compute other outputs without any error; \
+                 write Keras names (--format safetensors-keras) or the .bin, or pass --force \
+                 to write PyTorch names anyway (the metadata records the activation)",
+                s.activation.name()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The cell family of a layer's tensor names: `lstm` or `gru` (the PyTorch module prefix
 /// and the Keras layer name).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -560,8 +588,8 @@ fn take(
     }
     if view.shape() != shape {
         bail!(
-            "tensor {name} has shape {:?}, expected {shape:?} for the model type being read \
-             (the CLI's is the post's: 1 input, 10 hidden units per layer, 1 output)",
+            "tensor {name} has shape {:?}, expected {shape:?} (the sizes the layer's weights \
+             give)",
             view.shape()
         );
     }
@@ -692,10 +720,9 @@ fn check_pipeline(meta: &BTreeMap<String, String>) -> Result<()> {
     if !found.is_empty() {
         bail!(
             "the file's metadata has {}: a model with an input normalisation, output \
-             de-normalisation, differencing or head activation around its weights, which this \
-             command would drop: this tool serves such a model from the .bin `fit --out` \
-             wrote (eval --data, predict, export); the safetensors export is for PyTorch or \
-             Keras",
+             de-normalisation, differencing or head activation around its weights, which \
+             filling a model with weights only would drop: `eval MODEL --data FILE`, \
+             `predict`, `inspect` and `export` serve it",
             found.join(", ")
         );
     }
@@ -743,10 +770,10 @@ fn unused_message(unused: &[String], head_missing: bool, layout: Option<Layout>)
         for p in prefixes {
             let hint = match layout {
                 Some(Layout::Keras) => format!(
-                    "; if {p} is the head, rename {p}/kernel, {p}/bias to dense/kernel, dense/bias"
+                    "; if {p} is the head: --map {p}/kernel=dense/kernel --map {p}/bias=dense/bias"
                 ),
                 _ => format!(
-                    "; if {p} is the head, rename {p}.weight, {p}.bias to linear.weight, linear.bias"
+                    "; if {p} is the head: --map {p}.weight=linear.weight --map {p}.bias=linear.bias"
                 ),
             };
             msg.push_str(&hint);
@@ -790,42 +817,157 @@ pub fn layer_count(bytes: &[u8]) -> Result<usize> {
         .unwrap_or(0))
 }
 
-/// Reads any model (a stack of LSTM layers and a head, the type of `model`) from
+/// Reads any model (a stack of LSTM and GRU layers and a head, the type of `model`) from
 /// safetensors bytes in either layout (module docs) into `model`, and returns the layout
-/// found. `model` is written only if every check passes.
+/// found: [`to_bin`], then the binary file's own reader ([`super::binfile::read_into`]), so
+/// both readers check the same things. `model` is written only if every check passes.
 ///
 /// # Errors
-/// Not a safetensors file; a tensor missing, unused, duplicated (`weight_ih_l0` and
-/// `lstm.weight_ih_l0`), not `F32`, of the wrong shape or not finite; a mix of layouts; more
-/// or fewer layers than the model; metadata the kernel cannot honour (an unknown
-/// activation or maths, a gate order that is not a permutation, a reversed layer). The
-/// message names the tensor or the key.
+/// Those of [`to_bin`]; metadata of a pipeline around the weights (scaling, first
+/// differences, a softmax or identity head: such a model is served from its `.bin`); a file
+/// of other sizes, cells or layer count than the model type (the message names both and
+/// the `--cell` or `--layers` that reads it).
 pub fn read_into<R, const IN: usize, const H: usize, const OUT: usize>(
     bytes: &[u8],
     model: &mut Model<R, IN, H, OUT, f32>,
 ) -> Result<Layout>
 where
-    R: Recurrent<IN, H, f32> + Clone,
+    R: Recurrent<IN, H, f32>,
 {
-    type M<R, const IN: usize, const H: usize, const OUT: usize> = Model<R, IN, H, OUT, f32>;
-    let invalid = |e| st_error(e).context("not a valid safetensors file");
-    let st = SafeTensors::deserialize(bytes).map_err(invalid)?;
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
-    let meta: BTreeMap<String, String> = meta
+    check_pipeline(&metadata(bytes)?)?;
+    let read = to_bin(bytes, None)?;
+    super::binfile::read_into(&read.bin, model)?;
+    Ok(read.layout)
+}
+
+/// The `__metadata__` map of safetensors bytes (empty when absent).
+///
+/// # Errors
+/// Not a safetensors file.
+fn metadata(bytes: &[u8]) -> Result<BTreeMap<String, String>> {
+    let (_, meta) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| st_error(e).context("not a valid safetensors file"))?;
+    Ok(meta
         .metadata()
         .clone()
         .map(|m| m.into_iter().collect())
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// One recurrent layer of a file, as its tensors' shapes give it.
+#[derive(Clone, Copy, Debug)]
+struct FileLayer {
+    kind: LayerKind,
+    input: usize,
+    hidden: usize,
+}
+
+/// The shape of the 2-D tensor of `key`, and its name.
+///
+/// # Errors
+/// The file lacks it, or it is not 2-D (the message names it).
+fn dims2(
+    found: &BTreeMap<Key, (String, TensorView<'_>)>,
+    key: &Key,
+) -> Result<(String, [usize; 2])> {
+    let (name, view) =
+        lookup(found, key).ok_or_else(|| anyhow!("tensor {} is missing", expected_name(key)))?;
+    match view.shape() {
+        &[rows, cols] => Ok((name.clone(), [rows, cols])),
+        other => bail!("tensor {name} has shape {other:?}, expected 2 dimensions"),
+    }
+}
+
+/// Layer `k`'s `(input, hidden)` from the shapes of its weights (PyTorch `weight_ih_l{k}`
+/// `[G·H, in]` and `weight_hh_l{k}` `[G·H, H]`; Keras `kernel` `[in, G·H]` and
+/// `recurrent_kernel` `[H, G·H]`).
+///
+/// # Errors
+/// A weight is missing or its shape is not one of a `kind` layer (the message names it and
+/// the shape expected).
+fn layer_dims(
+    found: &BTreeMap<Key, (String, TensorView<'_>)>,
+    layout: Layout,
+    k: usize,
+    kind: LayerKind,
+) -> Result<(usize, usize)> {
+    let g = kind.gates();
+    let key = |role| Key {
+        layout,
+        layer: Some(k),
+        family: Some(Family::of(kind)),
+        role,
+    };
+    let (input_role, recurrent_role) = match layout {
+        Layout::Torch => ("weight_ih", "weight_hh"),
+        Layout::Keras => ("kernel", "recurrent_kernel"),
+    };
+    let (rec_name, [r, c]) = dims2(found, &key(recurrent_role))?;
+    let (in_name, [ir, ic]) = dims2(found, &key(input_role))?;
+    // (hidden, its gates axis), (input, its gates axis).
+    let ((hidden, gh), (input, gh_in), form) = match layout {
+        Layout::Torch => ((c, r), (ic, ir), ("[G*H, H]", "[G*H, inputs]")),
+        Layout::Keras => ((r, c), (ir, ic), ("[H, G*H]", "[inputs, G*H]")),
+    };
+    let cell = kind.name();
+    if hidden == 0 || Some(gh) != g.checked_mul(hidden) {
+        bail!(
+            "tensor {rec_name} has shape [{r}, {c}]: the recurrent weights of a {cell} layer are \
+             {} with G = {g}",
+            form.0
+        );
+    }
+    if input == 0 || gh_in != gh {
+        bail!(
+            "tensor {in_name} has shape [{ir}, {ic}]: the input weights of a {cell} layer of \
+             {hidden} hidden units (as {rec_name} says) are {} with G*H = {gh} and inputs >= 1",
+            form.1
+        );
+    }
+    Ok((input, hidden))
+}
+
+/// A safetensors file as [`to_bin`] read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Converted {
+    /// The kernel's binary model file of the same model.
+    pub bin: Vec<u8>,
+    /// The names the file used.
+    pub layout: Layout,
+    /// The layers whose recurrent activation the metadata does not give (each read as the
+    /// `assume` of [`to_bin`], else as the sigmoid), bottom first.
+    pub assumed: Vec<usize>,
+}
+
+/// The model of safetensors bytes in either layout (module docs), at the sizes its tensors
+/// have (any number of inputs, hidden units per layer, layers up to
+/// [`lstm_kernel::io::MAX_LAYERS`], outputs), as the bytes of the kernel's binary model
+/// file (format version 3, [`lstm_kernel::io`]), with the layers' activations and maths and,
+/// for a `fit` model's export, its head activation, scaling and differencing from the
+/// metadata. A layer whose activation the metadata does not give runs `assume`, or the
+/// sigmoid (PyTorch's only choice, the Keras >= 2.3 default) when `assume` is `None`; the
+/// result lists those layers so a caller can warn. Every reader of a model (the post's
+/// commands, the size menu's, `inspect`) reads safetensors through this one function.
+///
+/// # Errors
+/// Not a safetensors file; a tensor missing, unused, duplicated (`weight_ih_l0` and
+/// `lstm.weight_ih_l0`), not `F32`, of a shape that does not fit its layer, or not finite;
+/// layers whose sizes do not chain (layer `k`'s input is not the hidden size below it; the
+/// head's input not the top layer's); a mix of layouts; metadata the kernel cannot honour
+/// (an unknown activation, maths or head activation, a gate order that is not a
+/// permutation, a reversed layer, scaling of the wrong length); an `assume` other than the
+/// activation the metadata gives a layer. The message names the tensor or the key.
+pub fn to_bin(bytes: &[u8], assume: Option<RecurrentActivation>) -> Result<Converted> {
+    let invalid = |e| st_error(e).context("not a valid safetensors file");
+    let st = SafeTensors::deserialize(bytes).map_err(invalid)?;
+    let meta = metadata(bytes)?;
     check_direction(&meta)?;
-    check_pipeline(&meta)?;
-    let kinds: Vec<LayerKind> = (0..R::LAYERS).filter_map(|k| model.rnn.kind(k)).collect();
     let mut seen: BTreeMap<(Layout, Option<usize>, &'static str), String> = BTreeMap::new();
     let mut found: BTreeMap<Key, (String, TensorView<'_>)> = BTreeMap::new();
     let mut layout: Option<(Layout, String)> = None;
     let mut unused = Vec::new();
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
     names.sort();
-    let mut file_layers = 0;
     for name in &names {
         let Some(key) = key_of(name) else {
             unused.push(name.clone());
@@ -839,9 +981,6 @@ where
             ),
             _ => {}
         }
-        if let Some(k) = key.layer {
-            file_layers = file_layers.max(k + 1);
-        }
         let view = st.tensor(name).map_err(st_error)?;
         if let Some(other) = seen.insert((key.layout, key.layer, key.role), name.clone()) {
             bail!(
@@ -849,19 +988,7 @@ where
                 expected_name(&key)
             );
         }
-        if let (Some(k), Some(f)) = (key.layer, key.family)
-            && let Some(&kind) = kinds.get(k)
-            && Family::of(kind) != f
-        {
-            bail!(
-                "tensor {name}: layer {k} of the file is {} (its names say so), the model's is \
-                 {} (pass --cell {} to read it)",
-                f.torch_prefix(),
-                kind.name(),
-                if f == Family::Gru { "gru" } else { "lstm" }
-            );
-        }
-        found.insert(key.clone(), (name.clone(), view));
+        found.insert(key, (name.clone(), view));
     }
     let layout = layout.map(|l| l.0);
     let head_missing = !found.keys().any(|k| k.layer.is_none());
@@ -871,21 +998,87 @@ where
     let Some(layout) = layout else {
         bail!("the file holds no tensors");
     };
+    let kinds = layer_kinds(bytes)?;
+    check_declared(&meta, kinds.len(), layout)?;
+    if kinds.len() > lstm_kernel::io::MAX_LAYERS {
+        bail!(
+            "the file has {} recurrent layers; the model file format holds at most {}",
+            kinds.len(),
+            lstm_kernel::io::MAX_LAYERS
+        );
+    }
     let gru = kinds.iter().any(|k| Family::of(*k) == Family::Gru);
     let order = gate_order(&meta, gru, layout)?;
-    check_declared(&meta, file_layers, layout)?;
-    if file_layers != R::LAYERS {
+    // The layers' sizes, which must chain from the bottom up to the head.
+    let mut layers: Vec<FileLayer> = Vec::with_capacity(kinds.len());
+    for (k, &kind) in kinds.iter().enumerate() {
+        let (input, hidden) = layer_dims(&found, layout, k, kind)?;
+        if let Some(below) = layers.last()
+            && below.hidden != input
+        {
+            bail!(
+                "layer {k} takes {input} inputs per step, but layer {} below it has {} hidden \
+                 units (its {} tensor's shape): the layers do not chain",
+                k - 1,
+                below.hidden,
+                expected_name(&Key {
+                    layout,
+                    layer: Some(k),
+                    family: Some(Family::of(kind)),
+                    role: if layout == Layout::Torch {
+                        "weight_ih"
+                    } else {
+                        "kernel"
+                    },
+                })
+            );
+        }
+        layers.push(FileLayer {
+            kind,
+            input,
+            hidden,
+        });
+    }
+    let top = layers.last().map_or(0, |l| l.hidden);
+    let head_key = |role| Key {
+        layout,
+        layer: None,
+        family: None,
+        role,
+    };
+    let (head_name, [r, c]) = dims2(
+        &found,
+        &head_key(if layout == Layout::Torch {
+            "weight"
+        } else {
+            "kernel"
+        }),
+    )?;
+    let (head_in, output) = match layout {
+        Layout::Torch => (c, r),
+        Layout::Keras => (r, c),
+    };
+    if head_in != top || output == 0 {
         bail!(
-            "the file has {file_layers} recurrent layer(s), the model {} (pass --layers \
-             {file_layers} to read it)",
-            R::LAYERS
+            "head tensor {head_name} has shape [{r}, {c}]: it takes {head_in} inputs and gives \
+             {output} outputs, but the top recurrent layer has {top} hidden units (a head is \
+             {} with outputs >= 1)",
+            if layout == Layout::Torch {
+                "[outputs, H]"
+            } else {
+                "[H, outputs]"
+            }
         );
     }
     // Per-layer settings from the metadata.
-    let mut settings = Vec::new();
-    for k in 0..R::LAYERS {
+    let mut entries = Vec::with_capacity(layers.len());
+    let mut assumed = Vec::new();
+    for (k, l) in layers.iter().enumerate() {
         let activation = match layer_meta(&meta, ACTIVATION_KEY, k) {
-            None => RecurrentActivation::Sigmoid,
+            None => {
+                assumed.push(k);
+                assume.unwrap_or(RecurrentActivation::Sigmoid)
+            }
             Some(name) => activation_from_name(name).ok_or_else(|| {
                 let names: Vec<_> = RecurrentActivation::ALL.iter().map(|a| a.name()).collect();
                 anyhow!(
@@ -896,129 +1089,247 @@ where
                 )
             })?,
         };
+        if let Some(a) = assume
+            && a != activation
+        {
+            bail!(
+                "layer {k}: the file's metadata says {ACTIVATION_KEY} {}, the activation to \
+                 assume is {} (drop it: it is for files that do not say)",
+                activation.name(),
+                a.name()
+            );
+        }
         let maths = match layer_meta(&meta, MATHS_KEY, k) {
             None => Maths::Exact,
             Some(name) => Maths::from_name(name).ok_or_else(|| {
                 anyhow!("unknown {MATHS_KEY} {name:?} in the file's metadata (layer {k}); accepted: exact, fast")
             })?,
         };
-        settings.push(lstm_kernel::LayerSettings { activation, maths });
+        entries.push(LayerEntry {
+            kind: l.kind,
+            gate_order: GateOrder::Pytorch,
+            settings: lstm_kernel::LayerSettings { activation, maths },
+            input: u32::try_from(l.input)?,
+            hidden: u32::try_from(l.hidden)?,
+        });
     }
-    // Every tensor of the model's walk, converted to the kernel's layout, into a copy.
-    let mut out = model.clone();
-    let mut variants = Vec::new();
-    for i in 0..<M<R, IN, H, OUT> as Tensors<f32>>::COUNT {
-        let Some(t) = <M<R, IN, H, OUT> as Tensors<f32>>::info(i) else {
-            bail!("tensor {i} of the model has no description");
-        };
-        let [a, g, h] = t.dims;
-        let kind = kinds.get(t.layer).copied().unwrap_or(LayerKind::Lstm);
+    // Every tensor of the kernel's walk at these sizes, in the kernel's layout.
+    let mut values: Vec<f32> = Vec::new();
+    for (k, l) in layers.iter().enumerate() {
+        let family = Family::of(l.kind);
         let key = |role| Key {
             layout,
-            layer: (!t.kind.is_head()).then_some(t.layer),
-            family: (!t.kind.is_head()).then_some(Family::of(kind)),
+            layer: Some(k),
+            family: Some(family),
             role,
         };
-        if !t.kind.is_head() && Family::of(kind) == Family::Gru {
-            let (values, variant) = gru_tensor(&found, layout, t, &key)?;
-            if let Some(v) = variant {
-                variants.push((t.layer, v));
-            }
-            out.tensor_mut(i).copy_from_slice(&values);
-            continue;
+        let mut j = 0;
+        while let Some(t) = l.kind.tensor_info(j, l.input, l.hidden) {
+            let t = t.shifted(k);
+            values.extend(match family {
+                Family::Gru => gru_tensor(&found, layout, t, &key)?,
+                Family::Lstm => plain_tensor(&found, layout, t, order, &key)?,
+            });
+            j += 1;
         }
-        let values = match (layout, t.kind) {
-            (Layout::Torch, TensorKind::InputWeights) => {
-                let mut v = transpose(&take(&found, &key("weight_ih"), &[g * h, a])?, g * h, a);
-                reorder_gates(&mut v, h, order);
-                v
-            }
-            (Layout::Torch, TensorKind::RecurrentWeights) => {
-                let mut v = transpose(&take(&found, &key("weight_hh"), &[g * h, a])?, g * h, a);
-                reorder_gates(&mut v, h, order);
-                v
-            }
-            (Layout::Torch, TensorKind::Bias) => {
-                let bih = take(&found, &key("bias_ih"), &[a * g])?;
-                let bhh = take(&found, &key("bias_hh"), &[a * g])?;
-                // b = bias_ih exactly when bias_hh is zero (adding zeros would turn -0.0
-                // into 0.0).
-                let mut v: Vec<f32> = if bhh.iter().all(|&x| x == 0.0) {
-                    bih
-                } else {
-                    bih.iter().zip(&bhh).map(|(x, y)| x + y).collect()
-                };
-                if v.iter().any(|x| !x.is_finite()) {
-                    bail!("bias_ih_l{} + bias_hh_l{} overflows f32", t.layer, t.layer);
-                }
-                reorder_gates(&mut v, g, order);
-                v
-            }
-            (Layout::Torch, TensorKind::HeadWeights) => take(&found, &key("weight"), &[a, g])?,
-            (Layout::Torch, TensorKind::HeadBias) => take(&found, &key("bias"), &[a])?,
-            (Layout::Keras, TensorKind::InputWeights) => {
-                let mut v = take(&found, &key("kernel"), &[a, g * h])?;
-                reorder_gates(&mut v, h, order);
-                v
-            }
-            (Layout::Keras, TensorKind::RecurrentWeights) => {
-                let mut v = take(&found, &key("recurrent_kernel"), &[a, g * h])?;
-                reorder_gates(&mut v, h, order);
-                v
-            }
-            (Layout::Keras, TensorKind::Bias) => {
-                let mut v = take(&found, &key("bias"), &[a * g])?;
-                reorder_gates(&mut v, g, order);
-                v
-            }
-            (Layout::Keras, TensorKind::HeadWeights) => {
-                // Dense kernel [H, OUT] is the transpose of the head's [OUT, H].
-                transpose(&take(&found, &key("kernel"), &[g, a])?, g, a)
-            }
-            (Layout::Keras, TensorKind::HeadBias) => take(&found, &key("bias"), &[a])?,
-            (_, other) => bail!("tensor kind {other:?} has no file name yet"),
-        };
-        out.tensor_mut(i).copy_from_slice(&values);
     }
-    for (k, s) in settings.into_iter().enumerate() {
-        out.rnn.set_settings(k, s);
+    let mut j = 0;
+    while let Some(t) = lstm_kernel::head_tensor(j, top, output) {
+        values.extend(plain_tensor(
+            &found,
+            layout,
+            t.shifted(layers.len()),
+            order,
+            &head_key,
+        )?);
+        j += 1;
     }
-    for (k, v) in variants {
-        out.rnn.set_kind(k, LayerKind::Gru(v));
-    }
-    *model = out;
-    Ok(layout)
+    let (head, scaling, differenced) = pipeline(&meta, layers[0].input, output)?;
+    let spec = FileSpec {
+        input: u32::try_from(layers[0].input)?,
+        output: u32::try_from(output)?,
+        layers: &entries,
+        head,
+        scaling: scaling
+            .as_ref()
+            .map(|[a, b, c, d]| [&a[..], &b[..], &c[..], &d[..]]),
+        differenced,
+    };
+    let len = spec
+        .file_len()
+        .ok_or_else(|| anyhow!("the file's sizes do not describe a model file"))?;
+    let mut bin = vec![0; len];
+    let n = encode_spec(&spec, values, &mut bin)?;
+    bin.truncate(n);
+    Ok(Converted {
+        bin,
+        layout,
+        assumed,
+    })
 }
 
-/// One tensor of a GRU layer (`t`, of the model's walk) from the file's tensors, in the
-/// kernel's layout (module docs), and the layer's variant when the tensor tells it (the
-/// bias: PyTorch's is always reset-after; Keras' `[2, 3H]` is reset-after, `[3H]`
-/// reset-before).
+/// A four-part scaling block, as [`FileSpec::scaling`] takes it.
+type ScalingVecs = [Vec<f32>; 4];
+
+/// What the metadata says runs around the weights (a `fit` model's export, module docs):
+/// the head activation (absent: unspecified logits), the scaling block (all four keys or
+/// none) and first differencing (only for one input).
+///
+/// # Errors
+/// An unknown head activation, some but not all scaling keys, a scaling value that is not
+/// a JSON array of `inputs` or `outputs` finite numbers, or a `differenced` that is not
+/// `true`/`false` or is set on a model of several inputs (the message names the key).
+fn pipeline(
+    meta: &BTreeMap<String, String>,
+    inputs: usize,
+    outputs: usize,
+) -> Result<(HeadActivation, Option<ScalingVecs>, bool)> {
+    let head = match meta.get(HEAD_KEY) {
+        None => HeadActivation::Unspecified,
+        Some(v) => HeadActivation::ALL
+            .into_iter()
+            .find(|h| h.name() == v.trim())
+            .ok_or_else(|| {
+                let names: Vec<_> = HeadActivation::ALL.iter().map(|h| h.name()).collect();
+                anyhow!(
+                    "unknown {HEAD_KEY} {v:?} in the file's metadata; accepted: {}",
+                    names.join(", ")
+                )
+            })?,
+    };
+    let present: Vec<&str> = SCALING_KEYS
+        .iter()
+        .copied()
+        .filter(|k| meta.contains_key(*k))
+        .collect();
+    let scaling = match present.len() {
+        0 => None,
+        4 => {
+            let mut parts: ScalingVecs = Default::default();
+            for (i, (key, part)) in SCALING_KEYS.iter().zip(&mut parts).enumerate() {
+                let want = if i < 2 { inputs } else { outputs };
+                let v: Vec<f32> = serde_json::from_str(&meta[*key])
+                    .map_err(|e| anyhow!("metadata {key} is not a JSON array of numbers: {e}"))?;
+                if v.len() != want || v.iter().any(|x| !x.is_finite()) {
+                    bail!(
+                        "metadata {key} holds {} values, expected {want} finite ones (the \
+                         model's {})",
+                        v.len(),
+                        if i < 2 { "inputs" } else { "outputs" }
+                    );
+                }
+                *part = v;
+            }
+            Some(parts)
+        }
+        _ => bail!(
+            "the file's metadata has {} but not all of {}: a scaling block needs all four",
+            present.join(", "),
+            SCALING_KEYS.join(", ")
+        ),
+    };
+    let differenced = match meta.get(DIFFERENCED_KEY).map(|v| v.trim()) {
+        None | Some("false") => false,
+        Some("true") if inputs == 1 => true,
+        Some("true") => bail!(
+            "metadata {DIFFERENCED_KEY}: true on a model of {inputs} inputs; differencing is \
+             of one series (1 input)"
+        ),
+        Some(v) => bail!("metadata {DIFFERENCED_KEY} is {v:?}; accepted: true, false"),
+    };
+    Ok((head, scaling, differenced))
+}
+
+/// One tensor of an LSTM layer or of the head (`t`, of the kernel's walk) from the file's
+/// tensors, in the kernel's layout (module docs), gate blocks reordered by `order`
+/// ([`gate_order`]).
+fn plain_tensor(
+    found: &BTreeMap<Key, (String, TensorView<'_>)>,
+    layout: Layout,
+    t: lstm_kernel::TensorInfo,
+    order: [usize; 4],
+    key: &dyn Fn(&'static str) -> Key,
+) -> Result<Vec<f32>> {
+    let [a, g, h] = t.dims;
+    Ok(match (layout, t.kind) {
+        (Layout::Torch, TensorKind::InputWeights) => {
+            let mut v = transpose(&take(found, &key("weight_ih"), &[g * h, a])?, g * h, a);
+            reorder_gates(&mut v, h, order);
+            v
+        }
+        (Layout::Torch, TensorKind::RecurrentWeights) => {
+            let mut v = transpose(&take(found, &key("weight_hh"), &[g * h, a])?, g * h, a);
+            reorder_gates(&mut v, h, order);
+            v
+        }
+        (Layout::Torch, TensorKind::Bias) => {
+            let bih = take(found, &key("bias_ih"), &[a * g])?;
+            let bhh = take(found, &key("bias_hh"), &[a * g])?;
+            // b = bias_ih exactly when bias_hh is zero (adding zeros would turn -0.0 into
+            // 0.0).
+            let mut v: Vec<f32> = if bhh.iter().all(|&x| x == 0.0) {
+                bih
+            } else {
+                bih.iter().zip(&bhh).map(|(x, y)| x + y).collect()
+            };
+            if v.iter().any(|x| !x.is_finite()) {
+                bail!("bias_ih_l{} + bias_hh_l{} overflows f32", t.layer, t.layer);
+            }
+            reorder_gates(&mut v, g, order);
+            v
+        }
+        (Layout::Torch, TensorKind::HeadWeights) => take(found, &key("weight"), &[a, g])?,
+        (Layout::Torch, TensorKind::HeadBias) => take(found, &key("bias"), &[a])?,
+        (Layout::Keras, TensorKind::InputWeights) => {
+            let mut v = take(found, &key("kernel"), &[a, g * h])?;
+            reorder_gates(&mut v, h, order);
+            v
+        }
+        (Layout::Keras, TensorKind::RecurrentWeights) => {
+            let mut v = take(found, &key("recurrent_kernel"), &[a, g * h])?;
+            reorder_gates(&mut v, h, order);
+            v
+        }
+        (Layout::Keras, TensorKind::Bias) => {
+            let mut v = take(found, &key("bias"), &[a * g])?;
+            reorder_gates(&mut v, g, order);
+            v
+        }
+        // Dense kernel [H, OUT] is the transpose of the head's [OUT, H].
+        (Layout::Keras, TensorKind::HeadWeights) => {
+            transpose(&take(found, &key("kernel"), &[g, a])?, g, a)
+        }
+        (Layout::Keras, TensorKind::HeadBias) => take(found, &key("bias"), &[a])?,
+        (_, other) => bail!("tensor kind {other:?} has no file name yet"),
+    })
+}
+
+/// One tensor of a GRU layer (`t`, of the kernel's walk) from the file's tensors, in the
+/// kernel's layout (module docs; the variant, from the Keras bias's shape, is
+/// [`layer_kinds`]'s).
 fn gru_tensor(
     found: &BTreeMap<Key, (String, TensorView<'_>)>,
     layout: Layout,
     t: lstm_kernel::TensorInfo,
     key: &dyn Fn(&'static str) -> Key,
-) -> Result<(Vec<f32>, Option<GruVariant>)> {
+) -> Result<Vec<f32>> {
     let [a, g, h] = t.dims;
     let keras = |v: &[f32], h: usize| permuted(v, h, Family::Gru.keras_order());
     let k = t.layer;
     Ok(match (layout, t.kind) {
-        (Layout::Torch, TensorKind::InputWeights) => (
-            transpose(&take(found, &key("weight_ih"), &[g * h, a])?, g * h, a),
-            None,
-        ),
-        (Layout::Torch, TensorKind::RecurrentWeights) => (
-            transpose(&take(found, &key("weight_hh"), &[g * h, a])?, g * h, a),
-            None,
-        ),
+        (Layout::Torch, TensorKind::InputWeights) => {
+            transpose(&take(found, &key("weight_ih"), &[g * h, a])?, g * h, a)
+        }
+        (Layout::Torch, TensorKind::RecurrentWeights) => {
+            transpose(&take(found, &key("weight_hh"), &[g * h, a])?, g * h, a)
+        }
         (Layout::Torch, TensorKind::Bias) => {
             let bih = take(found, &key("bias_ih"), &[a * g])?;
             let bhh = take(found, &key("bias_hh"), &[a * g])?;
             // r and z: b_ih + b_hh (b_ih as is when b_hh's blocks are zero, keeping -0.0);
             // n: b_ih alone (b_hn is the next tensor). Dims [3, H, 1]: H is g.
             let rz = 2 * g;
-            let mut v = bih.clone();
+            let mut v = bih;
             if bhh[..rz].iter().any(|&x| x != 0.0) {
                 for (d, &y) in v[..rz].iter_mut().zip(&bhh) {
                     *d += y;
@@ -1027,20 +1338,19 @@ fn gru_tensor(
             if v.iter().any(|x| !x.is_finite()) {
                 bail!("bias_ih_l{k} + bias_hh_l{k} overflows f32");
             }
-            (v, Some(GruVariant::ResetAfter))
+            v
         }
         // Dims [1, H, 1]: H is g.
         (Layout::Torch, TensorKind::RecurrentBias) => {
             let bhh = take(found, &key("bias_hh"), &[3 * g])?;
-            (bhh[2 * g..].to_vec(), None)
+            bhh[2 * g..].to_vec()
         }
         (Layout::Keras, TensorKind::InputWeights) => {
-            (keras(&take(found, &key("kernel"), &[a, g * h])?, h), None)
+            keras(&take(found, &key("kernel"), &[a, g * h])?, h)
         }
-        (Layout::Keras, TensorKind::RecurrentWeights) => (
-            keras(&take(found, &key("recurrent_kernel"), &[a, g * h])?, h),
-            None,
-        ),
+        (Layout::Keras, TensorKind::RecurrentWeights) => {
+            keras(&take(found, &key("recurrent_kernel"), &[a, g * h])?, h)
+        }
         (Layout::Keras, TensorKind::Bias | TensorKind::RecurrentBias) => {
             // Dims [3, H, 1] (bias) or [1, H, 1] (b_hn): H is g.
             let (hidden, n) = (g, 3 * g);
@@ -1049,7 +1359,7 @@ fn gru_tensor(
                 let b = take(found, &key("bias"), &[2, n])?;
                 let (input, recurrent) = (keras(&b[..n], hidden), keras(&b[n..], hidden));
                 if t.kind == TensorKind::RecurrentBias {
-                    (recurrent[2 * hidden..].to_vec(), None)
+                    recurrent[2 * hidden..].to_vec()
                 } else {
                     let mut v = input;
                     for (d, &y) in v[..2 * hidden].iter_mut().zip(&recurrent) {
@@ -1058,14 +1368,14 @@ fn gru_tensor(
                     if v.iter().any(|x| !x.is_finite()) {
                         bail!("layer {k}: input bias + recurrent bias overflows f32");
                     }
-                    (v, Some(GruVariant::ResetAfter))
+                    v
                 }
             } else {
                 let b = take(found, &key("bias"), &[n])?;
                 if t.kind == TensorKind::RecurrentBias {
-                    (vec![0.0; hidden], None)
+                    vec![0.0; hidden]
                 } else {
-                    (keras(&b, hidden), Some(GruVariant::ResetBefore))
+                    keras(&b, hidden)
                 }
             }
         }
@@ -1370,25 +1680,113 @@ mod tests {
         t.1 = vec![10, 40]; // transposed (Keras orientation under a torch name)
         let e = err(&file(&ts, None));
         assert!(
-            e.contains("lstm.weight_hh_l0") && e.contains("[40, 10]"),
+            e.contains("lstm.weight_hh_l0") && e.contains("[10, 40]") && e.contains("[G*H, H]"),
             "{e}"
         );
     }
 
     #[test]
-    fn a_model_of_another_size_is_refused_naming_the_first_tensor() {
-        let big = keras_model(1, RecurrentActivation::Sigmoid);
-        let bytes = to_torch_bytes(&big).unwrap();
+    fn a_model_of_another_size_is_refused_naming_both_sizes_and_the_commands_that_read_it() {
+        let small = keras_model(1, RecurrentActivation::Sigmoid);
+        let bytes = to_torch_bytes(&small).unwrap();
         let e = format!("{:#}", from_bytes::<1, 12, 1>(&bytes).unwrap_err());
-        assert!(e.contains("weight_ih_l0"), "{e}");
+        assert!(
+            e.contains("(lstm, 1, 10)") && e.contains("(lstm, 1, 12)") && e.contains("eval --data"),
+            "{e}"
+        );
+    }
+
+    /// The run-time reader: a size-menu model (3 inputs, 8 hidden units, 4 outputs, a softmax
+    /// head and a scaling block, as `fit` trains) exported in either layout reads back as
+    /// the very bytes of the `.bin` the model saves, for each cell; a reset-before GRU only
+    /// from Keras names (PyTorch has no such cell).
+    #[test]
+    fn a_menu_model_of_other_sizes_reads_back_as_the_bin_it_would_save() {
+        use crate::menu::{Sizes, build};
+        for cell in [
+            LayerKind::Lstm,
+            LayerKind::Gru(GruVariant::ResetAfter),
+            LayerKind::Gru(GruVariant::ResetBefore),
+        ] {
+            let sizes = Sizes {
+                features: 3,
+                hidden: 8,
+                outputs: 4,
+                layers: 1,
+                cell,
+            };
+            let mut net = build(sizes).unwrap();
+            net.init_keras(11);
+            net.set_head(HeadActivation::Softmax);
+            let scaling = [
+                vec![0.5, -1.0, 2.0],
+                vec![1.5, 0.25, 4.0],
+                vec![1.0; 4],
+                vec![0.0; 4],
+            ];
+            net.set_scaling(Some(scaling)).unwrap();
+            let view = net.view();
+            let bin = super::super::binfile::to_bytes(&*view).unwrap();
+            let keras = to_keras_bytes(&*view).unwrap();
+            let back = to_bin(&keras, None).unwrap();
+            assert_eq!((&back.bin, back.layout), (&bin, Layout::Keras), "{cell:?}");
+            // The export writes the activation, so nothing was assumed.
+            assert!(back.assumed.is_empty());
+            if cell != LayerKind::Gru(GruVariant::ResetBefore) {
+                let back = to_bin(&to_torch_bytes(&*view).unwrap(), None).unwrap();
+                assert_eq!((&back.bin, back.layout), (&bin, Layout::Torch), "{cell:?}");
+            }
+        }
     }
 
     #[test]
-    fn a_file_with_a_second_layer_is_refused_not_half_loaded() {
+    fn layers_whose_sizes_do_not_chain_and_a_head_of_another_width_are_refused() {
+        let m = stack_model();
+        let mut ts = tensors_of(&to_torch_bytes(&m).unwrap());
+        for t in ts.iter_mut().filter(|t| t.0 == "lstm.weight_ih_l1") {
+            // Layer 1 reads 7 inputs; layer 0 gives 10.
+            t.1 = vec![24, 7];
+            t.2.truncate(24 * 7);
+        }
+        let e = format!("{:#}", to_bin(&file(&ts, None), None).unwrap_err());
+        assert!(
+            e.contains("layer 1 takes 7 inputs") && e.contains("do not chain"),
+            "{e}"
+        );
+        let mut ts = tensors_of(&to_torch_bytes(&model()).unwrap());
+        for t in ts.iter_mut().filter(|t| t.0 == "linear.weight") {
+            t.1 = vec![1, 9];
+            t.2.truncate(9);
+        }
+        let e = format!("{:#}", to_bin(&file(&ts, None), None).unwrap_err());
+        assert!(
+            e.contains("linear.weight") && e.contains("10 hidden units"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn pipeline_metadata_of_the_wrong_length_or_an_unknown_head_is_refused_by_key() {
+        let ts = torch_tensors(&model());
+        for (key, value, said) in [
+            ("head_activation", "tanh", "unknown head_activation"),
+            ("differenced", "yes", "differenced"),
+            ("input_mean", "[0.0]", "not all of"),
+        ] {
+            let e = format!(
+                "{:#}",
+                to_bin(&file(&ts, Some((key, value))), None).unwrap_err()
+            );
+            assert!(e.contains(said), "{key}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_second_layer_with_only_some_of_its_tensors_is_refused_naming_a_missing_one() {
         let mut ts = torch_tensors(&model());
         ts.push(("lstm.weight_ih_l1".into(), vec![40, 10], vec![0.0; 400]));
         let e = err(&file(&ts, None));
-        assert!(e.contains("2 recurrent layer(s), the model 1"), "{e}");
+        assert!(e.contains("tensor lstm.weight_hh_l1 is missing"), "{e}");
     }
 
     #[test]
@@ -1511,7 +1909,10 @@ mod tests {
         assert_eq!(back, m);
         // The one-layer model refuses it by layer count.
         let e = err(&bytes);
-        assert!(e.contains("2 recurrent layer(s), the model 1"), "{e}");
+        assert!(
+            e.contains("2 recurrent layers, the model type 1") && e.contains("--layers 2"),
+            "{e}"
+        );
     }
 
     /// The Keras writer: the names and shapes of stacked `keras.layers.LSTM` + `Dense`
@@ -1677,7 +2078,7 @@ mod tests {
             "fc.weight",
             "fc.bias",
             "extra.scale",
-            "rename fc.weight, fc.bias to linear.weight, linear.bias",
+            "--map fc.weight=linear.weight --map fc.bias=linear.bias",
         ] {
             assert!(e.contains(n), "{n} not in: {e}");
         }

@@ -122,8 +122,8 @@ pub fn to_safetensors(bytes: &[u8]) -> Result<Vec<u8>> {
     serialize(views, Some(meta)).map_err(|e| anyhow!("{e}"))
 }
 
-/// The bytes of zip entry `name` (stored, at most `limit` bytes).
-fn read_entry(
+/// The bytes of zip entry `name` (stored, at most `limit` bytes; also the `.keras` reader's).
+pub(crate) fn read_entry(
     zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
     name: &str,
     limit: usize,
@@ -133,7 +133,8 @@ fn read_entry(
         .map_err(|e| anyhow!("zip entry {name}: {e}"))?;
     if entry.compression() != zip::CompressionMethod::Stored {
         bail!(
-            "zip entry {name} is compressed ({}); torch.save stores its entries",
+            "zip entry {name} is compressed ({}); torch.save and Keras store their entries \
+             (this reader reads stored entries only)",
             entry.compression()
         );
     }
