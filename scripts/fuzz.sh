@@ -5,8 +5,14 @@
 # - the harness's data readers (host-harness/fuzz, targets `read_csv` and `read_npy`, seeds
 #   host-harness/fuzz/corpus/<target>): "any bytes are read as sequences of the documented
 #   shape or refused with a message, never a panic";
-# - the PyTorch `torch.save` reader (target `read_torch`, seeds: two real state dicts, so
-#   inputs up to 16 KiB): "any bytes are read as float32 tensors or refused with a message".
+# - the PyTorch `torch.save` reader (target `read_torch`, seeds: three real state dicts, so
+#   inputs up to 16 KiB): "any bytes are read as float32 tensors or refused with a message",
+#   and those tensors on through the name mapping and the model reader;
+# - the safetensors model reader (target `read_safetensors`: `names::map` then
+#   `safetensors::to_bin`, seeds: real files of testdata/torch): "any bytes are read as a
+#   model the kernel parses or refused with a message";
+# - the Keras reader (target `read_keras`: `.keras` and `.weights.h5`, seeds: one of each
+#   from testdata/keras, so inputs up to 32 KiB), the same claim.
 # Needs a nightly toolchain; installs cargo-fuzz if it is missing. New corpus units go to a
 # scratch directory (deleted afterwards); a crash exits non-zero and leaves its reproducer
 # in <crate>/fuzz/artifacts/<target>/.
@@ -21,7 +27,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode read_csv read_npy read_torch)
+[ ${#targets[@]} -gt 0 ] || targets=(decode read_csv read_npy read_torch read_safetensors read_keras)
 start=$SECONDS
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
@@ -45,9 +51,10 @@ for t in "${targets[@]}"; do
     case "$t" in
         decode) fuzz kernel decode ;;
         read_csv | read_npy) fuzz host-harness "$t" ;;
-        read_torch) fuzz host-harness "$t" 16384 ;;
+        read_torch | read_safetensors) fuzz host-harness "$t" 16384 ;;
+        read_keras) fuzz host-harness "$t" 32768 ;;
         *)
-            echo "fuzz.sh: unknown target $t (decode, read_csv, read_npy, read_torch)" >&2
+            echo "fuzz.sh: unknown target $t (decode, read_csv, read_npy, read_torch, read_safetensors, read_keras)" >&2
             exit 2
             ;;
     esac
