@@ -400,7 +400,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
                 ),
                 None => {
                     notes.push(format!(
-                        "{new}: zeros (layer {k}, the file's {}, has no bias)",
+                        "{new}: zeros (layer {k}: the file's {} has no bias)",
                         describe(g)
                     ));
                     zeros.push((new, gh));
