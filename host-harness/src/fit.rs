@@ -27,6 +27,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use lstm_kernel::{Adam, AdamConfig, Grads, Loss, Model, Recurrent, StreamState, Tape, Tensors};
 use rand::seq::SliceRandom;
+use rayon::ThreadPool;
 use rayon::prelude::*;
 
 use crate::rng::{Stream, stream};
@@ -273,12 +274,14 @@ impl Tally {
 
 /// The [`Metrics`] of `model` on `data` for `task`, over the `scored` outputs (each
 /// sequence streamed from the zero state, scored at its last step or at every step).
-/// [`SHARD_ROWS`] sequences at a time run in lock step, the shards on rayon's current pool.
+/// [`SHARD_ROWS`] sequences at a time run in lock step, the shards on `pool` (rayon's
+/// current pool if `None`).
 pub fn evaluate<R, const IN: usize, const H: usize, const OUT: usize>(
     model: &Model<R, IN, H, OUT>,
     task: Task,
     scored: Scored<'_>,
     data: &[Example<IN, OUT>],
+    pool: Option<&ThreadPool>,
 ) -> Metrics
 where
     R: Recurrent<IN, H, f32> + Sync,
@@ -319,7 +322,13 @@ where
         }
         t
     };
-    let shards: Vec<Tally> = data.par_chunks(SHARD_ROWS).map(tally).collect();
+    let tally = &tally;
+    let shards: Vec<Tally> = run_jobs(
+        pool,
+        data.chunks(SHARD_ROWS)
+            .map(|chunk| Box::new(move || tally(chunk)) as Job<'_, Tally>)
+            .collect(),
+    );
     let t = shards.into_iter().fold(Tally::default(), Tally::add);
     let n = data.len().max(1) as f64;
     let values = t.values.max(1) as f64;
@@ -456,13 +465,17 @@ where
             let scale = 1.0 / batch.len() as f32;
             let used = batch.len().div_ceil(SHARD_ROWS);
             let m: &Model<R, IN, H, OUT> = model;
-            let losses: Vec<Result<f64>> = pool.install(|| {
+            let losses = run_jobs(
+                Some(&pool),
                 shards[..used]
-                    .par_iter_mut()
-                    .zip(batch.par_chunks(SHARD_ROWS))
-                    .map(|(shard, rows)| shard.run(m, train, rows, loss, k, scale))
-                    .collect()
-            });
+                    .iter_mut()
+                    .zip(batch.chunks(SHARD_ROWS))
+                    .map(|(shard, rows)| {
+                        Box::new(move || shard.run(m, train, rows, loss, k, scale))
+                            as Job<'_, Result<f64>>
+                    })
+                    .collect(),
+            );
             for l in losses {
                 train_loss += l?;
             }
@@ -472,7 +485,7 @@ where
             }
             update(model, &mut adam, &mut grads, config, epoch)?;
         }
-        let metrics = pool.install(|| evaluate(model, task, scored, val));
+        let metrics = evaluate(model, task, scored, val, Some(&pool));
         let log = EpochLog {
             epoch,
             train_loss: train_loss / train.len() as f64,
@@ -768,6 +781,21 @@ where
     }
 }
 
+/// One shard's work for [`run_jobs`].
+type Job<'a, T> = Box<dyn FnOnce() -> T + Send + 'a>;
+
+/// Runs `jobs` on `pool` (rayon's current pool if `None`) and returns their results in job
+/// order. The jobs are trait objects so that rayon's machinery is compiled once per result
+/// type, not once for each of the size menu's 72 model types (it was a sixth of the
+/// harness' code).
+fn run_jobs<T: Send>(pool: Option<&ThreadPool>, jobs: Vec<Job<'_, T>>) -> Vec<T> {
+    let run = || jobs.into_par_iter().map(|job| job()).collect();
+    match pool {
+        Some(p) => p.install(run),
+        None => run(),
+    }
+}
+
 /// `acc += g`, tensor by tensor.
 fn add_into<G: Tensors<f32>>(acc: &mut G, g: &G) {
     for i in 0..G::COUNT {
@@ -1036,7 +1064,7 @@ mod tests {
         .unwrap();
         let best = &r.epochs[r.best_epoch - 1];
         assert_eq!(
-            evaluate(&lstm, Task::Classify, Scored::first(4), &val),
+            evaluate(&lstm, Task::Classify, Scored::first(4), &val, None),
             best.val
         );
         println!(

@@ -593,6 +593,7 @@ where
             task,
             self.scored(),
             &self.examples(data)?,
+            None,
         ))
     }
     fn predict(&self, x: &[f32], logits: bool) -> Result<Vec<f32>> {
