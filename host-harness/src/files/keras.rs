@@ -111,7 +111,8 @@ fn layer_vars(h5: &[u8]) -> Result<Vec<(String, Vec<Var>)>> {
         .filter_map(|n| layers.group(&n).ok().map(|g| (n, g)))
         .collect();
     pending.sort_by(|a, b| a.0.cmp(&b.0));
-    // Breadth-first below each layer (a cell, a Bidirectional's forward_layer), bounded.
+    // Depth-first (a stack) below each layer (a cell, a Bidirectional's forward_layer),
+    // bounded; the result is sorted by path below, so the walk order does not show.
     let mut visited = 0usize;
     while let Some((path, group)) = pending.pop() {
         visited += 1;
