@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use lstm_harness::cli::predict::load_net;
+mod common;
+
 use lstm_harness::files::{ReadOptions, Source, read_bin};
 
 fn file(name: &str) -> PathBuf {
@@ -17,46 +18,7 @@ fn file(name: &str) -> PathBuf {
 /// The largest difference between the outputs of the model in `model_file` (after its
 /// head activation) at each sequence's last step and Keras' in `<name>.json`.
 fn max_error(model_file: &str, name: &str, options: &ReadOptions) -> f32 {
-    let (path, options, name) = (file(model_file), options.clone(), name.to_string());
-    // The size menu's models are large stack values (the CLI runs them on such a thread too).
-    lstm_harness::menu::with_big_stack(move || Ok(max_error_here(&path, &name, &options))).unwrap()
-}
-
-fn max_error_here(path: &std::path::Path, name: &str, options: &ReadOptions) -> f32 {
-    let net = load_net(path, options).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(file(&format!("{name}.json"))).unwrap()).unwrap();
-    let mut worst = 0.0f32;
-    for (xs, want) in json["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(json["outputs"].as_array().unwrap())
-    {
-        let x: Vec<f32> = xs
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|step| {
-                step.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_f64().unwrap() as f32)
-            })
-            .collect();
-        let want: Vec<f32> = want
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
-        let y = net.predict(&x, false).unwrap();
-        let last = &y[y.len() - want.len()..];
-        for (a, b) in last.iter().zip(&want) {
-            worst = worst.max((a - b).abs());
-        }
-    }
-    worst
+    common::max_error(&file(model_file), &file(&format!("{name}.json")), options)
 }
 
 /// Every accepted variant: the `.keras` gives Keras' outputs after 20 steps (tolerance
@@ -147,27 +109,16 @@ fn unsupported_keras_models_are_refused_naming_the_layer_and_setting() {
 /// runs the `.keras` file directly.
 #[test]
 fn inspect_and_predict_read_a_keras_archive() {
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_lstm-harness"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let shown = run(&["inspect", file("dropout.keras").to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(
-        shown.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shown.stderr)
+    common::harness_prints(
+        &["inspect", file("dropout.keras").to_str().unwrap()],
+        &[
+            "Keras .keras archive, read as model file version 3",
+            "layer 0: lstm 1 -> 10, recurrent activation sigmoid",
+            "recurrent_dropout 0.1 does nothing at inference",
+        ],
     );
-    for want in [
-        "Keras .keras archive, read as model file version 3",
-        "layer 0: lstm 1 -> 10, recurrent activation sigmoid",
-        "recurrent_dropout 0.1 does nothing at inference",
-    ] {
-        assert!(text.contains(want), "{want} missing: {text}");
-    }
-    let shown = run(&["inspect", file("multi.keras").to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(text.contains("inputs 3, outputs 4 (softmax)"), "{text}");
+    common::harness_prints(
+        &["inspect", file("multi.keras").to_str().unwrap()],
+        &["inputs 3, outputs 4 (softmax)"],
+    );
 }
