@@ -12,7 +12,9 @@
 #   `safetensors::to_bin`, seeds: real files of testdata/torch): "any bytes are read as a
 #   model the kernel parses or refused with a message";
 # - the Keras reader (target `read_keras`: `.keras` and `.weights.h5`, seeds: one of each
-#   from testdata/keras, so inputs up to 32 KiB), the same claim.
+#   from testdata/keras, so inputs up to 32 KiB), the same claim;
+# - the ONNX reader (target `read_onnx`, seeds: three real files of testdata/onnx, inputs up
+#   to 16 KiB), the same claim.
 # Needs a nightly toolchain; installs cargo-fuzz if it is missing. New corpus units go to a
 # scratch directory (deleted afterwards); a crash exits non-zero and leaves its reproducer
 # in <crate>/fuzz/artifacts/<target>/.
@@ -27,7 +29,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode read_csv read_npy read_torch read_safetensors read_keras)
+[ ${#targets[@]} -gt 0 ] || targets=(decode read_csv read_npy read_torch read_safetensors read_keras read_onnx)
 start=$SECONDS
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
@@ -51,10 +53,10 @@ for t in "${targets[@]}"; do
     case "$t" in
         decode) fuzz kernel decode ;;
         read_csv | read_npy) fuzz host-harness "$t" ;;
-        read_torch | read_safetensors) fuzz host-harness "$t" 16384 ;;
+        read_torch | read_safetensors | read_onnx) fuzz host-harness "$t" 16384 ;;
         read_keras) fuzz host-harness "$t" 32768 ;;
         *)
-            echo "fuzz.sh: unknown target $t (decode, read_csv, read_npy, read_torch, read_safetensors, read_keras)" >&2
+            echo "fuzz.sh: unknown target $t (decode, read_csv, read_npy, read_torch, read_safetensors, read_keras, read_onnx)" >&2
             exit 2
             ;;
     esac

@@ -1,5 +1,6 @@
 //! `lstm-harness inspect MODEL`: what a model file holds, before anything is converted:
-//! for a safetensors file or a PyTorch `torch.save` state dict, its tensors as found (name,
+//! for a safetensors file, a PyTorch `torch.save` state dict, a Keras or an ONNX file, its
+//! tensors as found or as converted (name,
 //! dtype, shape) and its metadata; then, for every format, the model as this tool reads it
 //! (through [`crate::files::read_bin`], the reader of every command): the format, each
 //! layer's cell, sizes, activation and maths, the head, the normalisation, the parameter
@@ -18,7 +19,7 @@ use crate::progress::{outln, unless_stdout_closed};
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The model file (the kernel's binary format, safetensors, a PyTorch .pt/.pth, a Keras
-    /// .keras or .weights.h5).
+    /// .keras or .weights.h5, an ONNX .onnx).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
 
@@ -123,6 +124,16 @@ impl InspectArgs {
             (
                 read.safetensors,
                 "a Keras .keras archive, its layers in config order under Keras names",
+            )
+        } else if crate::files::is_onnx_file(&self.model, &bytes) {
+            let read = crate::files::read_onnx(&self.model, &bytes)
+                .with_context(|| format!("{path} (an ONNX file)"))?;
+            for line in &read.about {
+                outln!("{path}: {line}")?;
+            }
+            (
+                read.safetensors,
+                "an ONNX graph, its layers in graph order under Keras names",
             )
         } else if torch::is_torch(&bytes) {
             let st = torch::to_safetensors(&bytes)

@@ -225,7 +225,10 @@ pub fn weights_to_safetensors(h5: &[u8]) -> Result<Read> {
 }
 
 /// safetensors bytes of `(name, (shape, values))`, all F32, with `meta`.
-fn to_safetensors(tensors: &[(String, Var)], meta: BTreeMap<String, String>) -> Result<Vec<u8>> {
+pub(super) fn to_safetensors(
+    tensors: &[(String, Var)],
+    meta: BTreeMap<String, String>,
+) -> Result<Vec<u8>> {
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(n, (s, v))| {

@@ -1,13 +1,14 @@
 //! Model files: the kernel's binary format ([`binfile`]), safetensors with PyTorch or Keras
 //! names ([`safetensors`], names as found mapped by [`names`]), PyTorch state dicts as
-//! `torch.save` writes them ([`torch`]) and Keras 3 `.keras` / `.weights.h5` files
-//! ([`keras`]) (both read only), generated Rust source ([`rust_src`]), plus the one reader
+//! `torch.save` writes them ([`torch`]), Keras 3 `.keras` / `.weights.h5` files
+//! ([`keras`]) and ONNX graphs of `LSTM`/`GRU` operators ([`onnx`]) (all three read only), generated Rust source ([`rust_src`]), plus the one reader
 //! every command uses ([`read_bin`]: any of these formats as the kernel's binary model file)
 //! and saving that never loses or half-writes a user's file.
 
 pub mod binfile;
 pub mod keras;
 pub mod names;
+pub mod onnx;
 pub mod rust_src;
 pub mod safetensors;
 pub mod torch;
@@ -58,7 +59,7 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
         Some(f @ (Format::Bin | Format::Safetensors)) => Ok(f),
         _ => bail!(
             "{}: not a model file this tool reads (a binary model file, magic \\x89LSTM; \
-             safetensors; a PyTorch torch.save state dict; a Keras .keras or .weights.h5)",
+             safetensors; a PyTorch torch.save state dict; a Keras .keras or .weights.h5; an ONNX .onnx)",
             path.display()
         ),
     }
@@ -115,6 +116,8 @@ pub enum Source {
     Keras,
     /// A Keras 3 `.weights.h5` (weights only, [`keras`]).
     KerasWeights,
+    /// An ONNX graph of `LSTM`/`GRU` operators and a dense head ([`onnx`]).
+    Onnx,
 }
 
 impl std::fmt::Display for Source {
@@ -130,6 +133,7 @@ impl std::fmt::Display for Source {
             Self::Torch(l) => write!(f, "PyTorch torch.save state dict, {}", layout(*l)),
             Self::Keras => write!(f, "Keras .keras archive"),
             Self::KerasWeights => write!(f, "Keras .weights.h5 (no architecture config)"),
+            Self::Onnx => write!(f, "ONNX graph"),
         }
     }
 }
@@ -203,6 +207,11 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
             .with_context(|| format!("cannot load {} (a .keras archive)", path.display()))?;
         warnings.extend(read.notes);
         (read.safetensors, Some(Source::Keras))
+    } else if is_onnx_file(path, &bytes) {
+        let read = read_onnx(path, &bytes)
+            .with_context(|| format!("cannot load {} (an ONNX file)", path.display()))?;
+        warnings.extend(read.notes);
+        (read.safetensors, Some(Source::Onnx))
     } else if torch::is_torch(&bytes) {
         let st = torch::to_safetensors(&bytes)
             .with_context(|| format!("cannot load {} (a PyTorch file)", path.display()))?;
@@ -235,6 +244,7 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
         Some(Source::Torch(_)) => " (a PyTorch file)",
         Some(Source::Keras) => " (a .keras archive)",
         Some(Source::KerasWeights) => " (a Keras .weights.h5)",
+        Some(Source::Onnx) => " (an ONNX file)",
         _ => "",
     };
     let mapped = names::map(&st, &options.renames)
@@ -261,6 +271,43 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
         warnings,
         mapped: mapped.notes,
     })
+}
+
+/// Whether the model file `path` of `bytes` is ONNX: by content ([`onnx::is_onnx`]), or by
+/// its extension `.onnx` (so a damaged one is refused as ONNX).
+pub fn is_onnx_file(path: &Path, bytes: &[u8]) -> bool {
+    onnx::is_onnx(bytes) || path.extension().and_then(|e| e.to_str()) == Some("onnx")
+}
+
+/// The ONNX model file `path` of `bytes` as safetensors ([`onnx::onnx_to_safetensors`]),
+/// external data read from the model's folder.
+///
+/// # Errors
+/// As [`onnx::onnx_to_safetensors`]; an external data location outside the model's folder,
+/// or a file that cannot be read.
+pub fn read_onnx(path: &Path, bytes: &[u8]) -> Result<onnx::Read> {
+    onnx::onnx_to_safetensors(bytes, &mut |location| external_data(path, location))
+}
+
+/// The bytes of the external data file `location` of the ONNX model at `model` (at most
+/// [`MAX_MODEL_FILE_BYTES`]): a relative path inside the model's folder.
+///
+/// # Errors
+/// An absolute location, or one that leaves the folder (`..`); the file cannot be read.
+fn external_data(model: &Path, location: &str) -> Result<Vec<u8>> {
+    let rel = Path::new(location);
+    if location.is_empty()
+        || !rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        bail!(
+            "the location {location:?} is not a file name inside the model's folder; this \
+             reader reads external data beside the model only"
+        );
+    }
+    let dir = model.parent().unwrap_or(Path::new("."));
+    read_limited(&dir.join(rel), MAX_MODEL_FILE_BYTES)
 }
 
 /// Loads the post's model (`LstmModel<1, 10, 1>`) from any model file ([`read_bin`]).
@@ -487,9 +534,8 @@ mod tests {
     }
 }
 
-/// The model readers never panic: the fuzz seeds of `read_safetensors`, `read_torch` and
-/// `read_keras`
-/// (host-harness/fuzz/corpus) with random bytes overwritten, inserted or cut go through the
+/// The model readers never panic: the fuzz seeds of `read_safetensors`, `read_torch`,
+/// `read_keras` and `read_onnx` (host-harness/fuzz/corpus) with random bytes overwritten, inserted or cut go through the
 /// path of every command (`torch::to_safetensors`, `names::map`, `safetensors::to_bin`) to
 /// a binary model file the kernel parses, or are refused with a message
 /// (`scripts/fuzz.sh` runs the same claims under libFuzzer).
@@ -545,6 +591,20 @@ mod no_panic {
             let b = mutate(seeds[which % seeds.len()].clone(), &edits, keep);
             if let Ok(st) = super::torch::to_safetensors(&b) {
                 read(&st)?;
+            }
+        }
+
+        #[test]
+        fn mutated_onnx_files_are_read_as_models_or_refused(
+            which in 0usize..3,
+            edits in proptest::collection::vec((0usize..8192, any::<u8>(), 0u8..3), 0..8),
+            keep in 0usize..8192,
+        ) {
+            let seeds = seeds("read_onnx");
+            let b = mutate(seeds[which % seeds.len()].clone(), &edits, keep);
+            let mut no_files = |_: &str| anyhow::bail!("no external data here");
+            if let Ok(r) = super::onnx::onnx_to_safetensors(&b, &mut no_files) {
+                read(&r.safetensors)?;
             }
         }
     }
