@@ -88,11 +88,80 @@ fn weights_files_hold_the_same_model_as_the_keras_archive() {
     );
 }
 
+/// The legacy HDF5 layout (`model.save("m.h5")`, Keras 2's format, written here by Keras 3
+/// for an `.h5` name): the architecture from its `model_config`, Keras' outputs (the same
+/// tolerance as the `.keras` files: the same models).
+#[test]
+fn legacy_hdf5_models_give_keras_outputs() {
+    for name in [
+        "lstm1",
+        "lstm2",
+        "gru_before",
+        "hard",
+        "multi",
+        "dropout",
+        "functional",
+    ] {
+        let h5 = format!("{name}.h5");
+        let read =
+            read_bin(&file(&h5), &ReadOptions::default()).unwrap_or_else(|e| panic!("{h5}: {e:#}"));
+        assert_eq!(read.source, Source::KerasH5, "{h5}");
+        assert!(
+            !read.warnings.iter().any(|w| w.contains("sigmoid assumed")),
+            "{h5}: {:?}",
+            read.warnings
+        );
+        let e = max_error(&h5, name, &ReadOptions::default());
+        println!("{h5}: max |output - Keras| = {e:.3e}");
+        assert!(e < 2e-6, "{h5}: {e}");
+    }
+}
+
+/// Keras 2's weights-only HDF5 (`layer_names` at the root): the `.keras`'s weights, by
+/// role and shape; the activation is assumed (warned).
+#[test]
+fn legacy_weights_files_hold_the_keras_archives_weights() {
+    for name in ["lstm2", "gru_after"] {
+        let h5 = read_bin(
+            &file(&format!("{name}.legacy-weights.h5")),
+            &ReadOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert_eq!(h5.source, Source::KerasWeights);
+        assert!(
+            h5.warnings.iter().any(|w| w.contains("sigmoid assumed")),
+            "{name}: {:?}",
+            h5.warnings
+        );
+        let keras = read_bin(&file(&format!("{name}.keras")), &ReadOptions::default()).unwrap();
+        let weights =
+            |b: &[u8]| -> Vec<f32> { lstm_kernel::io::parse(b).unwrap().values().collect() };
+        assert_eq!(weights(&h5.bin), weights(&keras.bin), "{name}");
+    }
+}
+
+/// `hard_sigmoid` in a legacy file follows the `keras_version` that wrote it: Keras 3's
+/// `relu6(x + 3) / 6` in `hard.h5`, Keras 2's `clip(0.2 x + 0.5, 0, 1)` in the same file
+/// marked 2.15.0.
+#[test]
+fn a_legacy_files_hard_sigmoid_follows_its_keras_version() {
+    let activation = |n: &str| {
+        let read = read_bin(&file(n), &ReadOptions::default()).unwrap();
+        lstm_kernel::io::parse(&read.bin).unwrap().header().layers()[0]
+            .settings
+            .activation
+    };
+    use lstm_kernel::RecurrentActivation::{HardSigmoidKeras2, HardSigmoidKeras3};
+    assert_eq!(activation("hard.h5"), HardSigmoidKeras3);
+    assert_eq!(activation("hard.keras2.h5"), HardSigmoidKeras2);
+}
+
 #[test]
 fn unsupported_keras_models_are_refused_naming_the_layer_and_setting() {
     for (name, want) in [
         ("bidirectional.keras", "Bidirectional"),
         ("bidirectional.weights.h5", "Bidirectional"),
+        ("bidirectional.h5", "Bidirectional"),
         ("backwards.keras", "go_backwards"),
         ("relu.keras", "activation relu"),
         ("dense_relu.keras", "Dense activation relu"),

@@ -113,11 +113,13 @@ impl InspectArgs {
         let path = self.model.display();
         let (bytes, what) = if keras::is_hdf5(&bytes) {
             let read = keras::weights_to_safetensors(&bytes)
-                .with_context(|| format!("{path} (a Keras .weights.h5)"))?;
-            (
-                read.safetensors,
-                "a Keras .weights.h5, its variables named by their paths",
-            )
+                .with_context(|| format!("{path} (a Keras HDF5 file)"))?;
+            let what = if read.architecture {
+                "a Keras HDF5 model (legacy layout), its layers in config order under Keras names"
+            } else {
+                "a Keras weights file, its variables named by their paths"
+            };
+            (read.safetensors, what)
         } else if keras::is_keras_zip(&bytes) {
             let read = keras::keras_to_safetensors(&bytes)
                 .with_context(|| format!("{path} (a .keras archive)"))?;

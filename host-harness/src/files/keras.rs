@@ -1,6 +1,7 @@
-//! Keras 3 model files, read without Python: `.keras` (`model.save`: a zip of
+//! Keras model files, read without Python: Keras 3's `.keras` (`model.save`: a zip of
 //! `config.json`, `metadata.json` and `model.weights.h5`) and `.weights.h5`
-//! (`model.save_weights`: the weights alone), both turned into safetensors bytes under the
+//! (`model.save_weights`: the weights alone), and the legacy HDF5 `.h5` of Keras 2 (a whole
+//! model, or its weights), all turned into safetensors bytes under the
 //! names [`super::safetensors`] reads (Keras layout), so every command reads them.
 //!
 //! # `.keras`: the architecture from `config.json`
@@ -33,8 +34,18 @@
 //! Without a config, each layer's variables are named by their path
 //! (`lstm/cell/kernel`, `dense/kernel`) and [`super::names::map`] orders and identifies them
 //! by shape, as for any file without this tool's names; the recurrent activation is not
-//! known (the readers warn and assume the sigmoid). A Keras 2 weights file (the legacy
-//! layout, `layer_names` attributes) and a `Bidirectional` layer's weights are refused.
+//! known (the readers warn and assume the sigmoid). A `Bidirectional` layer's weights are
+//! refused.
+//!
+//! # The legacy HDF5 layout (`.h5`)
+//! Keras 2's `model.save("m.h5")` (and Keras 3's, for an `.h5` name) writes the model's
+//! config as the root attribute `model_config` and its weights under `model_weights/`: the
+//! attribute `layer_names` lists the layers, and each layer group's `weight_names` the paths
+//! of its datasets below it (`lstm/lstm_cell/kernel:0`), whose last part names the role.
+//! Such a file is read like a `.keras` archive (the same config rules, the groups named by
+//! the layers' own names), with `hard_sigmoid`'s formula told by the file's
+//! `keras_version` (2.x: Keras 2's, 3.x: Keras 3's). Keras 2's `model.save_weights("w.h5")`
+//! (`layer_names` at the root, no config) is read like a `.weights.h5`.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -75,6 +86,9 @@ pub struct Read {
     pub safetensors: Vec<u8>,
     /// What the config said that the kernel ignores, one line each (dropout).
     pub notes: Vec<String>,
+    /// Whether the architecture came with the weights (a `.keras` archive, a legacy HDF5
+    /// whole-model file), rather than being told from the weights' shapes.
+    pub architecture: bool,
 }
 
 /// One variable of a layer: its shape and values.
@@ -85,21 +99,10 @@ type Var = (Vec<usize>, Vec<f32>);
 /// the file's (alphabetical) order.
 ///
 /// # Errors
-/// Not an HDF5 file, a Keras 2 (legacy) layout, a variable that is not float32 or whose
-/// shape does not hold its values, more values than the file can hold.
-fn layer_vars(h5: &[u8]) -> Result<Vec<(String, Vec<Var>)>> {
-    let file = hdf5_pure::File::from_bytes(h5.to_vec())
-        .map_err(|e| anyhow!("not a readable HDF5 file: {e}"))?;
+/// No `layers` group, a variable that is not float32 or whose shape does not hold its
+/// values, more values than the file can hold.
+fn layer_vars(file: &hdf5_pure::File) -> Result<Vec<(String, Vec<Var>)>> {
     let root = file.root();
-    let attrs = root
-        .attrs()
-        .map_err(|e| anyhow!("HDF5 root attributes: {e}"))?;
-    if attrs.contains_key("layer_names") || attrs.contains_key("keras_version") {
-        bail!(
-            "a Keras 2 weights file (legacy HDF5 layout with layer_names): load the model in \
-             Keras 3 and save it again (model.save(\"m.keras\"))"
-        );
-    }
     let Ok(layers) = root.group("layers") else {
         bail!("no layers group: not a Keras 3 weights file (model.weights.h5)");
     };
@@ -152,39 +155,36 @@ fn read_vars(vars: &hdf5_pure::Group, path: &str) -> Result<Vec<Var>> {
         let ds = vars
             .dataset(n)
             .map_err(|e| anyhow!("layers/{path}/vars/{n}: {e}"))?;
-        let dtype = ds
-            .dtype()
-            .map_err(|e| anyhow!("layers/{path}/vars/{n}: {e}"))?;
-        if dtype != hdf5_pure::DType::F32 {
-            bail!(
-                "layers/{path}/vars/{n} is {dtype:?}, expected float32 (a mixed-precision or \
-                 float64 model: cast it with model.set_dtype_policy(\"float32\") or save its \
-                 float32 weights)"
-            );
-        }
-        let shape: Vec<usize> = ds
-            .shape()
-            .map_err(|e| anyhow!("layers/{path}/vars/{n}: {e}"))?
-            .into_iter()
-            .map(usize::try_from)
-            .collect::<Result<_, _>>()?;
-        let count = shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .filter(|&c| c <= super::MAX_MODEL_FILE_BYTES as usize / 4)
-            .ok_or_else(|| anyhow!("layers/{path}/vars/{n}: shape {shape:?} is too large"))?;
-        let values = ds
-            .read_f32()
-            .map_err(|e| anyhow!("layers/{path}/vars/{n}: {e}"))?;
-        if values.len() != count {
-            bail!(
-                "layers/{path}/vars/{n}: {} values for shape {shape:?}",
-                values.len()
-            );
-        }
-        out.push((shape, values));
+        out.push(read_var(&ds, &format!("layers/{path}/vars/{n}"))?);
     }
     Ok(out)
+}
+
+/// A float32 dataset's shape and values (`what` names it in errors).
+fn read_var(ds: &hdf5_pure::Dataset, what: &str) -> Result<Var> {
+    let dtype = ds.dtype().map_err(|e| anyhow!("{what}: {e}"))?;
+    if dtype != hdf5_pure::DType::F32 {
+        bail!(
+            "{what} is {dtype:?}, expected float32 (a mixed-precision or float64 model: cast \
+             it with model.set_dtype_policy(\"float32\") or save its float32 weights)"
+        );
+    }
+    let shape: Vec<usize> = ds
+        .shape()
+        .map_err(|e| anyhow!("{what}: {e}"))?
+        .into_iter()
+        .map(usize::try_from)
+        .collect::<Result<_, _>>()?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&c| c <= super::MAX_MODEL_FILE_BYTES as usize / 4)
+        .ok_or_else(|| anyhow!("{what}: shape {shape:?} is too large"))?;
+    let values = ds.read_f32().map_err(|e| anyhow!("{what}: {e}"))?;
+    if values.len() != count {
+        bail!("{what}: {} values for shape {shape:?}", values.len());
+    }
+    Ok((shape, values))
 }
 
 /// Reads a `.weights.h5` (module docs: the variables named by their paths, for
@@ -194,8 +194,12 @@ fn read_vars(vars: &hdf5_pure::Group, path: &str) -> Result<Vec<Var>> {
 /// As [`layer_vars`]; a `Bidirectional` layer; a layer with more variables than a Keras
 /// `LSTM`, `GRU` or `Dense` has.
 pub fn weights_to_safetensors(h5: &[u8]) -> Result<Read> {
+    let file = open_h5(h5)?;
+    if let Some(legacy) = legacy_layers(&file)? {
+        return legacy_to_safetensors(legacy);
+    }
     let mut tensors: Vec<(String, Var)> = Vec::new();
-    for (path, vars) in layer_vars(h5)? {
+    for (path, vars) in layer_vars(&file)? {
         if path.contains("backward_layer") || path.contains("forward_layer") {
             bail!(
                 "layers/{path}: a Bidirectional layer, which this kernel does not run (it runs \
@@ -221,6 +225,7 @@ pub fn weights_to_safetensors(h5: &[u8]) -> Result<Read> {
     Ok(Read {
         safetensors: to_safetensors(&tensors, BTreeMap::new())?,
         notes: Vec::new(),
+        architecture: false,
     })
 }
 
@@ -432,9 +437,29 @@ pub fn keras_to_safetensors(bytes: &[u8]) -> Result<Read> {
         Err(_) => None,
     };
     let h5 = super::torch::read_entry(&mut zip, "model.weights.h5", limit)?;
+    let vars: BTreeMap<String, Vec<Var>> = layer_vars(&open_h5(&h5)?)?.into_iter().collect();
+    from_config(&config, major, &vars, false)
+}
+
+/// The model of a Keras `config` (module docs) with the variables `vars` of each layer's
+/// weights group (`lstm/cell` for a recurrent layer, `dense` for the head), written by
+/// Keras `major`. The groups are named by class (Keras 3's `model.weights.h5`), or, with
+/// `own_names`, by the layers' own names (the legacy HDF5 layout).
+fn from_config(
+    config: &Value,
+    major: Option<u64>,
+    vars: &BTreeMap<String, Vec<Var>>,
+    own_names: bool,
+) -> Result<Read> {
     let mut notes = Vec::new();
-    let layers = config_layers(&config, &mut notes)?;
-    let vars: BTreeMap<String, Vec<Var>> = layer_vars(&h5)?.into_iter().collect();
+    let mut layers = config_layers(config, &mut notes)?;
+    if own_names {
+        for l in &mut layers {
+            match l {
+                Layer::Recurrent(_, name, h5, _) | Layer::Dense(name, h5, _) => h5.clone_from(name),
+            }
+        }
+    }
     let mut tensors: Vec<(String, Var)> = Vec::new();
     let mut meta = BTreeMap::from([
         ("layout".to_string(), "keras".to_string()),
@@ -578,5 +603,201 @@ pub fn keras_to_safetensors(bytes: &[u8]) -> Result<Read> {
     Ok(Read {
         safetensors: to_safetensors(&tensors, meta)?,
         notes,
+        architecture: true,
+    })
+}
+
+/// An HDF5 file's bytes, opened.
+fn open_h5(h5: &[u8]) -> Result<hdf5_pure::File> {
+    hdf5_pure::File::from_bytes(h5.to_vec()).map_err(|e| anyhow!("not a readable HDF5 file: {e}"))
+}
+
+/// The strings of an HDF5 attribute (one string, or an array of them, in any of the
+/// encodings h5py writes).
+fn attr_strings(v: &hdf5_pure::AttrValue) -> Option<Vec<String>> {
+    use hdf5_pure::AttrValue as A;
+    match v {
+        A::String(s) | A::AsciiString(s) | A::VarLenString(s) | A::VarLenAsciiString(s) => {
+            Some(vec![s.clone()])
+        }
+        A::StringArray(v)
+        | A::AsciiStringArray(v)
+        | A::VarLenAsciiCharArray(v)
+        | A::VarLenStringArray(v)
+        | A::VarLenAsciiStringArray(v) => Some(v.clone()),
+        A::StringSized { value, .. } | A::AsciiStringSized { value, .. } => {
+            Some(vec![value.clone()])
+        }
+        A::StringArraySized { values, .. } | A::AsciiStringArraySized { values, .. } => {
+            Some(values.clone())
+        }
+        _ => None,
+    }
+}
+
+/// A file in the legacy HDF5 layout (`model.save("m.h5")` in Keras 2, and in Keras 3 for
+/// an `.h5` name; `model.save_weights("w.h5")` in Keras 2).
+struct Legacy {
+    /// The root's `model_config` (a whole-model file), parsed.
+    config: Option<Value>,
+    /// The major version of the root's (or the weights group's) `keras_version`.
+    major: Option<u64>,
+    /// Each layer with weights, in `layer_names` order: its name and its variables by role
+    /// (`kernel`, `recurrent_kernel`, `bias`), in that order.
+    layers: Vec<(String, Vec<(&'static str, Var)>)>,
+}
+
+/// The major version in a `keras_version` string (`"2.15.0"` -> 2).
+fn major_of(version: &str) -> Option<u64> {
+    version.split('.').next().and_then(|v| v.parse().ok())
+}
+
+/// The file's legacy layout, if it has one: a root `layer_names` attribute (a weights
+/// file) or a `model_weights` group holding one (a whole model). Each layer's
+/// `weight_names` attribute gives its datasets' paths below its group
+/// (`lstm/lstm_cell/kernel:0`); the last part names the role.
+///
+/// # Errors
+/// Attributes or datasets that cannot be read; a weight whose role is not one of an LSTM,
+/// GRU or Dense layer; more than 4096 layers.
+fn legacy_layers(file: &hdf5_pure::File) -> Result<Option<Legacy>> {
+    let root = file.root();
+    let attrs = root
+        .attrs()
+        .map_err(|e| anyhow!("HDF5 root attributes: {e}"))?;
+    let (weights, wattrs, config) = if attrs.contains_key("layer_names") {
+        (root, attrs.clone(), None)
+    } else if let Ok(g) = root.group("model_weights") {
+        let a = g
+            .attrs()
+            .map_err(|e| anyhow!("model_weights attributes: {e}"))?;
+        let Some(text) = attrs.get("model_config").and_then(attr_strings) else {
+            bail!("a legacy HDF5 model without a model_config attribute");
+        };
+        let config: Value = serde_json::from_str(text.first().map_or("", String::as_str))
+            .context("model_config is not JSON")?;
+        (g, a, Some(config))
+    } else {
+        return Ok(None);
+    };
+    let major = [&wattrs, &attrs]
+        .iter()
+        .find_map(|a| a.get("keras_version").and_then(attr_strings))
+        .and_then(|v| v.first().and_then(|v| major_of(v)));
+    let Some(names) = wattrs.get("layer_names").and_then(attr_strings) else {
+        bail!("a legacy HDF5 file whose layer_names is not a list of strings");
+    };
+    if names.len() > 4096 {
+        bail!(
+            "{} layers in layer_names: not a model this tool reads",
+            names.len()
+        );
+    }
+    let mut layers = Vec::new();
+    for name in names {
+        let group = weights
+            .group(&name)
+            .map_err(|e| anyhow!("layer {name} (in layer_names): {e}"))?;
+        let a = group
+            .attrs()
+            .map_err(|e| anyhow!("layer {name}: attributes: {e}"))?;
+        let weight_names = a
+            .get("weight_names")
+            .and_then(attr_strings)
+            .unwrap_or_default();
+        if weight_names.len() > 16 {
+            bail!(
+                "layer {name}: {} weights; an LSTM, GRU or Dense layer has at most 3",
+                weight_names.len()
+            );
+        }
+        let mut vars: Vec<(&'static str, Var)> = Vec::new();
+        for w in &weight_names {
+            let mut parts: Vec<&str> = w.split('/').collect();
+            if parts
+                .iter()
+                .any(|p| p.starts_with("forward_") || p.starts_with("backward_"))
+            {
+                bail!(
+                    "layer {name}: weight {w} is a Bidirectional layer's, which this kernel \
+                     does not run (it runs layers forward in time only)"
+                );
+            }
+            let Some(last) = parts.pop() else { continue };
+            let role = match last.split(':').next().unwrap_or("") {
+                "kernel" => "kernel",
+                "recurrent_kernel" => "recurrent_kernel",
+                "bias" => "bias",
+                other => bail!(
+                    "layer {name}: weight {w} ({other}) is not a kernel, recurrent_kernel or \
+                     bias; this reader takes LSTM, GRU and Dense layers"
+                ),
+            };
+            let mut g = group.clone();
+            for p in &parts {
+                g = g
+                    .group(p)
+                    .map_err(|e| anyhow!("layer {name}: weight {w}: {e}"))?;
+            }
+            let ds = g
+                .dataset(last)
+                .map_err(|e| anyhow!("layer {name}: weight {w}: {e}"))?;
+            if vars.iter().any(|(r, _)| *r == role) {
+                bail!("layer {name}: two {role} weights");
+            }
+            vars.push((role, read_var(&ds, &format!("layer {name}: weight {w}"))?));
+        }
+        let order = |r: &str| {
+            ["kernel", "recurrent_kernel", "bias"]
+                .iter()
+                .position(|x| *x == r)
+        };
+        vars.sort_by_key(|(r, _)| order(r));
+        if !vars.is_empty() {
+            layers.push((name, vars));
+        }
+    }
+    Ok(Some(Legacy {
+        config,
+        major,
+        layers,
+    }))
+}
+
+/// A legacy HDF5 file (see [`legacy_layers`]) as safetensors: through its `model_config`
+/// like a `.keras` archive, or, for a weights file, under the variables' paths like a
+/// `.weights.h5`.
+fn legacy_to_safetensors(legacy: Legacy) -> Result<Read> {
+    let recurrent = |vars: &[(&str, Var)]| vars.iter().any(|(r, _)| *r == "recurrent_kernel");
+    if let Some(config) = &legacy.config {
+        let vars: BTreeMap<String, Vec<Var>> = legacy
+            .layers
+            .iter()
+            .map(|(name, vars)| {
+                let key = if recurrent(vars) {
+                    format!("{name}/cell")
+                } else {
+                    name.clone()
+                };
+                (key, vars.iter().map(|(_, v)| v.clone()).collect())
+            })
+            .collect();
+        return from_config(config, legacy.major, &vars, true);
+    }
+    let mut tensors = Vec::new();
+    for (name, vars) in &legacy.layers {
+        let path = if recurrent(vars) {
+            format!("{name}/cell")
+        } else {
+            name.clone()
+        };
+        for (role, var) in vars {
+            tensors.push((format!("{path}/{role}"), var.clone()));
+        }
+    }
+    Ok(Read {
+        safetensors: to_safetensors(&tensors, BTreeMap::new())?,
+        notes: Vec::new(),
+        architecture: false,
     })
 }

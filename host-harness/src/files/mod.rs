@@ -1,6 +1,6 @@
 //! Model files: the kernel's binary format ([`binfile`]), safetensors with PyTorch or Keras
 //! names ([`safetensors`], names as found mapped by [`names`]), PyTorch state dicts as
-//! `torch.save` writes them ([`torch`]), Keras 3 `.keras` / `.weights.h5` files
+//! `torch.save` writes them ([`torch`]), Keras `.keras`, `.weights.h5` and legacy `.h5` files
 //! ([`keras`]) and ONNX graphs of `LSTM`/`GRU` operators ([`onnx`]) (all three read only), generated Rust source ([`rust_src`]), plus the one reader
 //! every command uses ([`read_bin`]: any of these formats as the kernel's binary model file)
 //! and saving that never loses or half-writes a user's file.
@@ -114,8 +114,12 @@ pub enum Source {
     Torch(safetensors::Layout),
     /// A Keras 3 `.keras` archive (config and weights, [`keras`]).
     Keras,
-    /// A Keras 3 `.weights.h5` (weights only, [`keras`]).
+    /// A Keras weights file: Keras 3's `.weights.h5`, or Keras 2's legacy `save_weights`
+    /// HDF5 (weights only, [`keras`]).
     KerasWeights,
+    /// A Keras model in the legacy HDF5 layout (`model.save("m.h5")`: Keras 2, or Keras 3
+    /// given an `.h5` name), with its architecture ([`keras`]).
+    KerasH5,
     /// An ONNX graph of `LSTM`/`GRU` operators and a dense head ([`onnx`]).
     Onnx,
 }
@@ -132,7 +136,8 @@ impl std::fmt::Display for Source {
             Self::Torch(safetensors::Layout::Torch) => write!(f, "PyTorch torch.save state dict"),
             Self::Torch(l) => write!(f, "PyTorch torch.save state dict, {}", layout(*l)),
             Self::Keras => write!(f, "Keras .keras archive"),
-            Self::KerasWeights => write!(f, "Keras .weights.h5 (no architecture config)"),
+            Self::KerasWeights => write!(f, "Keras weights file (no architecture config)"),
+            Self::KerasH5 => write!(f, "Keras HDF5 model (legacy .h5, with its config)"),
             Self::Onnx => write!(f, "ONNX graph"),
         }
     }
@@ -200,8 +205,14 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
     let mut warnings = Vec::new();
     let (st, kind) = if keras::is_hdf5(&bytes) {
         let read = keras::weights_to_safetensors(&bytes)
-            .with_context(|| format!("cannot load {} (a Keras .weights.h5)", path.display()))?;
-        (read.safetensors, Some(Source::KerasWeights))
+            .with_context(|| format!("cannot load {} (a Keras HDF5 file)", path.display()))?;
+        warnings.extend(read.notes);
+        let kind = if read.architecture {
+            Source::KerasH5
+        } else {
+            Source::KerasWeights
+        };
+        (read.safetensors, Some(kind))
     } else if keras::is_keras_zip(&bytes) {
         let read = keras::keras_to_safetensors(&bytes)
             .with_context(|| format!("cannot load {} (a .keras archive)", path.display()))?;
@@ -243,7 +254,7 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
     let what = match kind {
         Some(Source::Torch(_)) => " (a PyTorch file)",
         Some(Source::Keras) => " (a .keras archive)",
-        Some(Source::KerasWeights) => " (a Keras .weights.h5)",
+        Some(Source::KerasWeights | Source::KerasH5) => " (a Keras HDF5 file)",
         Some(Source::Onnx) => " (an ONNX file)",
         _ => "",
     };
