@@ -1,9 +1,10 @@
 //! Model files: the kernel's binary format ([`binfile`]), safetensors with PyTorch or Keras
 //! names ([`safetensors`], names as found mapped by [`names`]), PyTorch state dicts as
-//! `torch.save` writes them ([`torch`]), Keras `.keras`, `.weights.h5` and legacy `.h5` files
-//! ([`keras`]) and ONNX graphs of `LSTM`/`GRU` operators ([`onnx`]) (all three read only), generated Rust source ([`rust_src`]), plus the one reader
-//! every command uses ([`read_bin`]: any of these formats as the kernel's binary model file)
-//! and saving that never loses or half-writes a user's file.
+//! `torch.save` writes them ([`torch`]), Keras `.keras`, `.weights.h5` and legacy `.h5`
+//! files ([`keras`]) and ONNX graphs of `LSTM`/`GRU` operators ([`onnx`]) (all three read
+//! only), generated Rust source ([`rust_src`]), plus the one reader every command uses
+//! ([`read_bin`]: any of these formats as the kernel's binary model file) and saving that
+//! never loses or half-writes a user's file.
 
 pub mod binfile;
 pub mod keras;
