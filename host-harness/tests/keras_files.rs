@@ -88,6 +88,45 @@ fn weights_files_hold_the_same_model_as_the_keras_archive() {
     );
 }
 
+/// `--config` gives a `.weights.h5` its architecture: with the `.keras` archive's own
+/// `config.json` it reads as the archive does (activation included: no assumption).
+#[test]
+fn a_weights_file_with_its_config_reads_as_the_keras_archive() {
+    let dir = std::env::temp_dir().join(format!("keras-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["hard", "lstm2", "gru_before", "multi"] {
+        let archive = std::fs::read(file(&format!("{name}.keras"))).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).unwrap();
+        let mut config = Vec::new();
+        std::io::Read::read_to_end(&mut zip.by_name("config.json").unwrap(), &mut config).unwrap();
+        let config_path = dir.join(format!("{name}.config.json"));
+        std::fs::write(&config_path, config).unwrap();
+        let options = ReadOptions {
+            config: Some(config_path),
+            ..ReadOptions::default()
+        };
+        let h5 = read_bin(&file(&format!("{name}.weights.h5")), &options)
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let keras = read_bin(&file(&format!("{name}.keras")), &ReadOptions::default()).unwrap();
+        assert_eq!(h5.bin, keras.bin, "{name}");
+        assert!(h5.warnings.is_empty(), "{name}: {:?}", h5.warnings);
+        assert_eq!(h5.source, Source::KerasH5, "{name}");
+    }
+    // Not for other formats, nor for a whole model.
+    let options = ReadOptions {
+        config: Some(dir.join("hard.config.json")),
+        ..ReadOptions::default()
+    };
+    for (other, want) in [
+        ("hard.keras", "this file is not an HDF5 file"),
+        ("hard.h5", "it needs no --config"),
+    ] {
+        let e = format!("{:#}", read_bin(&file(other), &options).unwrap_err());
+        assert!(e.contains(want), "{other}: {e}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The legacy HDF5 layout (`model.save("m.h5")`, Keras 2's format, written here by Keras 3
 /// for an `.h5` name): the architecture from its `model_config`, Keras' outputs (the same
 /// tolerance as the `.keras` files: the same models).

@@ -152,6 +152,12 @@ pub struct ImportArgs {
     /// warning]; a file that says another is refused.
     #[arg(long, value_enum, value_name = "A")]
     pub assume_activation: Option<ActivationArg>,
+
+    /// The architecture of a Keras weights file MODEL (`.weights.h5`, or Keras 2's
+    /// weights-only `.h5`): a model config as JSON (a `.keras` archive's `config.json`, or
+    /// `model.to_json()`), read as a `.keras` archive's is; refused for other formats.
+    #[arg(long, value_name = "JSON")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 impl ImportArgs {
@@ -160,6 +166,7 @@ impl ImportArgs {
         crate::files::ReadOptions {
             renames: self.map.clone(),
             activation: self.assume_activation.map(Into::into),
+            config: self.config.clone(),
         }
     }
 }

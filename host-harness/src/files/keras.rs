@@ -229,6 +229,31 @@ pub fn weights_to_safetensors(h5: &[u8]) -> Result<Read> {
     })
 }
 
+/// Reads a Keras weights file `h5` (Keras 3's `.weights.h5`, or Keras 2's weights-only
+/// legacy `.h5`) with its architecture from `config` (JSON: a `.keras` archive's
+/// `config.json`, or `model.to_json()`), as a `.keras` archive is read. A `hard_sigmoid`
+/// takes the formula of the weights file's Keras: 3 for the `.weights.h5` layout (only
+/// Keras 3 writes it), the file's `keras_version` for the legacy one.
+///
+/// # Errors
+/// `config` is not JSON; a whole legacy model (it has its own config); the refusals of
+/// [`keras_to_safetensors`].
+pub fn weights_with_config(h5: &[u8], config: &[u8]) -> Result<Read> {
+    let config: Value = serde_json::from_slice(config).context("the config is not JSON")?;
+    let file = open_h5(h5)?;
+    if let Some(legacy) = legacy_layers(&file)? {
+        if legacy.config.is_some() {
+            bail!("a whole Keras model (legacy .h5 with its model_config): it needs no --config");
+        }
+        return legacy_to_safetensors(Legacy {
+            config: Some(config),
+            ..legacy
+        });
+    }
+    let vars: BTreeMap<String, Vec<Var>> = layer_vars(&file)?.into_iter().collect();
+    from_config(&config, Some(3), &vars, false)
+}
+
 /// safetensors bytes of `(name, (shape, values))`, all F32, with `meta`.
 pub(super) fn to_safetensors(
     tensors: &[(String, Var)],

@@ -118,8 +118,9 @@ pub enum Source {
     /// A Keras weights file: Keras 3's `.weights.h5`, or Keras 2's legacy `save_weights`
     /// HDF5 (weights only, [`keras`]).
     KerasWeights,
-    /// A Keras model in the legacy HDF5 layout (`model.save("m.h5")`: Keras 2, or Keras 3
-    /// given an `.h5` name), with its architecture ([`keras`]).
+    /// Keras HDF5 weights with the model's config: the legacy whole-model layout
+    /// (`model.save("m.h5")`: Keras 2, or Keras 3 given an `.h5` name), or a weights file
+    /// given `--config` ([`keras`]).
     KerasH5,
     /// An ONNX graph of `LSTM`/`GRU` operators and a dense head ([`onnx`]).
     Onnx,
@@ -138,7 +139,7 @@ impl std::fmt::Display for Source {
             Self::Torch(l) => write!(f, "PyTorch torch.save state dict, {}", layout(*l)),
             Self::Keras => write!(f, "Keras .keras archive"),
             Self::KerasWeights => write!(f, "Keras weights file (no architecture config)"),
-            Self::KerasH5 => write!(f, "Keras HDF5 model (legacy .h5, with its config)"),
+            Self::KerasH5 => write!(f, "Keras HDF5 weights with their model config"),
             Self::Onnx => write!(f, "ONNX graph"),
         }
     }
@@ -153,6 +154,9 @@ pub struct ReadOptions {
     /// The recurrent activation of the layers whose activation the file does not give
     /// (`None`: the sigmoid, with a warning note).
     pub activation: Option<lstm_kernel::RecurrentActivation>,
+    /// A Keras model config (JSON) giving a Keras weights file its architecture
+    /// ([`keras::weights_with_config`]); refused for any other format.
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// A model file read as the kernel's binary model file ([`read_bin`]).
@@ -204,9 +208,21 @@ impl ModelFile {
 pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
     let bytes = read_limited(path, MAX_MODEL_FILE_BYTES)?;
     let mut warnings = Vec::new();
+    if options.config.is_some() && !keras::is_hdf5(&bytes) {
+        bail!(
+            "{}: --config gives a Keras weights file (.weights.h5, or Keras 2's weights-only \
+             .h5) its architecture; this file is not an HDF5 file",
+            path.display()
+        );
+    }
     let (st, kind) = if keras::is_hdf5(&bytes) {
-        let read = keras::weights_to_safetensors(&bytes)
-            .with_context(|| format!("cannot load {} (a Keras HDF5 file)", path.display()))?;
+        let read = match &options.config {
+            None => keras::weights_to_safetensors(&bytes),
+            Some(c) => read_limited(c, MAX_MODEL_FILE_BYTES)
+                .and_then(|json| keras::weights_with_config(&bytes, &json))
+                .with_context(|| format!("with --config {}", c.display())),
+        }
+        .with_context(|| format!("cannot load {} (a Keras HDF5 file)", path.display()))?;
         warnings.extend(read.notes);
         let kind = if read.architecture {
             Source::KerasH5
