@@ -274,39 +274,41 @@ impl Cell for GruCell {
     type Layer<const I: usize, const H: usize> = Gru<I, H>;
 }
 
-// The library's own unit tests (`cfg(test)`) build the menu at H = 8 and one layer only: the
-// 72 model types are most of the harness' compile time, and the unit-test binary would compile
-// them a second time beside the library the binary and the tests in tests/ link, which have
-// the whole menu (the CLI tests run every command at other sizes, stacks and the GRU).
+// The library's own unit tests (`cfg(test)`) and the fuzz targets (`cfg(fuzzing)`, set by
+// cargo-fuzz; they read files and never build a model) build the menu at H = 8 and one layer
+// only: the 72 model types are most of the harness' compile time, and the unit-test binary
+// would compile them a second time beside the library the binary and the tests in tests/
+// link, which have the whole menu (the CLI tests run every command at other sizes, stacks
+// and the GRU).
 fn by_hidden<C: Cell, const IN: usize>(s: Sizes) -> Result<Box<dyn Net>> {
     match s.hidden {
         8 => by_layers::<C, IN, 8>(s),
-        #[cfg(not(test))]
+        #[cfg(not(any(test, fuzzing)))]
         10 => by_layers::<C, IN, 10>(s),
-        #[cfg(not(test))]
+        #[cfg(not(any(test, fuzzing)))]
         16 => by_layers::<C, IN, 16>(s),
-        #[cfg(not(test))]
+        #[cfg(not(any(test, fuzzing)))]
         32 => by_layers::<C, IN, 32>(s),
-        #[cfg(not(test))]
+        #[cfg(not(any(test, fuzzing)))]
         64 => by_layers::<C, IN, 64>(s),
-        #[cfg(not(test))]
+        #[cfg(not(any(test, fuzzing)))]
         128 => by_layers::<C, IN, 128>(s),
         h => bail!("hidden size {h} is not compiled in (menu: {HIDDEN_SIZES:?})"),
     }
 }
 
 fn by_layers<C: Cell, const IN: usize, const H: usize>(s: Sizes) -> Result<Box<dyn Net>> {
-    #[cfg_attr(test, allow(dead_code))]
+    #[cfg_attr(any(test, fuzzing), allow(dead_code))]
     type Two<C, const IN: usize, const H: usize> =
         Stack<<C as Cell>::Layer<IN, H>, <C as Cell>::Layer<H, H>, H>;
-    #[cfg_attr(test, allow(dead_code))]
+    #[cfg_attr(any(test, fuzzing), allow(dead_code))]
     type Three<C, const IN: usize, const H: usize> =
         Stack<<C as Cell>::Layer<IN, H>, Two<C, H, H>, H>;
     match s.layers {
         1 => Typed::<C::Layer<IN, H>, IN, H>::boxed(s),
-        #[cfg(not(test))]
+        #[cfg(not(any(test, fuzzing)))]
         2 => Typed::<Two<C, IN, H>, IN, H>::boxed(s),
-        #[cfg(not(test))]
+        #[cfg(not(any(test, fuzzing)))]
         3 => Typed::<Three<C, IN, H>, IN, H>::boxed(s),
         n => bail!("{n} layers: the CLI takes 1 to {MAX_LAYERS}"),
     }
