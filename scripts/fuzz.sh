@@ -11,8 +11,8 @@
 # - the safetensors model reader (target `read_safetensors`: `names::map` then
 #   `safetensors::to_bin`, seeds: real files of testdata/torch): "any bytes are read as a
 #   model the kernel parses or refused with a message";
-# - the Keras reader (target `read_keras`: `.keras` and `.weights.h5`, seeds: one of each
-#   from testdata/keras, so inputs up to 32 KiB), the same claim;
+# - the Keras reader (target `read_keras`: `.keras`, `.weights.h5` and legacy `.h5`, seeds:
+#   one of each from testdata/keras, so inputs up to 32 KiB), the same claim;
 # - the ONNX reader (target `read_onnx`, seeds: three real files of testdata/onnx, inputs up
 #   to 16 KiB), the same claim.
 # Needs a nightly toolchain; installs cargo-fuzz if it is missing. New corpus units go to a

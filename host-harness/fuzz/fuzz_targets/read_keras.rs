@@ -2,8 +2,8 @@
 //! `.weights.h5` is read as a model, or refused with a message, never a panic, a stack
 //! overflow or an allocation the input does not back" (`lstm_harness::files::keras`, then
 //! the name mapping and `safetensors::to_bin`, the path of every command). What it returns
-//! is a binary model file the kernel parses. Seeds: a real `.keras` and a real
-//! `.weights.h5` of testdata/keras (Keras 3.15.1).
+//! is a binary model file the kernel parses. Seeds: a real `.keras`, a real
+//! `.weights.h5` and a legacy whole-model `.h5` of testdata/keras (Keras 3.15.1).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -597,7 +597,7 @@ mod no_panic {
 
         #[test]
         fn mutated_keras_files_are_read_as_models_or_refused(
-            which in 0usize..2,
+            which in 0usize..3,
             edits in proptest::collection::vec((0usize..32768, any::<u8>(), 0u8..3), 0..8),
             keep in 0usize..32768,
         ) {
