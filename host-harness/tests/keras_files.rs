@@ -213,8 +213,7 @@ fn unsupported_keras_models_are_refused_naming_the_layer_and_setting() {
     }
 }
 
-/// The CLI end to end: `inspect` shows the architecture, dropout left out, and `predict`
-/// runs the `.keras` file directly.
+/// The CLI end to end: `inspect` shows the architecture and the dropout left out.
 #[test]
 fn inspect_and_predict_read_a_keras_archive() {
     common::harness_prints(
