@@ -21,6 +21,22 @@ fn max_error(model_file: &str, name: &str, options: &ReadOptions) -> f32 {
     common::max_error(&file(model_file), &file(&format!("{name}.json")), options)
 }
 
+/// Asserts that the weights-only file `weights_file` reads (by role and shape, the
+/// activation assumed with a warning) as the same weights as `<name>.keras`.
+fn weights_file_holds_the_archives_weights(weights_file: &str, name: &str) {
+    let h5 = read_bin(&file(weights_file), &ReadOptions::default())
+        .unwrap_or_else(|e| panic!("{weights_file}: {e:#}"));
+    assert_eq!(h5.source, Source::KerasWeights, "{weights_file}");
+    assert!(
+        h5.warnings.iter().any(|w| w.contains("sigmoid assumed")),
+        "{weights_file}: {:?}",
+        h5.warnings
+    );
+    let keras = read_bin(&file(&format!("{name}.keras")), &ReadOptions::default()).unwrap();
+    let weights = |b: &[u8]| -> Vec<f32> { lstm_kernel::io::parse(b).unwrap().values().collect() };
+    assert_eq!(weights(&h5.bin), weights(&keras.bin), "{weights_file}");
+}
+
 /// Every accepted variant: the `.keras` gives Keras' outputs after 20 steps (tolerance
 /// 2e-6: float32 sums over at most 16 + 16 terms per gate, 20 steps, in another order than
 /// PyTorch's kernels; measured figures are printed).
@@ -58,21 +74,7 @@ fn weights_files_hold_the_same_model_as_the_keras_archive() {
         "nobias",
         "multi",
     ] {
-        let h5 = read_bin(
-            &file(&format!("{name}.weights.h5")),
-            &ReadOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        assert_eq!(h5.source, Source::KerasWeights);
-        assert!(
-            h5.warnings.iter().any(|w| w.contains("sigmoid assumed")),
-            "{name}: {:?}",
-            h5.warnings
-        );
-        let keras = read_bin(&file(&format!("{name}.keras")), &ReadOptions::default()).unwrap();
-        let weights =
-            |b: &[u8]| -> Vec<f32> { lstm_kernel::io::parse(b).unwrap().values().collect() };
-        assert_eq!(weights(&h5.bin), weights(&keras.bin), "{name}");
+        weights_file_holds_the_archives_weights(&format!("{name}.weights.h5"), name);
     }
     // The hard-sigmoid model's weights need the flag to give Keras' outputs.
     let hard = ReadOptions {
@@ -161,21 +163,7 @@ fn legacy_hdf5_models_give_keras_outputs() {
 #[test]
 fn legacy_weights_files_hold_the_keras_archives_weights() {
     for name in ["lstm2", "gru_after"] {
-        let h5 = read_bin(
-            &file(&format!("{name}.legacy-weights.h5")),
-            &ReadOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        assert_eq!(h5.source, Source::KerasWeights);
-        assert!(
-            h5.warnings.iter().any(|w| w.contains("sigmoid assumed")),
-            "{name}: {:?}",
-            h5.warnings
-        );
-        let keras = read_bin(&file(&format!("{name}.keras")), &ReadOptions::default()).unwrap();
-        let weights =
-            |b: &[u8]| -> Vec<f32> { lstm_kernel::io::parse(b).unwrap().values().collect() };
-        assert_eq!(weights(&h5.bin), weights(&keras.bin), "{name}");
+        weights_file_holds_the_archives_weights(&format!("{name}.legacy-weights.h5"), name);
     }
 }
 

@@ -1039,31 +1039,23 @@ fn recurrent(r: &mut Reader<'_, '_>, n: &proto::Node, label: &str, val: Val) -> 
         Family::Gru
     };
     let g = family.gates();
-    let known: &[&str] = match family {
-        Family::Lstm => &[
-            "hidden_size",
-            "direction",
-            "layout",
-            "activations",
-            "activation_alpha",
-            "activation_beta",
-            "clip",
-            "input_forget",
-        ],
-        Family::Gru => &[
-            "hidden_size",
-            "direction",
-            "layout",
-            "activations",
-            "activation_alpha",
-            "activation_beta",
-            "clip",
-            "linear_before_reset",
-        ],
+    // The attributes of both operators, and each one's own.
+    const COMMON: [&str; 7] = [
+        "hidden_size",
+        "direction",
+        "layout",
+        "activations",
+        "activation_alpha",
+        "activation_beta",
+        "clip",
+    ];
+    let own = match family {
+        Family::Lstm => "input_forget",
+        Family::Gru => "linear_before_reset",
     };
     for a in &n.attribute {
         let name = a.name.as_deref().unwrap_or("");
-        if !known.contains(&name) {
+        if name != own && !COMMON.contains(&name) {
             bail!("{label}: attribute {name} is not one this reader knows; refusing to ignore it");
         }
     }
