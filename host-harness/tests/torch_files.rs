@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use lstm_harness::engine::forward;
 use lstm_harness::files::{ReadOptions, load, load_into};
 use lstm_harness::fit::tensors_of;
-use lstm_harness::model::{OneGru, OneLayer, PostLayers, PostModel, TwoLayers};
+use lstm_harness::model::{OneGru, OneLayer, PostLayers, PostModel, TwoGrus, TwoLayers};
 use lstm_kernel::{Dense, StreamState};
 
 fn file(name: &str) -> PathBuf {
@@ -86,7 +86,8 @@ fn torch_state_dicts_give_torchs_logits() {
 }
 
 /// Users' own module names (a wrapper prefix, a head called `fc`, `head`, `out` or
-/// `dense`, `nn.LSTMCell`/`nn.GRUCell`, `bias=False`) and Keras 3's variable paths load
+/// `dense`, `nn.LSTMCell`/`nn.GRUCell`, `bias=False`, a 2-layer `nn.GRU`) and Keras 3's
+/// variable paths load
 /// without renaming and give the framework's logits; tolerance 2e-6 as above (Keras'
 /// torch backend runs the same float32 maths).
 #[test]
@@ -99,6 +100,11 @@ fn state_dicts_under_users_own_names_give_the_frameworks_logits() {
         ("nobias", max_error_of::<OneLayer>("nobias.pt", "nobias")),
         ("cells", max_error_of::<TwoLayers>("cells.pt", "cells")),
         ("grucell", max_error_of::<OneGru>("grucell.pt", "grucell")),
+        ("gru2", max_error_of::<TwoGrus>("gru2.pt", "gru2")),
+        (
+            "gru_nobias",
+            max_error_of::<OneGru>("gru_nobias.pt", "gru_nobias"),
+        ),
         (
             "keras_paths",
             max_error_of::<OneLayer>("keras_paths.safetensors", "keras_paths"),
