@@ -1,7 +1,9 @@
 //! Real Keras 3 files (testdata/keras, written by scripts/fixtures/keras_models.py with Keras
 //! 3.15.1, torch backend) read without Python: every accepted `.keras` gives Keras' own
 //! outputs, its `.weights.h5` (no architecture) the same weights, and each refused model
-//! is refused naming its layer and setting.
+//! is refused naming its layer and setting. Real Keras 2 files (testdata/keras2, written by
+//! scripts/fixtures/keras2_models.py with TensorFlow 2.15.1 / Keras 2.15.0) give Keras 2's
+//! outputs, its `hard_sigmoid` formula included.
 
 use std::path::PathBuf;
 
@@ -198,6 +200,57 @@ fn unsupported_keras_models_are_refused_naming_the_layer_and_setting() {
             read_bin(&file(name), &ReadOptions::default()).unwrap_err()
         );
         assert!(e.contains(want) && e.contains(name), "{name}: {e}");
+    }
+}
+
+fn keras2(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/keras2")
+        .join(name)
+}
+
+/// Files written by Keras 2 itself: `model.save("m.h5")` and Keras 2's `.keras` give its
+/// outputs (tolerance 2e-6 as for Keras 3's files: TensorFlow's float32 kernels sum in
+/// their own order), `hard_sigmoid` read as Keras 2's `clip(0.2 x + 0.5, 0, 1)` from the
+/// file's `keras_version`; `save_weights("w.h5")` holds the same weights.
+#[test]
+fn keras_2_files_give_keras_2_outputs() {
+    use lstm_kernel::RecurrentActivation::HardSigmoidKeras2;
+    for name in ["lstm1", "lstm2", "gru", "gru_before", "hard", "multi"] {
+        let json = keras2(&format!("{name}.json"));
+        let mut weights = Vec::new();
+        for (ext, source) in [("h5", Source::KerasH5), ("keras", Source::Keras)] {
+            let path = keras2(&format!("{name}.{ext}"));
+            let read = read_bin(&path, &ReadOptions::default())
+                .unwrap_or_else(|e| panic!("{name}.{ext}: {e:#}"));
+            assert_eq!(read.source, source, "{name}.{ext}");
+            let parsed = lstm_kernel::io::parse(&read.bin).unwrap();
+            if name == "hard" {
+                assert_eq!(
+                    parsed.header().layers()[0].settings.activation,
+                    HardSigmoidKeras2
+                );
+            }
+            weights.push(parsed.values().collect::<Vec<f32>>());
+            let e = common::max_error(&path, &json, &ReadOptions::default());
+            println!("keras2/{name}.{ext}: max |output - Keras 2| = {e:.3e}");
+            assert!(e < 2e-6, "keras2/{name}.{ext}: {e}");
+        }
+        let legacy = read_bin(
+            &keras2(&format!("{name}.legacy-weights.h5")),
+            &ReadOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}.legacy-weights.h5: {e:#}"));
+        weights.push(
+            lstm_kernel::io::parse(&legacy.bin)
+                .unwrap()
+                .values()
+                .collect(),
+        );
+        assert!(
+            weights.iter().all(|w| *w == weights[0]),
+            "keras2/{name}: the three files hold different weights"
+        );
     }
 }
 
