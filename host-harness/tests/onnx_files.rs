@@ -1,7 +1,9 @@
 //! Real ONNX files (testdata/onnx, written by scripts/fixtures/onnx_models.py: exported by
 //! torch 2.15's `torch.onnx.export`, both exporters, and written with `onnx.helper` as
-//! tf2onnx writes Keras models) read without Python: every accepted file gives
-//! onnxruntime's outputs, and each refused graph is refused naming its node and setting.
+//! tf2onnx writes Keras models; and `tf2onnx_*` converted by tf2onnx 1.17.0 itself from the
+//! Keras 2 fixtures, by scripts/fixtures/tf2onnx_models.py) read without Python: every
+//! accepted file gives onnxruntime's outputs, and each refused graph is refused naming its
+//! node and setting.
 
 mod common;
 
@@ -34,6 +36,11 @@ fn every_accepted_onnx_file_gives_onnxruntimes_outputs() {
         "hard",
         "hard2",
         "matmul",
+        "tf2onnx_lstm1",
+        "tf2onnx_lstm2",
+        "tf2onnx_gru",
+        "tf2onnx_hard",
+        "tf2onnx_multi",
     ] {
         let e = common::max_error(
             &file(&format!("{name}.onnx")),
@@ -71,6 +78,10 @@ fn unsupported_onnx_graphs_are_refused_naming_the_node_and_setting() {
         ("h0_input.onnx", "2 inputs (x, h0)"),
         ("mlp_head.onnx", "Relu node /Relu on the model's data path"),
         ("middle_step.onnx", "reads step 5 of the sequence"),
+        (
+            "tf2onnx_gru_before.onnx",
+            "Loop node sequential_3/gru_1/while_loop: this reader does not run loops",
+        ),
         (
             "escape.onnx",
             "\"../outside.onnx.data\" is not a file name inside the model's folder",

@@ -486,10 +486,28 @@ pub fn onnx_to_safetensors(
             "graph output {out_name} is not after a dense head (Gemm, or MatMul and Add) on the \
              recurrent layers' output; the kernel's models end in one"
         ),
-        None => bail!(
-            "graph output {out_name} is not computed from the graph input {input_name} through \
-             LSTM/GRU layers and a dense head"
-        ),
+        None => {
+            // A loop's body reads the data path from the outer scope, not through its
+            // inputs, so the walk stops before it: name it.
+            if let Some((index, n)) = graph
+                .node
+                .iter()
+                .enumerate()
+                .find(|(_, n)| matches!(op_of(n), "Loop" | "Scan" | "If"))
+            {
+                bail!(
+                    "{}: this reader does not run loops (tf2onnx writes a recurrent layer it \
+                     cannot fuse into an ONNX LSTM/GRU operator as a Loop of its steps, e.g. a \
+                     Keras GRU with reset_after=False); read the Keras file (.keras or .h5) \
+                     instead",
+                    node_label(n, index)
+                )
+            }
+            bail!(
+                "graph output {out_name} is not computed from the graph input {input_name} \
+                 through LSTM/GRU layers and a dense head"
+            )
+        }
     }
     finish(r)
 }
