@@ -81,6 +81,7 @@ pub mod model;
 pub mod optim;
 pub mod pipeline;
 pub mod primitives;
+pub mod quant;
 pub mod real;
 pub mod recurrent;
 pub mod stack;

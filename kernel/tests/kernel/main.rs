@@ -39,6 +39,7 @@ mod gru_checks;
 mod gru_parity;
 mod lockstep;
 mod properties;
+mod quant;
 mod refusals;
 mod simd_vs_scalar;
 mod stack_gradcheck;

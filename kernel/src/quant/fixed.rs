@@ -1,0 +1,181 @@
+//! Fixed-point arithmetic of the integer path: the Q formats it uses, rounding shifts,
+//! saturation, and [`Multiplier`], which moves an `i32` accumulator from one scale to
+//! another (gemmlowp's and TFLite's "quantized multiplier": a Q0.31 mantissa and a shift).
+//!
+//! Rounding is "half up" everywhere (`(x + 2^(s-1)) >> s`, arithmetic shift): one rule,
+//! two instructions on every target, and the same bits on every target.
+
+/// Fractional bits of a gate pre-activation (`z`): Q3.12 in an `i16`, range `[-8, 8)`,
+/// resolution `2^-12` (TFLite's integer LSTM uses the same format for its gate inputs).
+pub const GATE_FRAC: u32 = 12;
+
+/// Fractional bits of a gate output, of `tanh` and of the hidden state `h`: Q0.15 in an
+/// `i16`, range `[-1, 1)`, resolution `2^-15` (`1.0` is stored as `32767`).
+pub const UNIT_FRAC: u32 = 15;
+
+/// The real value of one unit of a Q0.15 number: `2^-15`.
+pub const UNIT_SCALE: f32 = 1.0 / 32768.0;
+
+/// `x / 2^shift` rounded half up (`shift` in `0..=31`; `0` returns `x`).
+#[inline(always)]
+pub const fn rounding_shr(x: i32, shift: u32) -> i32 {
+    if shift == 0 {
+        x
+    } else {
+        // `x + half` cannot overflow when it matters: callers shift products bounded by
+        // 2^30 in magnitude; saturate anyway so no input wraps.
+        x.saturating_add(1 << (shift - 1)) >> shift
+    }
+}
+
+/// `x` clamped to the `i16` range.
+#[inline(always)]
+pub const fn saturate_i16(x: i32) -> i16 {
+    if x > i16::MAX as i32 {
+        i16::MAX
+    } else if x < i16::MIN as i32 {
+        i16::MIN
+    } else {
+        x as i16
+    }
+}
+
+/// `a · b / 2^15` rounded half up: the product of two Q0.15 numbers (or of a Q0.15 and a
+/// number of any other format, which keeps its format). `|a|, |b| <= 32768`, so the
+/// product fits an `i32`.
+#[inline(always)]
+pub const fn mul_q15(a: i16, b: i16) -> i32 {
+    rounding_shr(a as i32 * b as i32, UNIT_FRAC)
+}
+
+/// A positive real scale `m · 2^-shift` (`m` a Q0.31 mantissa in `[2^30, 2^31)`, or `0`
+/// for the scale zero): what an `i32` accumulator is multiplied by to land in its target
+/// format ([`Self::apply`]). Scales in `[2^-32, 2^30)` keep 31 significant bits; smaller
+/// ones keep fewer and those below `2^-62` are zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Multiplier {
+    /// The mantissa, `[2^30, 2^31)` (or `0`).
+    pub m: i32,
+    /// The right shift applied to `acc · m`, `1..=62`.
+    pub shift: u8,
+}
+
+impl Multiplier {
+    /// The multiplier of scale zero.
+    pub const ZERO: Self = Self { m: 0, shift: 1 };
+
+    /// The multiplier closest to `scale` (the mantissa rounded to nearest); `None` when
+    /// `scale` is negative, not finite, or `>= 2^30`.
+    pub fn from_scale(scale: f64) -> Option<Self> {
+        if !scale.is_finite() || scale < 0.0 || scale >= (1u64 << 30) as f64 {
+            return None;
+        }
+        if scale == 0.0 {
+            return Some(Self::ZERO);
+        }
+        // scale = frac · 2^exp with frac in [0.5, 1): m = frac · 2^31, shift = 31 - exp.
+        let (frac, exp) = libm::frexp(scale);
+        let mut m = libm::round(frac * (1u64 << 31) as f64) as i64;
+        let mut shift = 31 - exp as i64;
+        if m == 1 << 31 {
+            // frac rounded up to 1.0: one bit less.
+            m >>= 1;
+            shift -= 1;
+        }
+        // Tiny scales: fewer mantissa bits, at most shift 62.
+        while shift > 62 {
+            m = (m + 1) >> 1;
+            shift -= 1;
+        }
+        if m == 0 {
+            return Some(Self::ZERO);
+        }
+        Some(Self {
+            m: m as i32,
+            shift: shift as u8,
+        })
+    }
+
+    /// The scale this multiplier stands for, `m · 2^-shift`.
+    pub fn scale(self) -> f64 {
+        self.m as f64 / libm::exp2(self.shift as f64)
+    }
+
+    /// `acc · m / 2^shift` rounded half up, saturated to the `i32` range. `|acc · m| <
+    /// 2^62`, so the 64-bit product and its rounding term never overflow.
+    #[inline(always)]
+    pub const fn apply(self, acc: i32) -> i32 {
+        let p = acc as i64 * self.m as i64;
+        let r = (p + (1i64 << (self.shift - 1))) >> self.shift;
+        if r > i32::MAX as i64 {
+            i32::MAX
+        } else if r < i32::MIN as i64 {
+            i32::MIN
+        } else {
+            r as i32
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_shifts_round_half_up() {
+        assert_eq!(rounding_shr(5, 1), 3);
+        assert_eq!(rounding_shr(-5, 1), -2);
+        assert_eq!(rounding_shr(6, 2), 2);
+        assert_eq!(rounding_shr(7, 0), 7);
+        assert_eq!(rounding_shr(i32::MAX, 4), i32::MAX >> 4);
+        assert_eq!(mul_q15(16384, 16384), 8192);
+        assert_eq!(mul_q15(-32768, -32768), 32768);
+        assert_eq!(saturate_i16(40000), i16::MAX);
+        assert_eq!(saturate_i16(-40000), i16::MIN);
+    }
+
+    /// The multiplier keeps 31 significant bits over `[2^-32, 2^30)`: relative error at
+    /// most `2^-31` (half a mantissa unit over a mantissa of at least `2^30`).
+    #[test]
+    fn multipliers_hold_their_scale_to_31_bits() {
+        let mut s = 1.0e-9f64;
+        while s < 1.0e9 {
+            let m = Multiplier::from_scale(s).unwrap();
+            assert!((1 << 30..=i32::MAX).contains(&m.m), "{s}: {m:?}");
+            assert!(
+                (m.scale() - s).abs() <= s * 2f64.powi(-31),
+                "{s}: {}",
+                m.scale()
+            );
+            s *= 1.37;
+        }
+        assert_eq!(Multiplier::from_scale(0.0), Some(Multiplier::ZERO));
+        assert_eq!(Multiplier::from_scale(1e-30).unwrap().apply(i32::MAX), 0);
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 2e9] {
+            assert_eq!(Multiplier::from_scale(bad), None, "{bad}");
+        }
+    }
+
+    /// `apply` equals the real product rounded half up, to one unit, and saturates.
+    #[test]
+    fn apply_rounds_the_real_product() {
+        for &s in &[0.75f64, 1.0 / 3.0, 2.5e-4, 3.0e-7, 1000.5] {
+            let m = Multiplier::from_scale(s).unwrap();
+            for &acc in &[
+                0i32,
+                1,
+                -1,
+                77,
+                -12345,
+                1 << 20,
+                -(1 << 24),
+                i32::MAX,
+                i32::MIN,
+            ] {
+                let want = (acc as f64 * m.scale() + 0.5).floor();
+                let want = want.clamp(i32::MIN as f64, i32::MAX as f64);
+                assert_eq!(m.apply(acc) as f64, want, "{s} {acc}");
+            }
+        }
+    }
+}

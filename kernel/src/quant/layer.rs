@@ -1,0 +1,177 @@
+//! The integer layers' common interface ([`QRecurrent`], implemented by [`QLstm`] and by
+//! [`Stack`]s of integer layers) and the bridge from a trained float layer ([`Quantize`]:
+//! calibration of its cell ranges, then quantization).
+
+use super::fixed::UNIT_SCALE;
+use super::linear::QuantError;
+use super::lstm::{CellFormat, QLstm, QLstmState};
+use crate::lstm::Lstm;
+use crate::recurrent::Recurrent;
+use crate::stack::Stack;
+use crate::state::LstmState;
+
+/// Most recurrent layers a calibration records ([`super::Calibration`]).
+pub const MAX_LAYERS: usize = 8;
+
+/// An integer recurrent layer (or stack) from `IN` int16 inputs to `H` outputs in Q0.15.
+pub trait QRecurrent<const IN: usize, const H: usize> {
+    /// One stream's state.
+    type State: Copy + core::fmt::Debug + PartialEq;
+    /// Recurrent layers in this layer or stack.
+    const LAYERS: usize;
+
+    /// The zero state (what a reset gives).
+    fn zero_state() -> Self::State;
+
+    /// One stateful step: reads `x` and the state at `t - 1`, leaves the state at `t`.
+    fn step(&self, x: &[i16; IN], state: &mut Self::State);
+
+    /// The output `h_t` (Q0.15) in a state.
+    fn output(state: &Self::State) -> &[i16; H];
+
+    /// The cell format of layer `layer` (0 = bottom); `None` for a layer without one or
+    /// past the top.
+    fn cell_format(&self, layer: usize) -> Option<CellFormat>;
+}
+
+impl<const IN: usize, const H: usize> QRecurrent<IN, H> for QLstm<IN, H> {
+    type State = QLstmState<H>;
+    const LAYERS: usize = 1;
+
+    fn zero_state() -> Self::State {
+        QLstmState::zeroed()
+    }
+
+    #[inline]
+    fn step(&self, x: &[i16; IN], state: &mut Self::State) {
+        QLstm::step(self, x, state);
+    }
+
+    #[inline]
+    fn output(state: &Self::State) -> &[i16; H] {
+        &state.h
+    }
+
+    fn cell_format(&self, layer: usize) -> Option<CellFormat> {
+        (layer == 0).then_some(self.cell)
+    }
+}
+
+/// The lower part, then the upper part on the lower's `h_t` (as [`Stack`] does in float).
+impl<const IN: usize, const MID: usize, const H: usize, A, B> QRecurrent<IN, H> for Stack<A, B, MID>
+where
+    A: QRecurrent<IN, MID>,
+    B: QRecurrent<MID, H>,
+{
+    type State = Stack<A::State, B::State, MID>;
+    const LAYERS: usize = A::LAYERS + B::LAYERS;
+
+    fn zero_state() -> Self::State {
+        Stack::new(A::zero_state(), B::zero_state())
+    }
+
+    #[inline]
+    fn step(&self, x: &[i16; IN], state: &mut Self::State) {
+        self.lower.step(x, &mut state.lower);
+        self.upper.step(A::output(&state.lower), &mut state.upper);
+    }
+
+    #[inline]
+    fn output(state: &Self::State) -> &[i16; H] {
+        B::output(&state.upper)
+    }
+
+    fn cell_format(&self, layer: usize) -> Option<CellFormat> {
+        if layer < A::LAYERS {
+            self.lower.cell_format(layer)
+        } else {
+            self.upper.cell_format(layer - A::LAYERS)
+        }
+    }
+}
+
+/// A quantization failure in recurrent layer `layer` (0 = bottom).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerQuantError {
+    /// The layer.
+    pub layer: usize,
+    /// What went wrong in it.
+    pub error: QuantError,
+}
+
+impl core::fmt::Display for LayerQuantError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "layer {}: {}", self.layer, self.error)
+    }
+}
+
+/// A trained float layer (or stack) that has an integer counterpart.
+pub trait Quantize<const IN: usize, const H: usize>: Recurrent<IN, H, f32> {
+    /// The integer layer.
+    type Quantized: QRecurrent<IN, H>;
+
+    /// Calibration: raises `peaks[layer]` to the largest `|c|` of each layer's cell state
+    /// in `state` (layers without a cell state leave theirs). `peaks` has at least
+    /// [`Self::LAYERS`](crate::Tensors::LAYERS) entries.
+    fn observe(state: &Self::State, peaks: &mut [f32]);
+
+    /// The integer layer: the bottom layer's input `k` has real value `s_in[k]` per unit,
+    /// `cells[layer]` is each layer's cell format (bottom first; layers without a cell
+    /// state ignore theirs).
+    ///
+    /// # Errors
+    /// [`LayerQuantError`] naming the layer and row.
+    fn quantize(
+        &self,
+        s_in: &[f32; IN],
+        cells: &[CellFormat],
+    ) -> Result<Self::Quantized, LayerQuantError>;
+}
+
+impl<const IN: usize, const H: usize> Quantize<IN, H> for Lstm<IN, H, f32> {
+    type Quantized = QLstm<IN, H>;
+
+    fn observe(state: &LstmState<H>, peaks: &mut [f32]) {
+        for c in state.c {
+            // `max` ignores NaN; a NaN cell value is caught by the finite checks upstream.
+            peaks[0] = peaks[0].max(c.abs());
+        }
+    }
+
+    fn quantize(
+        &self,
+        s_in: &[f32; IN],
+        cells: &[CellFormat],
+    ) -> Result<QLstm<IN, H>, LayerQuantError> {
+        QLstm::quantize(self, s_in, cells[0]).map_err(|error| LayerQuantError { layer: 0, error })
+    }
+}
+
+impl<const IN: usize, const MID: usize, const H: usize, A, B> Quantize<IN, H> for Stack<A, B, MID>
+where
+    A: Quantize<IN, MID>,
+    B: Quantize<MID, H>,
+{
+    type Quantized = Stack<A::Quantized, B::Quantized, MID>;
+
+    fn observe(state: &Self::State, peaks: &mut [f32]) {
+        A::observe(&state.lower, peaks);
+        B::observe(&state.upper, &mut peaks[A::LAYERS..]);
+    }
+
+    fn quantize(
+        &self,
+        s_in: &[f32; IN],
+        cells: &[CellFormat],
+    ) -> Result<Self::Quantized, LayerQuantError> {
+        let lower = self.lower.quantize(s_in, cells)?;
+        let upper = self
+            .upper
+            .quantize(&[UNIT_SCALE; MID], &cells[A::LAYERS..])
+            .map_err(|e| LayerQuantError {
+                layer: e.layer + A::LAYERS,
+                ..e
+            })?;
+        Ok(Stack::new(lower, upper))
+    }
+}

@@ -1,0 +1,52 @@
+//! Integer inference for microcontrollers without an FPU: int8 weights, int16 state, no
+//! float operation in a step.
+//!
+//! # The scheme, next to TFLite's integer LSTM
+//! Post-training quantization of a trained float model ([`QModel::quantize`]) with ranges
+//! from a [`Calibration`] pass over representative inputs:
+//!
+//! | value | here | TFLite int8 LSTM (8x8_16) / int16x8 |
+//! |---|---|---|
+//! | weights `W_ih`, `W_hh`, head | int8 symmetric, **one scale per output row** (per gate and unit) | int8 symmetric, one scale per tensor |
+//! | bias | `i32` in each row's accumulator units | `i32` |
+//! | inputs `x_t` of the bottom layer | int16 symmetric, **one scale per channel**, folded into the weights | int8 asymmetric (int16 symmetric in 16x8), one scale |
+//! | hidden state `h_t` (and the inputs of upper layers) | int16 Q0.15 (fixed scale `2^-15`: `h` is in `(-1, 1)`) | int8 asymmetric, calibrated (int16 in 16x8) |
+//! | gate pre-activations `z` | int16 Q3.12 | int16 Q3.12 |
+//! | gate outputs, `tanh` | int16 Q0.15 | int16 Q0.15 |
+//! | cell state `c_t` | int16, power-of-two scale from calibration ([`CellFormat`]) | int16, power-of-two scale |
+//! | accumulation | `i32` (exact: [`linear::MAX_INPUTS`] bounds the row length) | `i32` |
+//! | rescaling | [`Multiplier`]: Q0.31 mantissa and shift, rounding half up | the same, rounding half away from zero |
+//! | σ, tanh | 513-entry tables over `[0, 8]` with symmetry, interpolated ([`act`]) | 513-entry tables over `[-8, 8]` (int16) or gemmlowp fixed point |
+//! | head outputs | `i32` Q19.12 | int8 asymmetric |
+//!
+//! Where it differs, it is for accuracy at the same cost per step: per-row weight scales
+//! (an LSTM's gates have very different weight ranges; one scale per tensor wastes bits on
+//! the small ones), per-channel input scales (sensor channels differ by orders of
+//! magnitude; folding their scales into the weights costs nothing per step), and a 16-bit
+//! `h` (the recurrent product reads `h` every step, and int8 `h` is the largest error
+//! source in TFLite's 8x8 scheme). Weights take a quarter of the float model's flash.
+//!
+//! # Accuracy (tests)
+//! Activations: σ within [`act::SIGMOID_MAX_ERROR`] and tanh within
+//! [`act::TANH_MAX_ERROR`] units of `2^-15`, hard sigmoids within 1 unit, over every input
+//! (exhaustive). Models: `tests/kernel/quant.rs` bounds the outputs against the float
+//! model's on the blog post's task and on stacks.
+//!
+//! # Guarantees
+//! A step is integer arithmetic only (`i8`, `i16`, `i32`, and one `i64` product per
+//! rescale), so every target gives the same bits. No allocation, no panic path for valid
+//! sizes (row lengths above [`linear::MAX_INPUTS`] are refused at compile time).
+//! Quantizing (host side, or once on a device with an FPU) uses `f64`.
+
+pub mod act;
+pub mod fixed;
+pub mod layer;
+pub mod linear;
+pub mod lstm;
+pub mod model;
+
+pub use fixed::Multiplier;
+pub use layer::{LayerQuantError, QRecurrent, Quantize};
+pub use linear::{QLinear, QuantError};
+pub use lstm::{CellFormat, QLstm, QLstmState};
+pub use model::{Calibration, QModel, QModelError};
