@@ -1,14 +1,16 @@
-//! The integer layers' common interface ([`QRecurrent`], implemented by [`QLstm`] and by
+//! The integer layers' common interface ([`QRecurrent`], implemented by [`QLstm`], [`QGru`] and by
 //! [`Stack`]s of integer layers) and the bridge from a trained float layer ([`Quantize`]:
 //! calibration of its cell ranges, then quantization).
 
 use super::fixed::UNIT_SCALE;
+use super::gru::{QGru, QGruState};
 use super::linear::QuantError;
 use super::lstm::{CellFormat, QLstm, QLstmState};
+use crate::gru::Gru;
 use crate::lstm::Lstm;
 use crate::recurrent::Recurrent;
 use crate::stack::Stack;
-use crate::state::LstmState;
+use crate::state::{GruState, LstmState};
 
 /// Most recurrent layers a calibration records ([`super::Calibration`]).
 pub const MAX_LAYERS: usize = 8;
@@ -54,6 +56,29 @@ impl<const IN: usize, const H: usize> QRecurrent<IN, H> for QLstm<IN, H> {
 
     fn cell_format(&self, layer: usize) -> Option<CellFormat> {
         (layer == 0).then_some(self.cell)
+    }
+}
+
+impl<const IN: usize, const H: usize> QRecurrent<IN, H> for QGru<IN, H> {
+    type State = QGruState<H>;
+    const LAYERS: usize = 1;
+
+    fn zero_state() -> Self::State {
+        QGruState::zeroed()
+    }
+
+    #[inline]
+    fn step(&self, x: &[i16; IN], state: &mut Self::State) {
+        QGru::step(self, x, state);
+    }
+
+    #[inline]
+    fn output(state: &Self::State) -> &[i16; H] {
+        &state.h
+    }
+
+    fn cell_format(&self, _layer: usize) -> Option<CellFormat> {
+        None
     }
 }
 
@@ -144,6 +169,21 @@ impl<const IN: usize, const H: usize> Quantize<IN, H> for Lstm<IN, H, f32> {
         cells: &[CellFormat],
     ) -> Result<QLstm<IN, H>, LayerQuantError> {
         QLstm::quantize(self, s_in, cells[0]).map_err(|error| LayerQuantError { layer: 0, error })
+    }
+}
+
+/// A GRU has no cell state: nothing to calibrate but its input.
+impl<const IN: usize, const H: usize> Quantize<IN, H> for Gru<IN, H, f32> {
+    type Quantized = QGru<IN, H>;
+
+    fn observe(_state: &GruState<H>, _peaks: &mut [f32]) {}
+
+    fn quantize(
+        &self,
+        s_in: &[f32; IN],
+        _cells: &[CellFormat],
+    ) -> Result<QGru<IN, H>, LayerQuantError> {
+        QGru::quantize(self, s_in).map_err(|error| LayerQuantError { layer: 0, error })
     }
 }
 

@@ -13,6 +13,7 @@
 //! | hidden state `h_t` (and the inputs of upper layers) | int16 Q0.15 (fixed scale `2^-15`: `h` is in `(-1, 1)`) | int8 asymmetric, calibrated (int16 in 16x8) |
 //! | gate pre-activations `z` | int16 Q3.12 | int16 Q3.12 |
 //! | gate outputs, `tanh` | int16 Q0.15 | int16 Q0.15 |
+//! | GRU `W_hn h + b_hn` (reset-after) | int16 Q3.12, then `r ⊙` it | (no integer GRU in TFLite Micro) |
 //! | cell state `c_t` | int16, power-of-two scale from calibration ([`CellFormat`]) | int16, power-of-two scale |
 //! | accumulation | `i32` (exact: [`linear::MAX_INPUTS`] bounds the row length) | `i32` |
 //! | rescaling | [`Multiplier`]: Q0.31 mantissa and shift, rounding half up | the same, rounding half away from zero |
@@ -40,12 +41,14 @@
 
 pub mod act;
 pub mod fixed;
+pub mod gru;
 pub mod layer;
 pub mod linear;
 pub mod lstm;
 pub mod model;
 
 pub use fixed::Multiplier;
+pub use gru::{QGru, QGruState};
 pub use layer::{LayerQuantError, QRecurrent, Quantize};
 pub use linear::{QLinear, QuantError};
 pub use lstm::{CellFormat, QLstm, QLstmState};

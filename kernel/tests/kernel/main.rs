@@ -26,6 +26,8 @@
 //!   allocation.
 //! - [`lockstep`]: lock-step mini-batches (`forward_batch`, `backward_batch`) against
 //!   each row alone: LSTM (grouped kernels), GRU and stack (row-by-row defaults).
+//! - [`quant`]: the integer path against the float model it was quantized from (LSTM,
+//!   GRU both variants, stacks, mixed stacks), and its refusals.
 //! - [`properties`]: property tests (`proptest`), one layer and a 2-layer stack: windows
 //!   cut anywhere == one stream, independent and permutable batch rows, reset == fresh,
 //!   bit-exact model-file round trip, no panic on random or corrupted files.

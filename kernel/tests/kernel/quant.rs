@@ -1,10 +1,13 @@
 //! The integer path (`lstm_kernel::quant`) against the float model it was quantized from:
-//! random trained-like models of several sizes and depths, inputs whose channels differ in
+//! random trained-like LSTM, GRU (both variants) and mixed models of several sizes and depths, inputs whose channels differ in
 //! range by 100x, calibrated on some sequences and compared on others (and on a long
 //! stateful stream, where errors could accumulate), plus the refusals.
 
 use lstm_kernel::quant::{Calibration, QModel, QModelError, QRecurrent, Quantize};
-use lstm_kernel::{Dense, Lstm, Lstm2, Lstm3, Model, Recurrent, StreamState, Tensors};
+use lstm_kernel::{
+    Dense, Gru, GruVariant, LayerKind, Lstm, Lstm2, Lstm3, Model, Recurrent, Stack, StreamState,
+    Tensors,
+};
 
 use crate::common::Rand;
 
@@ -77,7 +80,7 @@ where
 /// Outputs within 1.5 % of the largest float output (plus 1e-3): the errors are the int8
 /// weights' rounding (up to 1/254 of each row's largest weight), the activations' tables
 /// (<= 2 units of 2^-15) and the state's 16-bit resolution, carried through the
-/// recurrence; measured 0.4-0.9 % (printed). Feeding gate i the forget gate's
+/// recurrence; measured 0.4-0.9 % for LSTMs and GRUs (printed). Feeding gate i the forget gate's
 /// pre-activation (tried) gives 17 %.
 #[test]
 fn quantized_models_follow_the_float_model() {
@@ -85,7 +88,14 @@ fn quantized_models_follow_the_float_model() {
         seed: u64,
         scale: f64,
     ) -> (f32, f32, f32) {
-        let m = model::<R, IN, H, OUT>(seed, scale);
+        let mut m = model::<R, IN, H, OUT>(seed, scale);
+        if seed >= 100 {
+            // The GRU cases from 100 up: reset-before for odd seeds.
+            let variant = [GruVariant::ResetAfter, GruVariant::ResetBefore][seed as usize % 2];
+            for l in 0..R::LAYERS {
+                m.rnn.set_kind(l, LayerKind::Gru(variant));
+            }
+        }
         worst(
             &m,
             &sequences(seed * 10 + 1, 24, 30),
@@ -103,6 +113,20 @@ fn quantized_models_follow_the_float_model() {
         (
             "lstm3 (4, 16, 16, 16) -> 3",
             case::<Lstm3<4, 16, 16, 16>, 4, 16, 3>(5, 0.4),
+        ),
+        ("gru (1, 10) -> 1", case::<Gru<1, 10>, 1, 10, 1>(100, 0.6)),
+        (
+            "gru reset-before (1, 10) -> 1",
+            case::<Gru<1, 10>, 1, 10, 1>(101, 0.6),
+        ),
+        ("gru (8, 64) -> 2", case::<Gru<8, 64>, 8, 64, 2>(102, 0.25)),
+        (
+            "gru reset-before (3, 16) -> 4",
+            case::<Gru<3, 16>, 3, 16, 4>(103, 0.5),
+        ),
+        (
+            "gru over lstm (2, 16, 10) -> 1",
+            case::<Stack<Lstm<2, 16>, Gru<16, 10>, 16>, 2, 10, 1>(6, 0.5),
         ),
     ] {
         println!(
