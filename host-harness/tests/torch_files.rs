@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use lstm_harness::engine::forward;
 use lstm_harness::files::{ReadOptions, load, load_into};
 use lstm_harness::fit::tensors_of;
@@ -115,6 +117,38 @@ fn state_dicts_under_users_own_names_give_the_frameworks_logits() {
     }
 }
 
+/// Separate modules stack in the state dict's order (their registration order), not their
+/// names' (`encoder` then `decoder`): the `.pt` gives torch's outputs (tolerance as
+/// above). The same tensors in safetensors, which records no order, are stacked by name
+/// with a warning that says so, and `--map` renaming them into order gives torch's outputs.
+#[test]
+fn separate_modules_stack_in_the_state_dicts_order() {
+    use lstm_harness::files::names::Rename;
+    use lstm_harness::files::read_bin;
+    let json = file("order.json");
+    let pt = common::max_error(&file("order.pt"), &json, &ReadOptions::default());
+    println!("order.pt: max |output - torch| = {pt:.2e}");
+    assert!(pt < 2e-6, "{pt}");
+    let st = read_bin(&file("order.safetensors"), &ReadOptions::default()).unwrap();
+    let warned = st.warnings.join("\n");
+    assert!(
+        warned.contains("does not record the order")
+            && warned.contains("decoder. layer 0, encoder. layer 0"),
+        "{warned}"
+    );
+    let guessed = common::max_error(&file("order.safetensors"), &json, &ReadOptions::default());
+    assert!(
+        guessed > 1e-2,
+        "stacked by name, the outputs differ: {guessed}"
+    );
+    let renamed = ReadOptions {
+        renames: vec!["encoder.=a_encoder.".parse::<Rename>().unwrap()],
+        ..ReadOptions::default()
+    };
+    let fixed = common::max_error(&file("order.safetensors"), &json, &renamed);
+    assert!(fixed < 2e-6, "{fixed}");
+}
+
 /// What the name mapping cannot resolve is refused, naming the tensors.
 #[test]
 fn a_head_of_two_layers_and_a_bidirectional_lstm_are_refused_by_name() {
@@ -154,19 +188,17 @@ fn inspect_shows_a_torch_files_tensors() {
             .output()
             .unwrap()
     };
-    let ok = run("lstm2.pt");
-    let text = String::from_utf8_lossy(&ok.stdout);
-    assert!(ok.status.success(), "{text}");
-    for want in [
-        "a PyTorch torch.save state dict, 10 tensors, 1411 values",
-        "lstm.weight_ih_l1: F32 [40, 10]",
-        "PyTorch torch.save state dict, read as model file version 3",
-        "1331 parameters (5324 bytes of weights as f32)",
-        "layer 1: lstm 10 -> 10, recurrent activation sigmoid",
-        "warning: the file does not say the recurrent activation of layer(s) 0, 1",
-    ] {
-        assert!(text.contains(want), "{want} missing: {text}");
-    }
+    common::harness_prints(
+        &["inspect", file("lstm2.pt").to_str().unwrap()],
+        &[
+            "a PyTorch torch.save state dict, 10 tensors, 1411 values",
+            "lstm.weight_ih_l1: F32 [40, 10]",
+            "PyTorch torch.save state dict, read as model file version 3",
+            "1331 parameters (5324 bytes of weights as f32)",
+            "layer 1: lstm 10 -> 10, recurrent activation sigmoid",
+            "warning: the file does not say the recurrent activation of layer(s) 0, 1",
+        ],
+    );
     let bad = run("whole_module.pt");
     let e = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && e.contains("__main__.Net"), "{e}");

@@ -53,6 +53,7 @@ use std::io::Cursor;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
+use super::names;
 use super::safetensors::{ACTIVATION_KEY, Family, HEAD_KEY};
 use lstm_kernel::{HeadActivation, RecurrentActivation};
 
@@ -223,7 +224,8 @@ pub fn weights_to_safetensors(h5: &[u8]) -> Result<Read> {
         }
     }
     Ok(Read {
-        safetensors: to_safetensors(&tensors, BTreeMap::new())?,
+        // Group names, not the model's order: the mapping orders (and warns) by name.
+        safetensors: to_safetensors(&tensors, BTreeMap::new(), false)?,
         notes: Vec::new(),
         architecture: false,
     })
@@ -254,11 +256,18 @@ pub fn weights_with_config(h5: &[u8], config: &[u8]) -> Result<Read> {
     from_config(&config, Some(3), &vars, false)
 }
 
-/// safetensors bytes of `(name, (shape, values))`, all F32, with `meta`.
+/// safetensors bytes of `(name, (shape, values))`, all F32, with `meta`; when `ordered`
+/// (the tensors are in the model's layer order, bottom first), that order is recorded for
+/// the name mapping ([`names::ORDER_KEY`]).
 pub(super) fn to_safetensors(
     tensors: &[(String, Var)],
-    meta: BTreeMap<String, String>,
+    mut meta: BTreeMap<String, String>,
+    ordered: bool,
 ) -> Result<Vec<u8>> {
+    if ordered {
+        let order: Vec<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
+        meta.insert(names::ORDER_KEY.to_string(), order.join("\n"));
+    }
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(n, (s, v))| {
@@ -626,7 +635,7 @@ fn from_config(
     }
     meta.insert("num_layers".to_string(), recurrent.to_string());
     Ok(Read {
-        safetensors: to_safetensors(&tensors, meta)?,
+        safetensors: to_safetensors(&tensors, meta, true)?,
         notes,
         architecture: true,
     })
@@ -821,7 +830,8 @@ fn legacy_to_safetensors(legacy: Legacy) -> Result<Read> {
         }
     }
     Ok(Read {
-        safetensors: to_safetensors(&tensors, BTreeMap::new())?,
+        // `layer_names` lists the layers in the model's order.
+        safetensors: to_safetensors(&tensors, BTreeMap::new(), true)?,
         notes: Vec::new(),
         architecture: false,
     })

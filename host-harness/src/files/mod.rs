@@ -277,6 +277,7 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
     };
     let mapped = names::map(&st, &options.renames)
         .with_context(|| format!("cannot load {}{what}", path.display()))?;
+    warnings.extend(mapped.warnings.iter().cloned());
     let read = safetensors::to_bin(&mapped.bytes, options.activation)
         .with_context(|| format!("cannot load {}{what}", path.display()))?;
     if !read.assumed.is_empty() && options.activation.is_none() {

@@ -20,9 +20,13 @@
 //!   `reset_after` cannot be told from the tensors).
 //!
 //! Layers are ordered bottom first: the layers of one `nn.LSTM`/`nn.GRU` by `k`; several
-//! modules (or cells, or Keras layers) by their paths in natural order (`lstm_4` before
-//! `lstm_10`, `rnn1` before `rnn2`), and each layer's input size must be the hidden size
-//! below it, else the file is refused naming the order tried. A user whose names this does
+//! modules (or cells, or Keras layers) in the order the file lists them when it records one
+//! (a `torch.save` state dict lists its modules in registration order, which the PyTorch
+//! reader carries in the metadata entry [`ORDER_KEY`]), else by their paths in natural
+//! order (`lstm_4` before `lstm_10`, `rnn1` before `rnn2`), with a warning when names that
+//! differ in more than their numbers decide the order (`encoder`, `decoder`). A `--map` of a recurrent layer's tensors
+//! overrides the file's order: the layers then sort by their names after the renames. Each layer's input size must be the
+//! hidden size below it, else the file is refused naming the order tried. A user whose names this does
 //! not resolve (two dense candidates, modules whose names do not sort bottom first) renames
 //! them with [`Rename`]s (`OLD=NEW`, the CLI's `--map`), applied first.
 //!
@@ -38,6 +42,11 @@ use safetensors::SafeTensors;
 use safetensors::tensor::{Dtype, TensorView};
 
 use super::safetensors::{Family, known_name};
+
+/// The safetensors metadata key under which a reader records the file's order of tensor
+/// names (one per line): the order separate modules are stacked in. Not written to any
+/// output file.
+pub const ORDER_KEY: &str = "lstm_harness.tensor_order";
 
 /// One `--map OLD=NEW` rename: a whole tensor name, or, when `old` ends with `.` or `/`, a
 /// prefix (`--map encoder.=lstm.` renames every tensor under `encoder.`).
@@ -86,6 +95,8 @@ pub struct Mapped {
     /// What was done, one line each (for a caller to report: `inspect` lists them, the
     /// other commands count them).
     pub notes: Vec<String>,
+    /// What the caller must show the user (each line starts `warning:`).
+    pub warnings: Vec<String>,
 }
 
 /// Whether a name is PyTorch-style (`weight_ih`, `weight`) or Keras-style (`kernel`).
@@ -303,7 +314,52 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
         }
     }
     let mut layers: Vec<Group> = groups.into_values().collect();
-    layers.sort_by(|a, b| natural(&a.path, &b.path).then(a.index.cmp(&b.index)));
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| anyhow!("{e}"))?;
+    let mut meta: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
+    let listed = meta.remove(ORDER_KEY);
+    // A --map of a recurrent tensor puts its layers where their new names sort: the user's
+    // override of the file's order.
+    let renamed_layer = layers
+        .iter()
+        .flat_map(|g| g.roles.values())
+        .any(|n| current[n] != *n);
+    let mut warnings = Vec::new();
+    match listed.as_ref().filter(|_| !renamed_layer) {
+        Some(order) => {
+            // Position of a group: where the file lists its first tensor (by file name).
+            let at: HashMap<&str, usize> = order.lines().enumerate().map(|(i, n)| (n, i)).collect();
+            let first = |g: &Group| {
+                g.roles
+                    .values()
+                    .filter_map(|n| at.get(current[n].as_str()).copied())
+                    .min()
+                    .unwrap_or(usize::MAX)
+            };
+            layers.sort_by_key(|g| (first(g), g.index));
+        }
+        None => {
+            layers.sort_by(|a, b| natural(&a.path, &b.path).then(a.index.cmp(&b.index)));
+            // Names that differ only in their numbers (`lstm`, `lstm_1`; `rnn1`, `rnn2`)
+            // are numbered in order; names that differ otherwise are a guess.
+            let stem = |p: &str| -> String {
+                p.chars()
+                    .filter(|c| !c.is_ascii_digit() && *c != '_')
+                    .collect()
+            };
+            let stems: BTreeSet<String> = layers.iter().map(|g| stem(&g.path)).collect();
+            if stems.len() > 1 && !renamed_layer {
+                let order: Vec<String> = layers.iter().map(describe).collect();
+                warnings.push(format!(
+                    "warning: the file does not record the order of its recurrent modules; \
+                     they were stacked bottom first in the order of their names: {} (if the \
+                     model runs them in another order, rename them with --map OLD=NEW so \
+                     they sort bottom first, or read the file the framework saved, which \
+                     records it: the .pt or the .keras)",
+                    order.join(", ")
+                ));
+            }
+        }
+    }
     if layers.iter().any(|g| g.style != layers[0].style) {
         bail!(
             "the file mixes PyTorch recurrent names ({}) with Keras ones ({}); rename one (--map OLD=NEW)",
@@ -434,10 +490,11 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
         }
         out.push((name, st.tensor(orig).map_err(|e| anyhow!("{e}"))?));
     }
-    if notes.is_empty() && current.keys().all(|n| known_name(n)) {
+    if notes.is_empty() && listed.is_none() && current.keys().all(|n| known_name(n)) {
         return Ok(Mapped {
             bytes: bytes.to_vec(),
             notes,
+            warnings,
         });
     }
     let zero_bytes: Vec<(String, usize, Vec<u8>)> = zeros
@@ -455,10 +512,12 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
             bail!("two tensors map to {n}; rename one (--map OLD=NEW)");
         }
     }
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| anyhow!("{e}"))?;
-    let meta: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
     let bytes = safetensors::serialize(out, Some(meta)).map_err(|e| anyhow!("{e}"))?;
-    Ok(Mapped { bytes, notes })
+    Ok(Mapped {
+        bytes,
+        notes,
+        warnings,
+    })
 }
 
 #[cfg(test)]

@@ -41,7 +41,8 @@ pub fn is_torch(bytes: &[u8]) -> bool {
 }
 
 /// The tensors of a `torch.save(state_dict)` file as safetensors bytes (module docs), each
-/// under its state-dict name; metadata `format: pt`, `source: torch.save`.
+/// under its state-dict name; metadata `format: pt`, `source: torch.save` and the state
+/// dict's order of names ([`super::names::ORDER_KEY`]).
 ///
 /// # Errors
 /// Not a zip archive with one `data.pkl`; the legacy format; a pickle that is not a state
@@ -115,9 +116,13 @@ pub fn to_safetensors(bytes: &[u8]) -> Result<Vec<u8>> {
                 .map_err(|e| anyhow!("tensor {n}: {e}"))
         })
         .collect::<Result<Vec<_>>>()?;
+    // The state dict's order is the modules' registration order (safetensors keeps none):
+    // the name mapping stacks separate modules by it.
+    let order: Vec<&str> = data.iter().map(|(n, _, _)| n.as_str()).collect();
     let meta = std::collections::HashMap::from([
         ("format".to_string(), "pt".to_string()),
         ("source".to_string(), "torch.save".to_string()),
+        (super::names::ORDER_KEY.to_string(), order.join("\n")),
     ]);
     serialize(views, Some(meta)).map_err(|e| anyhow!("{e}"))
 }

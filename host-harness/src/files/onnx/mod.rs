@@ -1323,7 +1323,7 @@ fn finish(r: Reader<'_, '_>) -> Result<Read> {
     tensors.push(("dense/kernel".to_string(), kernel));
     tensors.push(("dense/bias".to_string(), bias));
     Ok(Read {
-        safetensors: super::keras::to_safetensors(&tensors, meta)?,
+        safetensors: super::keras::to_safetensors(&tensors, meta, true)?,
         notes: r.notes,
         about: r.about,
     })
