@@ -59,6 +59,7 @@ use super::safetensors::{ACTIVATION_KEY, Family, HEAD_KEY};
 use lstm_kernel::{HeadActivation, RecurrentActivation};
 
 mod proto;
+mod shape;
 mod tensor;
 
 use tensor::{Const, External, FLOAT, MAX_VALUES, Values, tensor_values};
@@ -237,8 +238,10 @@ impl<'g> Reader<'g, '_> {
         }
     }
 
-    /// Whether `name` is zeros whatever the input: a zero constant, or `Expand`,
-    /// `ConstantOfShape`, `Identity`, `Cast`, `Reshape`, `Squeeze`, `Unsqueeze` of zeros.
+    /// Whether `name` is zeros whatever the input: a zero constant, `ConstantOfShape` of
+    /// zero, or `Expand`, `Identity`, `Cast`, `Reshape`, `Squeeze`, `Unsqueeze`, `Slice`,
+    /// `Gather`, `Transpose`, `Tile` of zeros (how exporters build a zero state of a dynamic
+    /// batch).
     fn is_zero(&mut self, name: &str, depth: usize) -> Result<bool> {
         if depth > 64 {
             return Ok(false);
@@ -255,12 +258,11 @@ impl<'g> Reader<'g, '_> {
                 None => Ok(true),
                 Some(t) => Ok(tensor_values(t, &mut self.external)?.is_zero()),
             },
-            "Expand" | "Identity" | "Cast" | "Reshape" | "Squeeze" | "Unsqueeze" => {
-                match n.input.first() {
-                    Some(i) => self.is_zero(i, depth + 1),
-                    None => Ok(false),
-                }
-            }
+            "Expand" | "Identity" | "Cast" | "Reshape" | "Squeeze" | "Unsqueeze" | "Slice"
+            | "Gather" | "Transpose" | "Tile" => match n.input.first() {
+                Some(i) => self.is_zero(i, depth + 1),
+                None => Ok(false),
+            },
             _ => Ok(false),
         }
     }
@@ -746,27 +748,53 @@ fn squeeze(r: &mut Reader<'_, '_>, n: &proto::Node, label: &str, val: Val) -> Re
 /// A Reshape that only adds or removes axes of one entry (module docs).
 fn reshape(r: &mut Reader<'_, '_>, n: &proto::Node, label: &str, val: Val) -> Result<Val> {
     let shape_name = n.input.get(1).cloned().unwrap_or_default();
-    let shape = r.constant(&shape_name, label)?;
-    let shape = shape.ints(&shape_name)?.to_vec();
+    let data = n.input.first().cloned().unwrap_or_default();
+    let Some(dims) = r.shape_dims(&shape_name, &data, val.axes.len(), 0)? else {
+        // Not a constant nor a shape computed from the tensor's own: say which.
+        r.constant(&shape_name, label)?;
+        bail!("{label}: shape {shape_name} is not a list of integers");
+    };
+    let shape: Vec<String> = dims.iter().map(ToString::to_string).collect();
+    let shape = format!("[{}]", shape.join(", "));
     let allowzero = attr_int(n, "allowzero", 0) != 0;
-    // Each target entry: a copied input axis (0), the inferred one (-1) or a size.
+    // Each target entry: a copied input axis (0, or an axis of the tensor's own shape),
+    // the inferred one (-1) or a size.
     let mut resolved: Vec<(Option<Axis>, Option<i64>)> = Vec::new();
-    for (i, &s) in shape.iter().enumerate() {
-        match s {
-            0 if !allowzero => match val.axes.get(i) {
+    for (i, d) in dims.iter().enumerate() {
+        // The entry's axes that are not of one entry: at most one can be followed.
+        let real: Vec<usize> = d
+            .axes
+            .iter()
+            .copied()
+            .filter(|&a| val.axes.get(a).is_some_and(|x| !is_one(x)))
+            .collect();
+        match (d.axes.is_empty(), d.factor, real.as_slice()) {
+            (true, 0, _) if !allowzero => match val.axes.get(i) {
                 Some(&x) => resolved.push((Some(x), x.1)),
                 None => bail!(
-                    "{label}: shape {shape:?} copies axis {i} of a tensor of rank {}",
+                    "{label}: shape {shape} copies axis {i} of a tensor of rank {}",
                     val.axes.len()
                 ),
             },
-            -1 => resolved.push((None, None)),
-            s if s > 0 => resolved.push((None, Some(s))),
-            s => bail!("{label}: shape entry {s}"),
+            (true, -1, _) => resolved.push((None, None)),
+            (_, s, []) if s > 0 => resolved.push((None, Some(s))),
+            (false, 1, [a]) => resolved.push((Some(val.axes[*a]), val.axes[*a].1)),
+            _ => bail!(
+                "{label}: shape {shape}: entry {i} ({d}) merges axes {:?} of a tensor of axes \
+                 {:?}; this reader follows a Reshape that only adds or removes axes of one \
+                 entry",
+                d.axes,
+                val.axes
+            ),
         }
     }
-    if shape.iter().filter(|&&s| s == -1).count() > 1 {
-        bail!("{label}: shape {shape:?} infers more than one axis");
+    if dims
+        .iter()
+        .filter(|d| d.axes.is_empty() && d.factor == -1)
+        .count()
+        > 1
+    {
+        bail!("{label}: shape {shape} infers more than one axis");
     }
     let real_in: Vec<Axis> = val.axes.iter().copied().filter(|x| !is_one(x)).collect();
     let keep: Vec<usize> = (0..resolved.len())
@@ -777,7 +805,7 @@ fn reshape(r: &mut Reader<'_, '_>, n: &proto::Node, label: &str, val: Val) -> Re
         .collect();
     let refuse = || {
         anyhow!(
-            "{label}: Reshape of a tensor of axes {:?} to {shape:?}; this reader follows a \
+            "{label}: Reshape of a tensor of axes {:?} to {shape}; this reader follows a \
              Reshape that only adds or removes axes of one entry",
             val.axes
         )
@@ -795,6 +823,24 @@ fn reshape(r: &mut Reader<'_, '_>, n: &proto::Node, label: &str, val: Val) -> Re
             (None, Some(s)) if x.1.is_some_and(|d| d != s) => return Err(refuse()),
             (None, size) => axes[i] = (x.0, size.or(x.1)),
             _ => axes[i] = x,
+        }
+    }
+    // A batch of one (a graph traced with one sequence) is an axis of one entry like a
+    // layer's direction axis: keep its label on the unit axis that sits after as many
+    // real axes as it did (`[T, B=1, 1, H]` to `[T, 1, H]`: the 1 is the batch).
+    if let Some(at) = val.axes.iter().position(|x| x.0 == Ax::Batch)
+        && is_one(&val.axes[at])
+        && !axes.iter().any(|x| x.0 == Ax::Batch)
+    {
+        let before = val.axes[..at].iter().filter(|x| !is_one(x)).count();
+        let mut real = 0;
+        for (i, x) in axes.iter_mut().enumerate() {
+            if keep.contains(&i) {
+                real += 1;
+            } else if real == before {
+                *x = (Ax::Batch, Some(1));
+                break;
+            }
         }
     }
     Ok(Val { axes, ..val })
