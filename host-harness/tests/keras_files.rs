@@ -24,16 +24,22 @@ fn max_error(model_file: &str, name: &str, options: &ReadOptions) -> f32 {
 }
 
 /// Asserts that the weights-only file `weights_file` reads (by role and shape, the
-/// activation assumed with a warning) as the same weights as `<name>.keras`.
+/// recurrent activation assumed and the head's activation unknown, each with a warning) as
+/// the same weights as `<name>.keras`.
 fn weights_file_holds_the_archives_weights(weights_file: &str, name: &str) {
     let h5 = read_bin(&file(weights_file), &ReadOptions::default())
         .unwrap_or_else(|e| panic!("{weights_file}: {e:#}"));
     assert_eq!(h5.source, Source::KerasWeights, "{weights_file}");
-    assert!(
-        h5.warnings.iter().any(|w| w.contains("sigmoid assumed")),
-        "{weights_file}: {:?}",
-        h5.warnings
-    );
+    for want in [
+        "sigmoid assumed",
+        "does not record the Dense layer's activation",
+    ] {
+        assert!(
+            h5.warnings.iter().any(|w| w.contains(want)),
+            "{weights_file}: {want}: {:?}",
+            h5.warnings
+        );
+    }
     let keras = read_bin(&file(&format!("{name}.keras")), &ReadOptions::default()).unwrap();
     let weights = |b: &[u8]| -> Vec<f32> { lstm_kernel::io::parse(b).unwrap().values().collect() };
     assert_eq!(weights(&h5.bin), weights(&keras.bin), "{weights_file}");
@@ -194,6 +200,12 @@ fn unsupported_keras_models_are_refused_naming_the_layer_and_setting() {
         ("backwards.keras", "go_backwards"),
         ("relu.keras", "activation relu"),
         ("dense_relu.keras", "Dense activation relu"),
+        ("masking.keras", "Masking"),
+        (
+            "masking.weights.h5",
+            "layers/masking: a masking layer, whose part in the model a weights file alone \
+             does not tell",
+        ),
     ] {
         let e = format!(
             "{:#}",

@@ -188,6 +188,51 @@ fn read_var(ds: &hdf5_pure::Dataset, what: &str) -> Result<Var> {
     Ok((shape, values))
 }
 
+/// The warning of a weights file read without its config: the head's activation is unknown.
+const HEAD_UNKNOWN: &str = "warning: a weights file does not record the Dense layer's \
+     activation: the outputs are its raw values (logits for a sigmoid or softmax model); give \
+     the model's config (--config config.json) or read the .keras file for the model's own \
+     outputs";
+
+/// The layer kinds a `.weights.h5` without its config may hold: Keras 3 names each layer's
+/// group by its class (`lstm`, `lstm_1`, `dense`), and these are the ones whose role the
+/// variables' shapes tell (the others change what the model computes, with or without
+/// variables: `add`, `masking`, `activation`, `time_distributed`, `conv1d`).
+const WEIGHTS_ONLY_LAYERS: [&str; 5] = ["lstm", "gru", "dense", "dropout", "input_layer"];
+
+/// Refuses a `.weights.h5` that names a layer outside [`WEIGHTS_ONLY_LAYERS`] (with or
+/// without variables): without the config its part in the model is unknown, and leaving it
+/// out would give other outputs than the model's.
+fn refuse_unknown_layers(file: &hdf5_pure::File) -> Result<()> {
+    let Ok(layers) = file.root().group("layers") else {
+        return Ok(()); // layer_vars says what is wrong
+    };
+    let names = layers
+        .groups()
+        .map_err(|e| anyhow!("HDF5 groups of layers: {e}"))?;
+    for name in names {
+        let class = name
+            .rsplit_once('_')
+            .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(name.as_str(), |(c, _)| c);
+        if class == "bidirectional" {
+            bail!(
+                "layers/{name}: a Bidirectional layer, which this kernel does not run (it runs \
+                 layers forward in time only)"
+            );
+        }
+        if !WEIGHTS_ONLY_LAYERS.contains(&class) {
+            bail!(
+                "layers/{name}: a {class} layer, whose part in the model a weights file alone \
+                 does not tell (leaving it out would change the outputs); give the model's \
+                 architecture with --config config.json (the .keras archive's, or \
+                 model.to_json()), or read the .keras file"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Reads a `.weights.h5` (module docs: the variables named by their paths, for
 /// [`super::names::map`]).
 ///
@@ -199,6 +244,7 @@ pub fn weights_to_safetensors(h5: &[u8]) -> Result<Read> {
     if let Some(legacy) = legacy_layers(&file)? {
         return legacy_to_safetensors(legacy);
     }
+    refuse_unknown_layers(&file)?;
     let mut tensors: Vec<(String, Var)> = Vec::new();
     for (path, vars) in layer_vars(&file)? {
         if path.contains("backward_layer") || path.contains("forward_layer") {
@@ -226,7 +272,7 @@ pub fn weights_to_safetensors(h5: &[u8]) -> Result<Read> {
     Ok(Read {
         // Group names, not the model's order: the mapping orders (and warns) by name.
         safetensors: to_safetensors(&tensors, BTreeMap::new(), false)?,
-        notes: Vec::new(),
+        notes: vec![HEAD_UNKNOWN.to_string()],
         architecture: false,
     })
 }
@@ -832,7 +878,7 @@ fn legacy_to_safetensors(legacy: Legacy) -> Result<Read> {
     Ok(Read {
         // `layer_names` lists the layers in the model's order.
         safetensors: to_safetensors(&tensors, BTreeMap::new(), true)?,
-        notes: Vec::new(),
+        notes: vec![HEAD_UNKNOWN.to_string()],
         architecture: false,
     })
 }

@@ -450,8 +450,8 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
                 }
                 None if style == Style::Keras && family == Family::Gru => bail!(
                     "the GRU layer {} has no bias (use_bias=False): whether it is reset_after \
-                     cannot be told from its tensors; save it with use_bias=True, or as a .bin \
-                     from this tool",
+                     cannot be told from its tensors; give the model's config (--config \
+                     config.json), read the .keras file, or save it with use_bias=True",
                     describe(g)
                 ),
                 None => {
