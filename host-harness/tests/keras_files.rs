@@ -200,7 +200,8 @@ fn unsupported_keras_models_are_refused_naming_the_layer_and_setting() {
         ("backwards.keras", "go_backwards"),
         ("relu.keras", "activation relu"),
         ("dense_relu.keras", "Dense activation relu"),
-        ("masking.keras", "Masking"),
+        ("masking.keras", "config.json: layer masking is a Masking"),
+        ("masking.h5", "model_config: layer masking is a Masking"),
         (
             "masking.weights.h5",
             "layers/masking: a masking layer, whose part in the model a weights file alone \
@@ -228,7 +229,15 @@ fn keras2(name: &str) -> PathBuf {
 #[test]
 fn keras_2_files_give_keras_2_outputs() {
     use lstm_kernel::RecurrentActivation::HardSigmoidKeras2;
-    for name in ["lstm1", "lstm2", "gru", "gru_before", "hard", "multi"] {
+    for name in [
+        "lstm1",
+        "lstm2",
+        "gru",
+        "gru_before",
+        "hard",
+        "multi",
+        "functional",
+    ] {
         let json = keras2(&format!("{name}.json"));
         let mut weights = Vec::new();
         for (ext, source) in [("h5", Source::KerasH5), ("keras", Source::Keras)] {

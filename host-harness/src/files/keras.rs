@@ -381,10 +381,10 @@ fn text<'a>(
 fn config_layers(config: &Value, notes: &mut Vec<String>) -> Result<Vec<Layer>> {
     let class = config["class_name"].as_str().unwrap_or("?");
     if !matches!(class, "Sequential" | "Functional" | "Model") {
-        bail!("config.json: a {class}, not a Sequential or Functional model");
+        bail!("a {class}, not a Sequential or Functional model");
     }
     let Some(layers) = config["config"]["layers"].as_array() else {
-        bail!("config.json: no config.layers list");
+        bail!("no config.layers list");
     };
     let mut out = Vec::new();
     let mut previous: Option<String> = None;
@@ -392,7 +392,7 @@ fn config_layers(config: &Value, notes: &mut Vec<String>) -> Result<Vec<Layer>> 
     for l in layers {
         let class = l["class_name"].as_str().unwrap_or("?");
         let Some(c) = l["config"].as_object() else {
-            bail!("config.json: a {class} layer without a config");
+            bail!("a {class} layer without a config");
         };
         let name = c
             .get("name")
@@ -403,10 +403,17 @@ fn config_layers(config: &Value, notes: &mut Vec<String>) -> Result<Vec<Layer>> 
             && let Some(nodes) = l.get("inbound_nodes").and_then(Value::as_array)
         {
             // Functional: every layer must take the previous layer's output alone.
+            // Keras 3: `{"args": [{"config": {"keras_history": [name, 0, 0]}}]}`; Keras 2:
+            // `[[name, 0, 0, {}]]`.
             let sources: Vec<&str> = nodes
                 .iter()
-                .flat_map(|n| n["args"].as_array().into_iter().flatten())
-                .filter_map(|a| a["config"]["keras_history"][0].as_str())
+                .flat_map(|n| {
+                    let keras3 = n["args"].as_array().into_iter().flatten();
+                    let keras2 = n.as_array().into_iter().flatten();
+                    keras3
+                        .filter_map(|a| a["config"]["keras_history"][0].as_str())
+                        .chain(keras2.filter_map(|a| a[0].as_str()))
+                })
                 .collect();
             let chained = match &previous {
                 None => sources.is_empty(),
@@ -414,7 +421,7 @@ fn config_layers(config: &Value, notes: &mut Vec<String>) -> Result<Vec<Layer>> 
             };
             if !chained || nodes.len() > 1 {
                 bail!(
-                    "config.json: layer {name} takes {:?}; this reader takes a chain of layers, \
+                    "layer {name} takes {:?}; this reader takes a chain of layers, \
                      each fed by the one before it",
                     sources
                 );
@@ -439,11 +446,11 @@ fn config_layers(config: &Value, notes: &mut Vec<String>) -> Result<Vec<Layer>> 
                 "layer {name} (Dropout) does nothing at inference; left out"
             )),
             "Bidirectional" => bail!(
-                "config.json: layer {name} is Bidirectional, which this kernel does not run \
+                "layer {name} is Bidirectional, which this kernel does not run \
                  (it runs layers forward in time only)"
             ),
             other => bail!(
-                "config.json: layer {name} is a {other}; this reader takes LSTM and GRU \
+                "layer {name} is a {other}; this reader takes LSTM and GRU \
                  layers, Dropout, and one Dense head"
             ),
         }
@@ -531,6 +538,23 @@ fn from_config(
     vars: &BTreeMap<String, Vec<Var>>,
     own_names: bool,
 ) -> Result<Read> {
+    // Errors name where the config came from: a .keras archive's (or --config's)
+    // config.json, or a legacy .h5's model_config.
+    let what = if own_names {
+        "model_config"
+    } else {
+        "config.json"
+    };
+    read_config(config, major, vars, own_names).context(what)
+}
+
+/// [`from_config`] without the context.
+fn read_config(
+    config: &Value,
+    major: Option<u64>,
+    vars: &BTreeMap<String, Vec<Var>>,
+    own_names: bool,
+) -> Result<Read> {
     let mut notes = Vec::new();
     let mut layers = config_layers(config, &mut notes)?;
     if own_names {
@@ -555,7 +579,7 @@ fn from_config(
         match layer {
             Layer::Recurrent(family, name, h5, c) => {
                 if head_seen {
-                    bail!("config.json: layer {name} comes after the Dense head");
+                    bail!("layer {name} comes after the Dense head");
                 }
                 if flag(c, name, "go_backwards", false)? {
                     bail!(
@@ -632,12 +656,12 @@ fn from_config(
             Layer::Dense(name, h5, c) => {
                 if head_seen {
                     bail!(
-                        "config.json: a second Dense layer ({name}); the kernel has one dense \
+                        "a second Dense layer ({name}); the kernel has one dense \
                          head after the recurrent layers"
                     );
                 }
                 if k == 0 {
-                    bail!("config.json: Dense layer {name} before any LSTM or GRU layer");
+                    bail!("Dense layer {name} before any LSTM or GRU layer");
                 }
                 head_seen = true;
                 let head = match text(c, name, "activation", "linear")? {
@@ -677,7 +701,7 @@ fn from_config(
         }
     }
     if recurrent == 0 || !head_seen {
-        bail!("config.json: the model needs LSTM or GRU layers and a Dense head");
+        bail!("the model needs LSTM or GRU layers and a Dense head");
     }
     meta.insert("num_layers".to_string(), recurrent.to_string());
     Ok(Read {
