@@ -27,7 +27,8 @@ pub enum MathsArg {
 /// Arguments of `lstm-harness eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// The model file (`.bin` from `train --bin`, or safetensors in PyTorch or Keras layout).
+    /// The model file: a binary model file, safetensors, a PyTorch .pt/.pth state dict, a Keras .keras, .h5 or
+    /// .weights.h5, or an ONNX .onnx; detected by content.
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
 

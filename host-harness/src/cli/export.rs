@@ -38,7 +38,8 @@ fn is_menu_file(path: &std::path::Path, options: &crate::files::ReadOptions) -> 
 /// Arguments of `lstm-harness export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The model file to export (binary or safetensors, detected by content).
+    /// The model file to export: a binary model file, safetensors, a PyTorch .pt/.pth state dict, a Keras .keras, .h5 or
+    /// .weights.h5, or an ONNX .onnx; detected by content.
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
 
@@ -60,6 +61,12 @@ pub struct ExportArgs {
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
+
+    /// Write a model whose recurrent activation is not the sigmoid under PyTorch names
+    /// anyway (`nn.LSTM`/`nn.GRU` would run it with the sigmoid and compute other outputs;
+    /// the metadata records the activation). Refused without it.
+    #[arg(long)]
+    pub torch_names_anyway: bool,
 
     /// Stacked LSTM(10) or GRU(10) layers in MODEL, 1 to 3 [default: the file's own count,
     /// read from its layer table or tensor names]; a file with another count is refused
@@ -126,7 +133,7 @@ impl ExportArgs {
         let bytes = match format {
             Format::Bin => binfile::to_bytes(&*view)?,
             Format::Safetensors => {
-                super::torch_activation_ok(&*view, self.force)?;
+                super::torch_activation_ok(&*view, self.torch_names_anyway)?;
                 safetensors::to_torch_bytes(&*view)?
             }
             Format::SafetensorsKeras => safetensors::to_keras_bytes(&*view)?,
@@ -174,7 +181,7 @@ impl ExportArgs {
         let bytes = match self.format()? {
             Format::Bin => binfile::to_bytes(&model)?,
             Format::Safetensors => {
-                super::torch_activation_ok(&model, self.force)?;
+                super::torch_activation_ok(&model, self.torch_names_anyway)?;
                 safetensors::to_torch_bytes(&model)?
             }
             Format::SafetensorsKeras => safetensors::to_keras_bytes(&model)?,
@@ -227,6 +234,7 @@ mod tests {
                 out: d.join("out"),
                 val_data_seed: None,
                 force,
+                torch_names_anyway: false,
                 layers: Some(1),
                 cell: None,
             }
@@ -240,7 +248,8 @@ mod tests {
     }
 
     /// PyTorch cannot run a hard sigmoid: its export under PyTorch names is refused (Keras
-    /// names and the .bin are written), and written with `--force` (a warning on stderr).
+    /// names and the .bin are written), and written with `--torch-names-anyway` (a warning on
+    /// stderr); `--force` alone (overwrite) does not write it.
     #[test]
     fn a_hard_sigmoid_model_is_not_written_under_pytorch_names_without_force() {
         let d = std::env::temp_dir().join(format!("lstm-cli-export-hard-{}", std::process::id()));
@@ -249,13 +258,14 @@ mod tests {
         let model = d.join("m.bin");
         let m = keras_model(1, RecurrentActivation::HardSigmoidKeras3);
         fs::write(&model, binfile::to_bytes(&m).unwrap()).unwrap();
-        let args = |format, out: &str, force| ExportArgs {
+        let args = |format, out: &str, anyway| ExportArgs {
             import: Default::default(),
             model: model.clone(),
             format: Some(format),
             out: d.join(out),
             val_data_seed: None,
-            force,
+            force: true,
+            torch_names_anyway: anyway,
             layers: None,
             cell: None,
         };
@@ -309,6 +319,7 @@ mod tests {
             out: d.join(out),
             val_data_seed: None,
             force: false,
+            torch_names_anyway: false,
             layers: Some(layers),
             cell: None,
         };

@@ -78,6 +78,14 @@ impl InspectArgs {
             )?;
         }
         outln!("head: dense {} -> {}", h.hidden(), h.output)?;
+        // Whether this binary's size menu runs it (eval, predict, export --format rust).
+        match crate::menu::Sizes::of_file(&parsed) {
+            Ok(sizes) => outln!("size menu: runs here ({})", sizes.describe())?,
+            Err(e) => outln!(
+                "size menu: NOT compiled into this binary ({e:#}); eval, predict and export \
+                 need a build with it (README, \"Sizes (the menu)\")"
+            )?,
+        }
         if h.differenced {
             outln!("differenced: inputs and outputs are first differences of one series")?;
         }

@@ -67,7 +67,8 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Stream sequences through a saved model and write every step's outputs as CSV.
     Predict(predict::PredictArgs),
-    /// Show what a binary model file holds (sizes, layers, head, normalisation).
+    /// Show what a model file holds (format, tensors, layers, head, normalisation, the names
+    /// mapped, warnings), or why it is refused, before anything is converted.
     Inspect(inspect::InspectArgs),
 }
 
@@ -179,11 +180,11 @@ impl ImportArgs {
 /// As `torch_runs`, without `force`.
 fn torch_activation_ok<V: crate::files::view::ModelView + ?Sized>(
     model: &V,
-    force: bool,
+    anyway: bool,
 ) -> Result<()> {
     match crate::files::safetensors::torch_runs(model) {
-        Err(e) if force => {
-            eprintln!("WARNING: {e:#} (written anyway: --force)");
+        Err(e) if anyway => {
+            eprintln!("WARNING: {e:#} (written anyway: --torch-names-anyway)");
             Ok(())
         }
         r => r,

@@ -17,8 +17,8 @@ use crate::progress::{outln, unless_stdout_closed, write_stdout};
 /// Arguments of `lstm-harness predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// The model file (the kernel's binary format, e.g. from `fit`, safetensors, or a
-    /// PyTorch .pt/.pth state dict), of any size of the menu.
+    /// The model file, of any size of the menu: a binary model file, safetensors, a PyTorch .pt/.pth state dict, a Keras .keras, .h5 or
+    /// .weights.h5, or an ONNX .onnx; detected by content.
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     /// How a safetensors or PyTorch MODEL is read.

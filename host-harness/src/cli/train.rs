@@ -70,6 +70,12 @@ pub struct TrainArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Write a model whose recurrent activation is not the sigmoid under PyTorch names
+    /// anyway (`nn.LSTM`/`nn.GRU` would run it with the sigmoid and compute other outputs;
+    /// the metadata records the activation). Refused without it (`--safetensors`).
+    #[arg(long)]
+    pub torch_names_anyway: bool,
+
     /// Stacked LSTM(10) or GRU(10) layers under the Dense(1) head, 1 to 3 [default: the
     /// `--init` file's own count, else 1 (the post's model)].
     #[arg(long, value_name = "N", value_parser = super::layers_parser())]
@@ -183,7 +189,7 @@ impl TrainArgs {
             unless_stdout_closed(outln!("wrote {}", p.display()))?;
         }
         if let Some(p) = &self.safetensors {
-            super::torch_activation_ok(&model, self.force)?;
+            super::torch_activation_ok(&model, self.torch_names_anyway)?;
             save(p, &safetensors::to_torch_bytes(&model)?, self.force)?;
             check_round_trip(p, &model)?;
             unless_stdout_closed(outln!("wrote {}", p.display()))?;
@@ -246,6 +252,7 @@ mod tests {
                 epochs: Some(1),
                 recurrent_activation: ActivationArg::Sigmoid,
                 force,
+                torch_names_anyway: false,
                 layers: Some(1),
                 cell: None,
                 experiment: Experiment::StatefulPerStep,
@@ -266,6 +273,7 @@ mod tests {
             epochs: Some(1),
             recurrent_activation: ActivationArg::Sigmoid,
             force: true,
+            torch_names_anyway: false,
             layers: Some(1),
             cell: None,
             experiment: Experiment::StatefulPerStep,
@@ -291,6 +299,7 @@ mod tests {
             epochs: Some(1),
             recurrent_activation: ActivationArg::Sigmoid,
             force: false,
+            torch_names_anyway: false,
             layers: Some(1),
             cell: None,
             experiment: Experiment::StatefulPerStep,
@@ -333,6 +342,7 @@ mod tests {
             out: out.to_path_buf(),
             val_data_seed: None,
             force,
+            torch_names_anyway: false,
             layers: Some(1),
             cell: None,
         };
@@ -378,6 +388,7 @@ mod tests {
             epochs: Some(1),
             recurrent_activation: ActivationArg::Sigmoid,
             force: false,
+            torch_names_anyway: false,
             layers: Some(2),
             cell: None,
             experiment: Experiment::StatefulPerStep,

@@ -389,8 +389,8 @@ pub fn torch_runs<V: ModelView + ?Sized>(model: &V) -> Result<()> {
             bail!(
                 "layer {k} runs {}, and PyTorch's nn.LSTM and nn.GRU run the sigmoid only: \
                  loaded into them, this export would compute other outputs without any error; \
-                 write Keras names (--format safetensors-keras) or the .bin, or pass --force \
-                 to write PyTorch names anyway (the metadata records the activation)",
+                 write Keras names (--format safetensors-keras) or the .bin, or pass \
+                 --torch-names-anyway to write PyTorch names anyway (the metadata records the activation)",
                 s.activation.name()
             );
         }
