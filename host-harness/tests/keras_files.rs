@@ -291,3 +291,32 @@ fn inspect_and_predict_read_a_keras_archive() {
         &["inputs 3, outputs 4 (softmax)"],
     );
 }
+
+/// A damaged `.keras` (cut short) is refused as a `.keras` archive, not as "a PyTorch
+/// file" (both are zips); a binary model file takes no `--map` (it has no tensor names).
+#[test]
+fn a_damaged_keras_archive_is_refused_as_one_and_a_bin_takes_no_map() {
+    let dir = std::env::temp_dir().join(format!("lstm-keras-cut-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cut = dir.join("cut.keras");
+    let bytes = std::fs::read(file("lstm1.keras")).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = format!("{:#}", read_bin(&cut, &ReadOptions::default()).unwrap_err());
+    assert!(e.contains("(a .keras archive)"), "{e}");
+    let bin = dir.join("m.bin");
+    std::fs::write(
+        &bin,
+        read_bin(&file("lstm1.keras"), &ReadOptions::default())
+            .unwrap()
+            .bin,
+    )
+    .unwrap();
+    let options = ReadOptions {
+        renames: vec!["a=b".parse().unwrap()],
+        ..ReadOptions::default()
+    };
+    let e = format!("{:#}", read_bin(&bin, &options).unwrap_err());
+    assert!(e.contains("no tensor names to rename"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

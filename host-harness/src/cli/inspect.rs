@@ -128,7 +128,7 @@ impl InspectArgs {
                 "a Keras weights file, its variables named by their paths"
             };
             (read.safetensors, what)
-        } else if keras::is_keras_zip(&bytes) {
+        } else if crate::files::is_keras_file(&self.model, &bytes) {
             let read = keras::keras_to_safetensors(&bytes)
                 .with_context(|| format!("{path} (a .keras archive)"))?;
             (

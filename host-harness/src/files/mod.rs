@@ -230,7 +230,7 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
             Source::KerasWeights
         };
         (read.safetensors, Some(kind))
-    } else if keras::is_keras_zip(&bytes) {
+    } else if is_keras_file(path, &bytes) {
         let read = keras::keras_to_safetensors(&bytes)
             .with_context(|| format!("cannot load {} (a .keras archive)", path.display()))?;
         warnings.extend(read.notes);
@@ -249,6 +249,15 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
             Format::Bin => {
                 lstm_kernel::io::parse(&bytes)
                     .with_context(|| format!("cannot load {}", path.display()))?;
+                if let Some(r) = options.renames.first() {
+                    bail!(
+                        "{}: a binary model file has this tool's own layout, with no tensor \
+                         names to rename: --map {}={} is for safetensors and framework files",
+                        path.display(),
+                        r.old,
+                        r.new
+                    );
+                }
                 if let Some(a) = options.activation {
                     bail!(
                         "{}: a binary model file states each layer's activation; \
@@ -305,7 +314,18 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
 /// Whether the model file `path` of `bytes` is ONNX: by content ([`onnx::is_onnx`]), or by
 /// its extension `.onnx` (so a damaged one is refused as ONNX).
 pub fn is_onnx_file(path: &Path, bytes: &[u8]) -> bool {
-    onnx::is_onnx(bytes) || path.extension().and_then(|e| e.to_str()) == Some("onnx")
+    onnx::is_onnx(bytes) || is_named(path, "onnx")
+}
+
+/// Whether the model file `path` of `bytes` is a `.keras` archive: by content
+/// ([`keras::is_keras_zip`]), or by its extension (so a damaged one is refused as one).
+pub fn is_keras_file(path: &Path, bytes: &[u8]) -> bool {
+    keras::is_keras_zip(bytes) || is_named(path, "keras")
+}
+
+/// Whether `path`'s extension is `ext`.
+fn is_named(path: &Path, ext: &str) -> bool {
+    path.extension().and_then(|e| e.to_str()) == Some(ext)
 }
 
 /// The ONNX model file `path` of `bytes` as safetensors ([`onnx::onnx_to_safetensors`]),
