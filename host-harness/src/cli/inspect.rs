@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use lstm_kernel::quant::linear::qlinear_bytes;
 
 use crate::files::{MAX_MODEL_FILE_BYTES, keras, read_bin, read_limited, torch};
 use crate::progress::{outln, unless_stdout_closed};
@@ -60,12 +61,30 @@ impl InspectArgs {
                 ""
             }
         )?;
+        // As int8 (lstm_kernel::quant): each layer's W_ih and W_hh rows and the head's, with
+        // per-row bias and multiplier, and the input scales.
+        let int8 = h
+            .layers()
+            .iter()
+            .map(|l| {
+                let g = l.kind.gates();
+                let (i, hh) = (l.input as usize, l.hidden as usize);
+                Some(qlinear_bytes(g, hh, i)? + qlinear_bytes(g, hh, hh)?)
+            })
+            .chain([
+                qlinear_bytes(1, h.output as usize, h.hidden() as usize),
+                Some(4 * h.input as usize),
+            ])
+            .sum::<Option<usize>>();
         outln!(
-            "inputs {}, outputs {} ({}), {params} parameters ({} bytes of weights as f32)",
+            "inputs {}, outputs {} ({}), {params} parameters ({} bytes of weights as f32{})",
             h.input,
             h.output,
             h.head.name(),
-            4 * params
+            4 * params,
+            int8.map_or(String::new(), |b| format!(
+                "; {b} as int8 with per-row scales, lstm_kernel::quant"
+            ))
         )?;
         for (k, l) in h.layers().iter().enumerate() {
             outln!(

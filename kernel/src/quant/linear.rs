@@ -20,6 +20,22 @@ pub const MAX_INPUTS: usize = 256;
 /// Largest bias magnitude in accumulator units (a row's scale is raised until its bias fits).
 const MAX_BIAS: f64 = (1 << 24) as f64;
 
+/// Bytes of a [`QLinear`] of `gates · hidden` rows of `inputs` weights at run-time sizes:
+/// `size_of::<QLinear<G, H, K>>()` (int8 weights, and per row an `i32` bias and an 8-byte
+/// [`Multiplier`], rounded up to the 4-byte alignment). `None` on overflow.
+pub const fn qlinear_bytes(gates: usize, hidden: usize, inputs: usize) -> Option<usize> {
+    match gates.checked_mul(hidden) {
+        Some(rows) => match inputs.checked_add(12) {
+            Some(per_row) => match rows.checked_mul(per_row) {
+                Some(b) => b.checked_next_multiple_of(4),
+                None => None,
+            },
+            None => None,
+        },
+        None => None,
+    }
+}
+
 /// `G · H` rows of `K` int8 weights with per-row multipliers and biases.
 ///
 /// Layout: `q[gate][unit][input]` (row-major rows, so a row's dot product reads contiguous
@@ -193,6 +209,15 @@ mod tests {
                 assert!((got - real).abs() <= bound, "{g} {u}: {got} {real} {bound}");
             }
         }
+    }
+
+    #[test]
+    fn the_run_time_byte_count_is_the_types_size() {
+        assert_eq!(qlinear_bytes(4, 10, 1), Some(QLinear::<4, 10, 1>::BYTES));
+        assert_eq!(qlinear_bytes(4, 10, 10), Some(QLinear::<4, 10, 10>::BYTES));
+        assert_eq!(qlinear_bytes(3, 7, 5), Some(QLinear::<3, 7, 5>::BYTES));
+        assert_eq!(qlinear_bytes(1, 3, 1), Some(QLinear::<1, 3, 1>::BYTES));
+        assert_eq!(qlinear_bytes(usize::MAX, 2, 1), None);
     }
 
     #[test]
