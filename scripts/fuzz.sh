@@ -20,10 +20,12 @@
 # in <crate>/fuzz/artifacts/<target>/.
 #   scripts/fuzz.sh                 # every target, 60 s each
 #   scripts/fuzz.sh 600             # a long run
-#   scripts/fuzz.sh 30 decode       # CI (scripts/test.sh): the decoder only; the readers'
-#                                   # no-panic claim runs there as a proptest instead (its
-#                                   # fuzz build, all of lstm-harness under nightly, takes
-#                                   # ~2 min on 2 cores)
+#   scripts/fuzz.sh 30 decode       # CI (scripts/test.sh): the decoder, then
+#   FUZZ_DEV=1 scripts/fuzz.sh 5 read_torch read_safetensors read_keras read_onnx
+#                                   # the model-file readers, a short run each from a
+#                                   # build without optimisation (FUZZ_DEV=1: cargo fuzz
+#                                   # --dev, which builds all of lstm-harness under nightly
+#                                   # faster; the runs are slower)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
@@ -35,6 +37,8 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 echo "cargo-fuzz ready after $((SECONDS - start)) s"
+dev=""
+[ "${FUZZ_DEV:-}" = 1 ] && dev="--dev"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 # `--sanitizer none`: neither crate has `unsafe` code of its own (the kernel forbids it), so
@@ -44,9 +48,9 @@ trap 'rm -rf "$scratch"' EXIT
 fuzz() { # fuzz CRATE_DIR TARGET [MAX_LEN]
     local dir=$1 target=$2 max_len=${3:-4096} build=$SECONDS
     mkdir -p "$scratch/$target"
-    (cd "$dir" && cargo +nightly fuzz build --sanitizer none "$target")
+    (cd "$dir" && cargo +nightly fuzz build $dev --sanitizer none "$target")
     echo "fuzz target $target built in $((SECONDS - build)) s"
-    (cd "$dir" && cargo +nightly fuzz run --sanitizer none "$target" "$scratch/$target" \
+    (cd "$dir" && cargo +nightly fuzz run $dev --sanitizer none "$target" "$scratch/$target" \
         "fuzz/corpus/$target" -- -max_len="$max_len" -max_total_time="$secs" -print_final_stats=1)
 }
 for t in "${targets[@]}"; do
