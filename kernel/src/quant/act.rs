@@ -181,6 +181,10 @@ mod tests {
     /// Exhaustive over all 65,536 inputs, against libm in f64. The bounds are the
     /// published constants (a table or interpolation change that loses accuracy fails).
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "all 65,536 inputs, four libm calls each: too slow under Miri"
+    )]
     fn table_activations_hold_their_stated_error_everywhere() {
         let s = worst(sigmoid, |x| 1.0 / (1.0 + libm::exp(-x)));
         let t = worst(tanh, libm::tanh);
@@ -191,7 +195,22 @@ mod tests {
         assert!(s > 0.4 && t > 0.4, "{s} {t}");
     }
 
+    /// Every 251st input (261 of them), so Miri runs the tables' lookups too.
     #[test]
+    fn table_activations_hold_their_error_at_strided_inputs() {
+        for z in (i16::MIN..=i16::MAX).step_by(251) {
+            let x = gate_input_value(z);
+            let s = (sigmoid(z) as f64 - 32768.0 / (1.0 + libm::exp(-x))).abs();
+            let t = (tanh(z) as f64 - 32768.0 * libm::tanh(x)).abs();
+            assert!(
+                s <= SIGMOID_MAX_ERROR && t <= TANH_MAX_ERROR,
+                "{z}: {s} {t}"
+            );
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "all 65,536 inputs: too slow under Miri")]
     fn hard_sigmoids_are_within_one_unit_of_keras() {
         let k2 = worst(hard_sigmoid_keras2, |x| (0.2 * x + 0.5).clamp(0.0, 1.0));
         let k3 = worst(hard_sigmoid_keras3, |x| (x / 6.0 + 0.5).clamp(0.0, 1.0));
@@ -200,6 +219,7 @@ mod tests {
 
     /// The `const` exp matches libm's to 1e-14 relative over the tables' range.
     #[test]
+    #[cfg_attr(miri, ignore = "3,200-point sweep: too slow under Miri")]
     fn const_exp_matches_libm() {
         let mut x = -16.0;
         while x <= 16.0 {
@@ -210,6 +230,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "all 65,536 inputs: too slow under Miri")]
     fn activations_are_monotone_and_odd_or_symmetric() {
         for z in i16::MIN..i16::MAX {
             assert!(
