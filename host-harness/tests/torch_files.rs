@@ -286,3 +286,56 @@ fn the_assumed_activation_is_warned_about_and_overridden_by_the_flag() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Errors about a renamed tensor name it as the file does too (a NaN in
+/// `rnn.weight_hh_l0` is not reported as `lstm.weight_hh_l0` alone), and a file without a
+/// head says that no dense head was found.
+#[test]
+fn errors_name_tensors_as_the_file_does() {
+    use safetensors::SafeTensors;
+    use safetensors::tensor::TensorView;
+    let bytes = std::fs::read(file("lstm1.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let write = |name: &str, keep_head: bool| {
+        let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (n, t) in st.tensors() {
+            if !keep_head && n.starts_with("linear.") {
+                continue;
+            }
+            let mut d = t.data().to_vec();
+            if n == "lstm.weight_hh_l0" {
+                d[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+            }
+            data.push((n.replacen("lstm.", "rnn.", 1), t.shape().to_vec(), d));
+        }
+        let views: Vec<(String, TensorView<'_>)> = data
+            .iter()
+            .map(|(n, s, d)| {
+                (
+                    n.clone(),
+                    TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap(),
+                )
+            })
+            .collect();
+        let path = std::env::temp_dir().join(format!("lstm-names-{}-{name}", std::process::id()));
+        std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+        let e = format!(
+            "{:#}",
+            load_into(
+                &path,
+                &ReadOptions::default(),
+                &mut PostModel::<OneLayer>::new(OneLayer::default(), Dense::zeroed())
+            )
+            .unwrap_err()
+        );
+        std::fs::remove_file(&path).unwrap();
+        e
+    };
+    let nan = write("nan.safetensors", true);
+    assert!(
+        nan.contains("not finite") && nan.contains("is the file's rnn.weight_hh_l0"),
+        "{nan}"
+    );
+    let headless = write("headless.safetensors", false);
+    assert!(headless.contains("no dense head was found"), "{headless}");
+}

@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::ValueEnum;
 
 use crate::fsutil::{write_atomic, write_new};
@@ -288,6 +288,7 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
         .with_context(|| format!("cannot load {}{what}", path.display()))?;
     warnings.extend(mapped.warnings.iter().cloned());
     let read = safetensors::to_bin(&mapped.bytes, options.activation)
+        .map_err(|e| as_the_file_names_it(e, &mapped.origins))
         .with_context(|| format!("cannot load {}{what}", path.display()))?;
     if !read.assumed.is_empty() && options.activation.is_none() {
         let layers: Vec<String> = read.assumed.iter().map(usize::to_string).collect();
@@ -309,6 +310,37 @@ pub fn read_bin(path: &Path, options: &ReadOptions) -> Result<ModelFile> {
         warnings,
         mapped: mapped.notes,
     })
+}
+
+/// An error of the model reader, which names tensors by this tool's names, with the file's
+/// own name of each one it mentions (`lstm.weight_hh_l0 is the file's rnn.weight_hh_l0`),
+/// and, for a missing head, what the mapping looked for.
+fn as_the_file_names_it(e: anyhow::Error, origins: &[(String, String)]) -> anyhow::Error {
+    let msg = format!("{e:#}");
+    let mut said: Vec<String> = origins
+        .iter()
+        .filter(|(here, _)| msg.contains(here.as_str()))
+        .map(|(here, file)| format!("{here} is the file's {file}"))
+        .collect();
+    if [
+        "tensor linear.weight is missing",
+        "tensor dense/kernel is missing",
+    ]
+    .iter()
+    .any(|m| msg.contains(m))
+    {
+        said.push(
+            "no dense head was found: the kernel's models end in one nn.Linear or Dense layer \
+             after the recurrent ones (a 2-D weight besides theirs); if the file has one under \
+             another role, --map its weight to linear.weight"
+                .to_string(),
+        );
+    }
+    if said.is_empty() {
+        e
+    } else {
+        anyhow!("{msg} ({})", said.join("; "))
+    }
 }
 
 /// Whether the model file `path` of `bytes` is ONNX: by content ([`onnx::is_onnx`]), or by

@@ -97,6 +97,9 @@ pub struct Mapped {
     pub notes: Vec<String>,
     /// What the caller must show the user (each line starts `warning:`).
     pub warnings: Vec<String>,
+    /// Each renamed tensor: `(name here, name in the file)`, so a later error about a
+    /// tensor can name it as the file does.
+    pub origins: Vec<(String, String)>,
 }
 
 /// Whether a name is PyTorch-style (`weight_ih`, `weight`) or Keras-style (`kernel`).
@@ -481,12 +484,16 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
     }
     let renamed: BTreeMap<&String, &String> = taken.iter().map(|(n, c)| (c, n)).collect();
     let mut out: Vec<(String, TensorView<'_>)> = Vec::new();
+    let mut origins = Vec::new();
     for (cur, orig) in &current {
         let name = renamed
             .get(cur)
             .map_or_else(|| cur.clone(), |n| (*n).clone());
         if name != *cur {
             notes.push(format!("{orig} -> {name}"));
+        }
+        if name != *orig {
+            origins.push((name.clone(), orig.clone()));
         }
         out.push((name, st.tensor(orig).map_err(|e| anyhow!("{e}"))?));
     }
@@ -495,6 +502,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
             bytes: bytes.to_vec(),
             notes,
             warnings,
+            origins,
         });
     }
     let zero_bytes: Vec<(String, usize, Vec<u8>)> = zeros
@@ -517,6 +525,7 @@ pub fn map(bytes: &[u8], renames: &[Rename]) -> Result<Mapped> {
         bytes,
         notes,
         warnings,
+        origins,
     })
 }
 
