@@ -50,13 +50,15 @@ pub const fn mul_q15(a: i16, b: i16) -> i32 {
 pub struct Multiplier {
     /// The mantissa, `[2^30, 2^31)` (or `0`).
     pub m: i32,
-    /// The right shift applied to `acc · m`, `1..=62`.
+    /// The right shift applied to `acc · m`, `1..=62` (`0` in [`Self::ZERO`]; [`Self::apply`]
+    /// treats a shift outside `1..=62` as the nearest end).
     pub shift: u8,
 }
 
 impl Multiplier {
-    /// The multiplier of scale zero.
-    pub const ZERO: Self = Self { m: 0, shift: 1 };
+    /// The multiplier of scale zero (all bits zero, so zeroed parameters can live in
+    /// `.bss`).
+    pub const ZERO: Self = Self { m: 0, shift: 0 };
 
     /// The multiplier closest to `scale` (the mantissa rounded to nearest); `None` when
     /// `scale` is negative, not finite, or `>= 2^30`.

@@ -49,12 +49,36 @@ pub struct QGru<const IN: usize, const H: usize> {
 }
 
 impl<const IN: usize, const H: usize> QGru<IN, H> {
+    /// Zero weights, reset-after, sigmoid gates (a value to quantize into).
+    pub const fn zeroed() -> Self {
+        Self {
+            x: QLinear::zeroed(),
+            h: QLinear::zeroed(),
+            variant: GruVariant::ResetAfter,
+            activation: RecurrentActivation::Sigmoid,
+        }
+    }
+
     /// Quantizes a trained layer whose input `k` has real value `s_in[k]` per unit (see
     /// [`super::QLstm::quantize`]).
     ///
     /// # Errors
     /// [`QuantError`] for a non-finite weight or an unrepresentable scale.
     pub fn quantize(layer: &Gru<IN, H, f32>, s_in: &[f32; IN]) -> Result<Self, QuantError> {
+        let mut out = Self::zeroed();
+        out.quantize_into(layer, s_in)?;
+        Ok(out)
+    }
+
+    /// [`Self::quantize`] in place (see [`QLinear::quantize_into`]).
+    ///
+    /// # Errors
+    /// As [`Self::quantize`].
+    pub fn quantize_into(
+        &mut self,
+        layer: &Gru<IN, H, f32>,
+        s_in: &[f32; IN],
+    ) -> Result<(), QuantError> {
         let w = &layer.weights;
         let after = layer.variant == GruVariant::ResetAfter;
         let gate_unit = 1.0 / (1u32 << GATE_FRAC) as f64;
@@ -66,17 +90,17 @@ impl<const IN: usize, const H: usize> QGru<IN, H> {
             }
         };
         let h_bias = |g: usize, j: usize| if g == 2 && after { w.b_hn[j] } else { 0.0 };
-        Ok(Self {
-            x: QLinear::quantize(|g, j, k| w.w_ih[k][g][j], x_bias, s_in, gate_unit)?,
-            h: QLinear::quantize(
-                |g, j, k| w.w_hh[k][g][j],
-                h_bias,
-                &[UNIT_SCALE; H],
-                gate_unit,
-            )?,
-            variant: layer.variant,
-            activation: layer.activation,
-        })
+        self.x
+            .quantize_into(|g, j, k| w.w_ih[k][g][j], x_bias, s_in, gate_unit)?;
+        self.h.quantize_into(
+            |g, j, k| w.w_hh[k][g][j],
+            h_bias,
+            &[UNIT_SCALE; H],
+            gate_unit,
+        )?;
+        self.variant = layer.variant;
+        self.activation = layer.activation;
+        Ok(())
     }
 
     /// One stateful step: reads `x` and the state at `t - 1`, leaves the state at `t`.

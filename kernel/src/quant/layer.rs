@@ -25,6 +25,11 @@ pub trait QRecurrent<const IN: usize, const H: usize> {
     /// The zero state (what a reset gives).
     fn zero_state() -> Self::State;
 
+    /// Zero parameters (a value to quantize into, [`Quantize::quantize_into`]).
+    fn zeroed() -> Self
+    where
+        Self: Sized;
+
     /// One stateful step: reads `x` and the state at `t - 1`, leaves the state at `t`.
     fn step(&self, x: &[i16; IN], state: &mut Self::State);
 
@@ -42,6 +47,10 @@ impl<const IN: usize, const H: usize> QRecurrent<IN, H> for QLstm<IN, H> {
 
     fn zero_state() -> Self::State {
         QLstmState::zeroed()
+    }
+
+    fn zeroed() -> Self {
+        QLstm::zeroed()
     }
 
     #[inline]
@@ -65,6 +74,10 @@ impl<const IN: usize, const H: usize> QRecurrent<IN, H> for QGru<IN, H> {
 
     fn zero_state() -> Self::State {
         QGruState::zeroed()
+    }
+
+    fn zeroed() -> Self {
+        QGru::zeroed()
     }
 
     #[inline]
@@ -93,6 +106,10 @@ where
 
     fn zero_state() -> Self::State {
         Stack::new(A::zero_state(), B::zero_state())
+    }
+
+    fn zeroed() -> Self {
+        Stack::new(A::zeroed(), B::zeroed())
     }
 
     #[inline]
@@ -141,8 +158,9 @@ pub trait Quantize<const IN: usize, const H: usize>: Recurrent<IN, H, f32> {
     fn observe(state: &Self::State, peaks: &mut [f32]);
 
     /// The integer layer: the bottom layer's input `k` has real value `s_in[k]` per unit,
-    /// `cells[layer]` is each layer's cell format (bottom first; layers without a cell
-    /// state ignore theirs).
+    /// `cells[layer]` is each layer's cell format (bottom first, at least
+    /// [`Self::LAYERS`](crate::Tensors::LAYERS) entries; layers without a cell state ignore
+    /// theirs).
     ///
     /// # Errors
     /// [`LayerQuantError`] naming the layer and row.
@@ -150,7 +168,26 @@ pub trait Quantize<const IN: usize, const H: usize>: Recurrent<IN, H, f32> {
         &self,
         s_in: &[f32; IN],
         cells: &[CellFormat],
-    ) -> Result<Self::Quantized, LayerQuantError>;
+    ) -> Result<Self::Quantized, LayerQuantError>
+    where
+        Self::Quantized: Sized,
+    {
+        let mut out = <Self::Quantized as QRecurrent<IN, H>>::zeroed();
+        self.quantize_into(&mut out, s_in, cells)?;
+        Ok(out)
+    }
+
+    /// [`Self::quantize`] into `out` in place (no copy of the parameters on the stack; on
+    /// an error `out` is partly written and must not be used).
+    ///
+    /// # Errors
+    /// As [`Self::quantize`].
+    fn quantize_into(
+        &self,
+        out: &mut Self::Quantized,
+        s_in: &[f32; IN],
+        cells: &[CellFormat],
+    ) -> Result<(), LayerQuantError>;
 }
 
 impl<const IN: usize, const H: usize> Quantize<IN, H> for Lstm<IN, H, f32> {
@@ -163,12 +200,14 @@ impl<const IN: usize, const H: usize> Quantize<IN, H> for Lstm<IN, H, f32> {
         }
     }
 
-    fn quantize(
+    fn quantize_into(
         &self,
+        out: &mut QLstm<IN, H>,
         s_in: &[f32; IN],
         cells: &[CellFormat],
-    ) -> Result<QLstm<IN, H>, LayerQuantError> {
-        QLstm::quantize(self, s_in, cells[0]).map_err(|error| LayerQuantError { layer: 0, error })
+    ) -> Result<(), LayerQuantError> {
+        out.quantize_into(self, s_in, cells[0])
+            .map_err(|error| LayerQuantError { layer: 0, error })
     }
 }
 
@@ -178,12 +217,14 @@ impl<const IN: usize, const H: usize> Quantize<IN, H> for Gru<IN, H, f32> {
 
     fn observe(_state: &GruState<H>, _peaks: &mut [f32]) {}
 
-    fn quantize(
+    fn quantize_into(
         &self,
+        out: &mut QGru<IN, H>,
         s_in: &[f32; IN],
         _cells: &[CellFormat],
-    ) -> Result<QGru<IN, H>, LayerQuantError> {
-        QGru::quantize(self, s_in).map_err(|error| LayerQuantError { layer: 0, error })
+    ) -> Result<(), LayerQuantError> {
+        out.quantize_into(self, s_in)
+            .map_err(|error| LayerQuantError { layer: 0, error })
     }
 }
 
@@ -199,19 +240,18 @@ where
         B::observe(&state.upper, &mut peaks[A::LAYERS..]);
     }
 
-    fn quantize(
+    fn quantize_into(
         &self,
+        out: &mut Self::Quantized,
         s_in: &[f32; IN],
         cells: &[CellFormat],
-    ) -> Result<Self::Quantized, LayerQuantError> {
-        let lower = self.lower.quantize(s_in, cells)?;
-        let upper = self
-            .upper
-            .quantize(&[UNIT_SCALE; MID], &cells[A::LAYERS..])
+    ) -> Result<(), LayerQuantError> {
+        self.lower.quantize_into(&mut out.lower, s_in, cells)?;
+        self.upper
+            .quantize_into(&mut out.upper, &[UNIT_SCALE; MID], &cells[A::LAYERS..])
             .map_err(|e| LayerQuantError {
                 layer: e.layer + A::LAYERS,
                 ..e
-            })?;
-        Ok(Stack::new(lower, upper))
+            })
     }
 }

@@ -118,11 +118,28 @@ impl<const G: usize, const H: usize, const K: usize> QLinear<G, H, K> {
         s_in: &[f32; K],
         s_out: f64,
     ) -> Result<Self, QuantError> {
+        let mut out = Self::zeroed();
+        out.quantize_into(w, b, s_in, s_out)?;
+        Ok(out)
+    }
+
+    /// [`Self::quantize`] in place: overwrites every row of `self` (no copy of the
+    /// parameters on the stack, for a device that quantizes into a `static`). On an error
+    /// `self` holds the rows before the failing one and must not be used.
+    ///
+    /// # Errors
+    /// As [`Self::quantize`].
+    pub fn quantize_into(
+        &mut self,
+        w: impl Fn(usize, usize, usize) -> f32,
+        b: impl Fn(usize, usize) -> f32,
+        s_in: &[f32; K],
+        s_out: f64,
+    ) -> Result<(), QuantError> {
         let () = Self::FITS;
         if let Some(index) = s_in.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
             return Err(QuantError::InputScale { index });
         }
-        let mut out = Self::zeroed();
         for gate in 0..G {
             for unit in 0..H {
                 let bad = QuantError::NonFinite { gate, unit };
@@ -139,19 +156,24 @@ impl<const G: usize, const H: usize, const K: usize> QLinear<G, H, K> {
                     return Err(bad);
                 }
                 let scale = (peak / 127.0).max(bias.abs() / MAX_BIAS);
+                let row = &mut self.q[gate][unit];
                 if scale == 0.0 {
-                    continue; // an all-zero row: zero weights, bias and multiplier
+                    // An all-zero row: zero weights, bias and multiplier.
+                    *row = [0; K];
+                    self.bias[gate][unit] = 0;
+                    self.m[gate][unit] = Multiplier::ZERO;
+                    continue;
                 }
                 for k in 0..K {
                     let v = w(gate, unit, k) as f64 * s_in[k] as f64 / scale;
-                    out.q[gate][unit][k] = libm::round(v).clamp(-127.0, 127.0) as i8;
+                    row[k] = libm::round(v).clamp(-127.0, 127.0) as i8;
                 }
-                out.bias[gate][unit] = libm::round(bias / scale) as i32;
-                out.m[gate][unit] = Multiplier::from_scale(scale / s_out)
+                self.bias[gate][unit] = libm::round(bias / scale) as i32;
+                self.m[gate][unit] = Multiplier::from_scale(scale / s_out)
                     .ok_or(QuantError::ScaleOutOfRange { gate, unit })?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Compile-time check of the accumulator bound.

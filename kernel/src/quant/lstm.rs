@@ -104,6 +104,17 @@ pub struct QLstm<const IN: usize, const H: usize> {
 }
 
 impl<const IN: usize, const H: usize> QLstm<IN, H> {
+    /// Zero weights, sigmoid gates, cell format Q15.0: every bit zero (a value to quantize
+    /// into, which can live in `.bss`).
+    pub const fn zeroed() -> Self {
+        Self {
+            x: QLinear::zeroed(),
+            h: QLinear::zeroed(),
+            cell: CellFormat { frac: 0 },
+            activation: RecurrentActivation::Sigmoid,
+        }
+    }
+
     /// Quantizes a trained layer whose input `k` has real value `s_in[k]` per unit (the
     /// calibrated input scales for the bottom layer, `2^-15` for a layer on another) and
     /// whose cell state is held in `cell`. The layer's `maths` setting does not carry over:
@@ -116,19 +127,34 @@ impl<const IN: usize, const H: usize> QLstm<IN, H> {
         s_in: &[f32; IN],
         cell: CellFormat,
     ) -> Result<Self, QuantError> {
+        let mut out = Self::zeroed();
+        out.quantize_into(layer, s_in, cell)?;
+        Ok(out)
+    }
+
+    /// [`Self::quantize`] in place (see [`QLinear::quantize_into`]).
+    ///
+    /// # Errors
+    /// As [`Self::quantize`].
+    pub fn quantize_into(
+        &mut self,
+        layer: &Lstm<IN, H, f32>,
+        s_in: &[f32; IN],
+        cell: CellFormat,
+    ) -> Result<(), QuantError> {
         let w = &layer.weights;
         let gate_unit = 1.0 / (1u32 << GATE_FRAC) as f64;
-        Ok(Self {
-            x: QLinear::quantize(|g, j, k| w.w_ih[k][g][j], |g, j| w.b[g][j], s_in, gate_unit)?,
-            h: QLinear::quantize(
-                |g, j, k| w.w_hh[k][g][j],
-                |_, _| 0.0,
-                &[UNIT_SCALE; H],
-                gate_unit,
-            )?,
-            cell,
-            activation: layer.activation,
-        })
+        self.x
+            .quantize_into(|g, j, k| w.w_ih[k][g][j], |g, j| w.b[g][j], s_in, gate_unit)?;
+        self.h.quantize_into(
+            |g, j, k| w.w_hh[k][g][j],
+            |_, _| 0.0,
+            &[UNIT_SCALE; H],
+            gate_unit,
+        )?;
+        self.cell = cell;
+        self.activation = layer.activation;
+        Ok(())
     }
 
     /// One stateful step: reads `x` (`[IN]`, each in its input scale) and the state at

@@ -147,6 +147,15 @@ impl<R, const IN: usize, const H: usize, const OUT: usize> QModel<R, IN, H, OUT>
 where
     R: QRecurrent<IN, H>,
 {
+    /// Zero parameters, input scales 1 (a value to quantize into, [`Self::quantize_into`]).
+    pub fn zeroed() -> Self {
+        Self {
+            rnn: R::zeroed(),
+            head: QLinear::zeroed(),
+            input_scale: [1.0; IN],
+        }
+    }
+
     /// Quantizes `model` with the ranges of `calibration` (input scales, cell formats).
     ///
     /// # Errors
@@ -156,6 +165,25 @@ where
         model: &Model<F, IN, H, OUT, f32>,
         calibration: &Calibration<IN>,
     ) -> Result<Self, QModelError>
+    where
+        F: Quantize<IN, H, Quantized = R>,
+    {
+        let mut out = Self::zeroed();
+        out.quantize_into(model, calibration)?;
+        Ok(out)
+    }
+
+    /// [`Self::quantize`] in place: overwrites `self` without a copy of the parameters on
+    /// the stack (a device quantizing into a `static`: the by-value form needs a few times
+    /// the model's size of stack). On an error `self` is partly written and must not be used.
+    ///
+    /// # Errors
+    /// As [`Self::quantize`].
+    pub fn quantize_into<F>(
+        &mut self,
+        model: &Model<F, IN, H, OUT, f32>,
+        calibration: &Calibration<IN>,
+    ) -> Result<(), QModelError>
     where
         F: Quantize<IN, H, Quantized = R>,
     {
@@ -170,22 +198,20 @@ where
         for (l, c) in cells.iter_mut().enumerate() {
             *c = calibration.cell_format(l);
         }
-        let rnn = model
+        model
             .rnn
-            .quantize(&input_scale, &cells)
+            .quantize_into(&mut self.rnn, &input_scale, &cells)
             .map_err(QModelError::Layer)?;
-        let head = QLinear::quantize(
-            |_, o, j| model.head.w[o][j],
-            |_, o| model.head.b[o],
-            &[UNIT_SCALE; H],
-            1.0 / (1u32 << OUT_FRAC) as f64,
-        )
-        .map_err(QModelError::Head)?;
-        Ok(Self {
-            rnn,
-            head,
-            input_scale,
-        })
+        self.head
+            .quantize_into(
+                |_, o, j| model.head.w[o][j],
+                |_, o| model.head.b[o],
+                &[UNIT_SCALE; H],
+                1.0 / (1u32 << OUT_FRAC) as f64,
+            )
+            .map_err(QModelError::Head)?;
+        self.input_scale = input_scale;
+        Ok(())
     }
 
     /// `x` in the input format: `round(x_k / input_scale_k)`, saturated to `±32767`;
