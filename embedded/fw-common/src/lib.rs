@@ -5,6 +5,7 @@
 //! - [`task`]: the blog post's task (20 steps, the target is the first input).
 //! - [`infer`]: stateful step-by-step validation of a model over stored sequences.
 //! - [`train`]: learning on the device: per-step Adam updates (`stateful-per-step`).
+//! - [`sizes`]: the step at the README's three sizes, f32 exact, f32 fast and int8.
 //! - [`variants`]: the step functions (kernels x activation policy) measured and compared.
 //! - [`report`]: the text lines both sides print, so CI can compare them.
 //! - `trained` (feature `trained`): the model trained and exported by `lstm-harness`.
@@ -21,6 +22,7 @@
 pub mod infer;
 pub mod report;
 pub mod rng;
+pub mod sizes;
 pub mod task;
 pub mod train;
 #[cfg(feature = "trained")]
