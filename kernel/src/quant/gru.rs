@@ -15,6 +15,7 @@
 //! each rescaled to Q3.12. `hn` saturates at `±8` like every pre-activation.
 
 use super::act;
+use super::dot::Lanes;
 use super::fixed::{GATE_FRAC, UNIT_SCALE, mul_q15, rounding_shr, saturate_i16};
 use super::linear::{QLinear, QuantError};
 use crate::activation::RecurrentActivation;
@@ -106,12 +107,10 @@ impl<const IN: usize, const H: usize> QGru<IN, H> {
     /// One stateful step: reads `x` and the state at `t - 1`, leaves the state at `t`.
     pub fn step(&self, x: &[i16; IN], state: &mut QGruState<H>) {
         let h_prev = state.h;
+        // The inputs and h_{t-1} in the dot product's lane order, once per step.
+        let (x, hl) = (Lanes::new(x), Lanes::new(&h_prev));
         let pre = |g: usize, j: usize| {
-            saturate_i16(
-                self.x
-                    .row(g, j, x)
-                    .saturating_add(self.h.row(g, j, &h_prev)),
-            )
+            saturate_i16(self.x.row(g, j, &x).saturating_add(self.h.row(g, j, &hl)))
         };
         let r: [i16; H] = core::array::from_fn(|j| act::gate(self.activation, pre(0, j)));
         // Reset-before: the recurrent product of n reads r ⊙ h.
@@ -119,12 +118,13 @@ impl<const IN: usize, const H: usize> QGru<IN, H> {
             GruVariant::ResetAfter => [0; H],
             GruVariant::ResetBefore => core::array::from_fn(|j| mul_q15(r[j], h_prev[j]) as i16),
         };
+        let rh = Lanes::new(&rh);
         for j in 0..H {
             let z = act::gate(self.activation, pre(1, j));
-            let xn = self.x.row(2, j, x);
+            let xn = self.x.row(2, j, &x);
             let n_pre = match self.variant {
                 GruVariant::ResetAfter => {
-                    let hn = saturate_i16(self.h.row(2, j, &h_prev));
+                    let hn = saturate_i16(self.h.row(2, j, &hl));
                     xn.saturating_add(mul_q15(r[j], hn))
                 }
                 GruVariant::ResetBefore => xn.saturating_add(self.h.row(2, j, &rh)),

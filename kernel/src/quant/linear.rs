@@ -12,6 +12,7 @@
 //! `K <= 256` (so `Σ |q x| < 127 · 32768 · 256 = 2^30` and the bias, at most `2^24` in
 //! magnitude, fit an `i32`: no step can overflow).
 
+use super::dot::{Lanes, dot};
 use super::fixed::Multiplier;
 
 /// Largest `K` (inputs per row) a [`QLinear`] takes: the accumulator bound above.
@@ -180,21 +181,23 @@ impl<const G: usize, const H: usize, const K: usize> QLinear<G, H, K> {
     const FITS: () = assert!(K <= MAX_INPUTS, "QLinear: at most 256 inputs per row");
 
     /// Row `(gate, unit)`: `bias + Σ_k q[k] · x[k]` in accumulator units (exact; cannot
-    /// overflow, see the module docs).
+    /// overflow, see the module docs), the inputs in [`Lanes`] order ([`super::dot`]).
     #[inline(always)]
-    pub fn acc(&self, gate: usize, unit: usize, x: &[i16; K]) -> i32 {
-        let row = &self.q[gate][unit];
-        let mut acc = self.bias[gate][unit];
-        for k in 0..K {
-            acc += row[k] as i32 * x[k] as i32;
-        }
-        acc
+    pub fn acc(&self, gate: usize, unit: usize, x: &Lanes<K>) -> i32 {
+        self.bias[gate][unit] + dot(&self.q[gate][unit], x)
     }
 
     /// Row `(gate, unit)` in the output format: [`Self::acc`] times the row's multiplier.
     #[inline(always)]
-    pub fn row(&self, gate: usize, unit: usize, x: &[i16; K]) -> i32 {
+    pub fn row(&self, gate: usize, unit: usize, x: &Lanes<K>) -> i32 {
         self.m[gate][unit].apply(self.acc(gate, unit, x))
+    }
+
+    /// Every gate's row of unit `unit` in the output format (`[G]`, [`Self::row`] of each).
+    #[inline(always)]
+    pub fn unit(&self, unit: usize, x: &Lanes<K>) -> [i32; G] {
+        let sums: [i32; G] = core::array::from_fn(|g| dot(&self.q[g][unit], x));
+        core::array::from_fn(|g| self.m[g][unit].apply(self.bias[g][unit] + sums[g]))
     }
 
     /// Bytes of the parameters in memory (flash, for a `static`): about `G · H · (K + 12)`
@@ -223,7 +226,7 @@ mod tests {
                     .map(|k| w(g, u, k) as f64 * x[k] as f64 * s_in[k] as f64)
                     .sum::<f64>()
                     + b(g, u) as f64;
-                let got = q.row(g, u, &x) as f64 * s_out;
+                let got = q.row(g, u, &Lanes::new(&x)) as f64 * s_out;
                 let peak = (0..3)
                     .map(|k| (w(g, u, k) as f64 * s_in[k] as f64).abs())
                     .fold(0.0, f64::max);

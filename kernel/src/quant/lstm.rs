@@ -15,6 +15,7 @@
 //! largest `|c|` seen, as TFLite's integer LSTM chooses its cell scale.
 
 use super::act;
+use super::dot::Lanes;
 use super::fixed::{GATE_FRAC, UNIT_FRAC, UNIT_SCALE, mul_q15, rounding_shr, saturate_i16};
 use super::linear::{QLinear, QuantError};
 use crate::activation::RecurrentActivation;
@@ -160,15 +161,11 @@ impl<const IN: usize, const H: usize> QLstm<IN, H> {
     /// One stateful step: reads `x` (`[IN]`, each in its input scale) and the state at
     /// `t - 1`, leaves the state at `t` (`state.h` is the output).
     pub fn step(&self, x: &[i16; IN], state: &mut QLstmState<H>) {
-        let h_prev = state.h;
+        // The inputs and h_{t-1} in the dot product's lane order, once per step.
+        let (x, h_prev) = (Lanes::new(x), Lanes::new(&state.h));
         for j in 0..H {
-            let z = |g: usize| {
-                saturate_i16(
-                    self.x
-                        .row(g, j, x)
-                        .saturating_add(self.h.row(g, j, &h_prev)),
-                )
-            };
+            let (zx, zh) = (self.x.unit(j, &x), self.h.unit(j, &h_prev));
+            let z = |g: usize| saturate_i16(zx[g].saturating_add(zh[g]));
             let i = act::gate(self.activation, z(0));
             let f = act::gate(self.activation, z(1));
             let g = act::tanh(z(2));

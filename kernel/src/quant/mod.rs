@@ -40,6 +40,7 @@
 //! Quantizing (host side, or once on a device with an FPU) uses `f64`.
 
 pub mod act;
+pub mod dot;
 pub mod fixed;
 pub mod gru;
 pub mod layer;

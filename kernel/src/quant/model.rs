@@ -230,8 +230,8 @@ where
     /// One stateful step: the head's outputs (logits or predictions) in Q19.12.
     pub fn step(&self, x: &[i16; IN], state: &mut R::State) -> [i32; OUT] {
         self.rnn.step(x, state);
-        let h = R::output(state);
-        core::array::from_fn(|o| self.head.row(0, o, h))
+        let h = super::dot::Lanes::new(R::output(state));
+        core::array::from_fn(|o| self.head.row(0, o, &h))
     }
 
     /// An output of [`Self::step`] as a real number (`out / 4096`).

@@ -1,0 +1,203 @@
+//! The dot product every integer row is made of: `Σ_k w[k] · x[k]` over int8 weights and
+//! int16 inputs in an `i32` (exact: [`super::linear::MAX_INPUTS`] bounds it), and the layout
+//! its inputs are put in once per step ([`Lanes`]), so the DSP extension of Cortex-M4/M7
+//! (and M33/M55 with it) does two multiply-accumulates per `SMLAD`.
+//!
+//! # Layout
+//! In each block of four inputs `x[4b..4b + 4]` the middle two are swapped: lanes hold
+//! `x0, x2, x1, x3`; a tail of fewer than four stays in place. Four int8 weights
+//! `w0 w1 w2 w3` loaded as one little-endian word give, by `SXTB16`, the halfword pairs
+//! `(w0, w2)` and (rotated by 8) `(w1, w3)`: the pairs of lanes they meet. So a block costs
+//! one weight load, two `SXTB16`, one load of four lanes and two `SMLAD`, and the weights
+//! keep their natural order (`W[row][k]`, as the file and the exporters write them).
+//!
+//! # Twins
+//! Integer addition is associative, so every order of the sum gives the same bits: the DSP
+//! form ([`dot`] on `cfg(lstm_arm_dsp)`, inline assembly), its portable emulation ([`dot`]
+//! elsewhere: the same pairs in Rust) and the plain loop [`dot_scalar`] (the reference) are
+//! equal for every input (tested here on the host for the portable forms, and on the devices
+//! by the firmware's bit-for-bit comparison with the host).
+
+// The only `unsafe` in the workspace (its lints deny it elsewhere): `asm!` for SMLAD and
+// SXTB16, which stable Rust offers no other way to emit.
+#![allow(unsafe_code)]
+
+/// An input vector `[K]` in the lane order of the module docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lanes<const K: usize>([i16; K]);
+
+impl<const K: usize> Lanes<K> {
+    /// `x` in lane order.
+    #[inline(always)]
+    pub fn new(x: &[i16; K]) -> Self {
+        let mut l = *x;
+        let mut b = 0;
+        while b + 4 <= K {
+            l.swap(b + 1, b + 2);
+            b += 4;
+        }
+        Self(l)
+    }
+}
+
+/// `Σ_k w[k] · x[k]` over plain (natural-order) inputs: the reference.
+#[inline]
+pub fn dot_scalar<const K: usize>(w: &[i8; K], x: &[i16; K]) -> i32 {
+    w.iter().zip(x).map(|(&a, &b)| a as i32 * b as i32).sum()
+}
+
+/// Four weights as the word a `LDR` reads (little-endian).
+#[inline(always)]
+fn word(w: &[i8], b: usize) -> u32 {
+    u32::from_le_bytes([w[b] as u8, w[b + 1] as u8, w[b + 2] as u8, w[b + 3] as u8])
+}
+
+/// Two lanes as the word a `LDR` reads (`lo` in the low halfword).
+#[inline(always)]
+fn pair(lo: i16, hi: i16) -> u32 {
+    (lo as u16 as u32) | ((hi as u16 as u32) << 16)
+}
+
+/// `SMLAD acc, a, b`: `acc + a.lo · b.lo + a.hi · b.hi` (signed halfwords; exact here).
+#[inline(always)]
+fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+    #[cfg(lstm_arm_dsp)]
+    {
+        let r: i32;
+        // SAFETY: SMLAD reads three registers and writes one; no memory, no flags read.
+        unsafe {
+            core::arch::asm!(
+                "smlad {r}, {a}, {b}, {acc}",
+                r = lateout(reg) r,
+                a = in(reg) a,
+                b = in(reg) b,
+                acc = in(reg) acc,
+                options(pure, nomem, nostack, preserves_flags)
+            );
+        }
+        r
+    }
+    #[cfg(not(lstm_arm_dsp))]
+    {
+        let lo = (a as i16 as i32) * (b as i16 as i32);
+        let hi = ((a >> 16) as i16 as i32) * ((b >> 16) as i16 as i32);
+        acc + lo + hi
+    }
+}
+
+/// `SXTB16 a` (`ror = false`) or `SXTB16 a, ROR #8`: bytes 0 and 2 (or 1 and 3) of `a`,
+/// sign-extended into the two halfwords.
+#[inline(always)]
+fn sxtb16<const ROR: bool>(a: u32) -> u32 {
+    #[cfg(lstm_arm_dsp)]
+    {
+        let r: u32;
+        // SAFETY: SXTB16 reads one register and writes one; no memory, no flags.
+        unsafe {
+            if ROR {
+                core::arch::asm!("sxtb16 {r}, {a}, ror #8", r = lateout(reg) r, a = in(reg) a,
+                    options(pure, nomem, nostack, preserves_flags));
+            } else {
+                core::arch::asm!("sxtb16 {r}, {a}", r = lateout(reg) r, a = in(reg) a,
+                    options(pure, nomem, nostack, preserves_flags));
+            }
+        }
+        r
+    }
+    #[cfg(not(lstm_arm_dsp))]
+    {
+        let a = if ROR { a.rotate_right(8) } else { a };
+        pair(a as u8 as i8 as i16, (a >> 16) as u8 as i8 as i16)
+    }
+}
+
+/// `Σ_k w[k] · x[k]`, the inputs in lane order: two multiply-accumulates per `SMLAD` on a
+/// DSP core, the same pairs in portable Rust elsewhere (module docs). Equal to
+/// [`dot_scalar`] of the natural-order inputs.
+#[inline(always)]
+pub fn dot<const K: usize>(w: &[i8; K], x: &Lanes<K>) -> i32 {
+    // Two blocks per iteration (the assembly is opaque to the optimiser, which would not
+    // unroll it), then one, then the tail.
+    let block = |acc: i32, w: &[i8], l: &[i16]| {
+        let ws = word(w, 0);
+        let acc = smlad(sxtb16::<false>(ws), pair(l[0], l[1]), acc);
+        smlad(sxtb16::<true>(ws), pair(l[2], l[3]), acc)
+    };
+    let mut acc = 0i32;
+    let mut w8 = w.chunks_exact(8);
+    let mut l8 = x.0.chunks_exact(8);
+    for (w, l) in (&mut w8).zip(&mut l8) {
+        acc = block(acc, &w[..4], &l[..4]);
+        acc = block(acc, &w[4..], &l[4..]);
+    }
+    let (w, l) = (w8.remainder(), l8.remainder());
+    let mut w4 = w.chunks_exact(4);
+    let mut l4 = l.chunks_exact(4);
+    for (w, l) in (&mut w4).zip(&mut l4) {
+        acc = block(acc, w, l);
+    }
+    for (&a, &b) in w4.remainder().iter().zip(l4.remainder()) {
+        acc += a as i32 * b as i32;
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic spread of weights and inputs, extremes included.
+    fn sample<const K: usize>(seed: u32) -> ([i8; K], [i16; K]) {
+        let mut s = seed.wrapping_mul(0x9E37_79B9) | 1;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s
+        };
+        let w = core::array::from_fn(|k| match k % 7 {
+            0 => 127,
+            1 => -127,
+            _ => (next() % 255) as i32 as i8,
+        });
+        let x = core::array::from_fn(|k| match k % 5 {
+            0 => i16::MAX,
+            1 => i16::MIN,
+            _ => next() as i16,
+        });
+        (w, x)
+    }
+
+    fn check<const K: usize>() {
+        for seed in 0..50 {
+            let (w, x) = sample::<K>(seed);
+            assert_eq!(
+                dot(&w, &Lanes::new(&x)),
+                dot_scalar(&w, &x),
+                "K = {K}, seed {seed}"
+            );
+        }
+    }
+
+    /// The pair form equals the plain loop for every block count and tail length.
+    #[test]
+    fn the_pair_form_equals_the_scalar_reference() {
+        check::<1>();
+        check::<3>();
+        check::<4>();
+        check::<5>();
+        check::<8>();
+        check::<10>();
+        check::<11>();
+        check::<32>();
+        check::<64>();
+        check::<72>();
+        check::<256>();
+    }
+
+    #[test]
+    fn lanes_swap_the_middle_of_each_block_of_four() {
+        let x = [1i16, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        assert_eq!(Lanes::new(&x).0, [1, 3, 2, 4, 5, 7, 6, 8, 9, 10]);
+    }
+}
