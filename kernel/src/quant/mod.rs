@@ -38,8 +38,9 @@
 //! A step is integer arithmetic only (`i8`, `i16`, `i32`, and one `i64` product per
 //! rescale), so every target gives the same bits: the DSP form of [`dot`] and its portable
 //! twin sum the same products (integer addition is associative), and the firmware under
-//! QEMU (M4F with `SMLAD`, M55, M0) matches the host bit for bit (scripts/embedded.sh). No allocation, no panic path for valid
-//! sizes (row lengths above [`linear::MAX_INPUTS`] are refused at compile time).
+//! QEMU (M4F with `SMLAD`, M55, M0) matches the host bit for bit (scripts/embedded.sh).
+//! No allocation, no panic path for valid sizes (row lengths above [`linear::MAX_INPUTS`]
+//! are refused at compile time).
 //! Quantizing (host side, or once on a device with an FPU) uses `f64`.
 
 pub mod act;
