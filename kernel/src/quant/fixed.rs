@@ -61,7 +61,7 @@ impl Multiplier {
     pub const ZERO: Self = Self { m: 0, shift: 0 };
 
     /// The multiplier closest to `scale` (the mantissa rounded to nearest); `None` when
-    /// `scale` is negative, not finite, or `>= 2^30`.
+    /// `scale` is negative, not finite, or `>= 2^30` (or rounds up to it).
     pub fn from_scale(scale: f64) -> Option<Self> {
         if !scale.is_finite() || scale < 0.0 || scale >= (1u64 << 30) as f64 {
             return None;
@@ -86,6 +86,10 @@ impl Multiplier {
         if m == 0 {
             return Some(Self::ZERO);
         }
+        if shift < 1 {
+            // Just under 2^30, the mantissa rounded up to a shift of 0: out of range.
+            return None;
+        }
         Some(Self {
             m: m as i32,
             shift: shift as u8,
@@ -99,9 +103,9 @@ impl Multiplier {
 
     /// `acc · m / 2^shift`, saturated to the `i32` range. For `shift >= 32` (every scale
     /// below `1/2`: every row of a model whose weight-times-input products stay below about
-    /// 500) it is computed as TFLite and gemmlowp do, in two roundings: the high word of the
-    /// 64-bit product rounded half up (one `SMMULR` on an Arm core with the DSP extension),
-    /// then the remaining `shift - 32` bits rounded half up, within one unit of the real
+    /// 500) it is computed in two roundings, as TFLite and gemmlowp do (they round half away
+    /// from zero, this rounds half up): the high word of the 64-bit product rounded (an
+    /// `SMULL` and a rounding add on Cortex-M4), then the remaining `shift - 32` bits, within one unit of the real
     /// product. Smaller shifts take one rounding of the whole product. `|acc · m| <= 2^62`,
     /// so neither form overflows.
     #[inline(always)]
@@ -160,7 +164,7 @@ mod tests {
         }
         assert_eq!(Multiplier::from_scale(0.0), Some(Multiplier::ZERO));
         assert_eq!(Multiplier::from_scale(1e-30).unwrap().apply(i32::MAX), 0);
-        for bad in [-1.0, f64::NAN, f64::INFINITY, 2e9] {
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 2e9, 1_073_741_823.9] {
             assert_eq!(Multiplier::from_scale(bad), None, "{bad}");
         }
     }
