@@ -64,7 +64,8 @@ fn smlad(a: u32, b: u32, acc: i32) -> i32 {
     #[cfg(lstm_arm_dsp)]
     {
         let r: i32;
-        // SAFETY: SMLAD reads three registers and writes one; no memory, no flags read.
+        // SAFETY: SMLAD reads three registers and writes one, no memory; it sets the Q flag only
+        // on overflow, which the bound in `dot` (|sum| <= 2^30) rules out.
         unsafe {
             core::arch::asm!(
                 "smlad {r}, {a}, {b}, {acc}",
@@ -113,9 +114,18 @@ fn sxtb16<const ROR: bool>(a: u32) -> u32 {
 
 /// `Σ_k w[k] · x[k]`, the inputs in lane order: two multiply-accumulates per `SMLAD` on a
 /// DSP core, the same pairs in portable Rust elsewhere (module docs). Equal to
-/// [`dot_scalar`] of the natural-order inputs.
+/// [`dot_scalar`] of the natural-order inputs. `K <= 256`
+/// ([`super::linear::MAX_INPUTS`], checked at compile time).
 #[inline(always)]
 pub fn dot<const K: usize>(w: &[i8; K], x: &Lanes<K>) -> i32 {
+    // The sum stays within ±2^30, so SMLAD never saturates or sets the Q flag (the asm
+    // promises to preserve flags): rows longer than that are refused at compile time.
+    const {
+        assert!(
+            K <= super::linear::MAX_INPUTS,
+            "dot: at most 256 inputs per row"
+        )
+    };
     // Two blocks per iteration (the assembly is opaque to the optimiser, which would not
     // unroll it), then one, then the tail.
     let block = |acc: i32, w: &[i8], l: &[i16]| {

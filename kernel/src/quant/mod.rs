@@ -41,7 +41,8 @@
 //! QEMU (M4F with `SMLAD`, M55, M0) matches the host bit for bit (scripts/embedded.sh).
 //! No allocation, no panic path for valid sizes (row lengths above [`linear::MAX_INPUTS`]
 //! are refused at compile time).
-//! Quantizing (host side, or once on a device with an FPU) uses `f64`.
+//! Quantizing (on the host, or once on the device: `QModel::quantize_into`) uses `f64`,
+//! software on every Cortex-M and bit-identical to the host.
 
 pub mod act;
 pub mod dot;
