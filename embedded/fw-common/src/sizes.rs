@@ -8,10 +8,12 @@
 //! `U(-1/sqrt(H), 1/sqrt(H))` for every weight and bias, drawn from [`SplitMix64`] with a
 //! fixed seed per size. The int8 models are quantized from them at run time
 //! ([`quantize`]: a [`Calibration`] over [`CALIBRATION_SEQUENCES`] sequences of
-//! [`inputs`], then [`QModel::quantize`], `f64` arithmetic, which is software on every
-//! Cortex-M and bit-identical to the host's). Instruction counts do not depend on the
-//! weight values (the step has no data-dependent branch but saturation), so random weights
-//! measure what trained ones would.
+//! [`inputs`], then [`QModel::quantize_into`], `f64` arithmetic, which is software on every
+//! Cortex-M and bit-identical to the host's). On the M4F and M55 every step of a size costs
+//! the same instructions (the int8 step's only data-dependent paths are saturation and
+//! table interpolation; f32 runs in hardware), so random weights measure what trained ones
+//! would; on the M0, soft-float f32 varies with the values (and int8 by a few
+//! instructions), so the figures are means over 20 steps.
 //!
 //! [`report`] prints, per size, every step's outputs (`sizes <size> <variant> step <t> ..`,
 //! f32 bits or the int8 model's `i32` outputs in hex) so CI compares the firmware with the
@@ -151,6 +153,9 @@ pub fn run_size<const IN: usize, const H: usize>(
     let mut state = <QLstm<IN, H> as lstm_kernel::quant::QRecurrent<IN, H>>::zero_state();
     for (t, x) in xs.iter().enumerate() {
         let Some(xq) = q.quantize_input(x) else {
+            sink.line(format_args!(
+                "sizes {name} int8 step {t}: an input is not finite"
+            ));
             return false;
         };
         let y = probe.measure(|| step_int8(q, core::hint::black_box(&xq), &mut state));
