@@ -1,5 +1,5 @@
 //! The dot product every integer row is made of: `Σ_k w[k] · x[k]` over int8 weights and
-//! int16 inputs in an `i32` (exact: [`super::linear::MAX_INPUTS`] bounds it), and the layout
+//! int16 inputs in an `i32` (exact: [`MAX_INPUTS`] bounds it), and the layout
 //! its inputs are put in once per step ([`Lanes`]), so the DSP extension of Cortex-M4/M7
 //! (and M33/M55 with it) does two multiply-accumulates per `SMLAD`.
 //!
@@ -21,6 +21,10 @@
 // The only `unsafe` in the workspace (its lints deny it elsewhere): `asm!` for SMLAD and
 // SXTB16, which stable Rust offers no other way to emit.
 #![allow(unsafe_code)]
+
+/// Largest `K` (inputs per row) a dot product takes: `Σ |w x| < 127 · 32768 · 256 = 2^30`,
+/// so the sum (and a bias of at most `2^24` added to it) fits an `i32` with room to spare.
+pub const MAX_INPUTS: usize = 256;
 
 /// An input vector `[K]` in the lane order of the module docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,17 +119,12 @@ fn sxtb16<const ROR: bool>(a: u32) -> u32 {
 /// `Σ_k w[k] · x[k]`, the inputs in lane order: two multiply-accumulates per `SMLAD` on a
 /// DSP core, the same pairs in portable Rust elsewhere (module docs). Equal to
 /// [`dot_scalar`] of the natural-order inputs. `K <= 256`
-/// ([`super::linear::MAX_INPUTS`], checked at compile time).
+/// ([`MAX_INPUTS`], checked at compile time).
 #[inline(always)]
 pub fn dot<const K: usize>(w: &[i8; K], x: &Lanes<K>) -> i32 {
     // The sum stays within ±2^30, so SMLAD never saturates or sets the Q flag (the asm
     // promises to preserve flags): rows longer than that are refused at compile time.
-    const {
-        assert!(
-            K <= super::linear::MAX_INPUTS,
-            "dot: at most 256 inputs per row"
-        )
-    };
+    const { assert!(K <= MAX_INPUTS, "dot: at most 256 inputs per row") };
     // Two blocks per iteration (the assembly is opaque to the optimiser, which would not
     // unroll it), then one, then the tail.
     let block = |acc: i32, w: &[i8], l: &[i16]| {

@@ -15,8 +15,7 @@
 use super::dot::{Lanes, dot};
 use super::fixed::Multiplier;
 
-/// Largest `K` (inputs per row) a [`QLinear`] takes: the accumulator bound above.
-pub const MAX_INPUTS: usize = 256;
+pub use super::dot::MAX_INPUTS;
 
 /// Largest bias magnitude in accumulator units (a row's scale is raised until its bias fits).
 const MAX_BIAS: f64 = (1 << 24) as f64;
