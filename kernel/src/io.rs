@@ -99,12 +99,34 @@ pub const FLAG_SCALING: u8 = 1;
 /// ([`crate::pipeline::Differencer`]).
 pub const FLAG_DIFFERENCED: u8 = 2;
 
-/// Element type of the weights. Only `f32` exists.
+/// Element type of the weights (byte 24).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Dtype {
-    /// IEEE-754 binary32, little-endian (code `1`).
+    /// IEEE-754 binary32, little-endian (code `1`): the weights of this module's format.
     F32Le,
+    /// int8 weights with one scale per row, int16 state (code `2`, version 3 only): an
+    /// integer model of [`crate::quant`], whose payload [`crate::quant::file`] describes.
+    I8PerRow,
+}
+
+impl Dtype {
+    /// The dtype of a code (`1`, `2`); `None` for another.
+    pub const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Self::F32Le),
+            2 => Some(Self::I8PerRow),
+            _ => None,
+        }
+    }
+
+    /// The file's code of this dtype.
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::F32Le => 1,
+            Self::I8PerRow => 2,
+        }
+    }
 }
 
 /// Order of the gate blocks inside every `G·H` axis of the file.
@@ -287,6 +309,24 @@ pub enum FormatError {
         /// Bytes present.
         found: usize,
     },
+    /// The file holds an int8 model (dtype `2`) and the caller asked for `f32` weights:
+    /// read it with [`crate::quant::file::parse`].
+    Quantized,
+    /// The file holds `f32` weights (dtype `1`) and the caller asked for an int8 model:
+    /// quantize it first ([`crate::quant::QModel::quantize`], `lstm-harness quantize`).
+    NotQuantized,
+    /// A value of an int8 file's payload is out of its range ([`crate::quant::file`]).
+    QuantValue {
+        /// Where it is.
+        block: QuantBlock,
+        /// What it is.
+        field: QuantField,
+        /// `[row, column]` in the block (column 0 for a per-row value; for
+        /// [`QuantBlock::InputScales`] `[channel, 0]`).
+        at: [u32; 2],
+        /// The value found (for an input scale, its `f32` bits).
+        found: i64,
+    },
     /// The stored CRC-32 does not match the bytes: the file is corrupted.
     ChecksumMismatch {
         /// CRC stored in the file.
@@ -350,7 +390,10 @@ impl fmt::Display for FormatError {
                 "model file format version {found} is not supported (this kernel reads versions 1 and {VERSION}); re-export it"
             ),
             Self::UnknownDtype { found } => {
-                write!(f, "unknown dtype code {found} (only 1 = f32 little-endian)")
+                write!(
+                    f,
+                    "unknown dtype code {found} (1 = f32 little-endian; 2 = int8 per-row, from version 3)"
+                )
             }
             Self::UnsupportedLayerCount { found } => write!(
                 f,
@@ -436,6 +479,56 @@ impl fmt::Display for FormatError {
                 f,
                 "model file has {found} bytes, the header announces {expected}: extra bytes after the checksum, or a corrupted header"
             ),
+            Self::Quantized => write!(
+                f,
+                "the file holds an int8 quantized model (dtype 2): read it as one (lstm_kernel::quant::file, lstm-harness eval --quantized)"
+            ),
+            Self::NotQuantized => write!(
+                f,
+                "the file holds f32 weights (dtype 1), not an int8 model: quantize it first (lstm-harness quantize)"
+            ),
+            Self::QuantValue {
+                block,
+                field,
+                at,
+                found,
+            } => {
+                write!(f, "int8 file: {block}")?;
+                match field {
+                    QuantField::InputScale => write!(
+                        f,
+                        ", channel {}: scale {} is not a positive finite number",
+                        at[0],
+                        f32::from_bits(found as u32)
+                    ),
+                    QuantField::Weight => write!(
+                        f,
+                        ", row {} column {}: weight {found} is outside -127..=127",
+                        at[0], at[1]
+                    ),
+                    QuantField::Bias => write!(f, ", row {}: bias {found} is outside ±2^24", at[0]),
+                    QuantField::Multiplier => write!(
+                        f,
+                        ", row {}: multiplier (mantissa {}, shift {}) is neither 0 nor a positive mantissa with a shift in 1..=62",
+                        at[0],
+                        found >> 8,
+                        found & 0xff
+                    ),
+                    QuantField::CellFormat => write!(
+                        f,
+                        ": cell format byte {found} (an LSTM's fractional bits are 0..=15; a GRU has no cell and writes 0)"
+                    ),
+                    QuantField::Maths => write!(
+                        f,
+                        ": maths code {found} (an int8 layer has one set of activation tables: 0)"
+                    ),
+                    QuantField::RowLength => write!(
+                        f,
+                        ": rows of {found} inputs (the integer dot product takes at most {})",
+                        crate::quant::dot::MAX_INPUTS
+                    ),
+                }
+            }
             Self::ChecksumMismatch { stored, computed } => write!(
                 f,
                 "model file corrupted: CRC-32 stored {stored:#010x}, computed {computed:#010x}"
@@ -479,6 +572,52 @@ impl fmt::Display for FormatError {
 }
 
 impl core::error::Error for FormatError {}
+
+/// A block of an int8 file's payload ([`FormatError::QuantValue`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QuantBlock {
+    /// The input scales.
+    InputScales,
+    /// Layer `k`'s own settings (its cell format, its maths byte).
+    Layer(u32),
+    /// Layer `k`'s `W_ih` rows (with their biases and multipliers).
+    InputRows(u32),
+    /// Layer `k`'s `W_hh` rows.
+    RecurrentRows(u32),
+    /// The head's rows.
+    Head,
+}
+
+impl fmt::Display for QuantBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::InputScales => write!(f, "input scales"),
+            Self::Layer(k) => write!(f, "layer {k}"),
+            Self::InputRows(k) => write!(f, "layer {k} W_ih rows"),
+            Self::RecurrentRows(k) => write!(f, "layer {k} W_hh rows"),
+            Self::Head => write!(f, "head rows"),
+        }
+    }
+}
+
+/// A field of an int8 file's payload ([`FormatError::QuantValue`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QuantField {
+    /// An input scale (positive and finite).
+    InputScale,
+    /// A weight (`-127..=127`).
+    Weight,
+    /// A bias (`|b| <= 2^24`).
+    Bias,
+    /// A multiplier (zero, or a mantissa in `[2^30, 2^31)` with a shift in `1..=62`).
+    Multiplier,
+    /// A layer's cell format (`0..=15` fractional bits; `0` for a GRU).
+    CellFormat,
+    /// A layer's maths code (`0`).
+    Maths,
+    /// A row length (at most [`crate::quant::dot::MAX_INPUTS`]).
+    RowLength,
+}
 
 /// `?` for `const fn`s.
 macro_rules! tri {
@@ -608,10 +747,10 @@ pub struct FileSpec<'a> {
 }
 
 impl FileSpec<'_> {
-    /// Number of weights the layers and head hold (`P`); `None` if the spec contradicts
-    /// itself (no layers, more than [`MAX_LAYERS`], a broken chain, hidden 0, wrong scaling
-    /// lengths) or a size overflows.
-    pub fn param_count(&self) -> Option<usize> {
+    /// `Some(())` if the spec is consistent: 1 to [`MAX_LAYERS`] layers that chain from
+    /// `input` with hidden sizes >= 1, scaling parts of the sizes' lengths, and `IN = 1`
+    /// if differenced.
+    pub(crate) fn check(&self) -> Option<()> {
         if self.layers.is_empty() || self.layers.len() > MAX_LAYERS {
             return None;
         }
@@ -619,12 +758,10 @@ impl FileSpec<'_> {
             return None;
         }
         let mut below = self.input;
-        let mut params = 0usize;
         for l in self.layers {
             if l.input != below || l.hidden == 0 {
                 return None;
             }
-            params = params.checked_add(l.kind.params(l.input as usize, l.hidden as usize)?)?;
             below = l.hidden;
         }
         if let Some(sc) = self.scaling {
@@ -633,9 +770,20 @@ impl FileSpec<'_> {
                 return None;
             }
         }
-        let head = (below as usize)
-            .checked_add(1)?
-            .checked_mul(self.output as usize)?;
+        Some(())
+    }
+
+    /// Number of weights the layers and head hold (`P`); `None` if the spec contradicts
+    /// itself (no layers, more than [`MAX_LAYERS`], a broken chain, hidden 0, wrong scaling
+    /// lengths) or a size overflows.
+    pub fn param_count(&self) -> Option<usize> {
+        self.check()?;
+        let mut params = 0usize;
+        for l in self.layers {
+            params = params.checked_add(l.kind.params(l.input as usize, l.hidden as usize)?)?;
+        }
+        let top = self.layers.last()?.hidden as usize;
+        let head = top.checked_add(1)?.checked_mul(self.output as usize)?;
         params.checked_add(head)
     }
 
@@ -652,25 +800,32 @@ impl FileSpec<'_> {
     pub fn file_len(&self) -> Option<usize> {
         file_len(self.layers.len(), self.param_count()?)?.checked_add(self.scaling_len())
     }
+
+    /// Length of a file of this spec around a payload of `payload` bytes.
+    pub(crate) fn frame_len(&self, payload: usize) -> Option<usize> {
+        (HEADER_LEN + LAYER_ENTRY_LEN * self.layers.len() + CRC_LEN)
+            .checked_add(self.scaling_len())?
+            .checked_add(payload)
+    }
 }
 
-/// Writes the version-3 file of `spec` with weights `values` (`P` of them, in the
-/// [`Tensors`] walk order of the model `spec` describes) into the start of `out`, and
-/// returns the number of bytes written ([`FileSpec::file_len`]; bytes after them are
-/// untouched). The one writer of the format: [`encode`] and [`encode_scaled`] call it.
+/// Writes the file of `spec` with dtype `dtype` into the start of `out`: the header, the
+/// layer table and the scaling block, then `payload` fills the payload (`payload_len`
+/// bytes), then the CRC. Returns the file's length. The one writer of the frame: [`encode_spec`]
+/// (f32) and [`crate::quant::file::encode`] (int8) call it.
 ///
 /// # Errors
-/// - [`FormatError::Unrepresentable`] if `spec` contradicts itself or `values` holds
-///   another number of weights than `P`.
-/// - [`FormatError::BufferTooSmall`] if `out` is shorter than the file (nothing written).
-/// - [`FormatError::NonFinite`] / [`FormatError::NonFiniteScaling`] for a NaN or infinite
-///   weight or scaling value (`out` may then hold a partial file, so do not save it).
-pub fn encode_spec(
+/// [`FormatError::Unrepresentable`] for a spec that contradicts itself,
+/// [`FormatError::BufferTooSmall`] (nothing written), [`FormatError::NonFiniteScaling`],
+/// and whatever `payload` returns (`out` then holds a partial file: do not save it).
+pub(crate) fn encode_frame(
     spec: &FileSpec<'_>,
-    values: impl IntoIterator<Item = f32>,
+    dtype: Dtype,
+    payload_len: usize,
     out: &mut [u8],
+    payload: impl FnOnce(&mut [u8]) -> Result<(), FormatError>,
 ) -> Result<usize, FormatError> {
-    let (Some(params), Some(needed)) = (spec.param_count(), spec.file_len()) else {
+    let (Some(()), Some(needed)) = (spec.check(), spec.frame_len(payload_len)) else {
         return Err(FormatError::Unrepresentable);
     };
     let found = out.len();
@@ -691,7 +846,7 @@ pub fn encode_spec(
     ] {
         header[at..at + 4].copy_from_slice(&v.to_le_bytes());
     }
-    header[24] = 1; // Dtype::F32Le
+    header[24] = dtype.code();
     header[25] = spec.head.code();
     header[26] = if spec.scaling.is_some() {
         FLAG_SCALING
@@ -722,23 +877,49 @@ pub fn encode_spec(
             chunk.copy_from_slice(&v.to_le_bytes());
         }
     }
-    let mut written = 0;
-    let mut values = values.into_iter();
-    for (index, chunk) in data.chunks_exact_mut(4).enumerate() {
-        let Some(v) = values.next() else {
-            return Err(FormatError::Unrepresentable);
-        };
-        if !v.is_finite() {
-            return Err(FormatError::NonFinite { index });
-        }
-        chunk.copy_from_slice(&v.to_le_bytes());
-        written += 1;
-    }
-    if written != params || values.next().is_some() {
-        return Err(FormatError::Unrepresentable);
-    }
+    payload(data)?;
     crc_out.copy_from_slice(&crc32(body).to_le_bytes());
     Ok(needed)
+}
+
+/// Writes the version-3 file of `spec` with weights `values` (`P` of them, in the
+/// [`Tensors`] walk order of the model `spec` describes) into the start of `out`, and
+/// returns the number of bytes written ([`FileSpec::file_len`]; bytes after them are
+/// untouched). The one writer of the f32 format: [`encode`] and [`encode_scaled`] call it.
+///
+/// # Errors
+/// - [`FormatError::Unrepresentable`] if `spec` contradicts itself or `values` holds
+///   another number of weights than `P`.
+/// - [`FormatError::BufferTooSmall`] if `out` is shorter than the file (nothing written).
+/// - [`FormatError::NonFinite`] / [`FormatError::NonFiniteScaling`] for a NaN or infinite
+///   weight or scaling value (`out` may then hold a partial file, so do not save it).
+pub fn encode_spec(
+    spec: &FileSpec<'_>,
+    values: impl IntoIterator<Item = f32>,
+    out: &mut [u8],
+) -> Result<usize, FormatError> {
+    let Some(params) = spec.param_count() else {
+        return Err(FormatError::Unrepresentable);
+    };
+    let Some(bytes) = params.checked_mul(4) else {
+        return Err(FormatError::Unrepresentable);
+    };
+    encode_frame(spec, Dtype::F32Le, bytes, out, |data| {
+        let mut values = values.into_iter();
+        for (index, chunk) in data.chunks_exact_mut(4).enumerate() {
+            let Some(v) = values.next() else {
+                return Err(FormatError::Unrepresentable);
+            };
+            if !v.is_finite() {
+                return Err(FormatError::NonFinite { index });
+            }
+            chunk.copy_from_slice(&v.to_le_bytes());
+        }
+        if values.next().is_some() {
+            return Err(FormatError::Unrepresentable);
+        }
+        Ok(())
+    })
 }
 
 /// Writes `model` in the version-3 format of the [module docs](self), with no scaling
@@ -843,7 +1024,7 @@ impl<'a> ModelBytes<'a> {
 }
 
 /// Little-endian `f32`s of `bytes` (a multiple of 4 long).
-fn f32s(bytes: &[u8]) -> impl ExactSizeIterator<Item = f32> + '_ {
+pub(crate) fn f32s(bytes: &[u8]) -> impl ExactSizeIterator<Item = f32> + '_ {
     bytes
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -853,12 +1034,48 @@ fn f32s(bytes: &[u8]) -> impl ExactSizeIterator<Item = f32> + '_ {
 /// maths, input, hidden)`.
 type RawLayer = (u8, u8, u8, u8, u32, u32);
 
-/// Validates a model file in place (every check of the [module docs](self) except the
-/// comparison with a model type) without copying the weights.
-///
-/// # Errors
-/// The first failing check, as listed in the module docs.
-pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
+/// What a file's frame says before its payload is read: the header and raw layer table
+/// of any dtype (the f32 weights of [`parse`], or the int8 payload of
+/// [`crate::quant::file`]), read by [`read_frame`] and completed by [`finish_frame`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Frame {
+    version: u32,
+    /// The dtype (byte 24).
+    pub(crate) dtype: Dtype,
+    head: HeadActivation,
+    scaled: bool,
+    differenced: bool,
+    /// `IN`.
+    pub(crate) input: u32,
+    /// `OUT`.
+    pub(crate) output: u32,
+    /// Layers in the table.
+    pub(crate) count: usize,
+    raw: [RawLayer; MAX_LAYERS],
+    /// Offset of the payload (after the table and the scaling block); `None` if the
+    /// scaling block's length overflows.
+    data_at: Option<usize>,
+    scaling_len: usize,
+}
+
+impl Frame {
+    /// Layer `k`'s kind (known: [`read_frame`] checked it), input and hidden size, from
+    /// the raw table (not yet checked to chain).
+    pub(crate) const fn raw_layer(&self, k: usize) -> (LayerKind, u32, u32) {
+        let r = self.raw[k];
+        let kind = match LayerKind::from_code(r.0) {
+            Some(kind) => kind,
+            None => LayerKind::Lstm,
+        };
+        (kind, r.4, r.5)
+    }
+}
+
+/// Reads the frame of a file (magic, version, header, dtype, head activation and flags,
+/// layer count, the raw layer table, each layer's kind) without its length, CRC or payload
+/// (checks 1 to 4 of the [module docs](self)'s list, and the kind codes, which the length
+/// depends on).
+pub(crate) const fn read_frame(bytes: &[u8]) -> Result<Frame, FormatError> {
     // The magic is checked on whatever prefix exists, so a short file of another format
     // is "not a model file" rather than "truncated".
     let mut i = 0;
@@ -884,9 +1101,13 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
             found: bytes.len(),
         });
     }
-    let dtype = match bytes[24] {
-        1 => Dtype::F32Le,
-        found => return Err(FormatError::UnknownDtype { found }),
+    let dtype = match Dtype::from_code(bytes[24]) {
+        // An int8 file exists only from version 3.
+        Some(Dtype::I8PerRow) if version != VERSION => {
+            return Err(FormatError::UnknownDtype { found: bytes[24] });
+        }
+        Some(d) => d,
+        None => return Err(FormatError::UnknownDtype { found: bytes[24] }),
     };
     let (head, scaled, differenced) = if version == VERSION {
         let Some(head) = HeadActivation::from_code(bytes[25]) else {
@@ -909,7 +1130,7 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
     }
     // Raw layer table and the start of the weights.
     let mut raw: [RawLayer; MAX_LAYERS] = [(0, 0, 0, 0, 0, 0); MAX_LAYERS];
-    let (output, n, data_at) = if version == 1 {
+    let (output, n, table_end) = if version == 1 {
         raw[0] = (0, bytes[25], bytes[26], 0, input, read_u32(bytes, 16));
         (read_u32(bytes, 20), 1, V1_HEADER_LEN)
     } else {
@@ -940,74 +1161,67 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
         }
         (read_u32(bytes, 16), n, table_end)
     };
-    // The length the sizes announce (saturating: absurd sizes are "truncated").
-    let mut params: usize = 0;
-    let mut ok = true;
-    // The scaling block sits between the table and the weights: 8 (IN + OUT) bytes.
-    let scaling_len = if scaled {
-        match (input as usize).checked_add(output as usize) {
-            Some(v) => match v.checked_mul(8) {
-                Some(b) => b,
-                None => {
-                    ok = false;
-                    0
-                }
-            },
-            None => {
-                ok = false;
-                0
-            }
-        }
-    } else {
-        0
-    };
-    let data_at = match data_at.checked_add(scaling_len) {
-        Some(d) => d,
-        None => {
-            ok = false;
-            data_at
-        }
-    };
+    // An unknown kind leaves the length unknown: reported before the length and CRC
+    // checks (counting it as some kind would report a wrong length instead).
     let mut k = 0;
     while k < n {
-        // An unknown kind leaves the length unknown: reported before the length and CRC
-        // checks (counting it as some kind would report a wrong length instead).
-        let Some(kind) = LayerKind::from_code(raw[k].0) else {
+        if LayerKind::from_code(raw[k].0).is_none() {
             return Err(FormatError::UnknownLayerKind {
                 layer: k as u32,
                 found: raw[k].0,
             });
-        };
-        match kind.params(raw[k].4 as usize, raw[k].5 as usize) {
-            Some(p) => match params.checked_add(p) {
-                Some(s) => params = s,
-                None => ok = false,
-            },
-            None => ok = false,
         }
         k += 1;
     }
-    let top = raw[n - 1].5 as usize;
-    match top.checked_add(1) {
-        Some(s) => match s.checked_mul(output as usize) {
-            Some(h) => match params.checked_add(h) {
-                Some(p) => params = p,
-                None => ok = false,
+    // The scaling block sits between the table and the payload: 8 (IN + OUT) bytes.
+    let scaling_len = if scaled {
+        match (input as usize).checked_add(output as usize) {
+            Some(v) => match v.checked_mul(8) {
+                Some(b) => Some(b),
+                None => None,
             },
-            None => ok = false,
-        },
-        None => ok = false,
-    }
-    let needed = if !ok {
-        usize::MAX
+            None => None,
+        }
     } else {
-        match params.checked_mul(4) {
-            Some(b) => match b.checked_add(data_at + CRC_LEN) {
+        Some(0)
+    };
+    let (data_at, scaling_len) = match scaling_len {
+        Some(s) => (table_end.checked_add(s), s),
+        None => (None, 0),
+    };
+    Ok(Frame {
+        version,
+        dtype,
+        head,
+        scaled,
+        differenced,
+        input,
+        output,
+        count: n,
+        raw,
+        data_at,
+        scaling_len,
+    })
+}
+
+/// Completes [`read_frame`] for a payload of `payload_len` bytes (`None`: the sizes
+/// overflow, so the file is reported truncated): the exact length, the CRC, each layer's
+/// gate order, activation and maths codes, the layer chain and a finite scaling block.
+/// Returns the header, the scaling block's bytes and the payload's.
+pub(crate) const fn finish_frame<'a>(
+    bytes: &'a [u8],
+    frame: &Frame,
+    payload_len: Option<usize>,
+) -> Result<(Header, &'a [u8], &'a [u8]), FormatError> {
+    let needed = match (frame.data_at, payload_len) {
+        (Some(at), Some(p)) => match at.checked_add(p) {
+            Some(s) => match s.checked_add(CRC_LEN) {
                 Some(l) => l,
                 None => usize::MAX,
             },
             None => usize::MAX,
-        }
+        },
+        _ => usize::MAX,
     };
     if bytes.len() < needed {
         return Err(FormatError::Truncated {
@@ -1028,10 +1242,10 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
         return Err(FormatError::ChecksumMismatch { stored, computed });
     }
     let mut layers = [EMPTY_ENTRY; MAX_LAYERS];
-    let mut below = input;
+    let mut below = frame.input;
     let mut k = 0;
-    while k < n {
-        let (kind, order, act, maths, li, lh) = raw[k];
+    while k < frame.count {
+        let (kind, order, act, maths, li, lh) = frame.raw[k];
         let layer = k as u32;
         let Some(kind) = LayerKind::from_code(kind) else {
             return Err(FormatError::UnknownLayerKind { layer, found: kind });
@@ -1066,8 +1280,15 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
         below = lh;
         k += 1;
     }
+    // `needed` is finite here, so `data_at` is known.
+    let data_at = needed
+        - CRC_LEN
+        - match payload_len {
+            Some(p) => p,
+            None => 0,
+        };
     let (before, data) = body.split_at(data_at);
-    let scaling = before.split_at(data_at - scaling_len).1;
+    let scaling = before.split_at(data_at - frame.scaling_len).1;
     let mut index = 0;
     while index < scaling.len() / 4 {
         if !f32::from_bits(read_u32(scaling, 4 * index)).is_finite() {
@@ -1075,7 +1296,60 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
         }
         index += 1;
     }
-    index = 0;
+    let header = Header {
+        version: frame.version,
+        input: frame.input,
+        output: frame.output,
+        dtype: frame.dtype,
+        head: frame.head,
+        scaled: frame.scaled,
+        differenced: frame.differenced,
+        layer_count: frame.count,
+        layers,
+    };
+    Ok((header, scaling, data))
+}
+
+/// Validates an `f32` model file in place (every check of the [module docs](self) except
+/// the comparison with a model type) without copying the weights.
+///
+/// # Errors
+/// The first failing check, as listed in the module docs; [`FormatError::Quantized`] for
+/// an int8 file (read it with [`crate::quant::file::parse`]).
+pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
+    let frame = tri!(read_frame(bytes));
+    if !matches!(frame.dtype, Dtype::F32Le) {
+        return Err(FormatError::Quantized);
+    }
+    // The weights' length the sizes announce (saturating: absurd sizes are "truncated").
+    let mut params: usize = 0;
+    let mut ok = true;
+    let mut k = 0;
+    while k < frame.count {
+        let (kind, input, hidden) = frame.raw_layer(k);
+        match kind.params(input as usize, hidden as usize) {
+            Some(p) => match params.checked_add(p) {
+                Some(s) => params = s,
+                None => ok = false,
+            },
+            None => ok = false,
+        }
+        k += 1;
+    }
+    let top = frame.raw_layer(frame.count - 1).2 as usize;
+    match top.checked_add(1) {
+        Some(s) => match s.checked_mul(frame.output as usize) {
+            Some(h) => match params.checked_add(h) {
+                Some(p) => params = p,
+                None => ok = false,
+            },
+            None => ok = false,
+        },
+        None => ok = false,
+    }
+    let payload = if ok { params.checked_mul(4) } else { None };
+    let (header, scaling, data) = tri!(finish_frame(bytes, &frame, payload));
+    let mut index = 0;
     while index < data.len() / 4 {
         if !f32::from_bits(read_u32(data, 4 * index)).is_finite() {
             return Err(FormatError::NonFinite { index });
@@ -1083,17 +1357,7 @@ pub const fn parse(bytes: &[u8]) -> Result<ModelBytes<'_>, FormatError> {
         index += 1;
     }
     Ok(ModelBytes {
-        header: Header {
-            version,
-            input,
-            output,
-            dtype,
-            head,
-            scaled,
-            differenced,
-            layer_count: n,
-            layers,
-        },
+        header,
         scaling,
         data,
     })
@@ -1949,12 +2213,21 @@ mod tests {
     #[test]
     fn an_unknown_dtype_code_is_refused() {
         let mut buf = encoded();
-        buf[24] = 2;
+        buf[24] = 3;
         reseal(&mut buf);
         assert_eq!(
             decode::<2, 3, 2>(&buf),
-            Err(FormatError::UnknownDtype { found: 2 })
+            Err(FormatError::UnknownDtype { found: 3 })
         );
+    }
+
+    #[test]
+    fn an_int8_file_is_refused_by_the_f32_readers_by_name() {
+        let mut buf = encoded();
+        buf[24] = 2;
+        reseal(&mut buf);
+        assert_eq!(decode::<2, 3, 2>(&buf), Err(FormatError::Quantized));
+        assert_eq!(parse(&buf).map(|_| ()), Err(FormatError::Quantized));
     }
 
     #[test]

@@ -4,11 +4,13 @@
 
 use super::fixed::UNIT_SCALE;
 use super::gru::{QGru, QGruState};
-use super::linear::QuantError;
+use super::linear::{QRows, QRowsMut, QuantError};
 use super::lstm::{CellFormat, QLstm, QLstmState};
+use crate::activation::RecurrentActivation;
 use crate::gru::Gru;
+use crate::gru_weights::GruVariant;
 use crate::lstm::Lstm;
-use crate::recurrent::Recurrent;
+use crate::recurrent::{LayerKind, Recurrent};
 use crate::stack::Stack;
 use crate::state::{GruState, LstmState};
 
@@ -38,7 +40,52 @@ pub trait QRecurrent<const IN: usize, const H: usize> {
 
     /// The cell format of layer `layer` (0 = bottom); `None` for a layer without one or
     /// past the top.
-    fn cell_format(&self, layer: usize) -> Option<CellFormat>;
+    fn cell_format(&self, layer: usize) -> Option<CellFormat> {
+        self.layer(layer).and_then(|l| l.cell)
+    }
+
+    /// Layer `k` (0 = bottom): its kind, settings and rows; `None` past the top.
+    fn layer(&self, k: usize) -> Option<QLayer<'_>>;
+
+    /// Layer `k`, writable (its settings and rows; its cell type is the type's).
+    fn layer_mut(&mut self, k: usize) -> Option<QLayerMut<'_>>;
+}
+
+/// One integer recurrent layer at run-time sizes (for the file format, [`super::file`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QLayer<'a> {
+    /// Cell type (and GRU variant).
+    pub kind: LayerKind,
+    /// `σ` of the gates.
+    pub activation: RecurrentActivation,
+    /// The cell state's format (`None` for a GRU).
+    pub cell: Option<CellFormat>,
+    /// `W_ih` rows and the input-side biases, `[G·hidden]` rows of `input` weights.
+    pub x: QRows<'a>,
+    /// `W_hh` rows, `[G·hidden]` rows of `hidden` weights.
+    pub h: QRows<'a>,
+}
+
+/// The settings of a layer that depend on its cell type.
+#[derive(Debug, PartialEq, Eq)]
+pub enum QCellMut<'a> {
+    /// An LSTM's cell state format.
+    Lstm(&'a mut CellFormat),
+    /// A GRU's variant.
+    Gru(&'a mut GruVariant),
+}
+
+/// [`QLayer`], writable.
+#[derive(Debug, PartialEq, Eq)]
+pub struct QLayerMut<'a> {
+    /// Cell type settings.
+    pub cell: QCellMut<'a>,
+    /// `σ` of the gates.
+    pub activation: &'a mut RecurrentActivation,
+    /// `W_ih` rows.
+    pub x: QRowsMut<'a>,
+    /// `W_hh` rows.
+    pub h: QRowsMut<'a>,
 }
 
 impl<const IN: usize, const H: usize> QRecurrent<IN, H> for QLstm<IN, H> {
@@ -63,8 +110,23 @@ impl<const IN: usize, const H: usize> QRecurrent<IN, H> for QLstm<IN, H> {
         &state.h
     }
 
-    fn cell_format(&self, layer: usize) -> Option<CellFormat> {
-        (layer == 0).then_some(self.cell)
+    fn layer(&self, k: usize) -> Option<QLayer<'_>> {
+        (k == 0).then(|| QLayer {
+            kind: LayerKind::Lstm,
+            activation: self.activation,
+            cell: Some(self.cell),
+            x: self.x.rows(),
+            h: self.h.rows(),
+        })
+    }
+
+    fn layer_mut(&mut self, k: usize) -> Option<QLayerMut<'_>> {
+        (k == 0).then(|| QLayerMut {
+            cell: QCellMut::Lstm(&mut self.cell),
+            activation: &mut self.activation,
+            x: self.x.rows_mut(),
+            h: self.h.rows_mut(),
+        })
     }
 }
 
@@ -90,8 +152,23 @@ impl<const IN: usize, const H: usize> QRecurrent<IN, H> for QGru<IN, H> {
         &state.h
     }
 
-    fn cell_format(&self, _layer: usize) -> Option<CellFormat> {
-        None
+    fn layer(&self, k: usize) -> Option<QLayer<'_>> {
+        (k == 0).then(|| QLayer {
+            kind: LayerKind::Gru(self.variant),
+            activation: self.activation,
+            cell: None,
+            x: self.x.rows(),
+            h: self.h.rows(),
+        })
+    }
+
+    fn layer_mut(&mut self, k: usize) -> Option<QLayerMut<'_>> {
+        (k == 0).then(|| QLayerMut {
+            cell: QCellMut::Gru(&mut self.variant),
+            activation: &mut self.activation,
+            x: self.x.rows_mut(),
+            h: self.h.rows_mut(),
+        })
     }
 }
 
@@ -123,11 +200,19 @@ where
         B::output(&state.upper)
     }
 
-    fn cell_format(&self, layer: usize) -> Option<CellFormat> {
-        if layer < A::LAYERS {
-            self.lower.cell_format(layer)
+    fn layer(&self, k: usize) -> Option<QLayer<'_>> {
+        if k < A::LAYERS {
+            self.lower.layer(k)
         } else {
-            self.upper.cell_format(layer - A::LAYERS)
+            self.upper.layer(k - A::LAYERS)
+        }
+    }
+
+    fn layer_mut(&mut self, k: usize) -> Option<QLayerMut<'_>> {
+        if k < A::LAYERS {
+            self.lower.layer_mut(k)
+        } else {
+            self.upper.layer_mut(k - A::LAYERS)
         }
     }
 }

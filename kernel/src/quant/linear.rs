@@ -199,10 +199,58 @@ impl<const G: usize, const H: usize, const K: usize> QLinear<G, H, K> {
         core::array::from_fn(|g| self.m[g][unit].apply(self.bias[g][unit] + sums[g]))
     }
 
+    /// The rows as flat slices, `[G·H]` rows in `[gate][unit]` order (PyTorch's `weight_ih`
+    /// row order) of `K` weights each: what [`super::file`] reads and writes.
+    pub fn rows(&self) -> QRows<'_> {
+        QRows {
+            inputs: K,
+            q: self.q.as_flattened().as_flattened(),
+            m: self.m.as_flattened(),
+            bias: self.bias.as_flattened(),
+        }
+    }
+
+    /// [`Self::rows`], writable.
+    pub fn rows_mut(&mut self) -> QRowsMut<'_> {
+        QRowsMut {
+            inputs: K,
+            q: self.q.as_flattened_mut().as_flattened_mut(),
+            m: self.m.as_flattened_mut(),
+            bias: self.bias.as_flattened_mut(),
+        }
+    }
+
     /// Bytes of the parameters in memory (flash, for a `static`): about `G · H · (K + 12)`
     /// (int8 weights; per row an `i32` bias and a multiplier, an `i32` mantissa and a shift
     /// byte padded to 8).
     pub const BYTES: usize = core::mem::size_of::<Self>();
+}
+
+/// The rows of a [`QLinear`] at run-time sizes: `rows = m.len() = bias.len()` rows of
+/// `inputs` weights, `q` row-major (`[rows][inputs]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QRows<'a> {
+    /// Weights per row (`K`).
+    pub inputs: usize,
+    /// Weights, `[rows][inputs]`.
+    pub q: &'a [i8],
+    /// Per-row multipliers, `[rows]`.
+    pub m: &'a [Multiplier],
+    /// Per-row biases, `[rows]`.
+    pub bias: &'a [i32],
+}
+
+/// [`QRows`], writable.
+#[derive(Debug, PartialEq, Eq)]
+pub struct QRowsMut<'a> {
+    /// Weights per row (`K`).
+    pub inputs: usize,
+    /// Weights, `[rows][inputs]`.
+    pub q: &'a mut [i8],
+    /// Per-row multipliers, `[rows]`.
+    pub m: &'a mut [Multiplier],
+    /// Per-row biases, `[rows]`.
+    pub bias: &'a mut [i32],
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@
 
 pub mod act;
 pub mod dot;
+pub mod file;
 pub mod fixed;
 pub mod gru;
 pub mod layer;
@@ -55,7 +56,7 @@ pub mod model;
 
 pub use fixed::Multiplier;
 pub use gru::{QGru, QGruState};
-pub use layer::{LayerQuantError, QRecurrent, Quantize};
-pub use linear::{QLinear, QuantError};
+pub use layer::{LayerQuantError, QCellMut, QLayer, QLayerMut, QRecurrent, Quantize};
+pub use linear::{QLinear, QRows, QRowsMut, QuantError};
 pub use lstm::{CellFormat, QLstm, QLstmState};
 pub use model::{Calibration, QModel, QModelError};
