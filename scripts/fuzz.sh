@@ -2,6 +2,8 @@
 # Fuzzes, SECONDS each (default 60), from the committed seeds:
 # - model-file decoding (kernel/fuzz, target `decode`, seeds kernel/fuzz/corpus/decode):
 #   "decoding any byte string returns a typed error or a model, never a panic";
+# - int8 model-file decoding (kernel/fuzz, target `decode_int8`, seeds
+#   kernel/fuzz/corpus/decode_int8): the same claim for kernel/src/quant/file.rs;
 # - the harness's data readers (host-harness/fuzz, targets `read_csv` and `read_npy`, seeds
 #   host-harness/fuzz/corpus/<target>): "any bytes are read as sequences of the documented
 #   shape or refused with a message, never a panic";
@@ -31,7 +33,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode read_csv read_npy read_torch read_safetensors read_keras read_onnx)
+[ ${#targets[@]} -gt 0 ] || targets=(decode decode_int8 read_csv read_npy read_torch read_safetensors read_keras read_onnx)
 start=$SECONDS
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
@@ -55,12 +57,12 @@ fuzz() { # fuzz CRATE_DIR TARGET [MAX_LEN]
 }
 for t in "${targets[@]}"; do
     case "$t" in
-        decode) fuzz kernel decode ;;
+        decode | decode_int8) fuzz kernel "$t" ;;
         read_csv | read_npy) fuzz host-harness "$t" ;;
         read_torch | read_safetensors | read_onnx) fuzz host-harness "$t" 16384 ;;
         read_keras) fuzz host-harness "$t" 32768 ;;
         *)
-            echo "fuzz.sh: unknown target $t (decode, read_csv, read_npy, read_torch, read_safetensors, read_keras, read_onnx)" >&2
+            echo "fuzz.sh: unknown target $t (decode, decode_int8, read_csv, read_npy, read_torch, read_safetensors, read_keras, read_onnx)" >&2
             exit 2
             ;;
     esac

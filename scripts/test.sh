@@ -58,9 +58,10 @@ if [ "$embedded" = 1 ]; then
 else
     echo "skipped: --no-embedded"
 fi
-step "fuzz: decoding any model file, and reading any PyTorch, safetensors, Keras or ONNX file, returns a typed error or a model: 30 s, then 5 s per reader (scripts/fuzz.sh; nightly only)"
+step "fuzz: decoding any model file (f32: 20 s, int8: 10 s), and reading any PyTorch, safetensors, Keras or ONNX file, returns a typed error or a model: then 5 s per reader (scripts/fuzz.sh; nightly only)"
 if rustup toolchain list | grep -q '^nightly'; then
-    ./scripts/fuzz.sh 30 decode
+    ./scripts/fuzz.sh 20 decode
+    ./scripts/fuzz.sh 10 decode_int8
     FUZZ_DEV=1 ./scripts/fuzz.sh 5 read_torch read_safetensors read_keras read_onnx
 else
     echo "no nightly toolchain: fuzzing skipped (rustup toolchain install nightly enables it)"

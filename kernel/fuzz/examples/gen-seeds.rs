@@ -1,4 +1,5 @@
-//! Writes the seed corpus of the `decode` fuzz target into `corpus/decode/seed-*`
+//! Writes the seed corpora of the `decode` and `decode_int8` fuzz targets into
+//! `corpus/decode/seed-*` and `corpus/decode_int8/seed-*`
 //! (deterministic: rerunning rewrites the same bytes). From `kernel/fuzz`:
 //!
 //! ```sh
@@ -14,6 +15,8 @@
 use std::path::Path;
 
 use lstm_kernel::io::{self, FormatError};
+use lstm_kernel::quant::file as qfile;
+use lstm_kernel::quant::{Calibration, QModel, QRecurrent, Quantize};
 use lstm_kernel::{
     Dense, Gru, GruVariant, HeadActivation, Lstm, Lstm2, LstmModel, Maths, Model, Recurrent,
     RecurrentActivation, Scaling, Stack, Tensors,
@@ -179,11 +182,100 @@ fn main() {
     ));
     seeds.push(("seed-bad-crc-2-3-2", bad_crc));
 
+    write(&dir, "decode", &seeds);
+    int8_seeds();
+}
+
+fn write(dir: &Path, target: &str, seeds: &[(&str, Vec<u8>)]) {
     let mut total = 0;
-    for (name, bytes) in &seeds {
+    for (name, bytes) in seeds {
         std::fs::write(dir.join(name), bytes).unwrap();
-        println!("{:>5} B  corpus/decode/{name}", bytes.len());
+        println!("{:>5} B  corpus/{target}/{name}", bytes.len());
         total += bytes.len();
     }
     println!("{total:>5} B  in {} seeds", seeds.len());
+}
+
+/// A float model with moderate weights (`sin`, no extremes: quantizable), calibrated on
+/// a few steps of `sin` inputs and quantized.
+fn quantized<F, const IN: usize, const H: usize, const OUT: usize>(
+    rnn: F,
+) -> QModel<F::Quantized, IN, H, OUT>
+where
+    F: Quantize<IN, H>,
+    F::Quantized: Sized,
+{
+    let mut m = Model::new(rnn, Dense::<H, OUT>::zeroed());
+    let mut i = 0;
+    for t in 0..<Model<F, IN, H, OUT> as Tensors<f32>>::COUNT {
+        for v in m.tensor_mut(t) {
+            *v = ((7 * i) as f32).sin() * 0.8;
+            i += 1;
+        }
+    }
+    let xs: Vec<[f32; IN]> = (0..12)
+        .map(|t| core::array::from_fn(|k| ((t * 3 + k) as f32).sin() * 2.0))
+        .collect();
+    let mut cal = Calibration::new();
+    cal.observe_sequence(&m, &xs);
+    QModel::quantize(&m, &cal).expect("quantize")
+}
+
+/// Seeds of the `decode_int8` target (corpus/decode_int8): one file per model type of the
+/// target, one with a scaling block and a sigmoid head, and a truncated one.
+fn int8_seeds() {
+    use RecurrentActivation::{HardSigmoidKeras2, HardSigmoidKeras3, Sigmoid};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/decode_int8");
+    std::fs::create_dir_all(&dir).unwrap();
+    fn bytes<R: QRecurrent<IN, H>, const IN: usize, const H: usize, const OUT: usize>(
+        m: &QModel<R, IN, H, OUT>,
+        head: HeadActivation,
+        scaling: Option<&Scaling<IN, OUT>>,
+    ) -> Vec<u8> {
+        let mut buf = vec![0u8; 8192];
+        let n = qfile::encode(m, head, scaling, &mut buf).expect("encode");
+        buf.truncate(n);
+        buf
+    }
+    let post = quantized::<_, 1, 10, 1>(Lstm::<1, 10>::zeroed(Sigmoid));
+    let small = quantized::<_, 2, 3, 2>(Lstm::<2, 3>::zeroed(HardSigmoidKeras3));
+    let gru = quantized::<_, 2, 3, 2>(Gru::<2, 3>::zeroed(
+        GruVariant::ResetBefore,
+        HardSigmoidKeras2,
+    ));
+    let stack = quantized::<_, 2, 3, 2>(Stack::<_, _, 3>::new(
+        Lstm::<2, 3>::zeroed(Sigmoid),
+        Gru::<3, 3>::zeroed(GruVariant::ResetAfter, Sigmoid),
+    ));
+    let sc = Scaling::<2, 2> {
+        input_mean: [0.5, -1.0],
+        input_scale: [2.0, 0.25],
+        output_scale: [3.0, 1.0],
+        output_mean: [-0.0, 7.0],
+    };
+    let post_bytes = bytes(&post, HeadActivation::Sigmoid, None);
+    let seeds = vec![
+        ("seed-int8-lstm-1-10-1-sigmoid", post_bytes.clone()),
+        (
+            "seed-int8-lstm-2-3-2",
+            bytes(&small, HeadActivation::Softmax, None),
+        ),
+        (
+            "seed-int8-gru-reset-before-2-3-2",
+            bytes(&gru, HeadActivation::Identity, None),
+        ),
+        (
+            "seed-int8-lstm-gru-2-3-3-2",
+            bytes(&stack, HeadActivation::Unspecified, None),
+        ),
+        (
+            "seed-int8-scaled-2-3-2",
+            bytes(&small, HeadActivation::Identity, Some(&sc)),
+        ),
+        ("seed-int8-bad-truncated", post_bytes[..300].to_vec()),
+    ];
+    for (_, b) in &seeds[..5] {
+        qfile::parse(b).expect("a seed parses");
+    }
+    write(&dir, "decode_int8", &seeds);
 }
