@@ -286,14 +286,34 @@ pub fn evaluate<R, const IN: usize, const H: usize, const OUT: usize>(
 where
     R: Recurrent<IN, H, f32> + Sync,
 {
+    evaluate_with(task, scored, data, pool, |chunk, visit| {
+        let xs: Vec<&[[f32; IN]]> = chunk.iter().map(|ex| ex.xs.as_slice()).collect();
+        let mut states = vec![R::State::zeroed(); chunk.len()];
+        let ran = model.stream_batch(&xs, &mut states, |b, step, state| {
+            visit(b, step, &model.head.forward(R::output(state)));
+        });
+        // One state per sequence was allocated above, so the batch cannot be refused.
+        debug_assert!(ran.is_ok());
+    })
+}
+
+/// [`evaluate`] of any model that streams sequences: `run(chunk, visit)` streams each
+/// sequence `b` of `chunk` from the zero state and calls `visit(b, step, outputs)` after
+/// every step (the head's outputs, logits in the model's units). The one scoring of
+/// sequences, for the float models and the int8 ones ([`crate::qnet`]).
+pub fn evaluate_with<const IN: usize, const OUT: usize>(
+    task: Task,
+    scored: Scored<'_>,
+    data: &[Example<IN, OUT>],
+    pool: Option<&ThreadPool>,
+    run: impl Fn(&[Example<IN, OUT>], &mut dyn FnMut(usize, usize, &[f32; OUT])) + Sync,
+) -> Metrics {
     let k = scored.count.clamp(1, OUT);
     let loss_kind = task.loss(k);
     let tally = |chunk: &[Example<IN, OUT>]| {
         let mut t = Tally::default();
-        let xs: Vec<&[[f32; IN]]> = chunk.iter().map(|ex| ex.xs.as_slice()).collect();
-        let mut states = vec![R::State::zeroed(); chunk.len()];
         let mut seq_loss = vec![0.0f64; chunk.len()];
-        let ran = model.stream_batch(&xs, &mut states, |b, step, state| {
+        run(chunk, &mut |b, step, out| {
             let (Some(ex), Some(seq_loss)) = (chunk.get(b), seq_loss.get_mut(b)) else {
                 return;
             };
@@ -301,8 +321,7 @@ where
             let Some(target) = step.checked_sub(first_scored).and_then(|i| ex.ys.get(i)) else {
                 return;
             };
-            let out = model.head.forward(R::output(state));
-            *seq_loss += f64::from(loss_kind.evaluate_first(&out, target, k).0.loss);
+            *seq_loss += f64::from(loss_kind.evaluate_first(out, target, k).0.loss);
             t.rows += 1;
             if task != Task::Regress {
                 t.correct += usize::from(predicted(&out[..k]) == target_class(&target[..k]));
@@ -315,8 +334,6 @@ where
                 t.values += 1;
             }
         });
-        // One state per sequence was allocated above, so the batch cannot be refused.
-        debug_assert!(ran.is_ok());
         for (ex, l) in chunk.iter().zip(seq_loss) {
             t.loss += l / ex.ys.len().max(1) as f64;
         }
@@ -523,14 +540,26 @@ pub fn evaluate_series<R, const IN: usize, const H: usize, const OUT: usize>(
 where
     R: Recurrent<IN, H, f32>,
 {
+    let mut state = R::State::zeroed();
+    evaluate_series_with(scored, series, from, to, |x| model.step(x, &mut state))
+}
+
+/// [`evaluate_series`] of any stateful model: `step(x)` advances it by one step and
+/// returns the head's outputs (the float models and the int8 ones, [`crate::qnet`]).
+pub fn evaluate_series_with<const IN: usize, const OUT: usize>(
+    scored: Scored<'_>,
+    series: &[f32],
+    from: usize,
+    to: usize,
+    mut step: impl FnMut(&[f32; IN]) -> [f32; OUT],
+) -> Metrics {
     let k = scored.count.clamp(1, OUT);
     let to = to.min(series.len());
-    let mut state = R::State::zeroed();
     let (mut loss, mut abs, mut sq, mut values, mut rows) = (0.0, 0.0, 0.0, 0usize, 0usize);
     for t in 0..to.saturating_sub(1) {
         let mut x = [0.0; IN];
         x[0] = series[t];
-        let out = model.step(&x, &mut state);
+        let out = step(&x);
         if t + 1 < from || t + k >= to {
             continue;
         }
