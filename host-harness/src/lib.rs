@@ -44,6 +44,7 @@ pub mod menu;
 pub mod model;
 pub mod plot;
 pub mod progress;
+pub mod qnet;
 pub mod report;
 pub mod rng;
 pub mod sequences;

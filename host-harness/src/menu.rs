@@ -33,7 +33,9 @@ use crate::fit::{
     Checkpoint, Control, EpochLog, Example, FitConfig, FitReport, Metrics, Scored, Task, evaluate,
     fit,
 };
+use crate::qnet::{QNet, QTyped};
 use crate::rng::{Stream, stream};
+use lstm_kernel::quant::{Calibration, QModel, Quantize};
 
 /// Hidden sizes every command offers.
 pub const HIDDEN_SIZES: [usize; 6] = [8, 10, 16, 32, 64, 128];
@@ -46,7 +48,7 @@ pub const MAX_LAYERS: usize = 3;
 /// Longest sequence (or forecasting window) the training tape holds.
 pub const MAX_STEPS: usize = 1024;
 /// The output width every menu model is compiled with.
-const OUT: usize = MAX_OUTPUTS;
+pub(crate) const OUT: usize = MAX_OUTPUTS;
 
 /// A model's sizes, known at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +115,14 @@ impl Sizes {
     /// The layers differ in cell or hidden size (the menu builds uniform stacks), or a size
     /// is outside the menu.
     pub fn of_file(file: &ModelBytes<'_>) -> Result<Self> {
-        let h = file.header();
+        Self::of_header(&file.header())
+    }
+
+    /// The sizes a model file's header describes (f32 or int8).
+    ///
+    /// # Errors
+    /// As [`Self::of_file`].
+    pub fn of_header(h: &lstm_kernel::io::Header) -> Result<Self> {
         let layers = h.layers();
         let first = layers[0];
         for (k, l) in layers.iter().enumerate() {
@@ -149,23 +158,45 @@ pub struct Sample {
     pub y: Vec<f32>,
 }
 
-/// A model of the menu, behind a trait object: what the commands do with it.
-pub trait Net: Send {
+/// What the scoring commands (`eval --data`, `predict`) do with a model of the menu, float
+/// ([`Net`]) or int8 ([`crate::qnet::QNet`]).
+pub trait Infer: Send {
     /// The model's sizes.
     fn sizes(&self) -> Sizes;
     /// What the outputs mean.
     fn head(&self) -> HeadActivation;
-    /// Sets what the outputs mean.
-    fn set_head(&mut self, head: HeadActivation);
     /// The scaling (at the true sizes), if any.
     fn scaling(&self) -> Option<&ScalingParts>;
+    /// Whether the model forecasts first differences of one series.
+    fn differenced(&self) -> bool;
+    /// One-step-ahead metrics on `series[from..to]` (normalised series; MAE and RMSE in
+    /// the series' units), see [`crate::fit::evaluate_series`].
+    fn evaluate_series(&self, series: &[f32], from: usize, to: usize) -> Metrics;
+    /// The metrics on normalised samples, MAE and RMSE in the targets' units.
+    ///
+    /// # Errors
+    /// Samples of other sizes.
+    fn evaluate(&self, task: Task, data: &[Sample]) -> Result<Metrics>;
+    /// Streams `x` (`[steps][features]`, **raw**: the scaling is applied here) from the
+    /// zero state and returns every step's outputs `[steps][outputs]`: the logits if
+    /// `logits`, else after the output de-normalisation and the head activation.
+    ///
+    /// # Errors
+    /// `x` is not a whole number of steps (or, for an int8 model, holds NaN or infinity).
+    fn predict(&self, x: &[f32], logits: bool) -> Result<Vec<f32>>;
+    /// What the weights are: `f32, 1,234 parameters` or `int8, ...`.
+    fn weights_text(&self) -> String;
+}
+
+/// A model of the menu, behind a trait object: what the commands do with it.
+pub trait Net: Infer {
+    /// Sets what the outputs mean.
+    fn set_head(&mut self, head: HeadActivation);
     /// Sets the scaling.
     ///
     /// # Errors
     /// Parts of other lengths than the sizes.
     fn set_scaling(&mut self, scaling: Option<ScalingParts>) -> Result<()>;
-    /// Whether the model forecasts first differences of one series.
-    fn differenced(&self) -> bool;
     /// Marks the model as a forecaster of first differences (one input).
     ///
     /// # Errors
@@ -215,21 +246,16 @@ pub trait Net: Send {
         resume: Option<&Checkpoint>,
         on_epoch: &mut dyn FnMut(&EpochLog, Option<&Checkpoint>) -> Result<Control>,
     ) -> Result<FitReport>;
-    /// One-step-ahead metrics on `series[from..to]` (normalised series; MAE and RMSE in
-    /// the series' units), see [`crate::fit::evaluate_series`].
-    fn evaluate_series(&self, series: &[f32], from: usize, to: usize) -> Metrics;
-    /// The metrics on normalised samples, MAE and RMSE in the targets' units.
+    /// The int8 model of this one ([`lstm_kernel::quant`]), calibrated on the inputs of
+    /// `calibration` (normalised samples, each streamed from the zero state; a series is
+    /// one sample), with this model's head activation, scaling and sizes.
     ///
     /// # Errors
-    /// Samples of other sizes.
-    fn evaluate(&self, task: Task, data: &[Sample]) -> Result<Metrics>;
-    /// Streams `x` (`[steps][features]`, **raw**: the scaling is applied here) from the
-    /// zero state and returns every step's outputs `[steps][outputs]`: the logits if
-    /// `logits`, else after the output de-normalisation and the head activation.
-    ///
-    /// # Errors
-    /// `x` is not a whole number of steps.
-    fn predict(&self, x: &[f32], logits: bool) -> Result<Vec<f32>>;
+    /// Samples of other sizes, no step, a non-finite value, or a weight the int8 format
+    /// cannot hold (the message names the layer and row).
+    fn quantize(&self, calibration: &[Sample]) -> Result<Box<dyn crate::qnet::QNet>>;
+    /// A zero int8 model of this model's type and sizes, to load an int8 file into.
+    fn quantized_zero(&self) -> Box<dyn crate::qnet::QNet>;
     /// Number of parameters at the true sizes.
     fn param_count(&self) -> usize {
         let v = self.view();
@@ -256,12 +282,30 @@ pub fn build(sizes: Sizes) -> Result<Box<dyn Net>> {
 
 /// A cell type as a family of layer types, one per `(input, hidden)`.
 trait Cell {
-    type Layer<const I: usize, const H: usize>: Recurrent<I, H, f32>
+    type Layer<const I: usize, const H: usize>: MenuLayers<I, H>;
+}
+
+/// What a menu model's layers are: trainable float layers with an int8 counterpart.
+pub(crate) trait MenuLayers<const IN: usize, const H: usize>:
+    Recurrent<IN, H, f32>
+    + Quantize<IN, H, Quantized: Clone + Send + Sync + 'static>
+    + Default
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T, const IN: usize, const H: usize> MenuLayers<IN, H> for T where
+    T: Recurrent<IN, H, f32>
+        + Quantize<IN, H, Quantized: Clone + Send + Sync + 'static>
         + Default
         + Clone
         + Send
         + Sync
-        + 'static;
+        + 'static
+{
 }
 
 struct LstmCell;
@@ -325,7 +369,7 @@ struct Typed<R, const IN: usize, const H: usize> {
 
 impl<R, const IN: usize, const H: usize> Typed<R, IN, H>
 where
-    R: Recurrent<IN, H, f32> + Default + Clone + Send + Sync + 'static,
+    R: MenuLayers<IN, H>,
 {
     fn boxed(sizes: Sizes) -> Result<Box<dyn Net>> {
         let mut model = Box::new(Model::new(R::default(), Dense::zeroed()));
@@ -373,15 +417,15 @@ where
 }
 
 /// `row` zero-padded (or cut) to `N` values.
-fn pad<const N: usize>(row: &[f32]) -> [f32; N] {
+pub(crate) fn pad<const N: usize>(row: &[f32]) -> [f32; N] {
     let mut a = [0.0; N];
     a.iter_mut().zip(row).for_each(|(d, &v)| *d = v);
     a
 }
 
-impl<R, const IN: usize, const H: usize> Net for Typed<R, IN, H>
+impl<R, const IN: usize, const H: usize> Infer for Typed<R, IN, H>
 where
-    R: Recurrent<IN, H, f32> + Default + Clone + Send + Sync + 'static,
+    R: MenuLayers<IN, H>,
 {
     fn sizes(&self) -> Sizes {
         self.sizes
@@ -389,11 +433,47 @@ where
     fn head(&self) -> HeadActivation {
         self.head
     }
-    fn set_head(&mut self, head: HeadActivation) {
-        self.head = head;
-    }
     fn scaling(&self) -> Option<&ScalingParts> {
         self.scaling.as_ref()
+    }
+    fn differenced(&self) -> bool {
+        self.differenced
+    }
+    fn evaluate_series(&self, series: &[f32], from: usize, to: usize) -> Metrics {
+        crate::fit::evaluate_series(&self.model, self.scored(), series, from, to)
+    }
+    fn evaluate(&self, task: Task, data: &[Sample]) -> Result<Metrics> {
+        Ok(evaluate(
+            &self.model,
+            task,
+            self.scored(),
+            &self.examples(data)?,
+            None,
+        ))
+    }
+    fn predict(&self, x: &[f32], logits: bool) -> Result<Vec<f32>> {
+        let mut state = R::State::zeroed();
+        stream_outputs(
+            self.sizes,
+            self.head,
+            self.scaling.as_ref(),
+            self.differenced,
+            x,
+            logits,
+            |xs: &[f32; IN]| Ok(self.model.step(xs, &mut state)),
+        )
+    }
+    fn weights_text(&self) -> String {
+        format!("f32, {} parameters", self.param_count())
+    }
+}
+
+impl<R, const IN: usize, const H: usize> Net for Typed<R, IN, H>
+where
+    R: MenuLayers<IN, H>,
+{
+    fn set_head(&mut self, head: HeadActivation) {
+        self.head = head;
     }
     fn set_scaling(&mut self, scaling: Option<ScalingParts>) -> Result<()> {
         if let Some(p) = &scaling {
@@ -404,9 +484,6 @@ where
         }
         self.scaling = scaling;
         Ok(())
-    }
-    fn differenced(&self) -> bool {
-        self.differenced
     }
     fn set_differenced(&mut self, on: bool) -> Result<()> {
         if on && self.sizes.features != 1 {
@@ -519,6 +596,32 @@ where
         });
         Ok(())
     }
+    fn quantize(&self, calibration: &[Sample]) -> Result<Box<dyn QNet>> {
+        let examples = self.examples(calibration)?;
+        let mut cal = Calibration::<IN>::new();
+        for ex in &examples {
+            cal.observe_sequence(&self.model, &ex.xs);
+        }
+        let mut q = Box::new(QModel::<R::Quantized, IN, H, OUT>::zeroed());
+        q.quantize_into(&self.model, &cal)
+            .map_err(|e| anyhow::anyhow!("cannot quantize the model: {e}"))?;
+        Ok(Box::new(QTyped::new(
+            q,
+            self.sizes,
+            self.head,
+            self.scaling.clone(),
+            self.differenced,
+        )))
+    }
+    fn quantized_zero(&self) -> Box<dyn QNet> {
+        Box::new(QTyped::new(
+            Box::new(QModel::<R::Quantized, IN, H, OUT>::zeroed()),
+            self.sizes,
+            HeadActivation::Unspecified,
+            None,
+            false,
+        ))
+    }
     fn fit(
         &mut self,
         task: Task,
@@ -586,54 +689,58 @@ where
             on_epoch,
         )
     }
-    fn evaluate_series(&self, series: &[f32], from: usize, to: usize) -> Metrics {
-        crate::fit::evaluate_series(&self.model, self.scored(), series, from, to)
+}
+
+/// Streams `x` (`[steps][features]`, raw) through a model of the menu from its zero state:
+/// the input differencing and scaling, `step` (one step of the model on the compiled
+/// inputs, returning the head's logits), then unless `logits` the output de-normalisation,
+/// the head activation and the differencing's sum: every step's `[outputs]`. The one
+/// streaming of raw data, for the float and the int8 models.
+///
+/// # Errors
+/// `x` is not whole steps of the model's features, or `step` fails.
+pub(crate) fn stream_outputs<const IN: usize, const OUT_N: usize>(
+    sizes: Sizes,
+    head: HeadActivation,
+    scaling: Option<&ScalingParts>,
+    differenced: bool,
+    x: &[f32],
+    logits: bool,
+    mut step: impl FnMut(&[f32; IN]) -> Result<[f32; OUT_N]>,
+) -> Result<Vec<f32>> {
+    let (f, o) = (sizes.features, sizes.outputs);
+    if !x.len().is_multiple_of(f) {
+        bail!("{} inputs are not whole steps of {f} features", x.len());
     }
-    fn evaluate(&self, task: Task, data: &[Sample]) -> Result<Metrics> {
-        Ok(evaluate(
-            &self.model,
-            task,
-            self.scored(),
-            &self.examples(data)?,
-            None,
-        ))
-    }
-    fn predict(&self, x: &[f32], logits: bool) -> Result<Vec<f32>> {
-        let (f, o) = (self.sizes.features, self.sizes.outputs);
-        if !x.len().is_multiple_of(f) {
-            bail!("{} inputs are not whole steps of {f} features", x.len());
+    let mut diff = lstm_kernel::Differencer::NEW;
+    let mut out = Vec::with_capacity(x.len() / f * o);
+    for row in x.chunks_exact(f) {
+        let mut xs: [f32; IN] = pad(row);
+        if differenced {
+            xs[0] = diff.input(xs[0]);
         }
-        let mut state = R::State::zeroed();
-        let mut diff = lstm_kernel::Differencer::NEW;
-        let mut out = Vec::with_capacity(x.len() / f * o);
-        for row in x.chunks_exact(f) {
-            let mut xs: [f32; IN] = pad(row);
-            if self.differenced {
-                xs[0] = diff.input(xs[0]);
+        if let Some(s) = scaling {
+            for (k, v) in xs.iter_mut().take(f).enumerate() {
+                *v = (*v - s[0][k]) * s[1][k];
             }
-            if let Some(s) = &self.scaling {
-                for (k, v) in xs.iter_mut().take(f).enumerate() {
-                    *v = (*v - s[0][k]) * s[1][k];
-                }
-            }
-            let z = self.model.step(&xs, &mut state);
-            let mut y = z[..o].to_vec();
-            if !logits {
-                if let Some(s) = &self.scaling {
-                    for (k, v) in y.iter_mut().enumerate() {
-                        *v = *v * s[2][k] + s[3][k];
-                    }
-                }
-                self.head.apply(&mut y);
-                if self.differenced {
-                    let base = diff.output(&[0.0]);
-                    y.iter_mut().for_each(|v| *v += base[0]);
-                }
-            }
-            out.extend(y);
         }
-        Ok(out)
+        let z = step(&xs)?;
+        let mut y = z[..o].to_vec();
+        if !logits {
+            if let Some(s) = scaling {
+                for (k, v) in y.iter_mut().enumerate() {
+                    *v = *v * s[2][k] + s[3][k];
+                }
+            }
+            head.apply(&mut y);
+            if differenced {
+                let base = diff.output(&[0.0]);
+                y.iter_mut().for_each(|v| *v += base[0]);
+            }
+        }
+        out.extend(y);
     }
+    Ok(out)
 }
 
 /// Runs `work` on a thread with a large stack (the biggest menu models and their Adam

@@ -11,6 +11,7 @@ use super::experiments::DEFAULT_SEED;
 use crate::data::Dataset;
 use crate::engine::{Carry, eval_per_step};
 use crate::files::{Source, load_into};
+use crate::menu::Infer;
 use crate::model::{HIDDEN, PostLayers, PostModel, set_layers, with_layers};
 use crate::progress::outln;
 
@@ -27,8 +28,8 @@ pub enum MathsArg {
 /// Arguments of `lstm-harness eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// The model file: a binary model file, safetensors, a PyTorch .pt/.pth state dict, a Keras .keras, .h5 or
-    /// .weights.h5, or an ONNX .onnx; detected by content.
+    /// The model file: a binary model file (f32, or int8 from `quantize`), safetensors, a PyTorch .pt/.pth state
+    /// dict, a Keras .keras, .h5 or .weights.h5, or an ONNX .onnx; detected by content.
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
 
@@ -70,6 +71,11 @@ pub struct EvalArgs {
     /// one step ahead over the whole series (the state carried from its start).
     #[arg(long, value_name = "NAME", requires = "data")]
     pub column: Option<String>,
+
+    /// With --data: also score this int8 model file of MODEL (from `lstm-harness
+    /// quantize`) on the same data, and print how far its outputs are from MODEL's.
+    #[arg(long, value_name = "Q", requires = "data")]
+    pub quantized: Option<PathBuf>,
 }
 
 impl EvalArgs {
@@ -124,18 +130,126 @@ impl EvalArgs {
 
 impl EvalArgs {
     /// `eval MODEL --data PATH`: the model's loss and accuracy (or MAE and RMSE in the
-    /// targets' units) on the sequences, a confusion matrix for a classifier.
+    /// targets' units) on the sequences, a confusion matrix for a classifier; with
+    /// `--quantized Q`, the int8 model's beside it and how far their outputs are apart.
     fn eval_data(&self) -> Result<()> {
         use crate::fit::Task;
         let Some(path) = &self.data else {
             return Ok(());
         };
-        let net = super::predict::load_net(&self.model, &self.import.options())?;
-        let sizes = net.sizes();
+        let net = load_infer(&self.model, &self.import.options())?;
+        let quantized = match &self.quantized {
+            Some(q) => Some(load_quantized_beside(q, &*net)?),
+            None => None,
+        };
         if let Some(column) = &self.column {
-            return self.eval_series(&*net, path, column);
+            return self.eval_series(&*net, quantized.as_deref(), path, column);
         }
-        if self.task == Some(super::fit::TaskArg::Forecast) {
+        let data = ScoredData::read(&*net, &self.model, path, self.task)?;
+        let sizes = net.sizes();
+        let m = net.evaluate(data.task, &data.samples)?;
+        outln!(
+            "model: {} ({}, head {}), task {}",
+            sizes.describe(),
+            net.weights_text(),
+            net.head().name(),
+            data.task.name()
+        )?;
+        outln!(
+            "{} on {}: {} ({} sequences)",
+            self.model.display(),
+            path.display(),
+            super::fit::metric_text("", &m),
+            data.samples.len()
+        )?;
+        if let (Some(q), Some(qpath)) = (&quantized, &self.quantized) {
+            let mq = q.evaluate(data.task, &data.samples)?;
+            outln!(
+                "{} ({}): {}",
+                qpath.display(),
+                q.weights_text(),
+                super::fit::metric_text("", &mq)
+            )?;
+            outln!("{}", compare_text(&*net, &**q, &data)?)?;
+        }
+        if data.task == Task::Classify {
+            let classes = if sizes.outputs == 1 { 2 } else { sizes.outputs };
+            super::fit::print_confusion(&*net, &data.set, sizes.outputs, classes)?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads a model file of any menu size and any format, float or int8 (detected by
+/// content: an int8 file is the binary format with dtype 2).
+///
+/// # Errors
+/// As [`super::predict::load_net`] and [`crate::qnet::load`].
+pub fn load_infer(
+    path: &std::path::Path,
+    options: &crate::files::ReadOptions,
+) -> Result<Box<dyn Infer>> {
+    let bytes = crate::files::read_limited(path, crate::files::MAX_MODEL_FILE_BYTES)?;
+    if crate::qnet::is_int8_file(&bytes) {
+        return Ok(crate::qnet::load(path, &bytes)?);
+    }
+    Ok(super::predict::load_net(path, options)?)
+}
+
+/// The int8 file `path` for comparison with `net`: refused unless it has `net`'s sizes.
+///
+/// # Errors
+/// The file is not an int8 model file, or has other sizes.
+pub(crate) fn load_quantized_beside(
+    path: &std::path::Path,
+    net: &dyn Infer,
+) -> Result<Box<dyn crate::qnet::QNet>> {
+    let bytes = crate::files::read_limited(path, crate::files::MAX_MODEL_FILE_BYTES)?;
+    if !crate::qnet::is_int8_file(&bytes) {
+        anyhow::bail!(
+            "--quantized {}: not an int8 model file (make one with lstm-harness quantize)",
+            path.display()
+        );
+    }
+    let q = crate::qnet::load(path, &bytes)?;
+    if q.sizes() != net.sizes() {
+        anyhow::bail!(
+            "--quantized {}: {}, the model is {}",
+            path.display(),
+            q.sizes().describe(),
+            net.sizes().describe()
+        );
+    }
+    Ok(q)
+}
+
+/// Labelled sequences read for a model, as `eval --data` and `quantize` score them.
+pub(crate) struct ScoredData {
+    /// What the labels mean.
+    pub task: crate::fit::Task,
+    /// The sequences as read (raw).
+    pub set: crate::sequences::SequenceSet,
+    /// Normalised with the model's scaling, with targets for `task`.
+    pub samples: Vec<crate::menu::Sample>,
+}
+
+impl ScoredData {
+    /// Reads `path` (CSV or `.npy`) for `net` (the file `model`): its features must be the
+    /// model's; the task is `task` or, by default, regression for an identity head and
+    /// classification otherwise, and must suit the head.
+    ///
+    /// # Errors
+    /// A bad data file, other features, or a task the model's head cannot score.
+    pub fn read(
+        net: &dyn Infer,
+        model: &std::path::Path,
+        path: &std::path::Path,
+        task: Option<super::fit::TaskArg>,
+    ) -> Result<Self> {
+        use crate::fit::Task;
+        use lstm_kernel::HeadActivation;
+        let sizes = net.sizes();
+        if task == Some(super::fit::TaskArg::Forecast) {
             anyhow::bail!("--task forecast scores a series: give --column NAME");
         }
         let set = super::fit::read_set(path)
@@ -145,116 +259,117 @@ impl EvalArgs {
                 "{}: {} features per step, the model {} takes {}",
                 path.display(),
                 set.feature_count(),
-                self.model.display(),
+                model.display(),
                 sizes.features
             );
         }
-        let task = match self.task {
+        let head = net.head();
+        let task = match task {
             Some(t) => t.task().ok_or_else(|| {
                 anyhow::anyhow!(
                     "eval --data scores sequences; a forecasting model is scored by fit (--test or --test-last)"
                 )
             })?,
-            None if net.head() == lstm_kernel::HeadActivation::Identity => Task::Regress,
+            None if head == HeadActivation::Identity => Task::Regress,
             None => Task::Classify,
         };
-        let head = net.head();
         match task {
-            Task::Regress
-                if matches!(
-                    head,
-                    lstm_kernel::HeadActivation::Sigmoid | lstm_kernel::HeadActivation::Softmax
-                ) =>
-            {
+            Task::Regress if matches!(head, HeadActivation::Sigmoid | HeadActivation::Softmax) => {
                 anyhow::bail!(
                     "{}: a classifier ({} outputs, head {}); --task regress needs a regression model (head identity)",
-                    self.model.display(),
+                    model.display(),
                     sizes.outputs,
                     head.name()
                 )
             }
-            Task::Classify | Task::Label if head == lstm_kernel::HeadActivation::Identity => {
+            Task::Classify | Task::Label if head == HeadActivation::Identity => {
                 anyhow::bail!(
                     "{}: a regression model (head identity); --task {} needs a classifier",
-                    self.model.display(),
+                    model.display(),
                     task.name()
                 )
             }
             Task::Regress if sizes.outputs != 1 => anyhow::bail!(
                 "{}: {} outputs; --task regress scores one value per sequence",
-                self.model.display(),
+                model.display(),
                 sizes.outputs
             ),
             _ => {}
         }
-        let identity = [
-            vec![0.0; sizes.features],
-            vec![1.0; sizes.features],
-            vec![1.0; sizes.outputs],
-            vec![0.0; sizes.outputs],
-        ];
-        let scaling = net.scaling().cloned().unwrap_or(identity);
+        let scaling = net
+            .scaling()
+            .cloned()
+            .unwrap_or_else(|| identity_scaling(sizes));
         let targets = super::fit::targets(&set, task, sizes.outputs)?;
         let samples = super::fit::samples(&set, &targets, &scaling);
-        let m = net.evaluate(task, &samples)?;
-        outln!(
-            "model: {} ({} parameters, head {}), task {}",
-            sizes.describe(),
-            net.param_count(),
-            net.head().name(),
-            task.name()
-        )?;
-        outln!(
-            "{} on {}: {} ({} sequences)",
-            self.model.display(),
-            path.display(),
-            super::fit::metric_text("", &m),
-            samples.len()
-        )?;
-        if task == Task::Classify {
-            let classes = if sizes.outputs == 1 { 2 } else { sizes.outputs };
-            super::fit::print_confusion(&*net, &set, sizes.outputs, classes)?;
-        }
-        Ok(())
+        Ok(Self { task, set, samples })
     }
+}
+
+/// The scaling that changes nothing, at `sizes`.
+pub(crate) fn identity_scaling(sizes: crate::menu::Sizes) -> crate::files::view::ScalingParts {
+    [
+        vec![0.0; sizes.features],
+        vec![1.0; sizes.features],
+        vec![1.0; sizes.outputs],
+        vec![0.0; sizes.outputs],
+    ]
+}
+
+/// How far two models of one size are apart on `data`'s sequences: the largest
+/// `|logit_a - logit_b|` over every step and output, and for a classifier the fraction of
+/// sequences (or, labelling, of steps) whose predicted class agrees.
+///
+/// # Errors
+/// A sequence the models cannot stream.
+pub(crate) fn compare_text(a: &dyn Infer, b: &dyn Infer, data: &ScoredData) -> Result<String> {
+    use crate::fit::{Task, predicted};
+    let o = a.sizes().outputs;
+    let (mut worst, mut same, mut rows) = (0f32, 0usize, 0usize);
+    for s in &data.set.sequences {
+        let (ya, yb) = (a.predict(&s.x, true)?, b.predict(&s.x, true)?);
+        for (p, q) in ya.iter().zip(&yb) {
+            worst = worst.max((p - q).abs());
+        }
+        let steps: Vec<(&[f32], &[f32])> = ya.chunks_exact(o).zip(yb.chunks_exact(o)).collect();
+        let scored = match data.task {
+            Task::Label => &steps[..],
+            _ => &steps[steps.len().saturating_sub(1)..],
+        };
+        for (p, q) in scored {
+            rows += 1;
+            same += usize::from(predicted(p) == predicted(q));
+        }
+    }
+    let mut text = format!("largest |logit difference| {worst:.3e} over every step");
+    if data.task != Task::Regress {
+        text += &format!(
+            ", predicted class agrees on {same}/{rows} ({:.4})",
+            same as f64 / rows.max(1) as f64
+        );
+    }
+    Ok(text)
 }
 
 impl EvalArgs {
     /// `eval MODEL --data SERIES.csv --column NAME`: one-step-ahead MAE and RMSE (in the
-    /// series' units) of a forecasting model over the whole series.
+    /// series' units) of a forecasting model over the whole series (and of the int8 model
+    /// of `--quantized` beside it).
     fn eval_series(
         &self,
-        net: &dyn crate::menu::Net,
+        net: &dyn Infer,
+        quantized: Option<&dyn crate::qnet::QNet>,
         path: &std::path::Path,
         column: &str,
     ) -> Result<()> {
         let sizes = net.sizes();
-        if sizes.features != 1 || net.head() != lstm_kernel::HeadActivation::Identity {
-            anyhow::bail!(
-                "{}: {} (head {}) is not a forecasting model (one input, identity head)",
-                self.model.display(),
-                sizes.describe(),
-                net.head().name()
-            );
-        }
         let series = crate::sequences::series::read(path, Some(column))?;
-        let (mean, scale) = net.scaling().map_or((0.0, 1.0), |s| (s[0][0], s[1][0]));
-        let mut diff = lstm_kernel::Differencer::NEW;
-        let normalised: Vec<f32> = series
-            .values
-            .iter()
-            .map(|&v| {
-                // A differenced model sees changes; its error in a change is the error in
-                // the value.
-                let v = if net.differenced() { diff.input(v) } else { v };
-                (v - mean) * scale
-            })
-            .collect();
+        let normalised = normalised_series(net, &self.model, &series.values)?;
         let m = net.evaluate_series(&normalised, 1, normalised.len());
         outln!(
-            "model: {} ({} parameters), forecasting {} value(s) ahead",
+            "model: {} ({}), forecasting {} value(s) ahead",
             sizes.describe(),
-            net.param_count(),
+            net.weights_text(),
             sizes.outputs
         )?;
         outln!(
@@ -263,8 +378,50 @@ impl EvalArgs {
             path.display(),
             series.values.len(),
             super::fit::metric_text("", &m)
-        )
+        )?;
+        if let (Some(q), Some(qpath)) = (quantized, &self.quantized) {
+            let mq = q.evaluate_series(&normalised, 1, normalised.len());
+            outln!(
+                "{} ({}): {}",
+                qpath.display(),
+                q.weights_text(),
+                super::fit::metric_text("", &mq)
+            )?;
+        }
+        Ok(())
     }
+}
+
+/// A series as a forecasting model `net` (the file `model`) sees it: differenced if the
+/// model forecasts differences, then normalised with its scaling.
+///
+/// # Errors
+/// `net` is not a forecasting model (one input, identity head).
+pub(crate) fn normalised_series(
+    net: &dyn Infer,
+    model: &std::path::Path,
+    values: &[f32],
+) -> Result<Vec<f32>> {
+    let sizes = net.sizes();
+    if sizes.features != 1 || net.head() != lstm_kernel::HeadActivation::Identity {
+        anyhow::bail!(
+            "{}: {} (head {}) is not a forecasting model (one input, identity head)",
+            model.display(),
+            sizes.describe(),
+            net.head().name()
+        );
+    }
+    let (mean, scale) = net.scaling().map_or((0.0, 1.0), |s| (s[0][0], s[1][0]));
+    let mut diff = lstm_kernel::Differencer::NEW;
+    Ok(values
+        .iter()
+        .map(|&v| {
+            // A differenced model sees changes; its error in a change is the error in
+            // the value.
+            let v = if net.differenced() { diff.input(v) } else { v };
+            (v - mean) * scale
+        })
+        .collect())
 }
 
 /// The human line of `eval`: the model (`2 x gru(10) + Dense(1)`), each layer's recurrent

@@ -975,7 +975,7 @@ fn epoch_line(
 
 /// Prints the confusion matrix of `net` on `test` (rows: true class, columns: predicted).
 pub(crate) fn print_confusion(
-    net: &dyn Net,
+    net: &dyn crate::menu::Infer,
     set: &SequenceSet,
     outputs: usize,
     classes: usize,

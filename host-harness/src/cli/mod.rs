@@ -10,6 +10,7 @@ pub mod export;
 pub mod fit;
 pub mod inspect;
 pub mod predict;
+pub mod quantize;
 pub mod train;
 
 use anyhow::Result;
@@ -67,6 +68,9 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Stream sequences through a saved model and write every step's outputs as CSV.
     Predict(predict::PredictArgs),
+    /// Quantize a float model to int8 weights and int16 state (for microcontrollers without
+    /// an FPU), calibrated on your sequences, and compare its accuracy with the float model's.
+    Quantize(quantize::QuantizeArgs),
     /// Show what a model file holds (format, tensors, layers, head, normalisation, the names
     /// mapped, warnings), or why it is refused, before anything is converted.
     Inspect(inspect::InspectArgs),
@@ -86,6 +90,7 @@ impl Command {
             Self::Fit(args) => args.run(),
             Self::Predict(args) => args.run(),
             Self::Inspect(args) => args.run(),
+            Self::Quantize(args) => args.run(),
         }
     }
 }

@@ -17,8 +17,8 @@ use crate::progress::{outln, unless_stdout_closed, write_stdout};
 /// Arguments of `lstm-harness predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// The model file, of any size of the menu: a binary model file, safetensors, a PyTorch .pt/.pth state dict, a Keras .keras, .h5 or
-    /// .weights.h5, or an ONNX .onnx; detected by content.
+    /// The model file, of any size of the menu: a binary model file (f32, or int8 from `quantize`), safetensors, a PyTorch .pt/.pth state
+    /// dict, a Keras .keras, .h5 or .weights.h5, or an ONNX .onnx; detected by content.
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     /// How a safetensors or PyTorch MODEL is read.
@@ -85,7 +85,7 @@ impl PredictArgs {
     }
 
     fn predict(&self) -> Result<()> {
-        let net = load_net(&self.model, &self.import.options())?;
+        let net = super::eval::load_infer(&self.model, &self.import.options())?;
         let set = match &self.column {
             Some(c) => {
                 let s = crate::sequences::series::read(&self.data, Some(c))?;

@@ -331,6 +331,7 @@ mod tests {
             data: None,
             task: None,
             column: None,
+            quantized: None,
         }
         .run()
         .unwrap();
@@ -411,6 +412,7 @@ mod tests {
             data: None,
             task: None,
             column: None,
+            quantized: None,
         };
         eval(&bin, 2).run().unwrap();
         eval(&st, 2).run().unwrap();
