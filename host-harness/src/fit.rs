@@ -286,7 +286,7 @@ pub fn evaluate<R, const IN: usize, const H: usize, const OUT: usize>(
 where
     R: Recurrent<IN, H, f32> + Sync,
 {
-    evaluate_with(task, scored, data, pool, |chunk, visit| {
+    evaluate_with(task, scored, data, pool, &|chunk, visit| {
         let xs: Vec<&[[f32; IN]]> = chunk.iter().map(|ex| ex.xs.as_slice()).collect();
         let mut states = vec![R::State::zeroed(); chunk.len()];
         let ran = model.stream_batch(&xs, &mut states, |b, step, state| {
@@ -297,16 +297,22 @@ where
     })
 }
 
+/// What [`evaluate_with`] calls per chunk: streams each sequence `b` of the chunk and calls
+/// the visitor with `(b, step, outputs)` after every step.
+pub type ChunkRunner<'a, const IN: usize, const OUT: usize> =
+    dyn Fn(&[Example<IN, OUT>], &mut dyn FnMut(usize, usize, &[f32; OUT])) + Sync + 'a;
+
 /// [`evaluate`] of any model that streams sequences: `run(chunk, visit)` streams each
 /// sequence `b` of `chunk` from the zero state and calls `visit(b, step, outputs)` after
 /// every step (the head's outputs, logits in the model's units). The one scoring of
-/// sequences, for the float models and the int8 ones ([`crate::qnet`]).
+/// sequences, for the float models and the int8 ones ([`crate::qnet`]); `run` is a trait
+/// object so this body is compiled once per `(IN, OUT)`, not once per menu model.
 pub fn evaluate_with<const IN: usize, const OUT: usize>(
     task: Task,
     scored: Scored<'_>,
     data: &[Example<IN, OUT>],
     pool: Option<&ThreadPool>,
-    run: impl Fn(&[Example<IN, OUT>], &mut dyn FnMut(usize, usize, &[f32; OUT])) + Sync,
+    run: &ChunkRunner<'_, IN, OUT>,
 ) -> Metrics {
     let k = scored.count.clamp(1, OUT);
     let loss_kind = task.loss(k);
@@ -541,7 +547,7 @@ where
     R: Recurrent<IN, H, f32>,
 {
     let mut state = R::State::zeroed();
-    evaluate_series_with(scored, series, from, to, |x| model.step(x, &mut state))
+    evaluate_series_with(scored, series, from, to, &mut |x| model.step(x, &mut state))
 }
 
 /// [`evaluate_series`] of any stateful model: `step(x)` advances it by one step and
@@ -551,7 +557,7 @@ pub fn evaluate_series_with<const IN: usize, const OUT: usize>(
     series: &[f32],
     from: usize,
     to: usize,
-    mut step: impl FnMut(&[f32; IN]) -> [f32; OUT],
+    step: &mut dyn FnMut(&[f32; IN]) -> [f32; OUT],
 ) -> Metrics {
     let k = scored.count.clamp(1, OUT);
     let to = to.min(series.len());

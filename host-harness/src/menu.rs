@@ -460,7 +460,7 @@ where
             self.differenced,
             x,
             logits,
-            |xs: &[f32; IN]| Ok(self.model.step(xs, &mut state)),
+            &mut |xs: &[f32; IN]| Ok(self.model.step(xs, &mut state)),
         )
     }
     fn weights_text(&self) -> String {
@@ -695,7 +695,8 @@ where
 /// the input differencing and scaling, `step` (one step of the model on the compiled
 /// inputs, returning the head's logits), then unless `logits` the output de-normalisation,
 /// the head activation and the differencing's sum: every step's `[outputs]`. The one
-/// streaming of raw data, for the float and the int8 models.
+/// streaming of raw data, for the float and the int8 models (`step` a trait object: one
+/// copy of this per `IN`).
 ///
 /// # Errors
 /// `x` is not whole steps of the model's features, or `step` fails.
@@ -706,7 +707,7 @@ pub(crate) fn stream_outputs<const IN: usize, const OUT_N: usize>(
     differenced: bool,
     x: &[f32],
     logits: bool,
-    mut step: impl FnMut(&[f32; IN]) -> Result<[f32; OUT_N]>,
+    step: &mut dyn FnMut(&[f32; IN]) -> Result<[f32; OUT_N]>,
 ) -> Result<Vec<f32>> {
     let (f, o) = (sizes.features, sizes.outputs);
     if !x.len().is_multiple_of(f) {

@@ -67,7 +67,9 @@ where
     R: QRecurrent<IN, H> + Clone + Send + Sync + 'static,
 {
     /// One int8 step on float inputs (already normalised): quantized inputs, the integer
-    /// step, the head's Q19.12 outputs as reals.
+    /// step, the head's Q19.12 outputs as reals. Not inlined: one copy of the integer step
+    /// per menu model, not one per caller (the menu's build time).
+    #[inline(never)]
     fn step(&self, x: &[f32; IN], state: &mut R::State) -> Result<[f32; OUT]> {
         let q = self
             .model
@@ -117,7 +119,7 @@ where
     fn evaluate_series(&self, series: &[f32], from: usize, to: usize) -> Metrics {
         let mut state = R::zero_state();
         // A non-finite value scores as 0 input (the series readers refuse NaN first).
-        evaluate_series_with(self.scored(), series, from, to, |x| {
+        evaluate_series_with(self.scored(), series, from, to, &mut |x| {
             self.step(x, &mut state).unwrap_or([0.0; OUT])
         })
     }
@@ -144,7 +146,7 @@ where
             self.scored(),
             &examples,
             None,
-            |chunk, visit| {
+            &|chunk, visit| {
                 for (b, ex) in chunk.iter().enumerate() {
                     let mut state = R::zero_state();
                     for (t, x) in ex.xs.iter().enumerate() {
@@ -165,7 +167,7 @@ where
             self.differenced,
             x,
             logits,
-            |xs: &[f32; IN]| self.step(xs, &mut state),
+            &mut |xs: &[f32; IN]| self.step(xs, &mut state),
         )
     }
     fn weights_text(&self) -> String {

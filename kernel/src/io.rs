@@ -16,7 +16,7 @@
 //! | 12 | 4 | `IN`, `u32` | inputs per step of layer 0 |
 //! | 16 | 4 | `OUT`, `u32` | head outputs |
 //! | 20 | 4 | `L`, `u32` | recurrent layers, `1 ..= MAX_LAYERS` ([`MAX_LAYERS`] = 8) |
-//! | 24 | 1 | dtype | `1` = IEEE-754 `f32`, little-endian ([`Dtype`]) |
+//! | 24 | 1 | dtype | `1` = IEEE-754 `f32`, little-endian ([`Dtype`]); `2` = an int8 model, whose payload (in place of the weights below) [`crate::quant::file`] describes |
 //! | 25 | 1 | head activation | [`HeadActivation::code`]: `0` unspecified (raw logits), `1` sigmoid, `2` softmax, `3` identity (regression) |
 //! | 26 | 1 | flags | bit 0: a scaling block follows the layer table; bit 1: the model forecasts one series' first differences (`IN = 1`; [`crate::pipeline::Differencer`]); other bits must be `0` |
 //! | 27 | 1 | reserved | written `0`, ignored |
