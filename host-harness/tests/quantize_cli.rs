@@ -156,6 +156,13 @@ fn bad_files_and_data_are_refused_by_name() {
     let q = dir.join("v.q.bin").to_string_lossy().into_owned();
     let train = testdata("japanese_vowels/X_train.npy");
     succeed(&["quantize", &model, "--calibrate", &train, "--out", &q]);
+    let shown = succeed(&["inspect", &q]);
+    assert!(
+        shown.contains("an int8 model file (dtype 2")
+            && shown.contains("layer 0: lstm 12 -> 16, recurrent activation sigmoid, cell state Q")
+            && shown.contains("size menu: runs here"),
+        "{shown}"
+    );
     let again = fail(&["quantize", &model, "--calibrate", &train, "--out", &q]);
     assert!(again.contains("--force"), "{again}");
     // Calibration data of other features (BasicMotions has 6 channels).

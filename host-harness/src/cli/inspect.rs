@@ -4,7 +4,8 @@
 //! dtype, shape) and its metadata; then, for every format, the model as this tool reads it
 //! (through [`crate::files::read_bin`], the reader of every command): the format, each
 //! layer's cell, sizes, activation and maths, the head, the normalisation, the parameter
-//! count and the bytes of the weights, and what the reading assumed or renamed. Read from
+//! count and the bytes of the weights, and what the reading assumed or renamed; for an int8
+//! file (`quantize`) its layers with their cell formats and its input scales. Read from
 //! the header without building the model, so any size is shown.
 
 use std::path::PathBuf;
@@ -41,6 +42,9 @@ impl InspectArgs {
 
     fn inspect(&self) -> Result<()> {
         let bytes = read_limited(&self.model, MAX_MODEL_FILE_BYTES)?;
+        if crate::qnet::is_int8_file(&bytes) {
+            return self.inspect_int8(&bytes);
+        }
         if !bytes.starts_with(&lstm_kernel::io::MAGIC) {
             self.list_tensors(bytes)?;
         }
@@ -96,9 +100,22 @@ impl InspectArgs {
                 l.settings.maths.name()
             )?;
         }
+        self.pipeline(&h, parsed.scaling_values().map(Iterator::collect))?;
+        for w in &file.warnings {
+            outln!("{w}")?;
+        }
+        for m in &file.mapped {
+            outln!("name mapping: {m}")?;
+        }
+        Ok(())
+    }
+
+    /// The head, whether the size menu runs the model, the differencing and the scaling
+    /// block: the part of the listing that f32 and int8 files share.
+    fn pipeline(&self, h: &lstm_kernel::io::Header, scaling: Option<Vec<f32>>) -> Result<()> {
         outln!("head: dense {} -> {}", h.hidden(), h.output)?;
         // Whether this binary's size menu runs it (eval, predict, export --format rust).
-        match crate::menu::Sizes::of_file(&parsed) {
+        match crate::menu::Sizes::of_header(h) {
             Ok(sizes) => outln!("size menu: runs here ({})", sizes.describe())?,
             Err(e) => outln!(
                 "size menu: NOT compiled into this binary ({e:#}); eval, predict and export \
@@ -108,10 +125,9 @@ impl InspectArgs {
         if h.differenced {
             outln!("differenced: inputs and outputs are first differences of one series")?;
         }
-        match parsed.scaling_values() {
+        match scaling {
             None => outln!("scaling: none (the model takes raw inputs and gives raw outputs)")?,
             Some(v) => {
-                let v: Vec<f32> = v.collect();
                 let (i, o) = (h.input as usize, h.output as usize);
                 let show = |s: &[f32]| {
                     s.iter()
@@ -125,13 +141,46 @@ impl InspectArgs {
                 outln!("output mean:  [{}]", show(&v[2 * i + o..]))?;
             }
         }
-        for w in &file.warnings {
-            outln!("{w}")?;
-        }
-        for m in &file.mapped {
-            outln!("name mapping: {m}")?;
-        }
         Ok(())
+    }
+
+    /// An int8 model file (`lstm_kernel::quant::file`): its layers with their cell formats,
+    /// the input scales and the shared part.
+    fn inspect_int8(&self, bytes: &[u8]) -> Result<()> {
+        let parsed = lstm_kernel::quant::file::parse(bytes)
+            .with_context(|| self.model.display().to_string())?;
+        let h = parsed.header();
+        outln!(
+            "{}: an int8 model file (dtype 2, lstm_kernel::quant: int8 weights with per-row \
+             scales, int16 state), version {} ({} bytes, CRC-32 ok)",
+            self.model.display(),
+            h.version,
+            bytes.len()
+        )?;
+        outln!(
+            "inputs {}, outputs {} ({})",
+            h.input,
+            h.output,
+            h.head.name()
+        )?;
+        let scales: Vec<String> = parsed.input_scales().map(|s| format!("{s:.3e}")).collect();
+        outln!(
+            "input scales (real value of one unit): [{}]",
+            scales.join(", ")
+        )?;
+        for (k, l) in h.layers().iter().enumerate() {
+            let cell = parsed.cell_format(k).map_or(String::new(), |c| {
+                format!(", cell state Q{}.{}", 15 - c.frac(), c.frac())
+            });
+            outln!(
+                "layer {k}: {} {} -> {}, recurrent activation {}{cell}",
+                l.kind.name(),
+                l.input,
+                l.hidden,
+                l.settings.activation.name(),
+            )?;
+        }
+        self.pipeline(&h, parsed.scaling_values().map(Iterator::collect))
     }
 
     /// The tensors and metadata of a safetensors or PyTorch file, as found (before any
