@@ -32,6 +32,11 @@ pub trait QNet: Infer {
     fn cell_formats(&self) -> Vec<Option<CellFormat>>;
     /// The input scales at the true sizes (the real value of one unit of each input).
     fn input_scales(&self) -> Vec<f32>;
+    /// The model as Rust source ([`crate::files::rust_src_int8`]), naming `origin`.
+    ///
+    /// # Errors
+    /// As [`crate::files::rust_src_int8::qrust_source`].
+    fn rust_source(&self, origin: &str) -> Result<String>;
 }
 
 /// A menu model's int8 counterpart, compiled at `IN`, `H`, [`OUT`].
@@ -222,6 +227,24 @@ where
     }
     fn input_scales(&self) -> Vec<f32> {
         self.model.input_scale[..self.sizes.features].to_vec()
+    }
+    fn rust_source(&self, origin: &str) -> Result<String> {
+        let layers: Vec<_> = (0..R::LAYERS)
+            .filter_map(|k| self.model.rnn.layer(k))
+            .collect();
+        crate::files::rust_src_int8::qrust_source(
+            &crate::files::rust_src_int8::QSource {
+                input: self.sizes.features,
+                output: self.sizes.outputs,
+                layers: &layers,
+                head_rows: self.model.head.rows(),
+                input_scale: &self.model.input_scale,
+                head: self.head,
+                scaling: self.scaling.as_ref(),
+                differenced: self.differenced,
+            },
+            origin,
+        )
     }
 }
 

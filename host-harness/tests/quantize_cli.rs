@@ -181,8 +181,25 @@ fn bad_files_and_data_are_refused_by_name() {
     // An f32 file given as --quantized, and an int8 file given to an f32 reader.
     let not_q = fail(&["eval", &model, "--data", &train, "--quantized", &model]);
     assert!(not_q.contains("not an int8 model file"), "{not_q}");
-    let export = fail(&["export", &q, "--out", &dir.join("m.rs").to_string_lossy()]);
-    assert!(export.contains("int8 quantized model"), "{export}");
+    let st = fail(&["export", &q, "--out", &dir.join("m.safetensors").to_string_lossy()]);
+    assert!(st.contains("is an int8 model") && st.contains("Rust source"), "{st}");
+    let init = fail(&["train", "--init", &q, "--bin", &dir.join("t.bin").to_string_lossy()]);
+    assert!(init.contains("int8"), "{init}");
+    // Rust source of the int8 file (its bit-exactness is tested in the kernel's
+    // quant_source.rs), and the binary file back byte for byte.
+    let rs = dir.join("m.rs").to_string_lossy().into_owned();
+    succeed(&["export", &q, "--out", &rs]);
+    let src = std::fs::read_to_string(&rs).unwrap();
+    for want in [
+        "pub static MODEL: ::lstm_kernel::quant::QModel<Rnn, IN, H, OUT>",
+        "pub type Rnn = ::lstm_kernel::quant::QLstm<12, 16>;",
+        "pub fn predict_step",
+    ] {
+        assert!(src.contains(want), "{want} missing");
+    }
+    let back = dir.join("back.q.bin").to_string_lossy().into_owned();
+    succeed(&["export", &q, "--out", &back]);
+    assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&q).unwrap());
     // A corrupted int8 file.
     let mut bytes = std::fs::read(&q).unwrap();
     bytes[100] ^= 4;
@@ -191,4 +208,85 @@ fn bad_files_and_data_are_refused_by_name() {
     let crc = fail(&["eval", &bad.to_string_lossy(), "--data", &train]);
     assert!(crc.contains("CRC-32"), "{crc}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The int8 fixtures of `kernel/tests/kernel/quant_source.rs` (an int8 file and the Rust
+/// source `export` writes for it) are what the tools write today: a 2 x LSTM(8) classifier
+/// with a normalisation and a differenced GRU(8) (reset-before) forecaster, each quantized
+/// from Keras' initialisation. `LSTM_UPDATE_FIXTURES=1` rewrites them.
+#[test]
+fn the_int8_fixtures_are_what_the_tools_write() {
+    use lstm_harness::menu::{self, Sample, Sizes};
+    use lstm_kernel::{GruVariant, HeadActivation, LayerKind};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kernel/testdata/int8");
+    let update = std::env::var_os("LSTM_UPDATE_FIXTURES").is_some();
+    let cases = [
+        (
+            "lstm2",
+            Sizes {
+                features: 3,
+                hidden: 8,
+                outputs: 2,
+                layers: 2,
+                cell: LayerKind::Lstm,
+            },
+            HeadActivation::Softmax,
+            false,
+        ),
+        (
+            "gru_diff",
+            Sizes {
+                features: 1,
+                hidden: 8,
+                outputs: 1,
+                layers: 1,
+                cell: LayerKind::Gru(GruVariant::ResetBefore),
+            },
+            HeadActivation::Identity,
+            true,
+        ),
+    ];
+    for (name, sizes, head, differenced) in cases {
+        let dir = dir.clone();
+        let (bin, src) = menu::with_big_stack(move || {
+            let mut net = menu::build(sizes)?;
+            net.init_keras(7);
+            net.set_head(head);
+            net.set_differenced(differenced)?;
+            let f = sizes.features;
+            let o = sizes.outputs;
+            net.set_scaling(Some([
+                (0..f).map(|k| 0.5 * k as f32).collect(),
+                (0..f).map(|k| 1.0 + k as f32).collect(),
+                (0..o).map(|k| 2.0 + k as f32).collect(),
+                (0..o).map(|k| -(k as f32)).collect(),
+            ]))?;
+            let samples: Vec<Sample> = (0..4)
+                .map(|s| Sample {
+                    x: (0..12 * f)
+                        .map(|i| ((i * 7 + s * 3) as f32).sin() * 1.5)
+                        .collect(),
+                    y: vec![0.0; o],
+                })
+                .collect();
+            let q = net.quantize(&samples)?;
+            let origin = format!("kernel/testdata/int8/{name}.bin");
+            Ok((q.to_bytes()?, q.rust_source(&origin)?))
+        })
+        .unwrap();
+        let (bin_path, rs_path) = (
+            dir.join(format!("{name}.bin")),
+            dir.join(format!("{name}.rs")),
+        );
+        if update {
+            std::fs::write(&bin_path, &bin).unwrap();
+            std::fs::write(&rs_path, &src).unwrap();
+        }
+        assert_eq!(
+            std::fs::read(&bin_path).unwrap(),
+            bin,
+            "{name}.bin (LSTM_UPDATE_FIXTURES=1 rewrites)"
+        );
+        assert_eq!(std::fs::read_to_string(&rs_path).unwrap(), src, "{name}.rs");
+    }
 }

@@ -98,6 +98,10 @@ impl ExportArgs {
         if self.val_data_seed.is_some() && format != Format::Rust {
             bail!("--val-data-seed only applies to --format rust");
         }
+        let head = crate::files::read_limited(&self.model, crate::files::MAX_MODEL_FILE_BYTES)?;
+        if crate::qnet::is_int8_file(&head) {
+            return crate::menu::with_big_stack(move || self.export_int8(format, &head));
+        }
         if is_menu_file(&self.model, &self.import.options())? {
             return crate::menu::with_big_stack(move || self.export_menu(format));
         }
@@ -154,6 +158,37 @@ impl ExportArgs {
             "wrote {} ({} bytes, {}){note}",
             self.out.display(),
             bytes.len(),
+            sizes.describe()
+        ))
+    }
+
+    /// [`Self::run`] for an int8 model file (`quantize`): Rust source (int8 `static`s) or
+    /// the binary file again; safetensors has no int8 form here and is refused.
+    fn export_int8(&self, format: Format, bytes: &[u8]) -> Result<()> {
+        if self.val_data_seed.is_some() {
+            bail!(
+                "--val-data-seed embeds f32 validation data; {} is an int8 model",
+                self.model.display()
+            );
+        }
+        let q = crate::qnet::load(&self.model, bytes)?;
+        let sizes = crate::menu::Infer::sizes(&*q);
+        super::check_cell(self.cell, sizes.cell, &self.model)?;
+        let out = match format {
+            Format::Rust => q
+                .rust_source(&self.model.display().to_string())?
+                .into_bytes(),
+            Format::Bin => q.to_bytes()?,
+            Format::Safetensors | Format::SafetensorsKeras => bail!(
+                "{} is an int8 model: it exports as Rust source (.rs) or the binary file (.bin); safetensors holds the f32 model it was quantized from",
+                self.model.display()
+            ),
+        };
+        save(&self.out, &out, self.force)?;
+        unless_stdout_closed(outln!(
+            "wrote {} ({} bytes, int8 {})",
+            self.out.display(),
+            out.len(),
             sizes.describe()
         ))
     }

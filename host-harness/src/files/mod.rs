@@ -11,6 +11,7 @@ pub mod keras;
 pub mod names;
 pub mod onnx;
 pub mod rust_src;
+pub mod rust_src_int8;
 pub mod safetensors;
 pub mod torch;
 pub mod view;

@@ -28,6 +28,8 @@
 //!   each row alone: LSTM (grouped kernels), GRU and stack (row-by-row defaults).
 //! - [`quant`]: the integer path against the float model it was quantized from (LSTM,
 //!   GRU both variants, stacks, mixed stacks), and its refusals.
+//! - [`quant_source`]: the int8 Rust source `lstm-harness export` writes compiles and is
+//!   the int8 file it came from, bit for bit (and its `predict_step` the decoded model's).
 //! - [`properties`]: property tests (`proptest`), one layer and a 2-layer stack: windows
 //!   cut anywhere == one stream, independent and permutable batch rows, reset == fresh,
 //!   bit-exact model-file round trip, no panic on random or corrupted files.
@@ -42,6 +44,7 @@ mod gru_parity;
 mod lockstep;
 mod properties;
 mod quant;
+mod quant_source;
 mod refusals;
 mod simd_vs_scalar;
 mod stack_gradcheck;
