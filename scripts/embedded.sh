@@ -135,6 +135,22 @@ with open(sys.argv[4], "w") as out:
         ys = [k for k in r if k.startswith("y")]
         out.write(f"fit {names.index(r['sequence'])} {r['step']} " + " ".join(f"{bits(r[k]):08x}" for k in ys) + "\n")
 PY
+# Its int8 quantization (issue 12): calibrated on the same training split, exported as Rust
+# source; `predict --logits` of the int8 file is the reference, bit for bit.
+"$H" quantize "$MODEL_DIR/modelf.bin" --calibrate "$FIT_DATA/X_train.npy" \
+  --out "$MODEL_DIR/modelq.bin" --force > "$LOG/quantize-fit.txt"
+cat "$LOG/quantize-fit.txt"
+"$H" export "$MODEL_DIR/modelq.bin" --out "$MODEL_DIR/modelq.rs" --force
+"$H" predict "$MODEL_DIR/modelq.bin" --data "$FIT_DATA/train-first2.csv" --logits --out "$OUT/predict-fitq.csv" --force
+python3 - "$FIT_DATA/train-first2.csv" "$OUT/predict-fitq.csv" "$LOG/host-fitq.txt" <<'PY'
+import csv, struct, sys
+bits = lambda v: struct.unpack("<I", struct.pack("<f", float(v)))[0]
+names = list(dict.fromkeys(r["sequence"] for r in csv.DictReader(open(sys.argv[1]))))
+with open(sys.argv[3], "w") as out:
+    for r in csv.DictReader(open(sys.argv[2])):
+        ys = [k for k in r if k.startswith("y")]
+        out.write(f"fitq {names.index(r['sequence'])} {r['step']} " + " ".join(f"{bits(r[k]):08x}" for k in ys) + "\n")
+PY
 export FW_MODEL_DIR="$MODEL_DIR"
 
 step "embedded workspace: cargo fmt --check and clippy -D warnings (host crate and firmware)"
@@ -223,6 +239,19 @@ grep -q '^check fit runtime-import equal scaling equal weights-only-refused true
 python3 "$TOOLS/cmp_lines.py" fit 1e-5 "$LOG/host-fit.txt" "$LOG/m4-infer-fit.txt" ||
   fail "M4F outputs of the fit model differ from lstm-harness predict"
 fig "fit model on the M4F ($(awk '/^fit:/{print $2, $3, $4, $5, $6, $7, $8}' "$LOG/fit.txt")): every step's class probabilities of $(grep -c '^fit ' "$LOG/host-fit.txt") steps equal lstm-harness predict (tolerance 1e-5)"
+
+step "Cortex-M4F and M0: the fit model in int8 (bin infer-fit-q): quantize -> export rust -> firmware, bit for bit"
+cargo run -q --release --bin infer-fit-q > "$LOG/m4-infer-fit-q.txt" || { tail -20 "$LOG/m4-infer-fit-q.txt"; fail "M4F int8 fit-model firmware"; }
+grep -v '^fitq ' "$LOG/m4-infer-fit-q.txt"
+grep -q '^check fitq runtime-import equal scaling equal' "$LOG/m4-infer-fit-q.txt" ||
+  fail "int8 fit model: the run-time import of the int8 file differs from the flash copy"
+python3 "$TOOLS/cmp_lines.py" fitq 0 "$LOG/host-fitq.txt" "$LOG/m4-infer-fit-q.txt" ||
+  fail "M4F int8 outputs of the fit model differ from lstm-harness predict --logits"
+FW_MEMORY=nrf51-16k cargo run -q --release --bin infer-fit-q --target thumbv6m-none-eabi > "$LOG/m0-infer-fit-q.txt" ||
+  { tail -20 "$LOG/m0-infer-fit-q.txt"; fail "M0 int8 fit-model firmware"; }
+python3 "$TOOLS/cmp_lines.py" fitq 0 "$LOG/host-fitq.txt" "$LOG/m0-infer-fit-q.txt" ||
+  fail "M0 int8 outputs of the fit model differ from lstm-harness predict --logits"
+fig "int8 fit model on the M4F and the M0: $(grep -c '^fitq ' "$LOG/host-fitq.txt") steps' logits equal lstm-harness predict --logits of the int8 file bit for bit ($(grep '^int8 on' "$LOG/quantize-fit.txt" | head -1))"
 
 step "Cortex-M4F: learning on the device (1000 sequences, 20,000 per-step Adam updates)"
 t0=$(date +%s%N)

@@ -2,7 +2,8 @@
 //! `lstm-harness export --format rust`, `model.bin` from `lstm-harness train`, and their
 //! 2-layer versions `model2.rs` and `model2.bin` from `--layers 2`, and the GRU's
 //! `modelg.rs` and `modelg.bin` from `--cell gru`, and `modelf.rs`, `modelf.bin` and
-//! `inputf.rs` of the `fit` model with its raw input sequences) from
+//! `inputf.rs` of the `fit` model with its raw input sequences, and `modelq.rs`, `modelq.bin`
+//! of its int8 quantization) from
 //! `$FW_MODEL_DIR` (default `../../target/embedded/model`, where scripts/embedded.sh writes
 //! them) into OUT_DIR for `src/trained.rs`.
 use std::{env, fs, path::PathBuf};
@@ -27,6 +28,8 @@ fn main() {
         "modelf.rs",
         "modelf.bin",
         "inputf.rs",
+        "modelq.rs",
+        "modelq.bin",
     ] {
         let src = dir.join(name);
         println!("cargo:rerun-if-changed={}", src.display());
@@ -36,7 +39,7 @@ fn main() {
                  scripts/embedded.sh (it trains and exports it), or set FW_MODEL_DIR to a \
                  directory holding model.rs (lstm-harness export --format rust), model.bin, their \
                  2-layer versions model2.rs and model2.bin (--layers 2), the GRU's modelg.rs \
-                 and modelg.bin (--cell gru) and the fit model's modelf.rs, modelf.bin and inputf.rs.",
+                 and modelg.bin (--cell gru) and the fit model's modelf.rs, modelf.bin and inputf.rs, and its int8 modelq.rs and modelq.bin (lstm-harness quantize, then export).",
                 src.display()
             );
         }

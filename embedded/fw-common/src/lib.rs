@@ -30,6 +30,8 @@ pub mod trained;
 #[cfg(feature = "trained")]
 pub mod trained_fit;
 #[cfg(feature = "trained")]
+pub mod trained_fit_q;
+#[cfg(feature = "trained")]
 pub mod trained_gru;
 #[cfg(feature = "trained")]
 pub mod trained_stack;
