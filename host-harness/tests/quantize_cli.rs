@@ -181,9 +181,23 @@ fn bad_files_and_data_are_refused_by_name() {
     // An f32 file given as --quantized, and an int8 file given to an f32 reader.
     let not_q = fail(&["eval", &model, "--data", &train, "--quantized", &model]);
     assert!(not_q.contains("not an int8 model file"), "{not_q}");
-    let st = fail(&["export", &q, "--out", &dir.join("m.safetensors").to_string_lossy()]);
-    assert!(st.contains("is an int8 model") && st.contains("Rust source"), "{st}");
-    let init = fail(&["train", "--init", &q, "--bin", &dir.join("t.bin").to_string_lossy()]);
+    let st = fail(&[
+        "export",
+        &q,
+        "--out",
+        &dir.join("m.safetensors").to_string_lossy(),
+    ]);
+    assert!(
+        st.contains("is an int8 model") && st.contains("Rust source"),
+        "{st}"
+    );
+    let init = fail(&[
+        "train",
+        "--init",
+        &q,
+        "--bin",
+        &dir.join("t.bin").to_string_lossy(),
+    ]);
     assert!(init.contains("int8"), "{init}");
     // Rust source of the int8 file (its bit-exactness is tested in the kernel's
     // quant_source.rs), and the binary file back byte for byte.
@@ -200,6 +214,44 @@ fn bad_files_and_data_are_refused_by_name() {
     let back = dir.join("back.q.bin").to_string_lossy().into_owned();
     succeed(&["export", &q, "--out", &back]);
     assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&q).unwrap());
+    // Nothing is written when --test cannot be read, and --out cannot be an input.
+    let fresh = dir.join("fresh.q.bin");
+    let missing = dir.join("missing.csv").to_string_lossy().into_owned();
+    let e = fail(&[
+        "quantize",
+        &model,
+        "--calibrate",
+        &train,
+        "--test",
+        &missing,
+        "--out",
+        &fresh.to_string_lossy(),
+    ]);
+    assert!(e.contains("--test") && !fresh.exists(), "{e}");
+    let before = std::fs::read(&model).unwrap();
+    let e = fail(&[
+        "quantize",
+        &model,
+        "--calibrate",
+        &train,
+        "--out",
+        &model,
+        "--force",
+    ]);
+    assert!(e.contains("is MODEL"), "{e}");
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+    // An int8 file of another normalisation is not this model's quantization.
+    let mut other = std::fs::read(&q).unwrap();
+    let at = 28 + 16; // the scaling block follows the one-layer table: input_mean[0]
+    other[at..at + 4].copy_from_slice(&0.75f32.to_le_bytes());
+    let n = other.len();
+    let crc = lstm_kernel::io::crc32(&other[..n - 4]);
+    other[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    let other_path = dir.join("other.q.bin").to_string_lossy().into_owned();
+    std::fs::write(&other_path, &other).unwrap();
+    let e = fail(&["eval", &model, "--data", &train, "--quantized", &other_path]);
+    assert!(e.contains("not quantized from this model"), "{e}");
+    succeed(&["eval", &other_path, "--data", &train]);
     // A corrupted int8 file.
     let mut bytes = std::fs::read(&q).unwrap();
     bytes[100] ^= 4;

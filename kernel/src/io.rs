@@ -481,7 +481,7 @@ impl fmt::Display for FormatError {
             ),
             Self::Quantized => write!(
                 f,
-                "the file holds an int8 quantized model (dtype 2), not f32 weights: lstm-harness eval --data and predict read it, and lstm_kernel::quant::file in Rust"
+                "the file holds an int8 quantized model (dtype 2), not f32 weights: lstm-harness eval --data, predict, inspect and export read it, and lstm_kernel::quant::file in Rust"
             ),
             Self::NotQuantized => write!(
                 f,

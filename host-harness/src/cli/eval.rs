@@ -220,6 +220,18 @@ pub(crate) fn load_quantized_beside(
             net.sizes().describe()
         );
     }
+    // Both are scored on data normalised once, with MODEL's normalisation: the int8 file
+    // must carry the same pipeline (it does when `quantize` made it from MODEL).
+    let same_pipeline = q.head() == net.head()
+        && q.scaling() == net.scaling()
+        && q.differenced() == net.differenced();
+    if !same_pipeline {
+        anyhow::bail!(
+            "--quantized {}: its head activation, normalisation or differencing differs from the model's, so it was not quantized from this model (lstm-harness quantize MODEL makes one that is); score it alone with eval {} --data",
+            path.display(),
+            path.display()
+        );
+    }
     Ok(q)
 }
 

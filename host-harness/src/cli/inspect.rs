@@ -87,7 +87,7 @@ impl InspectArgs {
             h.head.name(),
             4 * params,
             int8.map_or(String::new(), |b| format!(
-                "; {b} as int8 with per-row scales, lstm_kernel::quant"
+                "; {b} in memory as an int8 QModel, lstm_kernel::quant (lstm-harness quantize writes the file)"
             ))
         )?;
         for (k, l) in h.layers().iter().enumerate() {

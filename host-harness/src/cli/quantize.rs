@@ -37,7 +37,7 @@ pub struct QuantizeArgs {
     pub test: Option<PathBuf>,
     /// What the labels mean [default: regress for a model whose head is the identity,
     /// classify otherwise].
-    #[arg(long, value_enum, value_name = "TASK")]
+    #[arg(long, value_enum, value_name = "TASK", conflicts_with = "column")]
     pub task: Option<super::fit::TaskArg>,
     /// The int8 model file to write (the binary format, dtype 2: `eval --data`, `predict`
     /// and the kernel's `quant::file` read it).
@@ -56,6 +56,20 @@ impl QuantizeArgs {
     /// exists without `--force`.
     pub fn run(self) -> Result<()> {
         check_output("--out", &self.out, self.force)?;
+        for (flag, input) in [
+            ("MODEL", Some(&self.model)),
+            ("--calibrate", Some(&self.calibrate)),
+            ("--test", self.test.as_ref()),
+        ] {
+            if let Some(input) = input
+                && same_file(input, &self.out)
+            {
+                bail!(
+                    "--out {} is {flag}: the int8 file would replace it; give another path",
+                    self.out.display()
+                );
+            }
+        }
         menu::with_big_stack(move || self.quantize())
     }
 
@@ -83,13 +97,19 @@ impl QuantizeArgs {
                 self.calibrate.display()
             );
         }
+        // The scoring data is read and checked before anything is written.
+        let scoring = self.scoring(&*net)?;
         let q = net.quantize(&calibration)?;
         let bytes = q.to_bytes()?;
         save(&self.out, &bytes, self.force)?;
         let cells: Vec<String> = q
             .cell_formats()
             .iter()
-            .map(|c| c.map_or("-".into(), |c| format!("Q{}.{}", 15 - c.frac(), c.frac())))
+            .map(|c| {
+                c.map_or("none (GRU)".into(), |c| {
+                    format!("Q{}.{}", 15 - c.frac(), c.frac())
+                })
+            })
             .collect();
         let f32_bytes = crate::files::binfile::to_bytes(&*net.view())?.len();
         outln!(
@@ -101,7 +121,7 @@ impl QuantizeArgs {
             self.calibrate.display()
         )?;
         outln!(
-            "int8: weights int8 per row, h Q0.15, cell state {} (per layer), gates Q3.12, outputs Q19.12",
+            "int8: weights int8 per row, h Q0.15, cell state per layer {}, gates Q3.12, outputs Q19.12",
             cells.join(" / ")
         )?;
         outln!(
@@ -111,41 +131,78 @@ impl QuantizeArgs {
             f32_bytes,
             bytes.len() as f64 / f32_bytes as f64
         )?;
-        self.report(&*net, &*q)
+        self.report(&*net, &*q, &scoring)
     }
 
-    /// Both models' metrics on `--test` (or the calibration data) and their distance.
-    fn report(&self, net: &dyn Infer, q: &dyn Infer) -> Result<()> {
-        let path = self.test.as_ref().unwrap_or(&self.calibrate);
+    /// The data both models are scored on: `--test`, or the calibration data (read again,
+    /// labelled), with errors naming the flag.
+    fn scoring(&self, net: &dyn Infer) -> Result<Scoring> {
+        let (flag, path) = match &self.test {
+            Some(t) => ("--test", t),
+            None => ("--calibrate", &self.calibrate),
+        };
+        let named = |e: anyhow::Error| e.context(format!("{flag} {}", path.display()));
+        match &self.column {
+            Some(c) => {
+                let s = crate::sequences::series::read(path, Some(c)).map_err(named)?;
+                Ok(Scoring::Series(
+                    normalised_series(net, &self.model, &s.values).map_err(named)?,
+                ))
+            }
+            None => Ok(Scoring::Sequences(
+                ScoredData::read(net, &self.model, path, self.task).map_err(named)?,
+            )),
+        }
+    }
+
+    /// Both models' metrics on the scoring data and their distance.
+    fn report(&self, net: &dyn Infer, q: &dyn Infer, scoring: &Scoring) -> Result<()> {
         let which = if self.test.is_some() {
             "--test"
         } else {
             "the calibration data"
         };
-        if let Some(c) = &self.column {
-            let s = crate::sequences::series::read(path, Some(c))?;
-            let series = normalised_series(net, &self.model, &s.values)?;
-            let n = series.len();
-            let (mf, mq) = (
-                net.evaluate_series(&series, 1, n),
-                q.evaluate_series(&series, 1, n),
-            );
-            outln!("f32  on {which}: {}", super::fit::metric_text("", &mf))?;
-            return outln!("int8 on {which}: {}", super::fit::metric_text("", &mq));
+        match scoring {
+            Scoring::Series(series) => {
+                let n = series.len();
+                let (mf, mq) = (
+                    net.evaluate_series(series, 1, n),
+                    q.evaluate_series(series, 1, n),
+                );
+                outln!("f32  on {which}: {}", super::fit::metric_text("", &mf))?;
+                outln!("int8 on {which}: {}", super::fit::metric_text("", &mq))
+            }
+            Scoring::Sequences(data) => {
+                let mf = net.evaluate(data.task, &data.samples)?;
+                let mq = q.evaluate(data.task, &data.samples)?;
+                outln!(
+                    "f32  on {which} ({} sequences): {}",
+                    data.samples.len(),
+                    super::fit::metric_text("", &mf)
+                )?;
+                outln!(
+                    "int8 on {which} ({} sequences): {}",
+                    data.samples.len(),
+                    super::fit::metric_text("", &mq)
+                )?;
+                outln!("{}", compare_text(net, q, data)?)
+            }
         }
-        let data = ScoredData::read(net, &self.model, path, self.task)?;
-        let mf = net.evaluate(data.task, &data.samples)?;
-        let mq = q.evaluate(data.task, &data.samples)?;
-        outln!(
-            "f32  on {which} ({} sequences): {}",
-            data.samples.len(),
-            super::fit::metric_text("", &mf)
-        )?;
-        outln!(
-            "int8 on {which} ({} sequences): {}",
-            data.samples.len(),
-            super::fit::metric_text("", &mq)
-        )?;
-        outln!("{}", compare_text(net, q, &data)?)
+    }
+}
+
+/// What `quantize` scores both models on.
+enum Scoring {
+    /// A normalised series (one step ahead).
+    Series(Vec<f32>),
+    /// Labelled sequences.
+    Sequences(ScoredData),
+}
+
+/// Whether `a` and `b` name one existing file (`b` may not exist yet).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }
