@@ -214,6 +214,15 @@ fn bad_files_and_data_are_refused_by_name() {
     let back = dir.join("back.q.bin").to_string_lossy().into_owned();
     succeed(&["export", &q, "--out", &back]);
     assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&q).unwrap());
+    let twice = fail(&[
+        "quantize",
+        &q,
+        "--calibrate",
+        &train,
+        "--out",
+        &dir.join("qq.bin").to_string_lossy(),
+    ]);
+    assert!(twice.contains("already an int8 model"), "{twice}");
     // Nothing is written when --test cannot be read, and --out cannot be an input.
     let fresh = dir.join("fresh.q.bin");
     let missing = dir.join("missing.csv").to_string_lossy().into_owned();

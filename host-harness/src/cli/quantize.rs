@@ -74,6 +74,13 @@ impl QuantizeArgs {
     }
 
     fn quantize(&self) -> Result<()> {
+        let head = crate::files::read_limited(&self.model, crate::files::MAX_MODEL_FILE_BYTES)?;
+        if crate::qnet::is_int8_file(&head) {
+            bail!(
+                "{} is already an int8 model (quantize takes the f32 model it came from)",
+                self.model.display()
+            );
+        }
         let net = super::predict::load_net(&self.model, &self.import.options())?;
         let sizes = net.sizes();
         let calibration: Vec<Sample> = match &self.column {
