@@ -587,13 +587,9 @@ where
         self.sizes.cell = found.cell;
         self.head = file.header().head;
         self.differenced = file.header().differenced;
-        self.scaling = file.scaling_values().map(|v| {
-            let v: Vec<f32> = v.collect();
-            let (a, rest) = v.split_at(f);
-            let (b, rest) = rest.split_at(f);
-            let (c, d) = rest.split_at(o);
-            [a.to_vec(), b.to_vec(), c.to_vec(), d.to_vec()]
-        });
+        self.scaling = file
+            .scaling_values()
+            .map(|v| crate::files::view::scaling_parts(v, f, o));
         Ok(())
     }
     fn quantize(&self, calibration: &[Sample]) -> Result<Box<dyn QNet>> {

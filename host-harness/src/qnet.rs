@@ -211,13 +211,9 @@ where
         self.head = h.head;
         self.differenced = h.differenced;
         let (fe, o) = (self.sizes.features, self.sizes.outputs);
-        self.scaling = f.scaling_values().map(|v| {
-            let v: Vec<f32> = v.collect();
-            let (a, rest) = v.split_at(fe);
-            let (b, rest) = rest.split_at(fe);
-            let (c, d) = rest.split_at(o);
-            [a.to_vec(), b.to_vec(), c.to_vec(), d.to_vec()]
-        });
+        self.scaling = f
+            .scaling_values()
+            .map(|v| crate::files::view::scaling_parts(v, fe, o));
         Ok(())
     }
     fn cell_formats(&self) -> Vec<Option<CellFormat>> {

@@ -1517,8 +1517,17 @@ where
 {
     let file = parse(bytes)?;
     fill(&file, model)?;
-    *scaling = Scaling::IDENTITY;
-    if let Some(mut v) = file.scaling_values() {
+    *scaling = read_scaling(file.scaling_values());
+    Ok(file.header.head)
+}
+
+/// The [`Scaling`] of a scaling block's values (`input_mean`, `input_scale`, `output_scale`,
+/// `output_mean`, as the file stores them), or [`Scaling::IDENTITY`] for none.
+pub(crate) fn read_scaling<const IN: usize, const OUT: usize>(
+    values: Option<impl Iterator<Item = f32>>,
+) -> Scaling<IN, OUT> {
+    let mut scaling = Scaling::IDENTITY;
+    if let Some(mut v) = values {
         for part in [
             &mut scaling.input_mean[..],
             &mut scaling.input_scale[..],
@@ -1528,7 +1537,7 @@ where
             part.iter_mut().zip(&mut v).for_each(|(d, x)| *d = x);
         }
     }
-    Ok(file.header.head)
+    scaling
 }
 
 /// Checks `file`'s layer table and head against the model type's and copies its weights

@@ -36,8 +36,9 @@ pub struct ValData<'a, const IN: usize, const STEPS: usize> {
     pub ys: &'a [f32],
 }
 
-/// Writes `values` as a Rust array literal on one line, e.g. `[0.5, -1e-7]`.
-fn row(out: &mut String, values: &[f32]) -> Result<()> {
+/// Writes `values` as a Rust array literal on one line, e.g. `[0.5, -1e-7]` (shortest
+/// round-trip decimals; a non-finite value is refused).
+pub(crate) fn row(out: &mut String, values: &[f32]) -> Result<()> {
     out.push('[');
     for (i, v) in values.iter().enumerate() {
         if !v.is_finite() {

@@ -114,18 +114,10 @@ fn linear(rows: &QRows<'_>, n: usize, width: usize, gates: usize) -> Result<Stri
     Ok(s)
 }
 
+/// `values` as a one-line array literal ([`super::rust_src::row`]).
 fn floats(values: &[f32]) -> Result<String> {
-    let mut s = String::from("[");
-    for (i, v) in values.iter().enumerate() {
-        if !v.is_finite() {
-            bail!("value {v} is not finite: refusing to export");
-        }
-        if i > 0 {
-            s.push_str(", ");
-        }
-        write!(s, "{v:?}")?;
-    }
-    s.push(']');
+    let mut s = String::new();
+    super::rust_src::row(&mut s, values)?;
     Ok(s)
 }
 

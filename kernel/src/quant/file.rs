@@ -528,17 +528,7 @@ where
 {
     let file = parse(bytes)?;
     file.load_into(model)?;
-    *scaling = Scaling::IDENTITY;
-    if let Some(mut v) = file.scaling_values() {
-        for part in [
-            &mut scaling.input_mean[..],
-            &mut scaling.input_scale[..],
-            &mut scaling.output_scale[..],
-            &mut scaling.output_mean[..],
-        ] {
-            part.iter_mut().zip(&mut v).for_each(|(d, x)| *d = x);
-        }
-    }
+    *scaling = crate::io::read_scaling(file.scaling_values());
     Ok(file.header.head)
 }
 
