@@ -161,6 +161,24 @@ impl<V: ModelView + ?Sized> ModelView for Trimmed<'_, V> {
     }
 }
 
+/// The scaling block's values (`input_mean [features]`, `input_scale [features]`,
+/// `output_scale [outputs]`, `output_mean [outputs]`, as a model file stores them) as parts.
+/// Values past those are ignored; missing ones leave their parts short (the file readers
+/// check the block's length first).
+pub fn scaling_parts(
+    values: impl Iterator<Item = f32>,
+    features: usize,
+    outputs: usize,
+) -> ScalingParts {
+    let v: Vec<f32> = values.collect();
+    let mut at = 0;
+    [features, features, outputs, outputs].map(|n| {
+        let part = v.get(at..at + n).unwrap_or(&[]).to_vec();
+        at += n;
+        part
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,22 +208,4 @@ mod tests {
         assert_eq!(v.values(4), &m.head.b[..2]);
         assert_eq!(v.layer_sizes(), [(1, 2)]);
     }
-}
-
-/// The scaling block's values (`input_mean [features]`, `input_scale [features]`,
-/// `output_scale [outputs]`, `output_mean [outputs]`, as a model file stores them) as parts.
-/// Values past those are ignored; missing ones leave their parts short (the file readers
-/// check the block's length first).
-pub fn scaling_parts(
-    values: impl Iterator<Item = f32>,
-    features: usize,
-    outputs: usize,
-) -> ScalingParts {
-    let v: Vec<f32> = values.collect();
-    let mut at = 0;
-    [features, features, outputs, outputs].map(|n| {
-        let part = v.get(at..at + n).unwrap_or(&[]).to_vec();
-        at += n;
-        part
-    })
 }

@@ -64,8 +64,7 @@ fn the_generated_int8_source_of_a_differenced_gru_is_the_int8_file() {
             .header()
             .differenced
     );
-    assert!(gru_diff::DIFFERENCED);
-    assert_eq!(gru_diff::LAYERS, 1);
+    assert_eq!((gru_diff::DIFFERENCED, gru_diff::LAYERS), (true, 1));
     assert_eq!((m, sc), (gru_diff::MODEL, gru_diff::SCALING));
     let (mut d1, mut d2) = (Differencer::NEW, Differencer::NEW);
     let mut s1 = <gru_diff::Rnn as QRecurrent<1, 8>>::zero_state();
