@@ -194,7 +194,7 @@ fn inspect_shows_a_torch_files_tensors() {
             "a PyTorch torch.save state dict, 10 tensors, 1411 values",
             "lstm.weight_ih_l1: F32 [40, 10]",
             "PyTorch torch.save state dict, read as model file version 3",
-            "1331 parameters (5324 bytes of weights as f32; 3188 as int8 with per-row scales",
+            "1331 parameters (5324 bytes of weights as f32; 3188 in memory as an int8 QModel",
             "layer 1: lstm 10 -> 10, recurrent activation sigmoid",
             "size menu: runs here (2 x lstm(10), 1 input, 1 output)",
             "warning: the file does not say the recurrent activation of layer(s) 0, 1",
