@@ -223,6 +223,20 @@ fn bad_files_and_data_are_refused_by_name() {
         &dir.join("qq.bin").to_string_lossy(),
     ]);
     assert!(twice.contains("already an int8 model"), "{twice}");
+    let npy = fail(&[
+        "quantize",
+        &model,
+        "--calibrate",
+        &train,
+        "--column",
+        "x",
+        "--out",
+        &dir.join("s.bin").to_string_lossy(),
+    ]);
+    assert!(
+        npy.contains("a series is one column of a CSV file"),
+        "{npy}"
+    );
     // Nothing is written when --test cannot be read, and --out cannot be an input.
     let fresh = dir.join("fresh.q.bin");
     let missing = dir.join("missing.csv").to_string_lossy().into_owned();

@@ -23,8 +23,17 @@ pub struct Series {
 /// Reads `column` (or the only numeric column) of the CSV file at `path` ([`parse`]).
 ///
 /// # Errors
-/// As [`parse`], or the file cannot be read.
+/// As [`parse`], the file cannot be read, or it is a `.npy` (sequences, not a series).
 pub fn read(path: &Path, column: Option<&str>) -> Result<Series> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        bail!(
+            "{}: a series is one column of a CSV file (a .npy holds sequences: drop --column to read it as such)",
+            path.display()
+        );
+    }
     let bytes = super::read_file(path)?;
     parse(&path.display().to_string(), &bytes, column)
 }
