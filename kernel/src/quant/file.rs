@@ -40,7 +40,7 @@
 
 use super::fixed::Multiplier;
 use super::layer::{QCellMut, QRecurrent};
-use super::linear::{MAX_INPUTS, QRows, QRowsMut};
+use super::linear::{MAX_BIAS, MAX_INPUTS, QRows, QRowsMut};
 use super::lstm::CellFormat;
 use super::model::QModel;
 use crate::activation::Maths;
@@ -50,9 +50,6 @@ use crate::io::{
 };
 use crate::pipeline::{HeadActivation, Scaling};
 use crate::recurrent::{LayerKind, LayerSettings};
-
-/// Largest bias magnitude a row may hold ([`super::QLinear`]).
-const MAX_BIAS: i64 = 1 << 24;
 
 /// `n` rounded up to a multiple of 4.
 fn pad4(n: usize) -> Option<usize> {
@@ -112,7 +109,7 @@ fn check_row(
         at: [row as u32, col as u32],
         found,
     };
-    if i64::from(bias).abs() > MAX_BIAS {
+    if i64::from(bias).abs() > i64::from(MAX_BIAS) {
         return Err(err(QuantField::Bias, 0, i64::from(bias)));
     }
     if !multiplier_ok(m) {

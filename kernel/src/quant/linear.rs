@@ -17,8 +17,9 @@ use super::fixed::Multiplier;
 
 pub use super::dot::MAX_INPUTS;
 
-/// Largest bias magnitude in accumulator units (a row's scale is raised until its bias fits).
-const MAX_BIAS: f64 = (1 << 24) as f64;
+/// Largest bias magnitude in accumulator units (a row's scale is raised until its bias fits;
+/// the int8 file refuses a larger one, [`super::file`]).
+pub(crate) const MAX_BIAS: i32 = 1 << 24;
 
 /// Bytes of a [`QLinear`] of `gates · hidden` rows of `inputs` weights at run-time sizes:
 /// `size_of::<QLinear<G, H, K>>()` (int8 weights, and per row an `i32` bias and an 8-byte
@@ -155,7 +156,7 @@ impl<const G: usize, const H: usize, const K: usize> QLinear<G, H, K> {
                 if !bias.is_finite() {
                     return Err(bad);
                 }
-                let scale = (peak / 127.0).max(bias.abs() / MAX_BIAS);
+                let scale = (peak / 127.0).max(bias.abs() / f64::from(MAX_BIAS));
                 let row = &mut self.q[gate][unit];
                 if scale == 0.0 {
                     // An all-zero row: zero weights, bias and multiplier.
