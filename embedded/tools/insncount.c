@@ -11,6 +11,11 @@
  *        (API 2 for QEMU 9 and later, which refuse version 1)
  * Use:   qemu-system-arm ... -plugin ./libinsncount.so,marker=0xADDR -d plugin -kernel ELF
  *        (-d plugin is needed, or QEMU drops the plugin's output)
+ * Profile: add ,from=A,to=B to also count every instruction address executed inside the
+ *        measured pairs (from an even hit to the next odd one) between hits A and B (hits
+ *        counted from 0), printed at exit as `pc 0xADDR <count>` lines (tools/profile.py
+ *        sums them per function). For finding where a step's instructions go; the counts
+ *        above are unchanged.
  *
  * Debian ships no qemu-plugin.h, so the handful of API declarations used are written here;
  * they must match the QEMU the plugin is loaded into. Only functions present in every API
@@ -73,6 +78,21 @@ static uint64_t at_last_hit;   /* value of `executed` at the previous marker hit
 static uint64_t marker = UINT64_MAX;
 static unsigned hits;
 
+/* Profile: per-address counts between hits prof_from and prof_to (open addressing). */
+#define PROF_SLOTS (1u << 16)
+static unsigned prof_from = 1, prof_to = 0; /* empty range: no profile */
+static uint64_t prof_pc[PROF_SLOTS];
+static uint64_t prof_n[PROF_SLOTS];
+
+static uint64_t *prof_slot(uint64_t pc)
+{
+    uint32_t i = (uint32_t)((pc >> 1) * 2654435761u) & (PROF_SLOTS - 1);
+    while (prof_n[i] != 0 && prof_pc[i] != pc)
+        i = (i + 1) & (PROF_SLOTS - 1);
+    prof_pc[i] = pc;
+    return &prof_n[i];
+}
+
 static void on_marker(unsigned int vcpu, void *userdata)
 {
     (void)vcpu;
@@ -92,8 +112,10 @@ static void on_marker(unsigned int vcpu, void *userdata)
 static void on_insn(unsigned int vcpu, void *userdata)
 {
     (void)vcpu;
-    (void)userdata;
     executed++;
+    /* Inside a measured pair: after an even hit (hits then odd), before the odd one. */
+    if ((hits & 1) && hits > prof_from && hits <= prof_to)
+        (*prof_slot((uint64_t)(uintptr_t)userdata))++;
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -102,7 +124,8 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, on_insn, QEMU_PLUGIN_CB_NO_REGS, NULL);
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, on_insn, QEMU_PLUGIN_CB_NO_REGS,
+                                               (void *)(uintptr_t)qemu_plugin_insn_vaddr(insn));
         /* Thumb addresses carry bit 0 in the symbol value; compare without it. */
         if ((qemu_plugin_insn_vaddr(insn) & ~(uint64_t)1) == marker)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_marker, QEMU_PLUGIN_CB_NO_REGS, NULL);
@@ -116,6 +139,12 @@ static void at_exit(qemu_plugin_id_t id, void *userdata)
     (void)userdata;
     snprintf(line, sizeof line, "total insns: %" PRIu64 "\n", executed);
     qemu_plugin_outs(line);
+    for (uint32_t i = 0; i < PROF_SLOTS; i++) {
+        if (prof_n[i] == 0)
+            continue;
+        snprintf(line, sizeof line, "pc 0x%" PRIx64 " %" PRIu64 "\n", prof_pc[i], prof_n[i]);
+        qemu_plugin_outs(line);
+    }
 }
 
 __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id,
@@ -126,6 +155,10 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
     for (int i = 0; i < argc; i++) {
         if (strncmp(argv[i], "marker=", 7) == 0)
             marker = strtoull(argv[i] + 7, NULL, 0) & ~(uint64_t)1;
+        else if (strncmp(argv[i], "from=", 5) == 0)
+            prof_from = (unsigned)strtoul(argv[i] + 5, NULL, 0);
+        else if (strncmp(argv[i], "to=", 3) == 0)
+            prof_to = (unsigned)strtoul(argv[i] + 3, NULL, 0);
     }
     if (marker == UINT64_MAX) {
         fprintf(stderr, "insncount: missing marker=0xADDR argument\n");
