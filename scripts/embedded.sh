@@ -20,7 +20,10 @@
 #  7. The speed profile (opt-level 3) of the M4F inference firmware: instructions, stack, size.
 #  6b. The step at (IN, H) = (1, 10), (1, 32), (8, 64), f32 exact, f32 fast and int8 (bin
 #     sizes), on M4F, M55 and M0 (M0: (1, 10) only): outputs equal the host's (int8 every
-#     bit), instructions per step, issue 12's targets.
+#     bit), instructions and stack per step, issue 12's targets.
+#  6c. RISC-V (riscv32imc, QEMU virt, no FPU): the same firmware binaries (inference of the
+#     post's models, the fit model in f32 and int8, on-device learning, the three sizes),
+#     every output compared with the host; instructions and stack per step; no-panic check.
 # Prints a figures block at the end (also written to target/embedded/figures.txt).
 # Exit status 0 only if every check passed, including every issue-4 target (all met: a
 # regression fails CI).
@@ -49,10 +52,10 @@ guard() { # guard NAME VALUE LIMIT UNIT: a target met today, so a regression fai
 }
 
 # --- tools (installed by scripts/embedded-setup.sh) ---------------------------------------
-for t in qemu-system-arm gcc python3; do
+for t in qemu-system-arm qemu-system-riscv32 gcc python3; do
   command -v "$t" >/dev/null || fail "$t not found: run scripts/embedded-setup.sh"
 done
-for t in thumbv7em-none-eabihf thumbv6m-none-eabi thumbv8m.main-none-eabihf; do
+for t in thumbv7em-none-eabihf thumbv6m-none-eabi thumbv8m.main-none-eabihf riscv32imc-unknown-none-elf; do
   rustup target list --installed | grep -qx "$t" || fail "rust target $t missing: run scripts/embedded-setup.sh"
 done
 LLVM_BIN="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
@@ -157,6 +160,7 @@ step "embedded workspace: cargo fmt --check and clippy -D warnings (host crate a
 (cd "$EMB" && cargo fmt --all -- --check)
 (cd "$EMB" && cargo clippy -q -p fw-common --all-targets --features trained -- -D warnings)
 (cd "$FW" && cargo clippy -q --release --bins -- -D warnings)
+(cd "$FW" && cargo clippy -q --release --bins --target riscv32imc-unknown-none-elf -- -D warnings)
 
 # --- 2. host references ------------------------------------------------------------------
 step "host: no_std device code on the host (training converges in one epoch), reference outputs"
@@ -199,37 +203,42 @@ step "Cortex-M4F (mps2-an386): build, inference over the 200 validation sequence
 cargo build -q --release --bins
 ELF_I="$EMB/target/thumbv7em-none-eabihf/release/infer"
 ELF_T="$EMB/target/thumbv7em-none-eabihf/release/train"
-# m4_infer BIN TAG MODEL CHECK WHAT EVAL_FLAGS: runs inference firmware BIN on the M4F
-# (log $LOG/m4-BIN.txt), requires its model-copy check line CHECK (a regex), compares its
+# Cores by log prefix: cargo's target (m4: the config's default) and the name in messages.
+declare -A CORE_TARGET=([m4]="" [rv]="--target riscv32imc-unknown-none-elf")
+declare -A CORE_NAME=([m4]="M4F" [rv]="RISC-V")
+# core_infer CORE BIN TAG MODEL CHECK WHAT EVAL_FLAGS: runs inference firmware BIN on CORE
+# (log $LOG/CORE-BIN.txt), requires its model-copy check line CHECK (a regex), compares its
 # TAG output lines with the host reference and its accuracies with `lstm-harness eval
 # EVAL_FLAGS` of MODEL (harness_model above). Tolerance 1e-5 absolute on logits of magnitude
 # up to ~25 (about 5 ulps): bit-identical is expected (same IEEE f32 operations in the same
 # order, no FMA, same libm code); anything that matters (weights, gate order, state
 # handling) moves logits by orders of magnitude more.
-m4_infer() {
-  local bin=$1 tag=$2 model=$3 check=$4 what=$5 flags=$6
-  local log="$LOG/m4-$bin.txt" exact fast want_exact want_fast
-  cargo run -q --release --bin "$bin" > "$log" || { tail -20 "$log"; fail "M4F $what inference firmware"; }
+core_infer() {
+  local core=$1; shift
+  local bin=$1 tag=$2 model=$3 check=$4 what=$5 flags=$6 name=${CORE_NAME[$core]}
+  local log="$LOG/$core-$bin.txt" exact fast want_exact want_fast
+  # shellcheck disable=SC2086 # the target is two words or none
+  cargo run -q --release --bin "$bin" ${CORE_TARGET[$core]} > "$log" || { tail -20 "$log"; fail "$name $what inference firmware"; }
   grep -v ' seq ' "$log"
   grep -q "$check" "$log" || fail "$what: the firmware's model copies differ ($check)"
-  python3 "$TOOLS/cmp_lines.py" "$tag" 1e-5 "$LOG/host-infer.txt" "$log" || fail "M4F $what outputs differ from the host's"
+  python3 "$TOOLS/cmp_lines.py" "$tag" 1e-5 "$LOG/host-infer.txt" "$log" || fail "$name $what outputs differ from the host's"
   exact=$(awk -v t="$tag" '$1==t && $2=="scalar-exact" && $3=="accuracy" && $4=="steps" {print $5}' "$log")
   fast=$(awk -v t="$tag" '$1==t && $2=="scalar-fast" && $3=="accuracy" && $4=="steps" {print $5}' "$log")
   local ve="eval_exact_$model" vf="eval_fast_$model"
   want_exact=${!ve} want_fast=${!vf}
   [ -n "$exact" ] && [ "$exact" = "$want_exact" ] || fail "$what firmware accuracy '$exact' != lstm-harness eval${flags:+ $flags} $want_exact"
   [ -n "$fast" ] && [ "$fast" = "$want_fast" ] || fail "$what firmware fast accuracy '$fast' != lstm-harness eval${flags:+ $flags} --maths fast $want_fast"
-  fig "accuracy M4F $what inference (per step, 200 x 20): exact $exact, fast $fast; lstm-harness eval${flags:+ $flags}: $want_exact, $want_fast"
+  fig "accuracy $name $what inference (per step, 200 x 20): exact $exact, fast $fast; lstm-harness eval${flags:+ $flags}: $want_exact, $want_fast"
 }
-m4_infer infer infer model '^check model source==bin true runtime-import equal' "1-layer LSTM" ""
+core_infer m4 infer infer model '^check model source==bin true runtime-import equal' "1-layer LSTM" ""
 
 step "Cortex-M4F: the 2-layer model (bin infer-stack), inference over the 200 validation sequences"
 ELF_S="$EMB/target/thumbv7em-none-eabihf/release/infer-stack"
-m4_infer infer-stack stack2 model2 '^check stack2 model runtime-import equal' "2-layer" "--layers 2"
+core_infer m4 infer-stack stack2 model2 '^check stack2 model runtime-import equal' "2-layer" "--layers 2"
 
 step "Cortex-M4F: the GRU model (bin infer-gru), inference over the 200 validation sequences"
 ELF_G="$EMB/target/thumbv7em-none-eabihf/release/infer-gru"
-m4_infer infer-gru gru modelg '^check gru model runtime-import equal' "GRU" "--cell gru"
+core_infer m4 infer-gru gru modelg '^check gru model runtime-import equal' "GRU" "--cell gru"
 
 step "Cortex-M4F: a model of the user's sizes (bin infer-fit): CSV -> fit -> export rust -> firmware"
 cargo run -q --release --bin infer-fit > "$LOG/m4-infer-fit.txt" || { tail -20 "$LOG/m4-infer-fit.txt"; fail "M4F fit-model firmware"; }
@@ -281,11 +290,12 @@ qemu_major=$(qemu-system-arm --version | awk 'NR==1 { split($4, v, "."); print v
 plugin_api=1
 [ "${qemu_major:-0}" -ge 9 ] && plugin_api=2
 gcc -shared -fPIC -O2 -Wall -DQEMU_PLUGIN_API=$plugin_api -o "$EMB/target/libinsncount.so" "$TOOLS/insncount.c"
+# QEMU=qemu-system-riscv32 before qemu_count or sizes_core runs the other emulator.
 qemu_count() { # ELF [QEMU MACHINE ARGS] -> odd marker hits, one count per line (default: the M4F)
   local m elf=$1; shift
   m=0x$("$LLVM_BIN/llvm-nm" "$elf" | awk '$3=="insn_marker"{print $1}')
   [ $# -gt 0 ] || set -- -cpu cortex-m4 -machine mps2-an386
-  timeout 300 qemu-system-arm "$@" -nographic \
+  timeout 300 "${QEMU:-qemu-system-arm}" "$@" -nographic \
     -semihosting-config enable=on,target=native \
     -plugin "$EMB/target/libinsncount.so,marker=$m" -d plugin -kernel "$elf" 2>&1 |
     awk '/^insn_marker/ { n = $2 + 0; if (n % 2 == 1) print $3 }'
@@ -457,7 +467,7 @@ sizes_core() {
   local label=$1 elf=$2 ref=$3 nsizes=$4; shift 4
   local log="$LOG/$label-sizes.txt" counts="$LOG/insns-$label-sizes.txt" i=0 k v mn mx mean
   [ $# -gt 0 ] || set -- -cpu cortex-m4 -machine mps2-an386
-  timeout 300 qemu-system-arm "$@" -nographic -semihosting-config enable=on,target=native \
+  timeout 300 "${QEMU:-qemu-system-arm}" "$@" -nographic -semihosting-config enable=on,target=native \
     -kernel "$elf" > "$log" 2>&1 || { tail -5 "$log"; fail "$label sizes firmware"; }
   diff <(grep ' int8 ' "$ref") <(grep '^sizes .* int8 ' "$log") > /dev/null ||
     fail "$label: int8 outputs differ from the host's (they must be bit-identical)"
@@ -470,10 +480,17 @@ sizes_core() {
       read -r mn mx mean <<<"$(stats "$counts" $((2 + 20 * i)) $((21 + 20 * i)))"
       eval "INSN_${label}_${SIZE_NAMES[$k]}_${v//-/_}=$mean"
       fig "instructions per step $label (IN, H) = ${SIZE_NAMES[$k]/x/, } $v: mean $mean (min $mn, max $mx) over 20 steps"
+      fig "stack painted step $label (IN, H) = ${SIZE_NAMES[$k]/x/, } $v: $(awk -v s="${SIZE_NAMES[$k]}" -v v="$v" '$1=="measure" && $2=="stack" && $4==s && $5==v {print $6}' "$log") B"
       i=$((i + 1))
     done
   done
+  awk '$1=="measure" && $2=="bytes" {print "bytes (size_of) '"$label"' " substr($0, 15)}' "$log" | tee -a "$FIG"
   echo "$label: int8 outputs bit-identical to the host's, f32 within 1e-5"
+}
+# code_size LABEL ELF REGEX: code bytes reachable from the functions matching REGEX.
+code_size() {
+  python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$2" "$3" > "$LOG/code-$1.txt"
+  fig "code reachable from $3 ($1, the three sizes' instances together): $(awk '/^code bytes/{print $NF}' "$LOG/code-$1.txt") B"
 }
 cargo build -q --release --bin sizes
 sizes_core m4 "$EMB/target/thumbv7em-none-eabihf/release/sizes" "$LOG/host-sizes.txt" 3
@@ -481,6 +498,7 @@ python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$EMB/target/thumbv7
   fail "a panic path is reachable from the int8 step"
 python3 "$TOOLS/elfcheck.py" size "$LLVM_BIN/llvm-objdump" "$LLVM_BIN/llvm-nm" "$EMB/target/thumbv7em-none-eabihf/release/sizes" 'fw_common::sizes::step_int8$' > "$LOG/code-step_int8.txt"
 fig "no-panic: the int8 steps (three sizes) reach no panic path; their code (release, M4F, the three instances): $(awk '/^code bytes/{print $NF}' "$LOG/code-step_int8.txt") B"
+code_size m4-step_f32 "$EMB/target/thumbv7em-none-eabihf/release/sizes" 'fw_common::sizes::step_f32$'
 # The M55 has the DSP extension: the kernel's `arm-dsp` feature (SMLAD in the int8 dot
 # product) with the core named, so the assembler accepts it (joined with the config's flags).
 CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m55" \
@@ -488,6 +506,46 @@ CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m55" \
 sizes_core m55 "$EMB/target/thumbv8m.main-none-eabihf/release/sizes" "$LOG/host-sizes.txt" 3 -cpu cortex-m55 -machine mps3-an547
 FW_MEMORY=nrf51-16k cargo build -q --release --bin sizes --features small-ram --target thumbv6m-none-eabi
 sizes_core m0 "$EMB/target/thumbv6m-none-eabi/release/sizes" "$LOG/host-sizes-small.txt" 1 -machine microbit
+
+# --- 6c. RISC-V ----------------------------------------------------------------------------
+step "RISC-V (riscv32imc, QEMU virt, no FPU): the same firmware binaries, every output compared with the host"
+RV=riscv32imc-unknown-none-elf
+RV_ELF="$EMB/target/$RV/release"
+RVQ=(-machine virt -bios none)
+cargo build -q --release --bins --target $RV
+core_infer rv infer infer model '^check model source==bin true runtime-import equal' "1-layer LSTM" ""
+core_infer rv infer-stack stack2 model2 '^check stack2 model runtime-import equal' "2-layer" "--layers 2"
+core_infer rv infer-gru gru modelg '^check gru model runtime-import equal' "GRU" "--cell gru"
+cargo run -q --release --bin infer-fit --target $RV > "$LOG/rv-infer-fit.txt" || { tail -20 "$LOG/rv-infer-fit.txt"; fail "RISC-V fit-model firmware"; }
+grep -q '^check fit runtime-import equal scaling equal weights-only-refused true' "$LOG/rv-infer-fit.txt" ||
+  fail "RISC-V fit model: the run-time import differs from the flash copy"
+python3 "$TOOLS/cmp_lines.py" fit 1e-5 "$LOG/host-fit.txt" "$LOG/rv-infer-fit.txt" ||
+  fail "RISC-V outputs of the fit model differ from lstm-harness predict"
+cargo run -q --release --bin infer-fit-q --target $RV > "$LOG/rv-infer-fit-q.txt" || { tail -20 "$LOG/rv-infer-fit-q.txt"; fail "RISC-V int8 fit-model firmware"; }
+grep -q '^check fitq runtime-import equal scaling equal' "$LOG/rv-infer-fit-q.txt" ||
+  fail "RISC-V int8 fit model: the run-time import of the int8 file differs from the flash copy"
+python3 "$TOOLS/cmp_lines.py" fitq 0 "$LOG/host-fitq.txt" "$LOG/rv-infer-fit-q.txt" ||
+  fail "RISC-V int8 outputs of the fit model differ from lstm-harness predict --logits"
+fig "fit model on RISC-V: f32 probabilities of $(grep -c '^fit ' "$LOG/host-fit.txt") steps equal lstm-harness predict (1e-5); int8 logits of $(grep -c '^fitq ' "$LOG/host-fitq.txt") steps equal predict --logits of the int8 file bit for bit"
+t0=$(date +%s%N)
+cargo run -q --release --bin train --target $RV > "$LOG/rv-train.txt" || { tail -20 "$LOG/rv-train.txt"; fail "RISC-V training firmware"; }
+t1=$(date +%s%N)
+python3 "$TOOLS/cmp_lines.py" "train" 1e-4 "$LOG/host-train.txt" "$LOG/rv-train.txt" || fail "on-device training on RISC-V differs from the host run"
+read -r tc tn <<<"$(awk '/^train val accuracy steps/{split($5, a, "/"); print a[1], a[2]}' "$LOG/rv-train.txt")"
+[ -n "$tn" ] && [ $((tc * 100)) -ge $((tn * 99)) ] || fail "on-device validation accuracy on RISC-V $tc/$tn < 0.99"
+fig "learning on the device (RISC-V, soft float): validation accuracy $tc/$tn, equal to the host run; QEMU wall time $(( (t1 - t0) / 1000000 )) ms"
+QEMU=qemu-system-riscv32 sizes_core rv "$RV_ELF/sizes" "$LOG/host-sizes.txt" 3 "${RVQ[@]}"
+for root in step_int8 step_f32; do
+  python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$RV_ELF/sizes" "fw_common::sizes::$root\$" | tail -1 ||
+    fail "RISC-V: a panic path is reachable from $root"
+  code_size "rv-$root" "$RV_ELF/sizes" "fw_common::sizes::$root\$"
+done
+python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$RV_ELF/infer" 'fw_common::variants::step_scalar$' | tail -1 ||
+  fail "RISC-V: a panic path is reachable from the inference step"
+if python3 "$TOOLS/elfcheck.py" reach "$LLVM_BIN/llvm-objdump" "$RV_ELF/infer" '^main$' > "$LOG/rv-reach-control.txt"; then
+  fail "RISC-V positive control: the check found no panic path from main (which unwraps), so it cannot fail"
+fi
+fig "no-panic on RISC-V: the f32 and int8 steps (three sizes) and the inference step reach no panic path (control: main does)"
 
 # --- targets -----------------------------------------------------------------------------
 step "targets for (IN=1, H=10) on Cortex-M4F (release profile: kernel code at opt-level 3, the rest s)"
@@ -531,6 +589,13 @@ guard "int8 instructions per step M0 (1, 10)" "$INSN_m0_1x10_int8" 13500 insns
 guard "int8 instructions per step M55 (1, 10)" "$INSN_m55_1x10_int8" 6100 insns
 guard "int8 instructions per step M55 (1, 32)" "$INSN_m55_1x32_int8" 25900 insns
 guard "int8 instructions per step M55 (8, 64)" "$INSN_m55_8x64_int8" 73300 insns
+# RISC-V (riscv32imc: 32-bit multiply, no FPU) as first measured, int8 7,575 / 36,054 / 113,681
+# (means of 20 steps), plus about 3 %: regression guards; and the M0's target (int8 at least 5x fewer
+# instructions than soft-float f32 at (1, 10)) holds there too.
+ratio_guard "RISC-V int8/f32-exact instructions per step (1, 10)" "$INSN_rv_1x10_int8" "$INSN_rv_1x10_f32_exact" 1 5
+guard "int8 instructions per step RISC-V (1, 10)" "$INSN_rv_1x10_int8" 7800 insns
+guard "int8 instructions per step RISC-V (1, 32)" "$INSN_rv_1x32_int8" 37200 insns
+guard "int8 instructions per step RISC-V (8, 64)" "$INSN_rv_8x64_int8" 117100 insns
 for k in 1x10 1x32 8x64; do
   v="INSN_m4_${k}_int8"
   case $k in 1x10) c=8109 ;; 1x32) c=27047 ;; 8x64) c=71618 ;; esac

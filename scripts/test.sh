@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's whole test suite (the README's test command). Installs its tools first.
 #   scripts/test.sh [--no-embedded]
-# --no-embedded skips the Cortex-M part (no QEMU or gcc installed, scripts/embedded.sh not
+# --no-embedded skips the embedded (Cortex-M and RISC-V) part (no QEMU or gcc installed, scripts/embedded.sh not
 # run); CI runs everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +52,7 @@ if cargo +nightly miri --version >/dev/null 2>&1; then
 else
     echo "skipped: no nightly toolchain with Miri (rustup toolchain install nightly -c miri -c rust-src)"
 fi
-step "embedded: the kernel no_std on Cortex-M (thumbv7em, thumbv6m, thumbv8m.main), the host-trained models and on-device learning under QEMU (scripts/embedded.sh)"
+step "embedded: the kernel no_std on Cortex-M (thumbv7em, thumbv6m, thumbv8m.main) and RISC-V (riscv32imc), the host-trained models and on-device learning under QEMU (scripts/embedded.sh)"
 if [ "$embedded" = 1 ]; then
     ./scripts/embedded.sh
 else

@@ -1,11 +1,18 @@
 //! Selects the linker memory map: `FW_MEMORY=<name>` picks `memory/<name>.x` (default
-//! `default`), copied to OUT_DIR/memory.x, which cortex-m-rt's `link.x` includes. (Keep no
-//! `memory.x` in this directory: the linker would find it first.)
+//! `default` on Arm, `riscv-virt` on RISC-V), copied to OUT_DIR/memory.x, which the
+//! runtime's `link.x` (cortex-m-rt or riscv-rt) includes. (Keep no `memory.x` in this
+//! directory: the linker would find it first.)
 use std::{env, fs, path::PathBuf};
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let name = env::var("FW_MEMORY").unwrap_or_else(|_| "default".into());
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let default = if arch == "riscv32" {
+        "riscv-virt"
+    } else {
+        "default"
+    };
+    let name = env::var("FW_MEMORY").unwrap_or_else(|_| default.into());
     let src = format!("memory/{name}.x");
     fs::copy(&src, out.join("memory.x")).unwrap_or_else(|e| panic!("FW_MEMORY: {src}: {e}"));
     println!("cargo:rustc-link-search={}", out.display());

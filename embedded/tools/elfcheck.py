@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Static checks of a firmware ELF, from its disassembly (direct calls and branches only;
-the step functions use no function pointers or vtables, so the graph below them is complete).
+"""Static checks of a firmware ELF (Arm Thumb or RISC-V), from its disassembly (direct calls
+and branches only; the step functions use no function pointers or vtables, so the graph below
+them is complete). `stack` reads Arm prologues for functions without recorded sizes: Arm only.
 
 usage:
   elfcheck.py reach  OBJDUMP ELF ROOT_REGEX      exit 1 if a panic path is reachable from ROOT
@@ -37,6 +38,10 @@ def call_graph(objdump, elf):
     # GNU: "bl  12e4 <name>"; LLVM: "bl  0x12e4 <name+0x10> @ imm = #..."
     branch = re.compile(r"\s(?:bl|blx|b|b\.w|b\.n|b(?:eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le)"
                         r"(?:\.[nw])?|cbz|cbnz)\s+(?:r\d+,\s*)?(?:0x)?[0-9a-f]+ <(.+)>(?:\s*@.*)?$")
+    # RISC-V (LLVM): "jal 0x8000_0148 <name>", "jalr -0x54c(ra) <name>" (the auipc + jalr
+    # pair of a call), "jr 0x22(t1) <name>" (a tail call), "bnez a4, 0x8000_019e <name+0x56>".
+    rv_branch = re.compile(r"\s(?:jal|jalr|j|jr|beqz|bnez|blez|bgez|bltz|bgtz|beq|bne|blt|bge|bltu|bgeu)"
+                           r"\s+(?:[a-z][a-z0-9]*,\s*)*-?0x[0-9a-f]+(?:\([a-z][a-z0-9]*\))?\s+<(.+)>$")
     offset = re.compile(r"\+0x[0-9a-f]+$")
     for line in out.splitlines():
         m = head.match(line)
@@ -44,7 +49,7 @@ def call_graph(objdump, elf):
             cur = clean(m.group(2))
             graph.setdefault(cur, set())
             continue
-        m = branch.search(line)
+        m = branch.search(line) or rv_branch.search(line)
         if cur is not None and m:
             target = clean(offset.sub("", m.group(1)))
             if target != cur:

@@ -110,6 +110,21 @@ pub fn quantize<const IN: usize, const H: usize>(
 pub trait Probe {
     /// Runs `step` once (the firmware wraps it in markers; the host just calls it).
     fn measure<T>(&mut self, step: impl FnOnce() -> T) -> T;
+    /// The most stack, in bytes, one step measured since the previous call used, or `None`
+    /// if this probe does not measure stack (the host's does not; the firmware paints).
+    fn take_stack(&mut self) -> Option<usize> {
+        None
+    }
+}
+
+/// One f32 step (not inlined: the code-size figure finds it by name, as [`step_int8`]).
+#[inline(never)]
+pub fn step_f32<const IN: usize, const H: usize>(
+    model: &LstmModel<IN, H, 1>,
+    x: &[f32; IN],
+    state: &mut LstmState<H>,
+) -> [f32; 1] {
+    model.step(x, state)
 }
 
 /// One int8 step (not inlined: the no-panic check and the code-size figure find it by name).
@@ -124,8 +139,9 @@ pub fn step_int8<const IN: usize, const H: usize>(
 
 /// Runs sequence 0 through the three variants of one size, printing each step's outputs:
 /// `sizes <name> f32-exact step <t> <hex f32>`, the same for `f32-fast`, and `sizes <name>
-/// int8 step <t> <hex i32>`. Returns false if the quantization failed or an output was not
-/// finite.
+/// int8 step <t> <hex i32>`; after each variant, if the probe measures stack, `measure stack
+/// step <name> <variant> <bytes>` (the most of its 20 steps). Returns false if the
+/// quantization failed or an output was not finite.
 #[inline(never)]
 pub fn run_size<const IN: usize, const H: usize>(
     sink: &mut impl Sink,
@@ -140,10 +156,11 @@ pub fn run_size<const IN: usize, const H: usize>(
     for (variant, model) in [("f32-exact", exact), ("f32-fast", fast)] {
         let mut state = LstmState::<H>::zeroed();
         for (t, x) in xs.iter().enumerate() {
-            let y = probe.measure(|| model.step(core::hint::black_box(x), &mut state));
+            let y = probe.measure(|| step_f32(model, core::hint::black_box(x), &mut state));
             ok &= y[0].is_finite();
             sink.line(format_args!("sizes {name} {variant} step {t}{}", Hex(&y)));
         }
+        stack_line(sink, probe, name, variant);
     }
     if let Err(e) = quantize(exact, q) {
         sink.line(format_args!("sizes {name} int8 quantization failed: {e}"));
@@ -164,7 +181,14 @@ pub fn run_size<const IN: usize, const H: usize>(
             y[0] as u32
         ));
     }
+    stack_line(sink, probe, name, "int8");
     ok
+}
+
+fn stack_line(sink: &mut impl Sink, probe: &mut impl Probe, name: &str, variant: &str) {
+    if let Some(bytes) = probe.take_stack() {
+        sink.line(format_args!("measure stack step {name} {variant} {bytes}"));
+    }
 }
 
 /// `LSTM(10)` over 1 input (the post's sizes), exact activations.

@@ -1,10 +1,18 @@
 //! Shared firmware pieces: semihosting output and exit codes, the instruction-count marker,
-//! and stack painting for the measured stack figures.
+//! and stack painting for the measured stack figures. The same firmware binaries build for
+//! Cortex-M and for RISC-V: what differs (start-up, semihosting, stack pointer, fault and
+//! panic handlers) is in one [`platform`] module per architecture; everything else is
+//! shared.
 #![no_std]
 
 use core::fmt;
 
-use cortex_m_semihosting::{debug, hprintln};
+/// The architecture's start-up, output, exit and fault handling.
+#[cfg_attr(target_arch = "arm", path = "platform/cortex_m.rs")]
+#[cfg_attr(target_arch = "riscv32", path = "platform/riscv.rs")]
+pub mod platform;
+
+pub use platform::entry;
 
 /// Called (by address) around measured code: the QEMU TCG plugin
 /// (`embedded/tools/insncount.c`) prints the guest instructions executed between two
@@ -21,30 +29,37 @@ pub struct Semihosting;
 
 impl fw_common::report::Sink for Semihosting {
     fn line(&mut self, args: fmt::Arguments<'_>) {
-        hprintln!("{}", args);
+        platform::line(args);
+    }
+}
+
+impl Semihosting {
+    /// Reports a fault or panic (`args`, then `RESULT FAIL`) and exits with status 1.
+    pub fn fault(self, args: fmt::Arguments<'_>) -> ! {
+        platform::line(args);
+        exit(false)
     }
 }
 
 /// Ends the QEMU run: exit status 0 if `ok`, 1 otherwise (semihosting `SYS_EXIT`).
 pub fn exit(ok: bool) -> ! {
-    hprintln!("{}", if ok { "RESULT PASS" } else { "RESULT FAIL" });
-    debug::exit(if ok {
-        debug::EXIT_SUCCESS
-    } else {
-        debug::EXIT_FAILURE
-    });
-    #[allow(clippy::empty_loop)]
-    loop {}
+    platform::line(format_args!(
+        "{}",
+        if ok { "RESULT PASS" } else { "RESULT FAIL" }
+    ));
+    platform::exit_status(ok)
 }
 
 unsafe extern "C" {
-    /// Lowest address of the stack region (cortex-m-rt's `link.x`).
+    /// Lowest address of the stack region (cortex-m-rt's `link.x`; on RISC-V the firmware's
+    /// `memory/riscv-virt.x`).
     static _stack_end: u32;
-    /// Initial stack pointer (top of the stack region).
+    /// Initial stack pointer (top of the stack region; both runtimes' linker scripts).
     static _stack_start: u32;
 }
 
-/// The value cortex-m-rt's `paint-stack` writes at reset, and [`paint_below_sp`] rewrites.
+/// The value the stack is painted with at reset (cortex-m-rt's `paint-stack`; on RISC-V
+/// `platform::__pre_init`), and [`paint_below_sp`] rewrites.
 pub const PAINT: u32 = 0xCCCC_CCCC;
 
 /// Repaints every stack word from the bottom of the stack region up to (excluding) the
@@ -52,7 +67,7 @@ pub const PAINT: u32 = 0xCCCC_CCCC;
 /// frame; nothing else runs (no interrupts are enabled), so those words are free.
 #[inline(always)]
 pub fn paint_below_sp() {
-    let sp = cortex_m::register::msp::read() as usize;
+    let sp = platform::stack_pointer();
     let mut p = &raw const _stack_end as usize;
     while p + 4 <= sp {
         // SAFETY: p is a word-aligned address inside the stack region and below SP, which
@@ -96,7 +111,7 @@ pub fn step_stack<M, S: lstm_kernel::StreamState>(
     x: &[f32; fw_common::IN],
     step: Step<M, S>,
 ) -> usize {
-    let sp = cortex_m::register::msp::read() as usize;
+    let sp = platform::stack_pointer();
     paint_below_sp();
     let mut state = S::zeroed();
     core::hint::black_box(step(model, core::hint::black_box(x), &mut state));
@@ -114,19 +129,6 @@ pub fn count_steps<M: 'static, S: lstm_kernel::StreamState>(
     xs: &[[f32; fw_common::IN]],
 ) {
     count_steps_with(variants, &model_for, xs);
-}
-
-/// Defines the `HardFault` handler: print the faulting PC and exit with status 1 (the
-/// default handler loops forever, which CI would only see as a timeout).
-#[macro_export]
-macro_rules! fault_handlers {
-    () => {
-        #[cortex_m_rt::exception]
-        unsafe fn HardFault(ef: &cortex_m_rt::ExceptionFrame) -> ! {
-            cortex_m_semihosting::hprintln!("HardFault at pc={:#x}", ef.pc());
-            $crate::exit(false)
-        }
-    };
 }
 
 /// The model type of the firmware's post's-model variants: layers `R`, one input, `H`
@@ -246,7 +248,7 @@ pub fn training_firmware<T: fw_common::train::DeviceTraining>(tag: &str, force_f
     // Measurements first, on the trainer the real run below resets to its initial state.
     let mut scratch = T::keras_init(DEVICE_SEED);
     let mut state = T::State::zeroed();
-    let sp = cortex_m::register::msp::read() as usize;
+    let sp = platform::stack_pointer();
     paint_below_sp();
     ok &= scratch
         .step(black_box(&input(1.0, 0)), 1.0, &mut state)

@@ -10,13 +10,12 @@
 
 use core::hint::black_box;
 
-use cortex_m_rt::entry;
 use fw_common::report::{Sink, validation_report};
 use fw_common::trained::{MODEL, MODEL_BIN, MODEL_FAST, MODEL_FROM_BIN, VAL_X, VAL_Y};
 use fw_common::variants::VARIANTS;
 use fw_common::{DeviceModel, H, IN, OUT, same_bits};
 use lstm_kernel::{LstmState, io};
-use panic_semihosting as _;
+use qemu_fw::entry;
 use qemu_fw::{Semihosting, count_steps, step_stack};
 
 qemu_fw::fault_handlers!();

@@ -8,11 +8,10 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
 use fw_common::report::Sink;
 use fw_common::trained_fit::{FIT_X, H, IN, MODEL, MODEL_BIN, OUT, Rnn, SCALING, predict_step};
 use lstm_kernel::{Dense, Model, Recurrent, Scaling, Tensors};
-use panic_semihosting as _;
+use qemu_fw::entry;
 
 qemu_fw::fault_handlers!();
 

@@ -8,13 +8,12 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
 use fw_common::report::Sink;
 use fw_common::trained_fit::FIT_X;
 use fw_common::trained_fit_q::{H, HEAD, IN, MODEL, MODEL_BIN, OUT, Rnn, SCALING};
 use lstm_kernel::Scaling;
 use lstm_kernel::quant::{QModel, QRecurrent};
-use panic_semihosting as _;
+use qemu_fw::entry;
 
 qemu_fw::fault_handlers!();
 

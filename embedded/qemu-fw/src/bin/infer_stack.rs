@@ -8,10 +8,9 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
 use fw_common::trained_stack::{MODEL, MODEL_BIN, MODEL_FAST, VAL_X, VAL_Y};
 use fw_common::variants::STACKED_VARIANTS;
-use panic_semihosting as _;
+use qemu_fw::entry;
 
 qemu_fw::fault_handlers!();
 

@@ -1,28 +1,54 @@
 //! The step at the README's three sizes, `(IN, H)` = (1, 10), (1, 32), (8, 64): f32 exact,
 //! f32 fast and int8 (`fw_common::sizes`), every step between two instruction markers
 //! (counted by scripts/embedded.sh with the QEMU plugin) and its outputs printed for the
-//! comparison with the host (`host_sizes`). On a part with 16 KiB of RAM (built with
+//! comparison with the host (`host_sizes`), each step's stack painted, and the bytes of each
+//! size's models and states (`measure bytes ...`). On a part with 16 KiB of RAM (built with
 //! `FW_MEMORY=nrf51-16k`) only (1, 10) runs.
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
-use panic_semihosting as _;
+use fw_common::report::Sink;
+use qemu_fw::entry;
 use qemu_fw::{Semihosting, exit, insn_marker};
 
 qemu_fw::fault_handlers!();
 
-/// Wraps each step in a marker pair; the first pair (empty) is the overhead.
-struct Markers(u32);
+/// Wraps each step in a marker pair (the first pair, empty, is the overhead) after painting
+/// the stack below it, and keeps the most stack a step used.
+struct Markers {
+    tag: u32,
+    stack: usize,
+}
 
 impl fw_common::sizes::Probe for Markers {
+    #[inline(always)]
     fn measure<T>(&mut self, step: impl FnOnce() -> T) -> T {
-        insn_marker(self.0);
+        let sp = qemu_fw::platform::stack_pointer();
+        qemu_fw::paint_below_sp();
+        insn_marker(self.tag);
         let y = step();
-        insn_marker(self.0 + 1);
-        self.0 += 2;
+        insn_marker(self.tag + 1);
+        self.tag += 2;
+        self.stack = self.stack.max(qemu_fw::stack_used_below(sp));
         core::hint::black_box(y)
     }
+
+    fn take_stack(&mut self) -> Option<usize> {
+        Some(core::mem::take(&mut self.stack))
+    }
+}
+
+/// `measure bytes <size> f32 model <B> state <B> int8 model <B> state <B>`: what one size's
+/// weights (f32 [`lstm_kernel::LstmModel`], int8 [`Quantized`]) and stream state take.
+fn bytes_line<const IN: usize, const H: usize>(out: &mut Semihosting, name: &str) {
+    use core::mem::size_of;
+    out.line(format_args!(
+        "measure bytes {name} f32 model {} state {} int8 model {} state {}",
+        size_of::<lstm_kernel::LstmModel<IN, H, 1>>(),
+        size_of::<lstm_kernel::LstmState<H>>(),
+        size_of::<fw_common::sizes::Quantized<IN, H>>(),
+        size_of::<lstm_kernel::quant::QLstmState<H>>(),
+    ));
 }
 
 /// The one mutable borrow of a `static mut`.
@@ -54,6 +80,13 @@ fn main() -> ! {
         // SAFETY: as above.
         Some(unsafe { (once(&raw mut Q1X32), once(&raw mut Q8X64)) })
     };
-    let ok = fw_common::sizes::report(&mut Semihosting, &mut Markers(2), Storage { q1x10, large });
+    let large_sizes = large.is_some();
+    let mut markers = Markers { tag: 2, stack: 0 };
+    let ok = fw_common::sizes::report(&mut Semihosting, &mut markers, Storage { q1x10, large });
+    bytes_line::<1, 10>(&mut Semihosting, "1x10");
+    if large_sizes {
+        bytes_line::<1, 32>(&mut Semihosting, "1x32");
+        bytes_line::<8, 64>(&mut Semihosting, "8x64");
+    }
     exit(ok)
 }

@@ -4,8 +4,7 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
-use panic_semihosting as _;
+use qemu_fw::entry;
 
 qemu_fw::fault_handlers!();
 
