@@ -105,19 +105,31 @@ impl Multiplier {
     /// below `1/2`: every row of a model whose weight-times-input products stay below about
     /// 500) it is computed in two roundings, as TFLite and gemmlowp do (they round half away
     /// from zero, this rounds half up): the high word of the 64-bit product rounded (an
-    /// `SMULL` and a rounding add on Cortex-M4), then the remaining `shift - 32` bits, within one unit of the real
+    /// `SMMULR` on Cortex-M4), then the remaining `shift - 32` bits, within one unit of the real
     /// product. Smaller shifts take one rounding of the whole product. `|acc · m| <= 2^62`,
     /// so neither form overflows.
     #[inline(always)]
     pub fn apply(self, acc: i32) -> i32 {
-        let p = acc as i64 * self.m as i64;
-        // The common case first, without a clamp: a shift of 32 to 62.
-        if (32..=62).contains(&self.shift) {
-            let hi = ((p + (1i64 << 31)) >> 32) as i32; // |hi| <= 2^30
-            return rounding_shr(hi, self.shift as u32 - 32);
+        // The common case inline, without a clamp: a shift of 32 to 62. The rounded high
+        // word is one SMMULR on DSP cores; `(2^k) >> 1` is the rounding half of a shift by
+        // `k` (0 for `k = 0`), so the rest of the shift needs no branch.
+        let k = (self.shift as u32).wrapping_sub(32);
+        if k <= 30 {
+            let hi = super::dsp::smmulr(acc, self.m); // |hi| <= 2^30
+            hi.saturating_add((1i32 << k) >> 1) >> k
+        } else {
+            self.apply_small_shift(acc)
         }
-        // A hand-made multiplier with a shift outside 1..=62 is clamped there: no shift
-        // overflows (and `from_scale` never makes one).
+    }
+
+    /// [`Self::apply`] for a shift below 32 (scales of `1/2` and more) or a hand-made one
+    /// outside `1..=62`, which is clamped there (no shift overflows; `from_scale` never
+    /// makes one): one rounding of the 64-bit product. Out of line, so the common case
+    /// stays small enough for the optimiser to unroll the loops around it.
+    #[cold]
+    #[inline(never)]
+    fn apply_small_shift(self, acc: i32) -> i32 {
+        let p = acc as i64 * self.m as i64;
         let shift = (self.shift as u32).clamp(1, 62);
         if shift >= 32 {
             let hi = ((p + (1i64 << 31)) >> 32) as i32;

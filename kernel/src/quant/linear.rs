@@ -12,7 +12,7 @@
 //! `K <= 256` (so `Σ |q x| < 127 · 32768 · 256 = 2^30` and the bias, at most `2^24` in
 //! magnitude, fit an `i32`: no step can overflow).
 
-use super::dot::{Lanes, dot};
+use super::dot::{Lanes, dot, dot2};
 use super::fixed::Multiplier;
 
 pub use super::dot::MAX_INPUTS;
@@ -193,11 +193,16 @@ impl<const G: usize, const H: usize, const K: usize> QLinear<G, H, K> {
         self.m[gate][unit].apply(self.acc(gate, unit, x))
     }
 
-    /// Every gate's row of unit `unit` in the output format (`[G]`, [`Self::row`] of each).
+    /// Rows `(gate, unit)` and `(gate + 1, unit)` in the output format ([`Self::row`] of
+    /// each), the two dot products sharing the loads of `x` ([`dot2`]). Panics if
+    /// `gate + 1 >= G` or `unit >= H` (callers index with constants and loop bounds).
     #[inline(always)]
-    pub fn unit(&self, unit: usize, x: &Lanes<K>) -> [i32; G] {
-        let sums: [i32; G] = core::array::from_fn(|g| dot(&self.q[g][unit], x));
-        core::array::from_fn(|g| self.m[g][unit].apply(self.bias[g][unit] + sums[g]))
+    pub fn row_pair(&self, gate: usize, unit: usize, x: &Lanes<K>) -> [i32; 2] {
+        let [a, b] = dot2(&self.q[gate][unit], &self.q[gate + 1][unit], x);
+        [
+            self.m[gate][unit].apply(self.bias[gate][unit] + a),
+            self.m[gate + 1][unit].apply(self.bias[gate + 1][unit] + b),
+        ]
     }
 
     /// The rows as flat slices, `[G·H]` rows in `[gate][unit]` order (PyTorch's `weight_ih`

@@ -164,12 +164,17 @@ impl<const IN: usize, const H: usize> QLstm<IN, H> {
         // The inputs and h_{t-1} in the dot product's lane order, once per step.
         let (x, h_prev) = (Lanes::new(x), Lanes::new(&state.h));
         for j in 0..H {
-            let (zx, zh) = (self.x.unit(j, &x), self.h.unit(j, &h_prev));
-            let z = |g: usize| saturate_i16(zx[g].saturating_add(zh[g]));
-            let i = act::gate(self.activation, z(0));
-            let f = act::gate(self.activation, z(1));
-            let g = act::tanh(z(2));
-            let o = act::gate(self.activation, z(3));
+            // Gates i, f (rows 0, 1) and g, o (rows 2, 3), two rows per pass over x and h.
+            let ([xi, xf], [xg, xo]) = (self.x.row_pair(0, j, &x), self.x.row_pair(2, j, &x));
+            let ([hi, hf], [hg, ho]) = (
+                self.h.row_pair(0, j, &h_prev),
+                self.h.row_pair(2, j, &h_prev),
+            );
+            let z = |a: i32, b: i32| saturate_i16(a.saturating_add(b));
+            let i = act::gate(self.activation, z(xi, hi));
+            let f = act::gate(self.activation, z(xf, hf));
+            let g = act::tanh(z(xg, hg));
+            let o = act::gate(self.activation, z(xo, ho));
             let frac = self.cell.frac as u32;
             let fc = mul_q15(f, state.c[j]);
             let ig = rounding_shr(i as i32 * g as i32, 2 * UNIT_FRAC - frac);

@@ -51,6 +51,7 @@
 
 pub mod act;
 pub mod dot;
+pub mod dsp;
 pub mod file;
 pub mod fixed;
 pub mod gru;
