@@ -1,7 +1,8 @@
 //! The Armv7E-M / Armv8-M DSP-extension instructions the integer step is built from, each
 //! with its portable twin (the same integer function in plain Rust): [`smlad`], [`sxtb16`]
-//! and [`smmulr`]; and the two-row dot-product loop `dot2_pairs` (DSP cores only: its twin
-//! is the Rust loop in [`super::dot::dot2`], which computes the same sums). On `cfg(lstm_arm_dsp)` (set by `build.rs`: every `thumbv7em` target,
+//! and [`smmulr`]; and the dot-product loops over two and four rows, `dot2_pairs` and
+//! `dot4_pairs` (DSP cores only: their twins are the Rust loops in [`super::dot::dot2`] and
+//! [`super::dot::dot4`], which compute the same sums). On `cfg(lstm_arm_dsp)` (set by `build.rs`: every `thumbv7em` target,
 //! `thumbv8m.main` with the `arm-dsp` feature) they are one instruction each, in inline
 //! assembly; elsewhere the twin runs. The twins are tested against plain arithmetic here and
 //! every firmware's int8 outputs are compared with the host's bit for bit
@@ -159,6 +160,98 @@ pub fn dot2_pairs(w0: &[i8], w1: &[i8], x: &[i16]) -> Option<((i32, i32), usize)
         );
     }
     Some(((a0, a1), 8 * pairs))
+}
+
+/// The sums of four consecutive rows of `K` weights (`w[r]` at byte offset `r · K` from
+/// `w[0]`, as a `[[i8; K]; H]` lays them out) against one input vector, over the first
+/// `8 · (K / 8)` inputs, in one loop: per 8 inputs two `LDRD` of lanes, eight weight loads
+/// (three at constant offsets `K`, `2K`, `3K` from one pointer), sixteen `SXTB16`, sixteen
+/// `SMLAD` and the loop's two (1.375 instructions per multiply-accumulate). Returns the
+/// four sums and the inputs done, or `None` if `x` is not 4-byte aligned (see
+/// [`dot2_pairs`]). Only on `cfg(lstm_arm_dsp)`; [`super::dot::dot4`] finishes in Rust.
+/// `K <= 256` (the dot product's bound, so `3K` is a valid load offset and the sums fit).
+#[cfg(lstm_arm_dsp)]
+#[inline(always)]
+pub fn dot4_pairs<const K: usize>(w: &[[i8; K]; 4], x: &[i16; K]) -> Option<([i32; 4], usize)> {
+    const { assert!(K <= 256, "dot4_pairs: at most 256 inputs per row") };
+    let pairs = K / 8;
+    if x.as_ptr() as usize % 4 != 0 {
+        return None;
+    }
+    if pairs == 0 {
+        return Some(([0; 4], 0));
+    }
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: the loop runs `pairs >= 1` times; each pass reads 16 bytes of lanes from `x`
+    // and 8 bytes of each row at `p + r K` (r = 1, 2, 3, then row 0 with the post-increment),
+    // `p` advancing 8 bytes: all inside `w` (4 K bytes, contiguous) and `x` (2 K bytes), as
+    // 8 · pairs <= K; `x` is 4-byte aligned (checked), as `LDRD` needs; no store; the flags
+    // are clobbered (no `preserves_flags`).
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "ldrd {lo}, {hi}, [{x}], #8",
+            "ldr {v}, [{p}, #{k1}]",
+            "sxtb16 {t}, {v}",
+            "smlad {a1}, {t}, {lo}, {a1}",
+            "sxtb16 {t}, {v}, ror #8",
+            "smlad {a1}, {t}, {hi}, {a1}",
+            "ldr {v}, [{p}, #{k2}]",
+            "sxtb16 {t}, {v}",
+            "smlad {a2}, {t}, {lo}, {a2}",
+            "sxtb16 {t}, {v}, ror #8",
+            "smlad {a2}, {t}, {hi}, {a2}",
+            "ldr {v}, [{p}, #{k3}]",
+            "sxtb16 {t}, {v}",
+            "smlad {a3}, {t}, {lo}, {a3}",
+            "sxtb16 {t}, {v}, ror #8",
+            "smlad {a3}, {t}, {hi}, {a3}",
+            "ldr {v}, [{p}], #4",
+            "sxtb16 {t}, {v}",
+            "smlad {a0}, {t}, {lo}, {a0}",
+            "sxtb16 {t}, {v}, ror #8",
+            "smlad {a0}, {t}, {hi}, {a0}",
+            "ldrd {lo}, {hi}, [{x}], #8",
+            "ldr {v}, [{p}, #{k1}]",
+            "sxtb16 {t}, {v}",
+            "smlad {a1}, {t}, {lo}, {a1}",
+            "sxtb16 {t}, {v}, ror #8",
+            "smlad {a1}, {t}, {hi}, {a1}",
+            "ldr {v}, [{p}, #{k2}]",
+            "sxtb16 {t}, {v}",
+            "smlad {a2}, {t}, {lo}, {a2}",
+            "sxtb16 {t}, {v}, ror #8",
+            "smlad {a2}, {t}, {hi}, {a2}",
+            "ldr {v}, [{p}, #{k3}]",
+            "sxtb16 {t}, {v}",
+            "smlad {a3}, {t}, {lo}, {a3}",
+            "sxtb16 {t}, {v}, ror #8",
+            "smlad {a3}, {t}, {hi}, {a3}",
+            "ldr {v}, [{p}], #4",
+            "sxtb16 {t}, {v}",
+            "smlad {a0}, {t}, {lo}, {a0}",
+            "sxtb16 {t}, {v}, ror #8",
+            "smlad {a0}, {t}, {hi}, {a0}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            k1 = const K,
+            k2 = const 2 * K,
+            k3 = const 3 * K,
+            p = inout(reg) w.as_ptr() => _,
+            x = inout(reg) x.as_ptr() => _,
+            n = inout(reg) pairs => _,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            lo = out(reg) _,
+            hi = out(reg) _,
+            v = out(reg) _,
+            t = out(reg) _,
+            options(readonly, nostack)
+        );
+    }
+    Some(([a0, a1, a2, a3], 8 * pairs))
 }
 
 #[cfg(test)]

@@ -110,20 +110,22 @@ impl Multiplier {
     /// so neither form overflows.
     #[inline(always)]
     pub fn apply(self, acc: i32) -> i32 {
-        // The common case inline, without a clamp: a shift of 32 to 62. The rounded high
-        // word is one SMMULR on DSP cores; `(2^k) >> 1` is the rounding half of a shift by
-        // `k` (0 for `k = 0`), so the rest of the shift needs no branch.
-        let k = (self.shift as u32).wrapping_sub(32);
-        if k <= 30 {
-            let hi = super::dsp::smmulr(acc, self.m); // |hi| <= 2^30
-            hi.saturating_add((1i32 << k) >> 1) >> k
+        // The common case inline, without a clamp: a shift of 33 to 62. The rounded high
+        // word is one SMMULR on DSP cores; the rest of the shift, `k = shift - 32` in
+        // `1..=30`, rounds half up as `((hi >> (k - 1)) + 1) >> 1`, which equals
+        // `(hi + 2^(k-1)) >> k` (`hi = q 2^k + r`: both are `q + [r >= 2^(k-1)]`) and cannot
+        // overflow (`|hi| <= 2^30`).
+        let k1 = (self.shift as u32).wrapping_sub(33);
+        if k1 <= 29 {
+            let hi = super::dsp::smmulr(acc, self.m);
+            ((hi >> k1) + 1) >> 1
         } else {
             self.apply_small_shift(acc)
         }
     }
 
-    /// [`Self::apply`] for a shift below 32 (scales of `1/2` and more) or a hand-made one
-    /// outside `1..=62`, which is clamped there (no shift overflows; `from_scale` never
+    /// [`Self::apply`] for a shift of 32 or less (scales of `1/4` and more) or a hand-made
+    /// one outside `1..=62`, which is clamped there (no shift overflows; `from_scale` never
     /// makes one): one rounding of the 64-bit product. Out of line, so the common case
     /// stays small enough for the optimiser to unroll the loops around it.
     #[cold]

@@ -12,7 +12,7 @@
 //! `K <= 256` (so `Σ |q x| < 127 · 32768 · 256 = 2^30` and the bias, at most `2^24` in
 //! magnitude, fit an `i32`: no step can overflow).
 
-use super::dot::{Lanes, dot, dot2};
+use super::dot::{Lanes, dot, dot2, dot4};
 use super::fixed::Multiplier;
 
 pub use super::dot::MAX_INPUTS;
@@ -191,6 +191,23 @@ impl<const G: usize, const H: usize, const K: usize> QLinear<G, H, K> {
     #[inline(always)]
     pub fn row(&self, gate: usize, unit: usize, x: &Lanes<K>) -> i32 {
         self.m[gate][unit].apply(self.acc(gate, unit, x))
+    }
+
+    /// Rows `(gate, unit..unit + 4)` in the output format ([`Self::row`] of each), the four
+    /// dot products sharing the loads of `x` ([`dot4`]: the rows are adjacent in memory).
+    /// `None` if `gate >= G` or `unit + 4 > H` (callers ask only for rows that exist).
+    #[inline(always)]
+    pub fn row_quad(&self, gate: usize, unit: usize, x: &Lanes<K>) -> Option<[i32; 4]> {
+        let q = self.q.get(gate)?.get(unit..)?.first_chunk::<4>()?;
+        let m = self.m.get(gate)?.get(unit..)?.first_chunk::<4>()?;
+        let bias = self.bias.get(gate)?.get(unit..)?.first_chunk::<4>()?;
+        let s = dot4(q, x);
+        Some([
+            m[0].apply(bias[0] + s[0]),
+            m[1].apply(bias[1] + s[1]),
+            m[2].apply(bias[2] + s[2]),
+            m[3].apply(bias[3] + s[3]),
+        ])
     }
 
     /// Rows `(gate, unit)` and `(gate + 1, unit)` in the output format ([`Self::row`] of

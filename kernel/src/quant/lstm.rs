@@ -163,25 +163,48 @@ impl<const IN: usize, const H: usize> QLstm<IN, H> {
     pub fn step(&self, x: &[i16; IN], state: &mut QLstmState<H>) {
         // The inputs and h_{t-1} in the dot product's lane order, once per step.
         let (x, h_prev) = (Lanes::new(x), Lanes::new(&state.h));
-        for j in 0..H {
-            // Gates i, f (rows 0, 1) and g, o (rows 2, 3), two rows per pass over x and h.
+        let z = |a: i32, b: i32| saturate_i16(a.saturating_add(b));
+        // Four units at a time: each gate's four rows are adjacent, so one pass over x and
+        // one over h_{t-1} serve them (`row_quad`); then the four cell updates.
+        let mut j = 0;
+        while j + 4 <= H {
+            let quad = |g: usize| {
+                let a = self.x.row_quad(g, j, &x).unwrap_or([0; 4]);
+                let b = self.h.row_quad(g, j, &h_prev).unwrap_or([0; 4]);
+                [z(a[0], b[0]), z(a[1], b[1]), z(a[2], b[2]), z(a[3], b[3])]
+            };
+            let (zi, zf, zg, zo) = (quad(0), quad(1), quad(2), quad(3));
+            for r in 0..4 {
+                self.update(j + r, [zi[r], zf[r], zg[r], zo[r]], state);
+            }
+            j += 4;
+        }
+        // The last `H % 4` units one by one, gates i, f and g, o two rows per pass.
+        while j < H {
             let ([xi, xf], [xg, xo]) = (self.x.row_pair(0, j, &x), self.x.row_pair(2, j, &x));
             let ([hi, hf], [hg, ho]) = (
                 self.h.row_pair(0, j, &h_prev),
                 self.h.row_pair(2, j, &h_prev),
             );
-            let z = |a: i32, b: i32| saturate_i16(a.saturating_add(b));
-            let i = act::gate(self.activation, z(xi, hi));
-            let f = act::gate(self.activation, z(xf, hf));
-            let g = act::tanh(z(xg, hg));
-            let o = act::gate(self.activation, z(xo, ho));
-            let frac = self.cell.frac as u32;
-            let fc = mul_q15(f, state.c[j]);
-            let ig = rounding_shr(i as i32 * g as i32, 2 * UNIT_FRAC - frac);
-            let c = saturate_i16(fc + ig);
-            state.c[j] = c;
-            state.h[j] = mul_q15(o, act::tanh(self.cell.to_gate_input(c))) as i16;
+            self.update(j, [z(xi, hi), z(xf, hf), z(xg, hg), z(xo, ho)], state);
+            j += 1;
         }
+    }
+
+    /// The cell update of unit `j` from its gate pre-activations `z = [i, f, g, o]` (Q3.12):
+    /// `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ tanh(c_t)`, in place.
+    #[inline(always)]
+    fn update(&self, j: usize, z: [i16; 4], state: &mut QLstmState<H>) {
+        let i = act::gate(self.activation, z[0]);
+        let f = act::gate(self.activation, z[1]);
+        let g = act::tanh(z[2]);
+        let o = act::gate(self.activation, z[3]);
+        let frac = self.cell.frac as u32;
+        let fc = mul_q15(f, state.c[j]);
+        let ig = rounding_shr(i as i32 * g as i32, 2 * UNIT_FRAC - frac);
+        let c = saturate_i16(fc + ig);
+        state.c[j] = c;
+        state.h[j] = mul_q15(o, act::tanh(self.cell.to_gate_input(c))) as i16;
     }
 
     /// Bytes of the parameters in memory (a `static` in flash).
