@@ -168,14 +168,16 @@ impl<const IN: usize, const H: usize> QLstm<IN, H> {
         // one over h_{t-1} serve them (`row_quad`); then the four cell updates.
         let mut j = 0;
         while j + 4 <= H {
-            let quad = |g: usize| {
-                let a = self.x.row_quad(g, j, &x).unwrap_or([0; 4]);
-                let b = self.h.row_quad(g, j, &h_prev).unwrap_or([0; 4]);
-                [z(a[0], b[0]), z(a[1], b[1]), z(a[2], b[2]), z(a[3], b[3])]
-            };
-            let (zi, zf, zg, zo) = (quad(0), quad(1), quad(2), quad(3));
-            for r in 0..4 {
-                self.update(j + r, [zi[r], zf[r], zg[r], zo[r]], state);
+            let z = [0, 1, 2, 3].map(|g| self.quad(g, j, &x, &h_prev));
+            // One `match` per four units, so each activation's loop is compiled on its own.
+            match self.activation {
+                RecurrentActivation::Sigmoid => self.update4(act::sigmoid, j, &z, state),
+                RecurrentActivation::HardSigmoidKeras2 => {
+                    self.update4(act::hard_sigmoid_keras2, j, &z, state)
+                }
+                RecurrentActivation::HardSigmoidKeras3 => {
+                    self.update4(act::hard_sigmoid_keras3, j, &z, state)
+                }
             }
             j += 4;
         }
@@ -186,20 +188,53 @@ impl<const IN: usize, const H: usize> QLstm<IN, H> {
                 self.h.row_pair(0, j, &h_prev),
                 self.h.row_pair(2, j, &h_prev),
             );
-            self.update(j, [z(xi, hi), z(xf, hf), z(xg, hg), z(xo, ho)], state);
+            let sigma = |v: i16| act::gate(self.activation, v);
+            self.update(
+                sigma,
+                j,
+                [z(xi, hi), z(xf, hf), z(xg, hg), z(xo, ho)],
+                state,
+            );
             j += 1;
         }
     }
 
-    /// The cell update of unit `j` from its gate pre-activations `z = [i, f, g, o]` (Q3.12):
-    /// `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ tanh(c_t)`, in place.
+    /// The pre-activations of gate `g` for units `j..j + 4` (Q3.12): the saturated sum of
+    /// the input and recurrent rows.
     #[inline(always)]
-    fn update(&self, j: usize, z: [i16; 4], state: &mut QLstmState<H>) {
-        let i = act::gate(self.activation, z[0]);
-        let f = act::gate(self.activation, z[1]);
+    fn quad(&self, g: usize, j: usize, x: &Lanes<IN>, h_prev: &Lanes<H>) -> [i16; 4] {
+        let a = self.x.row_quad(g, j, x).unwrap_or([0; 4]);
+        let b = self.h.row_quad(g, j, h_prev).unwrap_or([0; 4]);
+        let z = |a: i32, b: i32| saturate_i16(a.saturating_add(b));
+        [z(a[0], b[0]), z(a[1], b[1]), z(a[2], b[2]), z(a[3], b[3])]
+    }
+
+    /// The cell updates of units `j..j + 4` from their pre-activations `z[gate][unit]`.
+    #[inline(always)]
+    fn update4(
+        &self,
+        sigma: impl Fn(i16) -> i16 + Copy,
+        j: usize,
+        z: &[[i16; 4]; 4],
+        state: &mut QLstmState<H>,
+    ) {
+        for r in 0..4 {
+            self.update(sigma, j + r, [z[0][r], z[1][r], z[2][r], z[3][r]], state);
+        }
+    }
+
+    /// The cell update of unit `j` from its gate pre-activations `z = [i, f, g, o]` (Q3.12),
+    /// `sigma` the layer's gate activation: `c_t = f ⊙ c_{t-1} + i ⊙ g`,
+    /// `h_t = o ⊙ tanh(c_t)`, in place.
+    #[inline(always)]
+    fn update(&self, sigma: impl Fn(i16) -> i16, j: usize, z: [i16; 4], state: &mut QLstmState<H>) {
+        let i = sigma(z[0]);
+        let f = sigma(z[1]);
         let g = act::tanh(z[2]);
-        let o = act::gate(self.activation, z[3]);
-        let frac = self.cell.frac as u32;
+        let o = sigma(z[3]);
+        // `CellFormat` keeps `frac <= 15` (its constructors); saying so lets the shifts
+        // below drop their zero-shift branch.
+        let frac = (self.cell.frac as u32).min(15);
         let fc = mul_q15(f, state.c[j]);
         let ig = rounding_shr(i as i32 * g as i32, 2 * UNIT_FRAC - frac);
         let c = saturate_i16(fc + ig);
