@@ -17,7 +17,7 @@
 //! | cell state `c_t` | int16, power-of-two scale from calibration ([`CellFormat`]) | int16, power-of-two scale |
 //! | accumulation | `i32` (exact: [`linear::MAX_INPUTS`] bounds the row length) | `i32` |
 //! | rescaling | [`Multiplier`]: Q0.31 mantissa and shift; the product's high word rounded, then the rest of the shift, both half up | the same two steps (rounding half away from zero) |
-//! | dot products | `i32`, two multiply-accumulates per `SMLAD` on cores with the DSP extension ([`dot`]) | the same (CMSIS-NN kernels) |
+//! | dot products | `i32`, two multiply-accumulates per `SMLAD` on cores with the DSP extension, four adjacent rows per pass over the inputs ([`dot`], [`dsp`]) | the same instructions (CMSIS-NN kernels) |
 //! | σ, tanh | 513-entry tables over `[0, 8]` with symmetry, interpolated ([`act`]) | 513-entry tables over `[-8, 8]` (int16) or gemmlowp fixed point |
 //! | head outputs | `i32` Q19.12 | int8 asymmetric |
 //!
@@ -38,7 +38,7 @@
 //! A step is integer arithmetic only (`i8`, `i16`, `i32`, and one `i64` product per
 //! rescale), so every target gives the same bits: the DSP form of [`dot`] and its portable
 //! twin sum the same products (integer addition is associative), and the firmware under
-//! QEMU (M4F with `SMLAD`, M55, M0) matches the host bit for bit (scripts/embedded.sh).
+//! QEMU (M4F with `SMLAD`, M55, M0, RISC-V) matches the host bit for bit (scripts/embedded.sh).
 //! No allocation, no panic path for valid sizes (row lengths above [`linear::MAX_INPUTS`]
 //! are refused at compile time).
 //! Quantizing (on the host, or once on the device: `QModel::quantize_into`) uses `f64`,
