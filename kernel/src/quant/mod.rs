@@ -45,7 +45,7 @@
 //! software on every Cortex-M and bit-identical to the host.
 //!
 //! # Files
-//! [`file`] writes and reads a [`QModel`] as an int8 model file (the binary format of
+//! [`file`](mod@file) writes and reads a [`QModel`] as an int8 model file (the binary format of
 //! [`crate::io`] with dtype 2), bit-exact and without allocation; `lstm-harness quantize`
 //! makes one from a float model file and calibration data.
 
