@@ -1,46 +1,44 @@
 //! The dot product every integer row is made of: `Σ_k w[k] · x[k]` over int8 weights and
-//! int16 inputs in an `i32` (exact: [`MAX_INPUTS`] bounds it), and the layout
-//! its inputs are put in once per step ([`Lanes`]), so the DSP extension of Cortex-M4/M7
-//! (and M33/M55 with it) does two multiply-accumulates per `SMLAD`.
+//! int16 inputs in an `i32` (exact: [`MAX_INPUTS`] bounds it), one row ([`dot`]) or two or
+//! four rows against the same inputs ([`dot2`], [`dot4`]: the inputs are loaded once for
+//! all of them), and the layout its inputs are put in once per step ([`Lanes`]).
 //!
-//! # Layout
-//! In each block of four inputs `x[4b..4b + 4]` the middle two are swapped: lanes hold
-//! `x0, x2, x1, x3`; a tail of fewer than four stays in place. Four int8 weights
-//! `w0 w1 w2 w3` loaded as one little-endian word give, by `SXTB16`, the halfword pairs
-//! `(w0, w2)` and (rotated by 8) `(w1, w3)`: the pairs of lanes they meet. So a block costs
-//! one weight load, two `SXTB16`, one load of four lanes and two `SMLAD`, and the weights
-//! keep their natural order (`W[row][k]`, as the file and the exporters write them).
+//! # Forms (twins)
+//! - On hosts with integer vector lanes (`cfg(lstm_int8_simd)`, set by `build.rs`: x86,
+//!   x86-64, AArch64, wasm32), `wide`'s `i16x16`: sixteen weights widened from int8 and
+//!   multiplied with sixteen inputs, adjacent products summed into eight `i32` lanes
+//!   (`PMADDWD` on SSE2/AVX2, the NEON equivalent), then the lanes summed; the tail of fewer
+//!   than sixteen in scalar code. Inputs in natural order.
+//! - Everywhere else, [`super::pairs`], the inputs in its lane order: on cores with the DSP
+//!   extension (`cfg(lstm_arm_dsp)`: Cortex-M4/M7, M33/M55 with it) two multiply-accumulates
+//!   per `SMLAD` and assembly loops; on the others (Cortex-M0, RISC-V `imc`) the same pairs
+//!   through the instructions' portable twins, which those compilers turn into fewer
+//!   instructions than the plain loop (RISC-V (8, 64): 94,854 against 241,888 per step).
 //!
-//! # Twins
-//! Integer addition is associative, so every order of the sum gives the same bits: the DSP
-//! form ([`dot`] on `cfg(lstm_arm_dsp)`, the instructions of [`super::dsp`]), its portable
-//! emulation ([`dot`] elsewhere: the same pairs in Rust) and the plain loop [`dot_scalar`] (the reference) are
-//! equal for every input (tested here on the host for the portable forms, and on the devices
-//! by the firmware's bit-for-bit comparison with the host).
+//! Integer addition is associative and no partial sum can overflow (the bound above), so
+//! every form gives the same bits as [`dot_scalar`], the reference: tested here for the form
+//! this target compiles (the SIMD one on the host; the native-CPU test build runs its AVX2
+//! lanes), in [`super::pairs`] for the pair form on every target, and on the devices by
+//! the firmware's bit-for-bit comparison with the host.
 
-use super::dsp::{smlad, sxtb16};
+pub use super::fixed::MAX_INPUTS;
 
-/// Largest `K` (inputs per row) a dot product takes: `Σ |w x| < 127 · 32768 · 256 = 2^30`,
-/// so the sum (and a bias of at most `2^24` added to it) fits an `i32` with room to spare.
-pub const MAX_INPUTS: usize = 256;
-
-/// An input vector `[K]` in the lane order of the module docs (4-byte aligned: the DSP
-/// loop reads two lane words per `LDRD`).
+/// An input vector `[K]` in the order this target's dot product reads it: the natural
+/// order with `cfg(lstm_int8_simd)`, the pair form's lane order
+/// ([`super::pairs::lane_order`]) elsewhere.
+/// 4-byte aligned (the DSP loops read two lane words per `LDRD`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C, align(4))]
 pub struct Lanes<const K: usize>([i16; K]);
 
 impl<const K: usize> Lanes<K> {
-    /// `x` in lane order.
+    /// `x` in this target's lane order.
     #[inline(always)]
     pub fn new(x: &[i16; K]) -> Self {
-        let mut l = *x;
-        let mut b = 0;
-        while b + 4 <= K {
-            l.swap(b + 1, b + 2);
-            b += 4;
-        }
-        Self(l)
+        #[cfg(not(lstm_int8_simd))]
+        return Self(super::pairs::lane_order(x));
+        #[cfg(lstm_int8_simd)]
+        Self(*x)
     }
 }
 
@@ -50,144 +48,59 @@ pub fn dot_scalar<const K: usize>(w: &[i8; K], x: &[i16; K]) -> i32 {
     w.iter().zip(x).map(|(&a, &b)| a as i32 * b as i32).sum()
 }
 
-/// Four weights as the word a `LDR` reads (little-endian).
-#[inline(always)]
-fn word(w: &[i8], b: usize) -> u32 {
-    u32::from_le_bytes([w[b] as u8, w[b + 1] as u8, w[b + 2] as u8, w[b + 3] as u8])
-}
-
-/// Two lanes as the word a `LDR` reads (`lo` in the low halfword).
-#[inline(always)]
-fn pair(lo: i16, hi: i16) -> u32 {
-    (lo as u16 as u32) | ((hi as u16 as u32) << 16)
-}
-
-/// `Σ_k w[k] · x[k]`, the inputs in lane order: two multiply-accumulates per `SMLAD` on a
-/// DSP core, the same pairs in portable Rust elsewhere (module docs). Equal to
-/// [`dot_scalar`] of the natural-order inputs. `K <= 256`
+/// `Σ_k w[k] · x[k]`. Equal to [`dot_scalar`] of the natural-order inputs. `K <= 256`
 /// ([`MAX_INPUTS`], checked at compile time).
 #[inline(always)]
 pub fn dot<const K: usize>(w: &[i8; K], x: &Lanes<K>) -> i32 {
-    // The sum stays within ±2^30, so SMLAD never saturates or sets the Q flag (the asm
-    // promises to preserve flags): rows longer than that are refused at compile time.
-    const { assert!(K <= MAX_INPUTS, "dot: at most 256 inputs per row") };
-    // Two blocks per iteration (the assembly is opaque to the optimiser, which would not
-    // unroll it), then one, then the tail.
-    let block = |acc: i32, w: &[i8], l: &[i16]| {
-        let ws = word(w, 0);
-        let acc = smlad(sxtb16::<false>(ws), pair(l[0], l[1]), acc);
-        smlad(sxtb16::<true>(ws), pair(l[2], l[3]), acc)
-    };
-    let mut acc = 0i32;
-    let mut w8 = w.chunks_exact(8);
-    let mut l8 = x.0.chunks_exact(8);
-    for (w, l) in (&mut w8).zip(&mut l8) {
-        acc = block(acc, &w[..4], &l[..4]);
-        acc = block(acc, &w[4..], &l[4..]);
-    }
-    let (w, l) = (w8.remainder(), l8.remainder());
-    let mut w4 = w.chunks_exact(4);
-    let mut l4 = l.chunks_exact(4);
-    for (w, l) in (&mut w4).zip(&mut l4) {
-        acc = block(acc, w, l);
-    }
-    for (&a, &b) in w4.remainder().iter().zip(l4.remainder()) {
-        acc += a as i32 * b as i32;
-    }
-    acc
+    #[cfg(not(lstm_int8_simd))]
+    return super::pairs::dot(w, &x.0);
+    #[cfg(lstm_int8_simd)]
+    rows([w], &x.0)[0]
 }
 
-/// The dot products of two rows with the same inputs (lane order): `[dot(w0, x), dot(w1,
-/// x)]`, each load of four lanes shared by both rows (per block: two weight loads, four
-/// `SXTB16` and four `SMLAD` on a DSP core, 1.5 instructions per multiply-accumulate
-/// against [`dot`]'s 1.75). Written out for two rows: the optimiser does not unroll a loop
-/// over rows around the inline assembly, and more rows run out of Thumb registers.
+/// `[dot(w0, x), dot(w1, x)]`, the inputs loaded once for both rows.
 #[inline(always)]
 pub fn dot2<const K: usize>(w0: &[i8; K], w1: &[i8; K], x: &Lanes<K>) -> [i32; 2] {
-    const { assert!(K <= MAX_INPUTS, "dot2: at most 256 inputs per row") };
-    let (mut a0, mut a1) = (0i32, 0i32);
-    // On a DSP core, whole pairs of blocks (8 inputs) in one assembly loop; the rest below.
-    #[cfg(lstm_arm_dsp)]
-    let done = match super::dsp::dot2_pairs(w0, w1, &x.0) {
-        Some(((s0, s1), n)) => {
-            (a0, a1) = (s0, s1);
-            n
-        }
-        None => 0,
-    };
-    #[cfg(not(lstm_arm_dsp))]
-    let done = 0;
-    let mut w0s = w0[done..].chunks_exact(4);
-    let mut w1s = w1[done..].chunks_exact(4);
-    let mut ls = x.0[done..].chunks_exact(4);
-    for ((w0, w1), l) in (&mut w0s).zip(&mut w1s).zip(&mut ls) {
-        let (lo, hi) = (pair(l[0], l[1]), pair(l[2], l[3]));
-        let (v0, v1) = (word(w0, 0), word(w1, 0));
-        a0 = smlad(sxtb16::<true>(v0), hi, smlad(sxtb16::<false>(v0), lo, a0));
-        a1 = smlad(sxtb16::<true>(v1), hi, smlad(sxtb16::<false>(v1), lo, a1));
-    }
-    let tail = w0s
-        .remainder()
-        .iter()
-        .zip(w1s.remainder())
-        .zip(ls.remainder());
-    for ((&p, &q), &l) in tail {
-        a0 += p as i32 * l as i32;
-        a1 += q as i32 * l as i32;
-    }
-    [a0, a1]
+    #[cfg(not(lstm_int8_simd))]
+    return super::pairs::dot2(w0, w1, &x.0);
+    #[cfg(lstm_int8_simd)]
+    rows([w0, w1], &x.0)
 }
 
-/// The dot products of four consecutive rows `w[0..4]` with the same inputs (lane order),
-/// each load of lanes shared by the four rows (1.375 instructions per multiply-accumulate
-/// on a DSP core, `super::dsp::dot4_pairs`). Equal to [`dot`] row by row.
+/// `[dot(w[0], x), .., dot(w[3], x)]` for four consecutive rows, the inputs loaded once
+/// for all four (on a DSP core one assembly loop, 1.375 instructions per multiply-accumulate).
 #[inline(always)]
 pub fn dot4<const K: usize>(w: &[[i8; K]; 4], x: &Lanes<K>) -> [i32; 4] {
-    const { assert!(K <= MAX_INPUTS, "dot4: at most 256 inputs per row") };
-    #[cfg(lstm_arm_dsp)]
-    let (mut acc, done) = super::dsp::dot4_pairs(w, &x.0).unwrap_or(([0; 4], 0));
-    #[cfg(not(lstm_arm_dsp))]
-    let (mut acc, done) = ([0i32; 4], 0);
-    let l = &x.0;
-    let mut b = done;
-    // Whole blocks of four inputs (on a DSP core at most one is left), then the tail.
-    while b + 4 <= K {
-        let (lo, hi) = (pair(l[b], l[b + 1]), pair(l[b + 2], l[b + 3]));
-        let (v0, v1, v2, v3) = (
-            word(&w[0], b),
-            word(&w[1], b),
-            word(&w[2], b),
-            word(&w[3], b),
-        );
-        acc[0] = smlad(
-            sxtb16::<true>(v0),
-            hi,
-            smlad(sxtb16::<false>(v0), lo, acc[0]),
-        );
-        acc[1] = smlad(
-            sxtb16::<true>(v1),
-            hi,
-            smlad(sxtb16::<false>(v1), lo, acc[1]),
-        );
-        acc[2] = smlad(
-            sxtb16::<true>(v2),
-            hi,
-            smlad(sxtb16::<false>(v2), lo, acc[2]),
-        );
-        acc[3] = smlad(
-            sxtb16::<true>(v3),
-            hi,
-            smlad(sxtb16::<false>(v3), lo, acc[3]),
-        );
-        b += 4;
+    #[cfg(not(lstm_int8_simd))]
+    return super::pairs::dot4(w, &x.0);
+    #[cfg(lstm_int8_simd)]
+    rows([&w[0], &w[1], &w[2], &w[3]], &x.0)
+}
+
+/// `R` rows against natural-order inputs: blocks of sixteen in `wide`'s integer lanes
+/// (eight `i32` partial sums per row), then the tail in the plain loop.
+#[cfg(lstm_int8_simd)]
+#[inline(always)]
+fn rows<const R: usize, const K: usize>(w: [&[i8; K]; R], x: &[i16; K]) -> [i32; R] {
+    use wide::{i8x16, i16x16, i32x8};
+    const { assert!(K <= MAX_INPUTS, "dot: at most 256 inputs per row") };
+    let mut lanes = [i32x8::ZERO; R];
+    let mut b = 0;
+    while let Some(xs) = x.get(b..).and_then(|x| x.first_chunk::<16>()) {
+        let xv = i16x16::new(*xs);
+        for (sum, w) in lanes.iter_mut().zip(&w) {
+            if let Some(ws) = w.get(b..).and_then(|w| w.first_chunk::<16>()) {
+                *sum += i16x16::from(i8x16::new(*ws)).dot(xv);
+            }
+        }
+        b += 16;
     }
-    while b < K {
-        let v = l[b] as i32;
-        acc[0] += w[0][b] as i32 * v;
-        acc[1] += w[1][b] as i32 * v;
-        acc[2] += w[2][b] as i32 * v;
-        acc[3] += w[3][b] as i32 * v;
-        b += 1;
+    let mut acc = lanes.map(|l| l.reduce_add());
+    for k in b..K {
+        let v = x[k] as i32;
+        for (a, w) in acc.iter_mut().zip(&w) {
+            *a += w[k] as i32 * v;
+        }
     }
     acc
 }
@@ -195,28 +108,7 @@ pub fn dot4<const K: usize>(w: &[[i8; K]; 4], x: &Lanes<K>) -> [i32; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A deterministic spread of weights and inputs, extremes included.
-    fn sample<const K: usize>(seed: u32) -> ([i8; K], [i16; K]) {
-        let mut s = seed.wrapping_mul(0x9E37_79B9) | 1;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            s
-        };
-        let w = core::array::from_fn(|k| match k % 7 {
-            0 => 127,
-            1 => -127,
-            _ => (next() % 255) as i32 as i8,
-        });
-        let x = core::array::from_fn(|k| match k % 5 {
-            0 => i16::MAX,
-            1 => i16::MIN,
-            _ => next() as i16,
-        });
-        (w, x)
-    }
+    use crate::quant::pairs::tests::sample;
 
     fn check<const K: usize>() {
         for seed in 0..50 {
@@ -244,9 +136,10 @@ mod tests {
         }
     }
 
-    /// The pair form equals the plain loop for every block count and tail length.
+    /// This target's form (on the host: `wide`'s lanes, then the scalar tail) equals the
+    /// plain loop for every count of sixteen-blocks and tail length.
     #[test]
-    fn the_pair_form_equals_the_scalar_reference() {
+    fn this_targets_form_equals_the_scalar_reference() {
         check::<1>();
         check::<3>();
         check::<4>();
@@ -257,12 +150,10 @@ mod tests {
         check::<32>();
         check::<64>();
         check::<72>();
+        check::<16>();
+        check::<17>();
+        check::<48>();
+        check::<255>();
         check::<256>();
-    }
-
-    #[test]
-    fn lanes_swap_the_middle_of_each_block_of_four() {
-        let x = [1i16, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-        assert_eq!(Lanes::new(&x).0, [1, 3, 2, 4, 5, 7, 6, 8, 9, 10]);
     }
 }

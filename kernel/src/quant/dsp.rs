@@ -169,11 +169,17 @@ pub fn dot2_pairs(w0: &[i8], w1: &[i8], x: &[i16]) -> Option<((i32, i32), usize)
 /// `SMLAD` and the loop's two (1.375 instructions per multiply-accumulate). Returns the
 /// four sums and the inputs done, or `None` if `x` is not 4-byte aligned (see
 /// [`dot2_pairs`]). Only on `cfg(lstm_arm_dsp)`; [`super::dot::dot4`] finishes in Rust.
-/// `K <= 256` (the dot product's bound, so `3K` is a valid load offset and the sums fit).
+/// The caller keeps the sums within `i32` (the dot product's bound, `K <= 256`).
 #[cfg(lstm_arm_dsp)]
 #[inline(always)]
 pub fn dot4_pairs<const K: usize>(w: &[[i8; K]; 4], x: &[i16; K]) -> Option<([i32; 4], usize)> {
-    const { assert!(K <= 256, "dot4_pairs: at most 256 inputs per row") };
+    // `3K` is an `LDR` immediate offset (at most 4095); the sums' bound is the caller's.
+    const {
+        assert!(
+            3 * K <= 4095,
+            "dot4_pairs: rows too long for the load offsets"
+        )
+    };
     let pairs = K / 8;
     if x.as_ptr() as usize % 4 != 0 {
         return None;

@@ -5,6 +5,10 @@
 //! Rounding is "half up" everywhere (`(x + 2^(s-1)) >> s`, arithmetic shift): one rule,
 //! two instructions on every target, and the same bits on every target.
 
+/// Largest `K` (inputs per row) a dot product takes: `Σ |w x| < 127 · 32768 · 256 = 2^30`,
+/// so the sum (and a bias of at most `2^24` added to it) fits an `i32` with room to spare.
+pub const MAX_INPUTS: usize = 256;
+
 /// Fractional bits of a gate pre-activation (`z`): Q3.12 in an `i16`, range `[-8, 8)`,
 /// resolution `2^-12` (TFLite's integer LSTM uses the same format for its gate inputs).
 pub const GATE_FRAC: u32 = 12;

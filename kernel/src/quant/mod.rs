@@ -59,6 +59,7 @@ pub mod layer;
 pub mod linear;
 pub mod lstm;
 pub mod model;
+pub mod pairs;
 
 pub use fixed::Multiplier;
 pub use gru::{QGru, QGruState};
