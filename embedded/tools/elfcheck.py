@@ -11,8 +11,11 @@ usage:
         `-Z emit-stack-sizes` (the ELF must be built with it); exit 1 if a reachable
         function has no recorded size or the graph has a cycle.
 
-ROOT_REGEX matches demangled symbol names (Python re.search); several matches are all roots.
-A function counts as a panic path if its demangled name matches PANIC below.
+ROOT_REGEX matches demangled symbol names without their hash (Python re.search); several
+matches are all roots. A function counts as a panic path if that name matches PANIC below.
+Functions are told apart by their full demangled name, hash included, so the instances of a
+generic function (same name, different hash) are separate nodes: `size` counts each
+instance reachable from ROOT, `stack` takes each one's own frame.
 """
 import re
 import subprocess
@@ -46,12 +49,12 @@ def call_graph(objdump, elf):
     for line in out.splitlines():
         m = head.match(line)
         if m:
-            cur = clean(m.group(2))
+            cur = m.group(2).strip()
             graph.setdefault(cur, set())
             continue
         m = branch.search(line) or rv_branch.search(line)
         if cur is not None and m:
-            target = clean(offset.sub("", m.group(1)))
+            target = offset.sub("", m.group(1)).strip()
             if target != cur:
                 graph[cur].add(target)
     return graph
@@ -67,7 +70,7 @@ def prologue_frames(objdump, elf):
     for line in out.splitlines():
         m = head.match(line)
         if m:
-            cur, n = clean(m.group(2)), 0
+            cur, n = m.group(2).strip(), 0
             frames[cur] = 0
             continue
         if cur is None or n >= 6:  # the prologue is within the first few instructions
@@ -91,7 +94,7 @@ def prologue_frames(objdump, elf):
 
 
 def reachable(graph, root_re):
-    roots = [f for f in graph if re.search(root_re, f)]
+    roots = [f for f in graph if re.search(root_re, clean(f))]
     seen, todo = set(), list(roots)
     while todo:
         f = todo.pop()
@@ -108,9 +111,9 @@ def cmd_reach(objdump, elf, root_re):
     if not roots:
         print(f"no function matches {root_re!r}")
         return 1
-    bad = sorted(f for f in seen if PANIC.search(f))
-    print(f"roots: {sorted(roots)}")
-    print(f"reachable ({len(seen)}): {sorted(seen)}")
+    bad = sorted({clean(f) for f in seen if PANIC.search(clean(f))})
+    print(f"roots: {sorted(clean(f) for f in roots)}")
+    print(f"reachable ({len(seen)} functions): {sorted({clean(f) for f in seen})}")
     if bad:
         print(f"PANIC PATHS reachable: {bad}")
         return 1
@@ -124,7 +127,7 @@ def symbol_sizes(nm, elf):
     for line in out.splitlines():
         parts = line.split(None, 3)
         if len(parts) == 4 and parts[2] in "tTwW":
-            sizes[clean(parts[3])] = int(parts[1], 16)
+            sizes[parts[3].strip()] = int(parts[1], 16)
     return sizes
 
 
@@ -137,7 +140,7 @@ def cmd_size(objdump, nm, elf, root_re):
     sizes = symbol_sizes(nm, elf)
     total = 0
     for f in sorted(seen, key=lambda f: -sizes.get(f, 0)):
-        print(f"  {sizes.get(f, 0):6d}  {f}")
+        print(f"  {sizes.get(f, 0):6d}  {clean(f)}")
         total += sizes.get(f, 0)
     print(f"code bytes reachable from {root_re}: {total}")
     return 0
@@ -150,9 +153,9 @@ def stack_sizes(readobj, elf):
     for line in out.splitlines():
         m = re.search(r"Functions: \[(.*)\]", line)
         if m:
-            funcs = [clean(f) for f in m.group(1).split(", ")] if m.group(1) else []
+            funcs = [f.strip() for f in m.group(1).split(", ")] if m.group(1) else []
             # names with ", " inside generics: keep the whole string too
-            funcs.append(clean(m.group(1)))
+            funcs.append(m.group(1).strip())
             continue
         m = re.search(r"Size: 0x([0-9A-Fa-f]+)", line)
         if m and funcs is not None:
@@ -175,7 +178,7 @@ def cmd_stack(objdump, readobj, elf, root_re):
     estimated = prologue_frames(objdump, elf)
     for f in sorted(f for f in seen if f not in frames):
         frames[f] = estimated.get(f, 0)
-        print(f"  {f}: not compiled with -Z emit-stack-sizes; prologue reserves {frames[f]} B")
+        print(f"  {clean(f)}: not compiled with -Z emit-stack-sizes; prologue reserves {frames[f]} B")
     memo, onpath = {}, set()
 
     def worst(f):
@@ -199,7 +202,7 @@ def cmd_stack(objdump, readobj, elf, root_re):
         print(f"recursion through {e}: no static bound")
         return 1
     depth, path = max(results)
-    print("worst path: " + " -> ".join(f"{f} ({frames[f]})" for f in path))
+    print("worst path: " + " -> ".join(f"{clean(f)} ({frames[f]})" for f in path))
     print(f"static worst-case stack from {root_re}: {depth}")
     return 0
 
