@@ -12,16 +12,18 @@
 // instructions, which stable Rust offers no other way to emit.
 #![allow(unsafe_code)]
 
-/// `SMLAD acc, a, b`: `acc + a.lo · b.lo + a.hi · b.hi` over signed halfwords. Callers keep
-/// the sum within `i32` (the dot product's bound): the instruction would set the Q flag on
-/// overflow and the twin would wrap, so neither happens.
+/// `SMLAD acc, a, b`: `acc + a.lo · b.lo + a.hi · b.hi` over signed halfwords, wrapping
+/// (the instruction and the twin give the same bits; on overflow the instruction also sets
+/// the sticky Q flag, which nothing here reads). The kernel's callers keep the sum within
+/// `i32` (the dot product's bound).
 #[inline(always)]
 pub fn smlad(a: u32, b: u32, acc: i32) -> i32 {
     #[cfg(lstm_arm_dsp)]
     {
         let r: i32;
-        // SAFETY: SMLAD reads three registers and writes one, no memory; it sets the Q flag
-        // only on overflow, which the callers' bound rules out.
+        // SAFETY: SMLAD reads three registers and writes one, no memory. It may set the Q
+        // flag (on overflow, for any caller's inputs), so the block does not promise
+        // `preserves_flags`.
         unsafe {
             core::arch::asm!(
                 "smlad {r}, {a}, {b}, {acc}",
@@ -29,7 +31,7 @@ pub fn smlad(a: u32, b: u32, acc: i32) -> i32 {
                 a = in(reg) a,
                 b = in(reg) b,
                 acc = in(reg) acc,
-                options(pure, nomem, nostack, preserves_flags)
+                options(pure, nomem, nostack)
             );
         }
         r
@@ -117,8 +119,11 @@ pub fn dot2_pairs(w0: &[i8], w1: &[i8], x: &[i16]) -> Option<((i32, i32), usize)
     let (mut a0, mut a1) = (0i32, 0i32);
     // SAFETY: the loop runs `pairs >= 1` times and reads 8 · pairs bytes of each row and
     // 8 · pairs lanes (16 · pairs bytes) of `x`, all inside the slices (`pairs` is their
-    // shortest length / 8); `x` is 4-byte aligned (checked), as `LDRD` needs; no store; the
-    // flags are clobbered (no `preserves_flags`).
+    // shortest length / 8); `x` is 4-byte aligned (checked), as `LDRD` needs; the weight
+    // `LDR`s may be unaligned (a row starts at any byte), which Armv7-M and Armv8-M allow
+    // unless `CCR.UNALIGN_TRP` is set (it is clear at reset; the compiler assumes the same
+    // for this target's own code), at a cycle's cost on hardware; no store; the flags are
+    // clobbered (no `preserves_flags`).
     unsafe {
         core::arch::asm!(
             "2:",
@@ -191,8 +196,9 @@ pub fn dot4_pairs<const K: usize>(w: &[[i8; K]; 4], x: &[i16; K]) -> Option<([i3
     // SAFETY: the loop runs `pairs >= 1` times; each pass reads 16 bytes of lanes from `x`
     // and 8 bytes of each row at `p + r K` (r = 1, 2, 3, then row 0 with the post-increment),
     // `p` advancing 8 bytes: all inside `w` (4 K bytes, contiguous) and `x` (2 K bytes), as
-    // 8 · pairs <= K; `x` is 4-byte aligned (checked), as `LDRD` needs; no store; the flags
-    // are clobbered (no `preserves_flags`).
+    // 8 · pairs <= K; `x` is 4-byte aligned (checked), as `LDRD` needs; the weight `LDR`s
+    // may be unaligned (rows start at any byte; allowed with `CCR.UNALIGN_TRP` clear, as at
+    // reset); no store; the flags are clobbered (no `preserves_flags`).
     unsafe {
         core::arch::asm!(
             "2:",
