@@ -13,6 +13,22 @@ fn main() {
         "default"
     };
     let name = env::var("FW_MEMORY").unwrap_or_else(|_| default.into());
+    // The RISC-V maps are named riscv-*; a map of the other architecture would only fail
+    // later, in the linker, with a message about undefined memory regions.
+    let riscv_map = name.starts_with("riscv");
+    if riscv_map != (arch == "riscv32") {
+        let maps: Vec<String> = fs::read_dir("memory")
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        panic!(
+            "FW_MEMORY={name} is a memory map for {} but the target is {arch}; maps in memory/: {}",
+            if riscv_map { "RISC-V" } else { "Cortex-M" },
+            maps.join(", ")
+        );
+    }
     let src = format!("memory/{name}.x");
     fs::copy(&src, out.join("memory.x")).unwrap_or_else(|e| panic!("FW_MEMORY: {src}: {e}"));
     println!("cargo:rustc-link-search={}", out.display());

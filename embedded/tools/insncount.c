@@ -1,5 +1,5 @@
 /*
- * QEMU TCG plugin (plugin API version 1; loads in QEMU 7.2 and 10.0) counting executed guest
+ * QEMU TCG plugin (plugin API 1 or 2, chosen at build time; loads in QEMU 7.2 and 10.0) counting executed guest
  * instructions. Every time the guest executes the instruction at `marker=0xADDR` (the
  * firmware's `insn_marker` function), it prints how many instructions ran since the
  * previous hit:
@@ -73,7 +73,7 @@ void qemu_plugin_outs(const char *string);
 #endif
 __attribute__((visibility("default"))) int qemu_plugin_version = QEMU_PLUGIN_API;
 
-static uint64_t executed;      /* instructions executed so far (inline counter) */
+static uint64_t executed;      /* instructions executed so far (per-instruction callback) */
 static uint64_t at_last_hit;   /* value of `executed` at the previous marker hit */
 static uint64_t marker = UINT64_MAX;
 static unsigned hits;
