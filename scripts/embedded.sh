@@ -187,15 +187,21 @@ fi
 echo "positive control (an expected failure: the comparison must reject a perturbed copy): $(head -1 "$LOG/cmp-control.txt" | cut -c1-100)"
 
 # --- 3. exit-status self-tests -----------------------------------------------------------
-step "firmware exit-status self-tests (forced failure and forced panic must exit 1)"
+step "firmware exit-status self-tests (forced failure and forced panic must exit 1, M4F and RISC-V)"
 cd "$FW"
-for feat in force-fail force-panic; do
-  set +e
-  cargo run -q --release --bin infer --features "$feat" > "$LOG/selftest-$feat.txt" 2>&1
-  rc=$?
-  set -e
-  [ "$rc" -eq 1 ] || fail "firmware built with $feat exited $rc, expected 1"
-  echo "$feat: exit status 1 as expected"
+for target in "" "--target riscv32imc-unknown-none-elf"; do
+  for feat in force-fail force-panic; do
+    set +e
+    # shellcheck disable=SC2086 # the target is two words or none
+    cargo run -q --release --bin infer --features "$feat" $target > "$LOG/selftest-$feat${target:+-rv}.txt" 2>&1
+    rc=$?
+    set -e
+    [ "$rc" -eq 1 ] || fail "firmware built with $feat${target:+ ($target)} exited $rc, expected 1"
+    want='^RESULT FAIL'
+    [ "$feat" = force-panic ] && want='panicked at'
+    grep -q "$want" "$LOG/selftest-$feat${target:+-rv}.txt" || fail "$feat${target:+ ($target)}: no '$want' line"
+    echo "$feat${target:+ ($target)}: exit status 1 and '$want' as expected"
+  done
 done
 
 # --- 4. Cortex-M4F: inference and learning on the device ----------------------------------
