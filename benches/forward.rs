@@ -1,6 +1,6 @@
 //! Forward-step benches (batch 1, stateful): the kernel vs the naive scalar baseline, for the
-//! four reference sizes, with and without a `Dense(H -> 1)` + sigmoid head; plus a batch of
-//! 110 streams. Throughput is in multiply-adds (`4H (IN + H)` per step) so criterion prints
+//! four reference sizes, with and without a `Dense(H -> 1)` + sigmoid head; plus batches of
+//! independent streams, one after another and in SIMD lanes. Throughput is in multiply-adds (`4H (IN + H)` per step) so criterion prints
 //! MAC/s; `scripts/bench-table.sh` turns the estimates into the Markdown table of
 //! `docs/performance.md`.
 //!
@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use common::{Naive, input, model};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lstm_kernel::{BatchState, LstmState, Maths, Recurrent};
+use lstm_kernel::{BatchState, LstmState, LstmStreams, Maths, Recurrent};
 
 /// Benches one size; `K = IN + H`, `G = 4H` are the naive baseline's array sizes.
 fn size<const IN: usize, const H: usize, const K: usize, const G: usize>(c: &mut Criterion) {
@@ -75,22 +75,45 @@ fn sizes(c: &mut Criterion) {
     size::<32, 128, 160, 512>(c);
 }
 
-/// 110 independent streams of `LSTM(1 -> 10)` (the post's validation batch), one step each.
-fn batch(c: &mut Criterion) {
-    const B: usize = 110;
-    let m = model::<1, 10>(7);
-    let xs: [[f32; 1]; B] = core::array::from_fn(input::<1>);
+/// `B` independent streams of `LSTM(IN -> H)`, one step each: `step_batch` (one stream after
+/// another, `BatchState`) against `step_streams` (the streams in SIMD lanes,
+/// `LstmStreams`), exact and fast activations. Throughput in stream-steps, so criterion's
+/// time per element is the time per stream-step. Ids `step_batch/<variant>/B<b>_IN<in>_H<h>`
+/// with variant `rows` (step_batch), `lanes`, `lanes_fast`.
+fn streams<const IN: usize, const H: usize, const B: usize>(c: &mut Criterion) {
+    let id = format!("B{B}_IN{IN}_H{H}");
+    let m = model::<IN, H>(7);
+    let rows: [[f32; IN]; B] = core::array::from_fn(input::<IN>);
+    let lanes: [[f32; B]; IN] = core::array::from_fn(|k| core::array::from_fn(|b| rows[b][k]));
     let mut g = c.benchmark_group("step_batch");
     g.throughput(Throughput::Elements(B as u64));
-    g.bench_function(BenchmarkId::new("ours", "B110_IN1_H10"), |b| {
+    g.bench_function(BenchmarkId::new("rows", &id), |b| {
         let lstm = black_box(m.rnn);
-        let mut s = BatchState::<B, LstmState<10>>::zeroed();
+        let mut s = BatchState::<B, LstmState<H>>::zeroed();
         b.iter(|| {
-            lstm.step_batch(black_box(&xs), &mut s);
+            lstm.step_batch(black_box(&rows), &mut s);
             black_box(&s);
         });
     });
+    for (name, maths) in [("lanes", Maths::Exact), ("lanes_fast", Maths::Fast)] {
+        g.bench_function(BenchmarkId::new(name, &id), |b| {
+            let lstm = black_box(m.rnn.with_maths(maths));
+            let mut s = LstmStreams::<H, B>::zeroed();
+            b.iter(|| {
+                lstm.step_streams(black_box(&lanes), &mut s);
+                black_box(&s);
+            });
+        });
+    }
     g.finish();
+}
+
+/// The post's validation batch (110 streams of `LSTM(1 -> 10)`) and batches of 64 at the
+/// larger sizes.
+fn batch(c: &mut Criterion) {
+    streams::<1, 10, 110>(c);
+    streams::<1, 32, 64>(c);
+    streams::<8, 64, 64>(c);
 }
 
 criterion_group!(benches, sizes, batch);

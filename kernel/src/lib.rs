@@ -104,6 +104,6 @@ pub use pipeline::{Differencer, HeadActivation, Scaling};
 pub use real::Real;
 pub use recurrent::{LayerKind, LayerSettings, Recurrent, Tape};
 pub use stack::{Lstm2, Lstm3, Stack};
-pub use state::{BatchState, GruState, LstmState, StreamState};
+pub use state::{BatchState, GruState, LstmState, LstmStreams, StreamState};
 pub use tensors::{TensorInfo, TensorKind, Tensors, head_tensor, layer_tensor};
 pub use weights::{Gate, LstmWeights};

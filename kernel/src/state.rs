@@ -1,7 +1,8 @@
 //! Recurrent state: [`LstmState`] for one stream of one LSTM layer, [`GruState`] for a GRU
 //! layer, the [`StreamState`]
-//! interface every layer's (and stack's) state implements, and [`BatchState`] for `B`
-//! independent streams.
+//! interface every layer's (and stack's) state implements, [`BatchState`] for `B`
+//! independent streams (one state per row), and [`LstmStreams`] for `B` streams of one LSTM
+//! layer held stream-minor (the layout [`crate::Lstm::step_streams`] steps in SIMD lanes).
 
 use core::fmt::Debug;
 
@@ -138,5 +139,133 @@ impl<const B: usize, S: StreamState> BatchState<B, S> {
 impl<const B: usize, S: StreamState> Default for BatchState<B, S> {
     fn default() -> Self {
         Self::zeroed()
+    }
+}
+
+/// `B` independent streams of one LSTM layer, stream-minor: `h[j][b]` and `c[j][b]` are unit
+/// `j` of stream `b` (so the streams of one unit are contiguous: the lanes
+/// [`crate::Lstm::step_streams`] computes in). Holds what a [`BatchState<B, LstmState<H>>`]
+/// holds, transposed; [`Self::row`] / [`Self::set_row`] and the `From` conversions move
+/// between the two, bit for bit.
+///
+/// Keras stateful semantics as [`BatchState`]: stream `b`'s final state is its initial
+/// state at the next step until it is reset ([`Self::reset_row`], one stream at a time).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LstmStreams<const H: usize, const B: usize, F = f32> {
+    /// Hidden states, `[H][B]` (unit-major, stream-minor); row `j` is unit `j` of every
+    /// stream.
+    pub h: [[F; B]; H],
+    /// Cell states, `[H][B]`, as `h`.
+    pub c: [[F; B]; H],
+}
+
+impl<const H: usize, const B: usize, F: Real> LstmStreams<H, B, F> {
+    /// Every stream zero (Keras' and PyTorch's default initial state).
+    pub const fn zeroed() -> Self {
+        Self {
+            h: [[F::ZERO; B]; H],
+            c: [[F::ZERO; B]; H],
+        }
+    }
+
+    /// Stream `b`'s state, or `None` if `b >= B`.
+    pub fn row(&self, b: usize) -> Option<LstmState<H, F>> {
+        if b >= B {
+            return None;
+        }
+        let at = |m: &[[F; B]; H], j: usize| m[j].get(b).copied().unwrap_or(F::ZERO);
+        Some(LstmState {
+            h: core::array::from_fn(|j| at(&self.h, j)),
+            c: core::array::from_fn(|j| at(&self.c, j)),
+        })
+    }
+
+    /// Sets stream `b`'s state, leaving the others untouched.
+    ///
+    /// # Errors
+    /// [`RowOutOfRange`] if `b >= B`; nothing is changed.
+    pub fn set_row(&mut self, b: usize, s: &LstmState<H, F>) -> Result<(), RowOutOfRange> {
+        if b >= B {
+            return Err(RowOutOfRange { row: b, batch: B });
+        }
+        for (m, v) in [(&mut self.h, &s.h), (&mut self.c, &s.c)] {
+            for (unit, &x) in m.iter_mut().zip(v) {
+                if let Some(d) = unit.get_mut(b) {
+                    *d = x;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Resets stream `b` to zero, leaving the others untouched.
+    ///
+    /// # Errors
+    /// [`RowOutOfRange`] if `b >= B`; nothing is changed.
+    pub fn reset_row(&mut self, b: usize) -> Result<(), RowOutOfRange> {
+        self.set_row(b, &LstmState::zeroed())
+    }
+}
+
+impl<const H: usize, const B: usize, F: Real> Default for LstmStreams<H, B, F> {
+    fn default() -> Self {
+        Self::zeroed()
+    }
+}
+
+impl<const H: usize, const B: usize, F: Real> From<&BatchState<B, LstmState<H, F>>>
+    for LstmStreams<H, B, F>
+{
+    /// Row `b` of the batch becomes stream `b`.
+    fn from(batch: &BatchState<B, LstmState<H, F>>) -> Self {
+        Self {
+            h: core::array::from_fn(|j| core::array::from_fn(|b| batch.rows[b].h[j])),
+            c: core::array::from_fn(|j| core::array::from_fn(|b| batch.rows[b].c[j])),
+        }
+    }
+}
+
+impl<const H: usize, const B: usize, F: Real> From<&LstmStreams<H, B, F>>
+    for BatchState<B, LstmState<H, F>>
+{
+    /// Stream `b` becomes row `b` of the batch.
+    fn from(s: &LstmStreams<H, B, F>) -> Self {
+        Self {
+            rows: core::array::from_fn(|b| LstmState {
+                h: core::array::from_fn(|j| s.h[j][b]),
+                c: core::array::from_fn(|j| s.c[j][b]),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stream `b` of `LstmStreams` is row `b` of the `BatchState` it came from, both ways,
+    /// and row access past `B` is refused without a change.
+    #[test]
+    fn streams_and_batches_hold_the_same_states() {
+        let mut batch = BatchState::<3, LstmState<2>>::zeroed();
+        for (b, row) in batch.rows.iter_mut().enumerate() {
+            row.h = [b as f32, -(b as f32)];
+            row.c = [10.0 + b as f32, 0.5];
+        }
+        let mut s = LstmStreams::from(&batch);
+        assert_eq!(s.h, [[0.0, 1.0, 2.0], [0.0, -1.0, -2.0]]);
+        assert_eq!(s.row(2), Some(batch.rows[2]));
+        assert_eq!(BatchState::from(&s), batch);
+        assert_eq!(s.row(3), None);
+        let before = s;
+        assert_eq!(
+            s.set_row(3, &LstmState::zeroed()),
+            Err(RowOutOfRange { row: 3, batch: 3 })
+        );
+        assert_eq!(s, before);
+        s.reset_row(1).unwrap();
+        assert_eq!(s.row(1), Some(LstmState::zeroed()));
+        assert_eq!(s.row(0), before.row(0));
+        assert_eq!(s.row(2), before.row(2));
     }
 }

@@ -7,8 +7,8 @@
 
 use allocation_counter::measure;
 use lstm_kernel::{
-    Adam, AdamConfig, BatchState, Float, Loss, LstmGrads, LstmModel, LstmState, LstmTape,
-    Recurrent, RecurrentActivation, Sgd,
+    Adam, AdamConfig, BatchState, Float, Loss, LstmGrads, LstmModel, LstmState, LstmStreams,
+    LstmTape, Recurrent, RecurrentActivation, Sgd,
 };
 use std::hint::black_box;
 
@@ -60,6 +60,11 @@ fn no_allocation_in_any_operation<F: Float>(label: &str) {
     assert_no_allocation(&format!("{label} Lstm::step_batch"), || {
         model.rnn.step_batch(black_box(&xb), &mut batch);
     });
+    let xl: [[F; B]; IN] = core::array::from_fn(|k| core::array::from_fn(|b| xb[b][k]));
+    let mut lanes = LstmStreams::<H, B, F>::from(&batch);
+    assert_no_allocation(&format!("{label} Lstm::step_streams"), || {
+        model.rnn.step_streams(black_box(&xl), &mut lanes);
+    });
     assert_no_allocation(&format!("{label} Lstm::forward_window"), || {
         let mut s = state;
         model
@@ -89,7 +94,7 @@ fn no_allocation_in_any_operation<F: Float>(label: &str) {
     assert_no_allocation(&format!("{label} Sgd::step"), || {
         sgd.step(&mut model, black_box(&grads)).expect("finite");
     });
-    println!("{label}: 0 allocations in step, step_batch, windows, train, Adam, SGD");
+    println!("{label}: 0 allocations in step, step_batch, step_streams, windows, train, Adam, SGD");
     no_allocation_in_stack_operations::<F>(label);
 }
 

@@ -19,7 +19,7 @@ mod simd;
 use crate::activation::{Activate, Maths, RecurrentActivation};
 use crate::primitives::Primitives;
 use crate::real::Real;
-use crate::state::LstmState;
+use crate::state::{LstmState, LstmStreams};
 use crate::weights::LstmWeights;
 
 /// The numeric kernels of an LSTM cell (shapes in the [module docs](self)).
@@ -77,6 +77,31 @@ pub trait LstmKernels<F: Real + Activate>: Primitives<F> {
         state: &mut LstmState<H, F>,
     ) {
         step_with_scratch::<Self, F, IN, H>(act, maths, w, x, state);
+    }
+
+    /// One step of `B` independent streams held stream-minor ([`LstmStreams`]): stream `b`
+    /// reads `xs[k][b]` (`xs`: `[IN][B]`) and advances `(h[·][b], c[·][b])`, giving the bits
+    /// [`Self::cell_step_state`] gives that stream alone (this kernel's, same `act` and
+    /// `maths`). The default does exactly that, one stream at a time (gather, step,
+    /// scatter); [`Simd`](crate::primitives::Simd) overrides it for `f32` with the streams
+    /// in SIMD lanes (`simd/streams.rs`), the same operations in the same order per lane.
+    #[inline(always)]
+    fn cell_step_streams<const IN: usize, const H: usize, const B: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        w: &LstmWeights<IN, H, F>,
+        xs: &[[F; B]; IN],
+        state: &mut LstmStreams<H, B, F>,
+    ) {
+        for b in 0..B {
+            let x: [F; IN] = core::array::from_fn(|k| xs[k][b]);
+            let Some(mut s) = state.row(b) else {
+                return;
+            };
+            Self::cell_step_state(act, maths, w, &x, &mut s);
+            // `b < B`, so the row exists.
+            let _ = state.set_row(b, &s);
+        }
     }
 
     /// Gate activations and the fused cell update, in place, with `σ` and `tanh` evaluated

@@ -58,7 +58,18 @@ pub(super) fn cell_block<A: Policy, L: Lane>(a: A, z: [L; 4], c_prev: L) -> [L; 
 /// `[i, f, g, o]` from `[z_i, z_f, z_g, z_o]`: the first half of [`cell_block`].
 #[inline(always)]
 pub(super) fn gate_activations<A: Policy, L: Lane>(a: A, [zi, zf, zg, zo]: [L; 4]) -> [L; 4] {
-    [a.gate(zi), a.gate(zf), a.tanh(zg), a.gate(zo)]
+    [
+        gate_activation(a, 0, zi),
+        gate_activation(a, 1, zf),
+        gate_activation(a, 2, zg),
+        gate_activation(a, 3, zo),
+    ]
+}
+
+/// Gate `q`'s activation (order i, f, g, o): `tanh` for `g` (`q = 2`), `σ` for the others.
+#[inline(always)]
+pub(super) fn gate_activation<A: Policy, L: Lane>(a: A, q: usize, z: L) -> L {
+    if q == 2 { a.tanh(z) } else { a.gate(z) }
 }
 
 /// `c_t = f ⊙ c_{t-1} + i ⊙ g`, `tanh c_t`, `h_t = o ⊙ tanh c_t` from the activated gates:

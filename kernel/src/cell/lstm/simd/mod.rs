@@ -58,16 +58,17 @@ mod blocks;
 mod fused;
 #[cfg(target_feature = "avx512f")]
 mod resident;
+mod streams;
 mod tiled;
 mod tuning;
 
 use blocks::{cell_backward_block, cell_block, load_at, store_at, unpad};
-use tuning::{LANES, streams_weights};
+use tuning::{LANES, split_chains, streams_weights};
 
 use super::LstmKernels;
 use crate::activation::{Maths, RecurrentActivation};
 use crate::primitives::Simd;
-use crate::state::LstmState;
+use crate::state::{LstmState, LstmStreams};
 use crate::weights::LstmWeights;
 
 impl LstmKernels<f32> for Simd {
@@ -117,6 +118,19 @@ impl LstmKernels<f32> for Simd {
             return crate::with_policy!(act, maths, |a| resident::step(a, w, x, state, |_, _| {}));
         }
         super::step_with_scratch::<Self, f32, IN, H>(act, maths, w, x, state);
+    }
+
+    /// The streams in SIMD lanes (`streams.rs`), with the single-stream step's chains.
+    #[inline(always)]
+    fn cell_step_streams<const IN: usize, const H: usize, const B: usize>(
+        act: RecurrentActivation,
+        maths: Maths,
+        w: &LstmWeights<IN, H, f32>,
+        xs: &[[f32; B]; IN],
+        state: &mut LstmStreams<H, B, f32>,
+    ) {
+        let split = splits_recurrent_rows(IN, H, maths == Maths::Fast);
+        crate::with_policy!(act, maths, |a| streams::step(a, split, w, xs, state))
     }
 
     fn cell_forward_maths(
@@ -181,6 +195,19 @@ impl LstmKernels<f32> for Simd {
             j = end;
         }
     }
+}
+
+/// Whether [`LstmKernels::cell_step`] of an `(inputs, h)` layer runs the rows of `h_{t-1}`
+/// as two accumulator chains (`fast`: [`Maths::Fast`]): the fused path (`h >= 8`, neither
+/// the tiled nor the resident path) with [`split_chains`]. The dispatch above, restated for
+/// the kernels that must keep the same summation order (`streams.rs`).
+const fn splits_recurrent_rows(inputs: usize, h: usize, fast: bool) -> bool {
+    #[cfg(target_feature = "avx512f")]
+    if resident::applies(inputs, h) {
+        return false;
+    }
+    let tiled = h.is_multiple_of(LANES) && streams_weights(inputs, h);
+    fast && h >= LANES && !tiled && split_chains(h)
 }
 
 #[cfg(test)]
@@ -283,6 +310,79 @@ mod tests {
         fused_step_matches_scalar::<2, 96>();
         // Large but H % 8 != 0: the fused path.
         fused_step_matches_scalar::<4, 60>();
+    }
+
+    /// The many-streams step against each stream stepped alone by `Lstm::step_with`, on
+    /// this build's kernels and on the scalar ones: every stream's `h` and `c` bit for bit,
+    /// over 6 steps with different inputs per stream, every recurrent activation and both
+    /// maths policies (so the split recurrent chains of the fast fused path are covered
+    /// where this build splits), for `B` with and without a partial last chunk of 8.
+    fn streams_match_single_streams<const IN: usize, const H: usize, const B: usize>() {
+        use crate::{Lstm, LstmStreams, LstmWeights, Recurrent};
+        let mut s = 0x2545_f491_u32 ^ (IN * 1000 + H * 10 + B) as u32;
+        let mut uniform = move || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1 << 24) as f32
+        };
+        let mut w = LstmWeights::<IN, H>::zeroed();
+        w.init_pytorch(&mut uniform);
+        // Larger biases, so gates sit away from 1/2 and the states differ per stream.
+        for v in w.b.as_flattened_mut() {
+            *v *= 4.0;
+        }
+        for act in RecurrentActivation::ALL {
+            for maths in [Maths::Exact, Maths::Fast] {
+                let lstm = Lstm::new(w, act).with_maths(maths);
+                let mut lanes = [LstmStreams::<H, B>::zeroed(); 2];
+                let mut alone = [[crate::LstmState::<H>::zeroed(); B]; 2];
+                for t in 0..6 {
+                    let xs: [[f32; B]; IN] = core::array::from_fn(|k| {
+                        core::array::from_fn(|b| {
+                            2.0 * libm::sinf(0.37 * t as f32 + k as f32 + 0.61 * b as f32)
+                        })
+                    });
+                    lstm.step_streams_with::<Simd, B>(&xs, &mut lanes[0]);
+                    lstm.step_streams_with::<Scalar, B>(&xs, &mut lanes[1]);
+                    for b in 0..B {
+                        let x: [f32; IN] = core::array::from_fn(|k| xs[k][b]);
+                        lstm.step_with::<Simd>(&x, &mut alone[0][b]);
+                        lstm.step_with::<Scalar>(&x, &mut alone[1][b]);
+                        for (k, kernel) in ["Simd", "Scalar"].into_iter().enumerate() {
+                            let got = lanes[k].row(b).unwrap();
+                            let bits = |s: &crate::LstmState<H>| {
+                                (s.h.map(f32::to_bits), s.c.map(f32::to_bits))
+                            };
+                            assert!(
+                                bits(&got) == bits(&alone[k][b]),
+                                "IN={IN} H={H} B={B} {act:?} {maths:?} t={t} stream {b} \
+                                 {kernel}: {got:?} vs {:?}",
+                                alone[k][b]
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "every path and policy over 6 steps: slow under Miri")]
+    fn streams_in_lanes_give_each_stream_its_own_bits() {
+        // Slice path (H < 8), fused with an overlapping tail block, fused splitting its
+        // recurrent rows under fast maths (H = 8 with AVX, up to 16 with AVX-512), tiled
+        // (weights above 24 KiB) and, with AVX-512, resident; B below one chunk, one
+        // chunk plus a partial one, several full chunk groups plus a partial chunk.
+        streams_match_single_streams::<1, 4, 3>();
+        streams_match_single_streams::<1, 10, 110>();
+        streams_match_single_streams::<3, 8, 17>();
+        streams_match_single_streams::<2, 16, 8>();
+        streams_match_single_streams::<5, 13, 40>();
+        streams_match_single_streams::<8, 64, 9>();
+        streams_match_single_streams::<16, 40, 33>();
+        streams_match_single_streams::<32, 128, 5>();
+        streams_match_single_streams::<100, 16, 12>();
     }
 
     #[test]
