@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# One-time setup for scripts/embedded.sh (idempotent; run as root in CI, apt must work):
-# QEMU for Cortex-M and for RISC-V, gcc for the instruction-count plugin, python3 for the
-# helper scripts, the three thumb targets, the RISC-V target and llvm-tools on stable; on
+# One-time setup for scripts/embedded.sh and scripts/arm64.sh (idempotent; run as root in
+# CI, apt must work): QEMU for Cortex-M and for RISC-V, qemu-aarch64 (user mode) and an
+# AArch64 cross gcc, gcc for the instruction-count plugin, python3 for the helper scripts,
+# the three thumb targets, the RISC-V and AArch64 Linux targets and llvm-tools on stable; on
 # nightly (only if it is installed) llvm-tools + the M4F target for `-Z emit-stack-sizes`.
 # Installs nothing else.
 set -euo pipefail
@@ -12,6 +13,9 @@ command -v qemu-system-arm >/dev/null || need_apt+=(qemu-system-arm)
 # has its own package, qemu-system-riscv (its qemu-system-misc also pulls in s390x).
 command -v qemu-system-riscv32 >/dev/null || need_apt+=(qemu-system-misc)
 command -v gcc >/dev/null || need_apt+=(gcc libc6-dev)
+# ARM64 (scripts/arm64.sh): qemu-aarch64 user mode and an AArch64 cross linker with its libc.
+command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
+command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
@@ -45,7 +49,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # The machines of this project come with qemu-utils from bookworm-backports: take
   # qemu-system-arm from the same suite, which then fits it exactly.
   qemu_utils=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
-  if [ -n "$bad" ] && [[ " ${need_apt[*]} " == *" qemu-system-"* ]] && [[ "$qemu_utils" == *bpo12* ]]; then
+  if [ -n "$bad" ] && [[ " ${need_apt[*]} " == *" qemu-"* ]] && [[ "$qemu_utils" == *bpo12* ]]; then
     echo "embedded-setup: qemu-utils $qemu_utils is from bookworm-backports; adding that suite to apt (sources.list.d/lstm-kernel-bookworm-backports.list) for QEMU"
     echo 'deb http://deb.debian.org/debian bookworm-backports main' |
       $SUDO tee /etc/apt/sources.list.d/lstm-kernel-bookworm-backports.list >/dev/null
@@ -65,9 +69,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   echo "embedded-setup: apt-get install ${apt_target[*]} ${need_apt[*]} (removes and downgrades nothing)"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_target[@]}" "${need_apt[@]}"
 else
-  echo "embedded-setup: qemu-system-arm, qemu-system-riscv32, gcc and python3 present; nothing to install with apt"
+  echo "embedded-setup: qemu-system-arm, qemu-system-riscv32, qemu-aarch64, gcc, aarch64-linux-gnu-gcc and python3 present; nothing to install with apt"
 fi
-targets=(thumbv7em-none-eabihf thumbv6m-none-eabi thumbv8m.main-none-eabihf riscv32imc-unknown-none-elf)
+targets=(thumbv7em-none-eabihf thumbv6m-none-eabi thumbv8m.main-none-eabihf riscv32imc-unknown-none-elf aarch64-unknown-linux-gnu)
 rustup target add "${targets[@]}"
 rustup component add llvm-tools
 if rustup toolchain list | grep -q '^nightly'; then

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test suite (the README's test command). Installs its tools first.
 #   scripts/test.sh [--no-embedded]
-# --no-embedded skips the embedded (Cortex-M and RISC-V) part (no QEMU or gcc installed, scripts/embedded.sh not
-# run); CI runs everything.
+# --no-embedded skips the parts under QEMU: embedded (Cortex-M and RISC-V, scripts/embedded.sh) and
+# ARM64 (scripts/arm64.sh); no QEMU or cross gcc is installed. CI runs everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 embedded=1
@@ -55,6 +55,12 @@ fi
 step "embedded: the kernel no_std on Cortex-M (thumbv7em, thumbv6m, thumbv8m.main) and RISC-V (riscv32imc), the host-trained models and on-device learning under QEMU (scripts/embedded.sh)"
 if [ "$embedded" = 1 ]; then
     ./scripts/embedded.sh
+else
+    echo "skipped: --no-embedded"
+fi
+step "ARM64: the kernel's tests under qemu-aarch64 (NEON lanes, parity, no allocation) and guest instructions per step (scripts/arm64.sh)"
+if [ "$embedded" = 1 ]; then
+    ./scripts/arm64.sh
 else
     echo "skipped: --no-embedded"
 fi

@@ -4,11 +4,19 @@
 //!
 //! The bottom layer of the kernel together with [`crate::real`]: it imports nothing from the
 //! crate. The scalar `f32` operations never fuse a multiply-add, so host and Cortex-M give
-//! the same bits; the vector types fuse where the target has FMA.
+//! the same bits; the vector types fuse where the target has FMA ([`FUSED_LANES`]).
 
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
 use wide::{f32x8, f32x16, i32x8, i32x16};
+
+/// Whether the vector lanes' [`Lane::mul_add`] is one fused rounding on this target: `wide`
+/// fuses with x86 FMA (`-C target-cpu=x86-64-v3` and up) and with AArch64 NEON (`FMLA`,
+/// every AArch64 core); elsewhere it is a multiply and an add, the scalar bits.
+pub const FUSED_LANES: bool = cfg!(any(
+    target_feature = "fma",
+    all(target_arch = "aarch64", target_feature = "neon")
+));
 
 /// `1.5 * 2^23`: adding it rounds a float of magnitude `< 2^22` to an integer held in the
 /// low mantissa bits.
