@@ -17,7 +17,7 @@ use std::hint::black_box;
 
 use common::{Naive, input, model};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lstm_kernel::{BatchState, LstmState, LstmStreams, Maths, Recurrent};
+use lstm_kernel::{BatchState, LstmState, LstmStreams, Maths, Recurrent, StepStreams};
 
 /// Benches one size; `K = IN + H`, `G = 4H` are the naive baseline's array sizes.
 fn size<const IN: usize, const H: usize, const K: usize, const G: usize>(c: &mut Criterion) {

@@ -16,7 +16,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use common::{input, model};
-use lstm_kernel::{BatchState, LstmState, LstmStreams, Maths, Recurrent, backend::VECTOR_ISA};
+use lstm_kernel::{
+    BatchState, LstmState, LstmStreams, Maths, Recurrent, StepStreams, backend::VECTOR_ISA,
+};
 
 /// Rounds per figure (the median and minimum are over these).
 const ROUNDS: usize = 15;

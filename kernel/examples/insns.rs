@@ -1,6 +1,6 @@
 //! Guest instructions per forward step under a QEMU TCG plugin: the step at the four
 //! reference sizes (IN, H) = (1, 10), (1, 32), (8, 64), (32, 128), exact and fast
-//! activations, and 110 streams of `LSTM(1 -> 10)` in SIMD lanes (`Lstm::step_streams`),
+//! activations, and 110 streams of `LSTM(1 -> 10)` in SIMD lanes (`StepStreams`),
 //! each bracketed by calls to [`insn_marker`], which `embedded/tools/insncount.c` counts
 //! between. For targets where wall time under emulation means nothing (ARM64 under
 //! `qemu-aarch64`, scripts/arm64.sh); on the host it only runs the steps.
@@ -15,7 +15,9 @@
 use std::hint::black_box;
 
 use lstm_kernel::{Lstm, backend::VECTOR_ISA};
-use lstm_kernel::{LstmState, LstmStreams, LstmWeights, Maths, Recurrent, RecurrentActivation};
+use lstm_kernel::{
+    LstmState, LstmStreams, LstmWeights, Maths, Recurrent, RecurrentActivation, StepStreams,
+};
 
 /// The instruction the plugin counts between (`marker=` its address). `tag` keeps the
 /// calls distinct.

@@ -86,6 +86,7 @@ pub mod real;
 pub mod recurrent;
 pub mod stack;
 pub mod state;
+pub mod streams;
 pub mod tensors;
 pub mod weights;
 
@@ -105,5 +106,6 @@ pub use real::Real;
 pub use recurrent::{LayerKind, LayerSettings, Recurrent, Tape};
 pub use stack::{Lstm2, Lstm3, Stack};
 pub use state::{BatchState, GruState, LstmState, LstmStreams, StreamState};
+pub use streams::StepStreams;
 pub use tensors::{TensorInfo, TensorKind, Tensors, head_tensor, layer_tensor};
 pub use weights::{Gate, LstmWeights};

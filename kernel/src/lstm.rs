@@ -5,7 +5,7 @@ use crate::activation::{Maths, RecurrentActivation};
 use crate::backend::{Float, Kernels};
 use crate::real::Real;
 use crate::recurrent::{LayerKind, LayerSettings, Recurrent, Tape};
-use crate::state::{LstmState, LstmStreams};
+use crate::state::LstmState;
 use crate::tensors::{TensorInfo, Tensors};
 use crate::weights::LstmWeights;
 
@@ -65,7 +65,8 @@ pub type LstmTape<const T: usize, const IN: usize, const H: usize, F = f32> =
     Tape<T, StepRecord<IN, H, F>>;
 
 impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
-    const NONZERO_H: () = assert!(H > 0, "an LSTM needs at least one hidden unit (H >= 1)");
+    pub(crate) const NONZERO_H: () =
+        assert!(H > 0, "an LSTM needs at least one hidden unit (H >= 1)");
 
     /// A layer from weights and recurrent activation, with exact activations.
     pub const fn new(weights: LstmWeights<IN, H, F>, activation: RecurrentActivation) -> Self {
@@ -95,49 +96,6 @@ impl<const IN: usize, const H: usize, F: Real> Lstm<IN, H, F> {
     pub const fn with_maths(mut self, maths: Maths) -> Self {
         self.maths = maths;
         self
-    }
-}
-
-impl<const IN: usize, const H: usize, F: Float> Lstm<IN, H, F> {
-    /// One step of `B` independent streams (Keras stateful semantics per stream): stream
-    /// `b` reads `xs[k][b]` (`xs`: `[IN][B]`, stream-minor like the state) and advances
-    /// `state`'s stream `b`, with the bits [`Recurrent::step`] gives that stream alone. On
-    /// x86-64, AArch64 and WebAssembly the `f32` streams run in SIMD lanes, 8 per vector,
-    /// each weight loaded once per 8-32 streams (`cell/lstm/simd/streams.rs`); elsewhere, and
-    /// for `f64`, one stream after another. Convert a [`crate::BatchState`] with
-    /// `LstmStreams::from(&batch)` (and back with `BatchState::from(&streams)`).
-    ///
-    /// ```
-    /// use lstm_kernel::{Lstm, LstmState, LstmStreams, LstmWeights, Recurrent, RecurrentActivation};
-    /// let mut w = LstmWeights::<1, 10>::zeroed();
-    /// w.b[0][3] = 0.5; // some gate biases, so the state moves
-    /// w.b[2][3] = 0.7;
-    /// let lstm = Lstm::new(w, RecurrentActivation::Sigmoid);
-    /// let mut streams = LstmStreams::<10, 3>::zeroed();
-    /// lstm.step_streams(&[[0.1, 0.2, 0.3]], &mut streams);
-    /// let mut alone = LstmState::<10>::zeroed();
-    /// lstm.step(&[0.2], &mut alone);
-    /// assert_eq!(streams.row(1), Some(alone));
-    /// ```
-    #[inline]
-    pub fn step_streams<const B: usize>(
-        &self,
-        xs: &[[F; B]; IN],
-        state: &mut LstmStreams<H, B, F>,
-    ) {
-        self.step_streams_with::<F::Kernels, B>(xs, state);
-    }
-
-    /// [`Self::step_streams`] with explicit kernels (the bits of [`Recurrent::step_with`]
-    /// on the same kernels).
-    #[inline]
-    pub fn step_streams_with<K: Kernels<F>, const B: usize>(
-        &self,
-        xs: &[[F; B]; IN],
-        state: &mut LstmStreams<H, B, F>,
-    ) {
-        let () = Self::NONZERO_H;
-        K::cell_step_streams(self.activation, self.maths, &self.weights, xs, state);
     }
 }
 

@@ -2,7 +2,7 @@
 //! layer, the [`StreamState`]
 //! interface every layer's (and stack's) state implements, [`BatchState`] for `B`
 //! independent streams (one state per row), and [`LstmStreams`] for `B` streams of one LSTM
-//! layer held stream-minor (the layout [`crate::Lstm::step_streams`] steps in SIMD lanes).
+//! layer held stream-minor (the layout [`crate::StepStreams`] steps in SIMD lanes).
 
 use core::fmt::Debug;
 
@@ -144,7 +144,7 @@ impl<const B: usize, S: StreamState> Default for BatchState<B, S> {
 
 /// `B` independent streams of one LSTM layer, stream-minor: `h[j][b]` and `c[j][b]` are unit
 /// `j` of stream `b` (so the streams of one unit are contiguous: the lanes
-/// [`crate::Lstm::step_streams`] computes in). Holds what a [`BatchState<B, LstmState<H>>`]
+/// [`crate::StepStreams`] computes in). Holds what a [`BatchState<B, LstmState<H>>`]
 /// holds, transposed; [`Self::row`] / [`Self::set_row`] and the `From` conversions move
 /// between the two, bit for bit.
 ///

@@ -8,7 +8,7 @@
 use allocation_counter::measure;
 use lstm_kernel::{
     Adam, AdamConfig, BatchState, Float, Loss, LstmGrads, LstmModel, LstmState, LstmStreams,
-    LstmTape, Recurrent, RecurrentActivation, Sgd,
+    LstmTape, Recurrent, RecurrentActivation, Sgd, StepStreams,
 };
 use std::hint::black_box;
 
@@ -62,7 +62,7 @@ fn no_allocation_in_any_operation<F: Float>(label: &str) {
     });
     let xl: [[F; B]; IN] = core::array::from_fn(|k| core::array::from_fn(|b| xb[b][k]));
     let mut lanes = LstmStreams::<H, B, F>::from(&batch);
-    assert_no_allocation(&format!("{label} Lstm::step_streams"), || {
+    assert_no_allocation(&format!("{label} StepStreams::step_streams"), || {
         model.rnn.step_streams(black_box(&xl), &mut lanes);
     });
     assert_no_allocation(&format!("{label} Lstm::forward_window"), || {

@@ -318,7 +318,7 @@ mod tests {
     /// maths policies (so the split recurrent chains of the fast fused path are covered
     /// where this build splits), for `B` with and without a partial last chunk of 8.
     fn streams_match_single_streams<const IN: usize, const H: usize, const B: usize>() {
-        use crate::{Lstm, LstmStreams, LstmWeights, Recurrent};
+        use crate::{Lstm, LstmStreams, LstmWeights, Recurrent, StepStreams};
         let mut s = 0x2545_f491_u32 ^ (IN * 1000 + H * 10 + B) as u32;
         let mut uniform = move || {
             s ^= s << 13;
@@ -343,8 +343,8 @@ mod tests {
                             2.0 * libm::sinf(0.37 * t as f32 + k as f32 + 0.61 * b as f32)
                         })
                     });
-                    lstm.step_streams_with::<Simd, B>(&xs, &mut lanes[0]);
-                    lstm.step_streams_with::<Scalar, B>(&xs, &mut lanes[1]);
+                    lstm.step_streams_with::<Simd>(&xs, &mut lanes[0]);
+                    lstm.step_streams_with::<Scalar>(&xs, &mut lanes[1]);
                     for b in 0..B {
                         let x: [f32; IN] = core::array::from_fn(|k| xs[k][b]);
                         lstm.step_with::<Simd>(&x, &mut alone[0][b]);
