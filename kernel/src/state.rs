@@ -145,15 +145,16 @@ impl<const B: usize, S: StreamState> Default for BatchState<B, S> {
 /// `B` independent streams of one LSTM layer, stream-minor: `h[j][b]` and `c[j][b]` are unit
 /// `j` of stream `b` (so the streams of one unit are contiguous: the lanes
 /// [`crate::StepStreams`] computes in). Holds what a [`BatchState<B, LstmState<H>>`]
-/// holds, transposed; [`Self::row`] / [`Self::set_row`] and the `From` conversions move
-/// between the two, bit for bit.
+/// holds, transposed; [`Self::stream`] / [`Self::set_stream`] and the `From` conversions
+/// move between the two, bit for bit (stream `b` is the batch's row `b`).
 ///
 /// Keras stateful semantics as [`BatchState`]: stream `b`'s final state is its initial
-/// state at the next step until it is reset ([`Self::reset_row`], one stream at a time).
+/// state at the next step until it is reset ([`Self::reset_stream`], one stream at a time;
+/// [`Self::reset_all`], all of them).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LstmStreams<const H: usize, const B: usize, F = f32> {
-    /// Hidden states, `[H][B]` (unit-major, stream-minor); row `j` is unit `j` of every
-    /// stream.
+    /// Hidden states, `[H][B]` (unit-major, stream-minor): `h[j]` is unit `j` of every
+    /// stream, `h[j][b]` unit `j` of stream `b`.
     pub h: [[F; B]; H],
     /// Cell states, `[H][B]`, as `h`.
     pub c: [[F; B]; H],
@@ -169,7 +170,7 @@ impl<const H: usize, const B: usize, F: Real> LstmStreams<H, B, F> {
     }
 
     /// Stream `b`'s state, or `None` if `b >= B`.
-    pub fn row(&self, b: usize) -> Option<LstmState<H, F>> {
+    pub fn stream(&self, b: usize) -> Option<LstmState<H, F>> {
         if b >= B {
             return None;
         }
@@ -183,8 +184,9 @@ impl<const H: usize, const B: usize, F: Real> LstmStreams<H, B, F> {
     /// Sets stream `b`'s state, leaving the others untouched.
     ///
     /// # Errors
-    /// [`RowOutOfRange`] if `b >= B`; nothing is changed.
-    pub fn set_row(&mut self, b: usize, s: &LstmState<H, F>) -> Result<(), RowOutOfRange> {
+    /// [`RowOutOfRange`] (`row` = the stream, `batch` = `B`) if `b >= B`; nothing is
+    /// changed.
+    pub fn set_stream(&mut self, b: usize, s: &LstmState<H, F>) -> Result<(), RowOutOfRange> {
         if b >= B {
             return Err(RowOutOfRange { row: b, batch: B });
         }
@@ -198,12 +200,17 @@ impl<const H: usize, const B: usize, F: Real> LstmStreams<H, B, F> {
         Ok(())
     }
 
+    /// Resets every stream to zero (Keras `reset_states()`).
+    pub fn reset_all(&mut self) {
+        *self = Self::zeroed();
+    }
+
     /// Resets stream `b` to zero, leaving the others untouched.
     ///
     /// # Errors
-    /// [`RowOutOfRange`] if `b >= B`; nothing is changed.
-    pub fn reset_row(&mut self, b: usize) -> Result<(), RowOutOfRange> {
-        self.set_row(b, &LstmState::zeroed())
+    /// As [`Self::set_stream`].
+    pub fn reset_stream(&mut self, b: usize) -> Result<(), RowOutOfRange> {
+        self.set_stream(b, &LstmState::zeroed())
     }
 }
 
@@ -254,18 +261,18 @@ mod tests {
         }
         let mut s = LstmStreams::from(&batch);
         assert_eq!(s.h, [[0.0, 1.0, 2.0], [0.0, -1.0, -2.0]]);
-        assert_eq!(s.row(2), Some(batch.rows[2]));
+        assert_eq!(s.stream(2), Some(batch.rows[2]));
         assert_eq!(BatchState::from(&s), batch);
-        assert_eq!(s.row(3), None);
+        assert_eq!(s.stream(3), None);
         let before = s;
         assert_eq!(
-            s.set_row(3, &LstmState::zeroed()),
+            s.set_stream(3, &LstmState::zeroed()),
             Err(RowOutOfRange { row: 3, batch: 3 })
         );
         assert_eq!(s, before);
-        s.reset_row(1).unwrap();
-        assert_eq!(s.row(1), Some(LstmState::zeroed()));
-        assert_eq!(s.row(0), before.row(0));
-        assert_eq!(s.row(2), before.row(2));
+        s.reset_stream(1).unwrap();
+        assert_eq!(s.stream(1), Some(LstmState::zeroed()));
+        assert_eq!(s.stream(0), before.stream(0));
+        assert_eq!(s.stream(2), before.stream(2));
     }
 }

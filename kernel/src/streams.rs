@@ -1,7 +1,7 @@
 //! Many independent streams of a layer or a stack stepped together: [`StepStreams`], with
 //! the states stream-minor ([`LstmStreams`]: unit `j` of every stream contiguous), so the
 //! SIMD kernels put the streams in the vector lanes (`cell/lstm/simd/streams.rs`). Every
-//! stream gets the bits [`Recurrent::step`] gives it alone on the same kernels.
+//! stream gets the bits [`crate::Recurrent::step`] gives it alone on the same kernels.
 //!
 //! Implemented by [`Lstm`] and by any [`Stack`] of implementors (the lower part's `h`
 //! lanes are the upper part's input lanes, as they are, no copy). Layer: above the layers
@@ -27,7 +27,7 @@ use crate::state::LstmStreams;
 /// lstm.step_streams(&[[0.1, 0.2, 0.3]], &mut streams);
 /// let mut alone = LstmState::<10>::zeroed();
 /// lstm.step(&[0.2], &mut alone);
-/// assert_eq!(streams.row(1), Some(alone));
+/// assert_eq!(streams.stream(1), Some(alone));
 /// ```
 pub trait StepStreams<const IN: usize, const H: usize, const B: usize, F: Float> {
     /// The `B` streams' states (for an LSTM layer [`LstmStreams<H, B>`]; for a stack, a
@@ -48,10 +48,11 @@ pub trait StepStreams<const IN: usize, const H: usize, const B: usize, F: Float>
 
     /// One step of every stream: stream `b` reads `xs[k][b]` (`xs`: `[IN][B]`,
     /// stream-minor like the states) and advances its state, with the bits
-    /// [`crate::Recurrent::step_with`] on the same kernels gives that stream alone. On
-    /// x86-64, AArch64 and WebAssembly the `f32` LSTM streams run in SIMD lanes, 8 per
-    /// vector, each weight loaded once per 8-32 streams; elsewhere, and for `f64`, one
-    /// stream after another.
+    /// [`crate::Recurrent::step_with`] on the same kernels gives that stream alone (NaN
+    /// payloads aside). With the [`crate::primitives::Simd`] kernels (the default where the
+    /// table in [`crate::backend`] says so) the `f32` LSTM streams run in SIMD lanes, 8 per
+    /// vector, each weight broadcast once per 8 (SSE2), 16 (AVX2) or 32 (AVX-512) streams;
+    /// with [`crate::primitives::Scalar`], and for `f64`, one stream after another.
     fn step_streams_with<K: Kernels<F>>(&self, xs: &[[F; B]; IN], streams: &mut Self::Streams);
 }
 
@@ -152,8 +153,8 @@ mod tests {
                     stack.step_with::<Scalar>(&x, &mut alone[1][b]);
                     for k in 0..2 {
                         let (lo, up) = (
-                            lanes[k].lower.row(b).unwrap(),
-                            lanes[k].upper.row(b).unwrap(),
+                            lanes[k].lower.stream(b).unwrap(),
+                            lanes[k].upper.stream(b).unwrap(),
                         );
                         let want = alone[k][b];
                         let bits = |s: &[f32]| -> [u32; 12] {

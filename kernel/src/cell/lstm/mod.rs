@@ -82,7 +82,7 @@ pub trait LstmKernels<F: Real + Activate>: Primitives<F> {
     /// One step of `B` independent streams held stream-minor ([`LstmStreams`]): stream `b`
     /// reads `xs[k][b]` (`xs`: `[IN][B]`) and advances `(h[·][b], c[·][b])`, giving the bits
     /// [`Self::cell_step_state`] gives that stream alone (this kernel's, same `act` and
-    /// `maths`). The default does exactly that, one stream at a time (gather, step,
+    /// `maths`; NaN payloads aside). The default does exactly that, one stream at a time (gather, step,
     /// scatter); [`Simd`](crate::primitives::Simd) overrides it for `f32` with the streams
     /// in SIMD lanes (`simd/streams.rs`), the same operations in the same order per lane.
     #[inline(always)]
@@ -95,12 +95,12 @@ pub trait LstmKernels<F: Real + Activate>: Primitives<F> {
     ) {
         for b in 0..B {
             let x: [F; IN] = core::array::from_fn(|k| xs[k][b]);
-            let Some(mut s) = state.row(b) else {
+            let Some(mut s) = state.stream(b) else {
                 return;
             };
             Self::cell_step_state(act, maths, w, &x, &mut s);
             // `b < B`, so the row exists.
-            let _ = state.set_row(b, &s);
+            let _ = state.set_stream(b, &s);
         }
     }
 

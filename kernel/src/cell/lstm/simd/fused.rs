@@ -5,7 +5,7 @@
 use wide::f32x8;
 
 use super::blocks::{cell_store, load_blk, store_blk};
-use super::tuning::{GROUP, LANES, split_chains};
+use super::tuning::{GROUP, LANES, splits_recurrent_rows};
 use crate::activation::Policy;
 use crate::state::LstmState;
 use crate::weights::LstmWeights;
@@ -28,7 +28,7 @@ pub(super) fn accumulate_row<const G: usize, const H: usize>(
 
 /// Pre-activations of the 8-unit blocks at `offs` (unit offsets, each `<= H - 8`): `4 G`
 /// accumulators kept in registers across the whole row loop. With `split` (fast
-/// activations) and [`split_chains`], the rows of `h_{t-1}` run as two chains of `4 G`
+/// activations) and [`super::tuning::split_chains`], the rows of `h_{t-1}` run as two chains of `4 G`
 /// accumulators each, the second starting from zero, added at the end (a different
 /// summation order, so not the same bits as the scalar reference; `step` and the taped step
 /// share it).
@@ -46,7 +46,7 @@ pub(super) fn preact_acc<const G: usize, const IN: usize, const H: usize>(
     for (row, &v) in w.w_ih.iter().zip(x) {
         accumulate_row(&mut acc, &offs, row, v);
     }
-    if split && split_chains(H) {
+    if splits_recurrent_rows(split, H) {
         // The rows of h_{t-1} in two independent chains (the second starting from zero),
         // added at the end: half the dependent multiply-adds on the critical path.
         let (h0, h1) = h.split_at(H / 2);

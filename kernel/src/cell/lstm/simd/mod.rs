@@ -63,7 +63,7 @@ mod tiled;
 mod tuning;
 
 use blocks::{cell_backward_block, cell_block, load_at, store_at, unpad};
-use tuning::{LANES, split_chains, streams_weights};
+use tuning::{LANES, streams_weights};
 
 use super::LstmKernels;
 use crate::activation::{Maths, RecurrentActivation};
@@ -82,24 +82,24 @@ impl LstmKernels<f32> for Simd {
         gates: &mut [[f32; H]; 4],
         tanh_c: &mut [f32; H],
     ) {
-        #[cfg(target_feature = "avx512f")]
-        if resident::applies(IN, H) {
-            return crate::with_policy!(act, maths, |a| resident::step(a, w, x, state, |j, o| {
-                resident::store_tape(j, o, gates, tanh_c)
-            }));
-        }
-        if H.is_multiple_of(LANES) && streams_weights(IN, H) {
-            crate::with_policy!(act, maths, |a| tiled::tiled_step(
+        match path(IN, H) {
+            #[cfg(target_feature = "avx512f")]
+            Path::Resident => {
+                crate::with_policy!(act, maths, |a| resident::step(a, w, x, state, |j, o| {
+                    resident::store_tape(j, o, gates, tanh_c)
+                }))
+            }
+            Path::Tiled => crate::with_policy!(act, maths, |a| tiled::tiled_step(
                 a, w, x, state, gates, tanh_c
-            ))
-        } else if H >= LANES {
-            crate::with_policy!(act, maths, |a| fused::fused_step(
+            )),
+            Path::Fused => crate::with_policy!(act, maths, |a| fused::fused_step(
                 a, w, x, state, gates, tanh_c
-            ))
-        } else {
-            let g = gates.as_flattened_mut();
-            Self::preact(g, w.b_flat(), w.w_ih_flat(), x, w.w_hh_flat(), &state.h);
-            Self::cell_forward_maths(act, maths, g, &mut state.c, &mut state.h, tanh_c);
+            )),
+            Path::Slices => {
+                let g = gates.as_flattened_mut();
+                Self::preact(g, w.b_flat(), w.w_ih_flat(), x, w.w_hh_flat(), &state.h);
+                Self::cell_forward_maths(act, maths, g, &mut state.c, &mut state.h, tanh_c);
+            }
         }
     }
 
@@ -114,7 +114,7 @@ impl LstmKernels<f32> for Simd {
         state: &mut LstmState<H, f32>,
     ) {
         #[cfg(target_feature = "avx512f")]
-        if resident::applies(IN, H) {
+        if path(IN, H) == Path::Resident {
             return crate::with_policy!(act, maths, |a| resident::step(a, w, x, state, |_, _| {}));
         }
         super::step_with_scratch::<Self, f32, IN, H>(act, maths, w, x, state);
@@ -129,8 +129,9 @@ impl LstmKernels<f32> for Simd {
         xs: &[[f32; B]; IN],
         state: &mut LstmStreams<H, B, f32>,
     ) {
-        let split = splits_recurrent_rows(IN, H, maths == Maths::Fast);
-        crate::with_policy!(act, maths, |a| streams::step(a, split, w, xs, state))
+        // The single-stream step splits its recurrent rows only on the fused path.
+        let fused = path(IN, H) == Path::Fused;
+        crate::with_policy!(act, maths, |a| streams::step(a, fused, w, xs, state))
     }
 
     fn cell_forward_maths(
@@ -197,17 +198,35 @@ impl LstmKernels<f32> for Simd {
     }
 }
 
-/// Whether [`LstmKernels::cell_step`] of an `(inputs, h)` layer runs the rows of `h_{t-1}`
-/// as two accumulator chains (`fast`: [`Maths::Fast`]): the fused path (`h >= 8`, neither
-/// the tiled nor the resident path) with [`split_chains`]. The dispatch above, restated for
-/// the kernels that must keep the same summation order (`streams.rs`).
-const fn splits_recurrent_rows(inputs: usize, h: usize, fast: bool) -> bool {
+/// The path [`LstmKernels::cell_step`] takes for an `(inputs, h)` layer (the table in the
+/// module docs): the one dispatch, which the many-streams step (`streams.rs`) reads too, so
+/// it keeps the single-stream step's summation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    /// AVX-512, `h % 16 == 0`, `h <= 64`, weights above 24 KiB: `resident.rs`.
+    #[cfg(target_feature = "avx512f")]
+    Resident,
+    /// `h % 8 == 0`, weights above 24 KiB: `tiled.rs`.
+    Tiled,
+    /// `h >= 8` otherwise: `fused.rs` (recurrent rows in two chains under
+    /// [`tuning::splits_recurrent_rows`]).
+    Fused,
+    /// `h < 8`: the slice kernels (`preact`, `cell_forward_maths`).
+    Slices,
+}
+
+const fn path(inputs: usize, h: usize) -> Path {
     #[cfg(target_feature = "avx512f")]
     if resident::applies(inputs, h) {
-        return false;
+        return Path::Resident;
     }
-    let tiled = h.is_multiple_of(LANES) && streams_weights(inputs, h);
-    fast && h >= LANES && !tiled && split_chains(h)
+    if h.is_multiple_of(LANES) && streams_weights(inputs, h) {
+        Path::Tiled
+    } else if h >= LANES {
+        Path::Fused
+    } else {
+        Path::Slices
+    }
 }
 
 #[cfg(test)]
@@ -350,7 +369,7 @@ mod tests {
                         lstm.step_with::<Simd>(&x, &mut alone[0][b]);
                         lstm.step_with::<Scalar>(&x, &mut alone[1][b]);
                         for (k, kernel) in ["Simd", "Scalar"].into_iter().enumerate() {
-                            let got = lanes[k].row(b).unwrap();
+                            let got = lanes[k].stream(b).unwrap();
                             let bits = |s: &crate::LstmState<H>| {
                                 (s.h.map(f32::to_bits), s.c.map(f32::to_bits))
                             };
@@ -383,6 +402,11 @@ mod tests {
         streams_match_single_streams::<16, 40, 33>();
         streams_match_single_streams::<32, 128, 5>();
         streams_match_single_streams::<100, 16, 12>();
+        // H = 8 tiled (IN > 184: weights above 24 KiB, so no split even with fast maths),
+        // and the slice path's 4-lane tail (H = 5, 1).
+        streams_match_single_streams::<200, 8, 17>();
+        streams_match_single_streams::<2, 5, 9>();
+        streams_match_single_streams::<1, 1, 3>();
     }
 
     #[test]

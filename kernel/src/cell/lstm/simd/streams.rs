@@ -7,31 +7,39 @@
 //! backend (the fused, tiled or resident path, see the [parent module](super)): `z` starts
 //! from the bias, then one fused multiply-add per row of `x`, then per row of `h_{t-1}` in
 //! index order (where the single-stream step splits the recurrent rows into two chains,
-//! [`super::splits_recurrent_rows`], the same two chains here), then the gate activations
+//! [`splits_recurrent_rows`], the same two chains here), then the gate activations
 //! and the cell update of [`super::blocks::cell_block`] (the gates first, for a block of
-//! units, then each unit's cell update: the same elementwise functions). Every lane therefore gets the bits that stream
-//! gets from `Lstm::step` alone (tested for every path, policy and a partial last chunk).
+//! units, then each unit's cell update: the same elementwise functions). Every lane
+//! therefore gets the bits that stream gets from `Lstm::step` alone (tested for every
+//! path, policy and a partial last chunk; NaN payloads aside, as between the single-stream
+//! step's own inlinings).
+//!
+//! Stack: each pass copies the chunks' `x_t` and `h_{t-1}` lanes (`(IN + H) · C · 32` bytes)
+//! and parks `4 · 16 · C · 32` bytes of pre-activations: about 28 KiB at (32, 128) with
+//! AVX-512's 4 chunks, 5 KiB at (1, 10) with AVX2's 2. A host stack holds that; the
+//! `no_std` targets without SIMD run the per-stream default instead.
 
 use wide::f32x8;
 
 use super::blocks::{cell_update, gate_activation, load_at, store_at};
-use super::tuning::{LANES, STREAM_CHUNKS};
+use super::tuning::{LANES, STREAM_CHUNKS, splits_recurrent_rows};
 use crate::activation::Policy;
 use crate::state::LstmStreams;
 use crate::weights::LstmWeights;
 
 /// One step of all `B` streams: full groups of [`STREAM_CHUNKS`] chunks of 8 streams, then
 /// the rest one chunk at a time (the last chunk zero-padded past `B`; its padding lanes are
-/// computed and dropped). `split`: run the recurrent rows as two chains (see the module
-/// docs).
+/// computed and dropped). `fused`: the single-stream step of this layer takes the fused
+/// path, so its recurrent rows run as two chains where [`splits_recurrent_rows`] says so.
 #[inline(always)]
 pub(super) fn step<A: Policy, const IN: usize, const H: usize, const B: usize>(
     a: A,
-    split: bool,
+    fused: bool,
     w: &LstmWeights<IN, H, f32>,
     xs: &[[f32; B]; IN],
     state: &mut LstmStreams<H, B, f32>,
 ) {
+    let split = fused && splits_recurrent_rows(A::FAST, H);
     let mut s0 = 0;
     while s0 + STREAM_CHUNKS * LANES <= B {
         chunks::<A, STREAM_CHUNKS, IN, H, B>(a, split, s0, w, xs, state);
@@ -54,8 +62,10 @@ fn accumulate<const C: usize, const H: usize>(
 ) {
     for (acc_q, wq) in acc.iter_mut().zip(row) {
         let wv = f32x8::splat(wq.get(j).copied().unwrap_or(0.0));
+        // Input first, as the single-stream kernels order the operands (`v_k · w + z`): the
+        // same rounding either way, and the same NaN payload where two operands are NaN.
         for (z, &vu) in acc_q.iter_mut().zip(v) {
-            *z = wv.mul_add(vu, *z);
+            *z = vu.mul_add(wv, *z);
         }
     }
 }
@@ -63,8 +73,9 @@ fn accumulate<const C: usize, const H: usize>(
 /// Units per pass of [`chunks`]: their pre-activations are summed first (registers, then a
 /// small buffer), then activated gate by gate over the whole block, so the activations of
 /// many units and chunks are independent work in one short loop (with the cell update
-/// interleaved unit by unit they were bound by their latency: 49 against 33 ns per
-/// stream-step at (1, 10), B = 110, AVX2 on Zen 4).
+/// interleaved unit by unit they were bound by their latency: 49 against 41 ns per
+/// stream-step, exact activations, at (1, 10), B = 110, AVX2 build on Zen 4, one criterion
+/// run each).
 const UNITS: usize = 16;
 
 /// Streams `s0 .. s0 + 8 C`: their `x_t` and `h_{t-1}` lanes are loaded once (so every

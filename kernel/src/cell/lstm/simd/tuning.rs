@@ -35,7 +35,14 @@ pub(super) const fn streams_weights(inputs: usize, h: usize) -> bool {
     16 * (inputs + h) * h > TILED_ABOVE_BYTES
 }
 
-/// Whether [`preact_acc`] may split the recurrent rows into two chains for this `H`: a
+/// Whether the fused step (`fused.rs`, [`super::fused::preact_acc`]) runs the recurrent rows
+/// of an `h`-unit layer as two accumulator chains: with fast activations (`fast`, the
+/// policy's `FAST`) and [`split_chains`]. The many-streams step asks the same (`streams.rs`).
+pub(super) const fn splits_recurrent_rows(fast: bool, h: usize) -> bool {
+    fast && split_chains(h)
+}
+
+/// Whether [`super::fused::preact_acc`] may split the recurrent rows into two chains for this `H`: a
 /// single block group whose doubled accumulators (`8` per 8-unit block) fit in half the
 /// vector registers (AVX-512: 32, AVX: 16; never on SSE2, where `f32x8` is a register
 /// pair).
