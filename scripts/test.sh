@@ -36,6 +36,8 @@ step "kernel tests built for this CPU (-C target-cpu=native: the AVX2/FMA/AVX-51
 # syn, ...), so those are reused from the step above. Doc tests ran above.
 host="$(rustc -vV | sed -n 's/^host: //p')"
 RUSTFLAGS="-C target-cpu=native" cargo test -p lstm-kernel --target "$host" --features scalar-reference --lib --tests
+step "kernel unit tests built for AVX2 + FMA without AVX-512 (-C target-cpu=x86-64-v3): the path of most users' x86 CPUs and of the AVX2 figures (SIMD == scalar, the many-streams bits), which the AVX-512 build above does not compile"
+RUSTFLAGS="-C target-cpu=x86-64-v3" cargo test -p lstm-kernel --target "$host" --lib
 step "Miri: the kernel's unit tests under the interpreter (undefined behaviour, uninitialised reads; wide's SSE2 intrinsics included), if a nightly with Miri is installed"
 if cargo +nightly miri --version >/dev/null 2>&1; then
     cargo +nightly miri setup --print-sysroot >/dev/null # builds its sysroot once (rust-src)
