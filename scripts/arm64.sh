@@ -20,6 +20,10 @@ for t in qemu-aarch64 aarch64-linux-gnu-gcc python3; do
   command -v "$t" >/dev/null || fail "$t not found: run scripts/embedded-setup.sh"
 done
 rustup target list --installed | grep -qx "$T" || fail "rust target $T missing: run scripts/embedded-setup.sh"
+[ -e "$SYSROOT/lib/ld-linux-aarch64.so.1" ] || fail "no AArch64 libc in $SYSROOT: install libc6-dev-arm64-cross (scripts/embedded-setup.sh)"
+# The caller's RUSTFLAGS (e.g. an x86 -C target-cpu) must not reach the AArch64 build.
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+echo "$(qemu-aarch64 --version | head -1); $(rustc --version)"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L $SYSROOT"
 

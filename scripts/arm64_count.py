@@ -9,7 +9,8 @@ between, the marker's block counted with the interval it starts (as the plugin c
 
 usage: arm64_count.py QEMU_LOG PROGRAM_STDOUT
 Prints, per variant of the program's `variant` lines, the mean, min and max over its 20
-measured pairs minus its empty pair, and fails if the counts do not come in 21 per variant.
+measured pairs minus its empty pair; fails if the counts do not come in 21 per variant or a
+step counts nothing beyond the empty pair (a step optimised away).
 """
 import re
 import sys
@@ -55,6 +56,8 @@ def main():
         sys.exit(f"{log}: {len(pairs)} marker pairs for {len(variants)} variants (want 21 each)")
     for v, name in enumerate(variants):
         empty, steps = pairs[21 * v], [c - pairs[21 * v] for c in pairs[21 * v + 1:21 * v + 21]]
+        if min(steps) <= 0:
+            sys.exit(f"{name}: a step counted {min(steps)} instructions beyond the empty pair")
         mean = sum(steps) / len(steps)
         print(f"{name:<28} mean {mean:>10.0f}  min {min(steps):>8}  max {max(steps):>8}  (empty pair {empty})")
 

@@ -15,7 +15,8 @@ command -v qemu-system-riscv32 >/dev/null || need_apt+=(qemu-system-misc)
 command -v gcc >/dev/null || need_apt+=(gcc libc6-dev)
 # ARM64 (scripts/arm64.sh): qemu-aarch64 user mode and an AArch64 cross linker with its libc.
 command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
-command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || need_apt+=(libc6-dev-arm64-cross)
 command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
@@ -63,7 +64,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "$bad" >&2
     echo "Install ${need_apt[*]} in versions that fit what is installed (for QEMU: a" >&2
     echo "qemu-system-arm from the same source as your other qemu packages), or run" >&2
-    echo "scripts/test.sh --no-embedded to skip the embedded (Cortex-M and RISC-V) checks." >&2
+    echo "scripts/test.sh --no-embedded to skip the embedded (Cortex-M, RISC-V) and ARM64 checks." >&2
     exit 1
   fi
   echo "embedded-setup: apt-get install ${apt_target[*]} ${need_apt[*]} (removes and downgrades nothing)"

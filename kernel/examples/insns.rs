@@ -1,15 +1,16 @@
 //! Guest instructions per forward step under a QEMU TCG plugin: the step at the four
 //! reference sizes (IN, H) = (1, 10), (1, 32), (8, 64), (32, 128), exact and fast
 //! activations, and 110 streams of `LSTM(1 -> 10)` in SIMD lanes (`StepStreams`),
-//! each bracketed by calls to [`insn_marker`], which `embedded/tools/insncount.c` counts
-//! between. For targets where wall time under emulation means nothing (ARM64 under
-//! `qemu-aarch64`, scripts/arm64.sh); on the host it only runs the steps.
+//! each bracketed by calls to [`insn_marker`]; `scripts/arm64.sh` runs it under
+//! `qemu-aarch64` with QEMU's block logs and `scripts/arm64_count.py` counts the guest
+//! instructions between the calls (wall time under emulation means nothing). On the host
+//! it only runs the steps.
 //!
 //! Output (stdout): `marker <address>` (where [`insn_marker`] was loaded), then one
 //! `variant <name>` line per variant, in order; for each variant the
-//! binary calls the marker once with nothing between (the empty pair: the marker's own
-//! cost) and then around each of 20 steps after 3 warm-up steps, so the plugin's odd hits
-//! come in groups of 21. Same models as the benches: PyTorch-style random weights from a
+//! binary calls the marker twice with nothing between (the empty pair: the marker's own
+//! cost) and then before and after each of 20 steps (after 3 warm-up steps): 21 pairs per
+//! variant. Same models as the benches: PyTorch-style random weights from a
 //! fixed seed, sigmoid gates.
 
 use std::hint::black_box;
@@ -19,14 +20,10 @@ use lstm_kernel::{
     LstmState, LstmStreams, LstmWeights, Maths, Recurrent, RecurrentActivation, StepStreams,
 };
 
-/// The instruction the plugin counts between (`marker=` its address). `tag` keeps the
-/// calls distinct.
-// `no_mangle` (an unsafe attribute, which the workspace lints deny elsewhere): the script
-// finds the marker by its symbol name. Nothing else here is unsafe.
-#[allow(unsafe_code)]
-#[unsafe(no_mangle)]
+/// The function whose executions bracket each measured step; `scripts/arm64_count.py` finds
+/// it by the address `main` prints. `tag` keeps the calls distinct.
 #[inline(never)]
-pub extern "C" fn insn_marker(tag: u32) {
+pub fn insn_marker(tag: u32) {
     black_box(tag);
 }
 
@@ -71,16 +68,16 @@ fn size<const IN: usize, const H: usize>() {
         let lstm = layer::<IN, H>(maths);
         let mut s = LstmState::<H>::zeroed();
         measure(&format!("IN{IN}_H{H}/{v}"), |t| {
-            let x: [f32; IN] = core::array::from_fn(|k| libm_free_sin(t, k));
+            let x: [f32; IN] = core::array::from_fn(|k| input_pattern(t, k));
             lstm.step(black_box(&x), &mut s);
             black_box(&s);
         });
     }
 }
 
-/// A bounded input in `[-1, 1]` without calling into libm (so the marker pairs count the
-/// step only): a fixed pattern of `t` and `k`.
-fn libm_free_sin(t: u32, k: usize) -> f32 {
+/// A bounded input in `[-1, 1)`, a fixed pattern of `t` and `k` (plain integer arithmetic,
+/// so the marker pairs count the step, not an input function).
+fn input_pattern(t: u32, k: usize) -> f32 {
     ((t as usize * 7 + k * 13) % 17) as f32 / 8.0 - 1.0
 }
 
@@ -99,7 +96,7 @@ fn main() {
         let lstm = layer::<1, 10>(maths);
         let mut s = Box::new(LstmStreams::<10, B>::zeroed());
         measure(&format!("streams_B110_IN1_H10/{v}"), |t| {
-            let xs: [[f32; B]; 1] = [core::array::from_fn(|b| libm_free_sin(t, b))];
+            let xs: [[f32; B]; 1] = [core::array::from_fn(|b| input_pattern(t, b))];
             lstm.step_streams(black_box(&xs), &mut s);
             black_box(&s);
         });
