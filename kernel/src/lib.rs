@@ -24,7 +24,10 @@
 //! # Stateful semantics (Keras' contract)
 //! Every stream (batch row) has its own [`LstmState`]. Stepping never resets it; a stream's
 //! final state is its next input's initial state until the caller resets it
-//! ([`LstmState::reset`], [`BatchState::reset_row`], [`BatchState::reset_all`]).
+//! ([`LstmState::reset`], [`BatchState::reset_row`], [`BatchState::reset_all`]). Many
+//! streams of an LSTM layer or stack can also be held stream-minor ([`LstmStreams`],
+//! `reset_stream`, `reset_all`) and stepped together in SIMD lanes ([`StepStreams`]), each
+//! with the bits it gets alone.
 //!
 //! # Forward, backward, update
 //! [`Lstm::step`] streams one step in place. [`Lstm::forward_window`] records up to `T`
