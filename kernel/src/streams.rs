@@ -51,7 +51,7 @@ pub trait StepStreams<const IN: usize, const H: usize, const B: usize, F: Float>
     /// [`crate::Recurrent::step_with`] on the same kernels gives that stream alone (NaN
     /// payloads aside). With the [`crate::primitives::Simd`] kernels (the default where the
     /// table in [`crate::backend`] says so) the `f32` LSTM streams run in SIMD lanes, 8 per
-    /// vector, each weight broadcast once per 8 (SSE2), 16 (AVX2) or 32 (AVX-512) streams;
+    /// vector, each weight broadcast once per 8 (SSE2) or 16 (AVX, AVX-512) streams;
     /// with [`crate::primitives::Scalar`], and for `f64`, one stream after another.
     fn step_streams_with<K: Kernels<F>>(&self, xs: &[[F; B]; IN], streams: &mut Self::Streams);
 }

@@ -15,8 +15,8 @@
 //! step's own inlinings).
 //!
 //! Stack: each pass copies the chunks' `x_t` and `h_{t-1}` lanes (`(IN + H) · C · 32` bytes)
-//! and parks `4 · 16 · C · 32` bytes of pre-activations: about 28 KiB at (32, 128) with
-//! AVX-512's 4 chunks, 5 KiB at (1, 10) with AVX2's 2. A host stack holds that; the
+//! and parks `4 · 16 · C · 32` bytes of pre-activations: with AVX's 2 chunks about 14 KiB
+//! at (32, 128), 5 KiB at (1, 10). A host stack holds that; the
 //! `no_std` targets without SIMD run the per-stream default instead.
 
 use wide::f32x8;
