@@ -1,7 +1,8 @@
 //! Forward-step benches (batch 1, stateful): the kernel vs the naive scalar baseline, for the
 //! four reference sizes, with and without a `Dense(H -> 1)` + sigmoid head; plus batches of
-//! independent streams, one after another and in SIMD lanes. Throughput is in multiply-adds (`4H (IN + H)` per step) so criterion prints
-//! MAC/s; `scripts/bench-table.sh` turns the estimates into the Markdown table of
+//! independent streams, one after another and in SIMD lanes. Throughput is in multiply-adds
+//! (`4H (IN + H)` per step) so criterion prints MAC/s (stream-steps for the batches);
+//! `scripts/bench-table.sh` turns the estimates into the Markdown table of
 //! `docs/performance.md`.
 //!
 //! The models live on the heap (`Box`), as a large layer does in a program (a 320 KiB
@@ -92,7 +93,7 @@ fn streams<const IN: usize, const H: usize, const B: usize>(c: &mut Criterion) {
     let mut g = c.benchmark_group("step_batch");
     g.throughput(Throughput::Elements(B as u64));
     g.bench_function(BenchmarkId::new("rows", &id), |b| {
-        let lstm = black_box(m.rnn);
+        let lstm = black_box(Box::new(m.rnn));
         let mut s = BatchState::<B, LstmState<H>>::zeroed();
         b.iter(|| {
             lstm.step_batch(black_box(&rows), &mut s);
@@ -101,7 +102,7 @@ fn streams<const IN: usize, const H: usize, const B: usize>(c: &mut Criterion) {
     });
     for (name, maths) in [("lanes", Maths::Exact), ("lanes_fast", Maths::Fast)] {
         g.bench_function(BenchmarkId::new(name, &id), |b| {
-            let lstm = black_box(m.rnn.with_maths(maths));
+            let lstm = black_box(Box::new(m.rnn.with_maths(maths)));
             let mut s = LstmStreams::<H, B>::zeroed();
             b.iter(|| {
                 lstm.step_streams(black_box(&lanes), &mut s);

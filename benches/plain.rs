@@ -78,14 +78,14 @@ fn streams(quick: bool) {
     let m = model::<1, 10>(7);
     let rows: [[f32; 1]; B] = core::array::from_fn(input::<1>);
     let lanes: [[f32; B]; 1] = [core::array::from_fn(|b| rows[b][0])];
-    let lstm = black_box(m.rnn);
+    let lstm = black_box(Box::new(m.rnn));
     let mut s = BatchState::<B, LstmState<10>>::zeroed();
     report("step_batch/rows/B110_IN1_H10", quick, B, || {
         lstm.step_batch(black_box(&rows), &mut s);
         black_box(&s);
     });
     for (variant, maths) in [("lanes", Maths::Exact), ("lanes_fast", Maths::Fast)] {
-        let lstm = black_box(m.rnn.with_maths(maths));
+        let lstm = black_box(Box::new(m.rnn.with_maths(maths)));
         let mut s = LstmStreams::<10, B>::zeroed();
         report(
             &format!("step_batch/{variant}/B110_IN1_H10"),
